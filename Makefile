@@ -1,0 +1,188 @@
+# gatehouse - one hand-written GNU Makefile.
+#
+#   make            build build/gatehouse (and build/libgatehouse.a)
+#   make run        install Debian packages if missing, build, run on 127.0.0.1:8080
+#   make test       install test packages if missing, run unit + e2e tests + fuzz corpus replay
+#   make SANITIZE=address,undefined test    the same, built with ASan/UBSan into build-asan/
+#   make bench      benchmarks (figures as ratios against baselines measured in the same run)
+#   make format | format-check | lint-banned | tidy | cppcheck | check-headers | fuzz | clean
+
+PKGS      := libmicrohttpd libjwt libcurl libcjson sqlite3 openssl
+TEST_PKGS := check
+# Debian packages: building, then testing. `make deps` / `make test-deps` install what is missing.
+DEB_BUILD := build-essential pkgconf libmicrohttpd-dev libjwt-dev libcurl4-openssl-dev \
+             libcjson-dev libsqlite3-dev libssl-dev openssl ca-certificates
+DEB_TEST  := $(DEB_BUILD) check clang-format
+
+CC      ?= cc
+SANITIZE ?=
+ifeq ($(SANITIZE),)
+BUILD   := build
+OPT     := -O2 -D_FORTIFY_SOURCE=2
+else
+BUILD   := build-asan
+OPT     := -O1 -fno-omit-frame-pointer -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
+           -U_FORTIFY_SOURCE
+LDSAN   := -fsanitize=$(SANITIZE)
+endif
+
+WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
+           -Wpointer-arith -Wimplicit-fallthrough
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -g $(OPT) $(WARN) -fstack-protector-strong -I. \
+           -DGH_GIT_REV=\"$(GIT_REV)\" $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+           $(EXTRA_CFLAGS)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+DEPFLAGS = -MMD -MP
+
+ifneq ($(V),1)
+Q := @
+endif
+
+SRC_DIRS := sidecar scim authz jwks policies
+LIB_SRCS := $(filter-out sidecar/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+MAIN_OBJ := $(BUILD)/obj/sidecar/main.o
+SUP_SRCS := $(wildcard tests/support/*.c)
+SUP_OBJS := $(SUP_SRCS:%.c=$(BUILD)/obj/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+E2E_SRCS  := $(wildcard tests/e2e/test_*.c)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
+
+.PHONY: all run test check unit e2e fuzz-replay fuzz bench deps test-deps format format-check \
+        lint-banned tidy cppcheck check-headers clean
+
+all: $(BUILD)/gatehouse
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/libgatehouse.a: $(LIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/gatehouse: $(MAIN_OBJ) $(BUILD)/libgatehouse.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+# ---- tests -----------------------------------------------------------------------------------
+# Suites are collected from the test files themselves: any "Suite *x_suite(void)" definition.
+define gen_suites
+	@mkdir -p $(dir $@)
+	$(Q)sed -n 's/^Suite \*\([a-z0-9_]*_suite\)(void)$$/GH_SUITE(\1)/p' /dev/null $^ > $@.tmp && mv $@.tmp $@
+endef
+$(BUILD)/gen/unit_suites.h: $(UNIT_SRCS)
+	$(gen_suites)
+$(BUILD)/gen/e2e_suites.h: $(E2E_SRCS)
+	$(gen_suites)
+
+$(BUILD)/obj/tests/unit/run.o: $(BUILD)/gen/unit_suites.h
+$(BUILD)/obj/tests/e2e/run.o: $(BUILD)/gen/e2e_suites.h
+
+$(BUILD)/unit_tests: $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/unit/run.o $(SUP_OBJS) \
+                     $(BUILD)/libgatehouse.a
+	$(Q)$(CC) $(LDSAN) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+$(BUILD)/e2e_tests: $(E2E_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/e2e/run.o $(SUP_OBJS) \
+                    $(BUILD)/libgatehouse.a
+	$(Q)$(CC) $(LDSAN) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+$(BUILD)/obj/tests/%.o: CFLAGS += -DGH_TESTING -I$(BUILD)/gen -Wno-missing-prototypes
+
+unit: $(BUILD)/unit_tests
+	$(Q)cd $(BUILD) && ./unit_tests
+
+e2e: $(BUILD)/e2e_tests $(BUILD)/gatehouse
+	$(Q)GH_BINARY=$(abspath $(BUILD)/gatehouse) GH_SRCDIR=$(CURDIR) $(BUILD)/e2e_tests
+
+# Fuzz targets: replay the corpus with a plain driver (gcc) inside `make test`; `make fuzz` runs
+# libFuzzer (clang) for FUZZ_SECONDS each.
+$(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/standalone.c $(BUILD)/libgatehouse.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -DGH_TESTING -o $@ $^ $(LDSAN) $(LDLIBS)
+
+fuzz-replay: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
+	$(Q)set -e; for t in $(FUZZ_NAMES); do $(BUILD)/fuzz/$$t tests/fuzz/corpus/$$t; done
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(Q)set -e; for t in $(FUZZ_NAMES); do \
+	  $(MAKE) --no-print-directory CC=clang BUILD=build-fuzz OPT="-O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined" LDSAN="-fsanitize=address,undefined" build-fuzz/libgatehouse.a; \
+	  clang $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) -O1 -g -DGH_TESTING -fsanitize=fuzzer,address,undefined \
+	    -o build-fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c build-fuzz/libgatehouse.a $(LDLIBS); \
+	  mkdir -p build-fuzz/corpus/$$t; \
+	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$t tests/fuzz/corpus/$$t; \
+	done
+
+test: test-deps
+	$(Q)$(MAKE) --no-print-directory check
+
+check: all
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory e2e
+	$(Q)$(MAKE) --no-print-directory fuzz-replay
+
+# ---- running ----------------------------------------------------------------------------------
+RUN_DIR ?= var
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)mkdir -p $(RUN_DIR) && chmod 700 $(RUN_DIR)
+	$(Q)test -s $(RUN_DIR)/scim-token || (umask 077; openssl rand -hex 32 > $(RUN_DIR)/scim-token; \
+	  echo "generated a SCIM bearer secret in $(RUN_DIR)/scim-token (give it to Entra as the Secret Token)")
+	$(Q)test -s $(RUN_DIR)/admin-token || (umask 077; openssl rand -hex 32 > $(RUN_DIR)/admin-token; \
+	  echo "generated an admin bearer secret in $(RUN_DIR)/admin-token")
+	@echo "SCIM Secret Token: $$(cat $(RUN_DIR)/scim-token)"
+	@echo "Tenant URL (behind your HTTPS front or with GATEHOUSE_TLS_CERT/KEY): http://127.0.0.1:8080/scim/v2"
+	GATEHOUSE_DB=$${GATEHOUSE_DB:-$(RUN_DIR)/gatehouse.db} \
+	GATEHOUSE_SCIM_TOKEN=$${GATEHOUSE_SCIM_TOKEN:-$$(cat $(RUN_DIR)/scim-token)} \
+	GATEHOUSE_ADMIN_TOKEN=$${GATEHOUSE_ADMIN_TOKEN:-$$(cat $(RUN_DIR)/admin-token)} \
+	  $(BUILD)/gatehouse
+
+# Install what is missing (root on Debian 12); quiet and offline when everything is there.
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "run as root, or: sudo apt-get install$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+deps:
+	$(call apt_install,$(DEB_BUILD))
+test-deps:
+	$(call apt_install,$(DEB_TEST))
+
+# ---- benchmarks ---------------------------------------------------------------------------------
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(call apt_install,wrk nginx-light)
+	$(Q)for b in bench/*.sh; do [ -f "$$b" ] && bash "$$b"; done; true
+
+# ---- lint ----------------------------------------------------------------------------------------
+ALL_C := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	$(Q)clang-format -i $(ALL_C)
+format-check:
+	$(Q)clang-format --dry-run -Werror $(ALL_C)
+lint-banned:
+	$(Q)! grep -nwE 'sprintf|strcpy|strcat|strncpy|strtok|gets|atoi|atol' $(filter-out tests/%,$(ALL_C)) \
+	  || (echo "banned function (see STYLE 3.10)" >&2; false)
+check-headers:
+	$(Q)set -e; for h in $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.h)); do \
+	  echo "#include \"$$h\"" | $(CC) $(CFLAGS) -x c -fsyntax-only - ; done
+tidy:
+	$(Q)clang-tidy --quiet $(LIB_SRCS) sidecar/main.c -- $(CFLAGS)
+cppcheck:
+	$(Q)cppcheck -q --enable=warning,performance,portability --error-exitcode=1 --inline-suppr \
+	  -I. --suppress=missingIncludeSystem $(SRC_DIRS)
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find build build-asan -name '*.d' 2>/dev/null)

@@ -1,0 +1,24 @@
+/*
+ * app.h - the daemon's long-lived state, handed to every handler through gh_req_app().
+ *
+ * Built once at start-up by daemon.c and torn down after the listener has stopped. Each field is
+ * owned by the app (daemon.c frees it); handlers borrow. The pointed-to objects are thread-safe.
+ */
+#ifndef GH_APP_H
+#define GH_APP_H
+
+struct gh_config;
+struct scim_store;
+struct jwks_cache;
+struct authz_verifier;
+struct policy_engine;
+
+struct gh_app {
+    const struct gh_config *cfg;
+    struct scim_store *store;        /* identity store (SQLite) */
+    struct jwks_cache *jwks;         /* NULL when no OIDC discovery is configured */
+    struct authz_verifier *verifier; /* NULL when no OIDC discovery is configured */
+    struct policy_engine *policy;    /* access groups and decisions */
+};
+
+#endif

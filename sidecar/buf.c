@@ -1,0 +1,106 @@
+/*
+ * buf.c - capped buffer. Invariant: len < alloc whenever data != NULL, data[len] == '\0',
+ * len <= cap.
+ */
+#include "buf.h"
+#include "mem.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Prepare an empty buffer that may hold at most cap bytes. */
+void gh_buf_init(struct gh_buf *b, size_t cap)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->alloc = 0;
+    b->cap = cap;
+}
+
+/* Release the memory. */
+void gh_buf_free(struct gh_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = 0;
+    b->alloc = 0;
+}
+
+/* Empty the buffer, keeping its memory. */
+void gh_buf_reset(struct gh_buf *b)
+{
+    b->len = 0;
+    if (b->data != NULL)
+        b->data[0] = '\0';
+}
+
+/* Append n bytes; GH_E_TOO_LARGE (buffer unchanged) when the cap would be passed. */
+enum gh_status gh_buf_append(struct gh_buf *b, const void *p, size_t n, struct gh_err *err)
+{
+    if (n > b->cap - b->len)
+        return GH_ERR(err, GH_E_TOO_LARGE, "more than %zu bytes", b->cap);
+    if (b->len + n + 1 > b->alloc) {
+        size_t want = b->alloc ? b->alloc : 256;
+        while (want < b->len + n + 1)
+            want *= 2;
+        if (want > b->cap + 1)
+            want = b->cap + 1;
+        b->data = gh_xrealloc(b->data, want);
+        b->alloc = want;
+    }
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return GH_OK;
+}
+
+/* Append a NUL-terminated string. */
+enum gh_status gh_buf_puts(struct gh_buf *b, const char *s, struct gh_err *err)
+{
+    return gh_buf_append(b, s, strlen(s), err);
+}
+
+/* Append formatted text. */
+enum gh_status gh_buf_printf(struct gh_buf *b, struct gh_err *err, const char *fmt, ...)
+{
+    char small[512];
+    va_list ap;
+    int n;
+    enum gh_status st;
+
+    va_start(ap, fmt);
+    n = vsnprintf(small, sizeof(small), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return GH_ERR(err, GH_E_INTERNAL, "format error");
+    if ((size_t)n < sizeof(small))
+        return gh_buf_append(b, small, (size_t)n, err);
+    char *big = gh_xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    st = gh_buf_append(b, big, (size_t)n, err);
+    free(big);
+    return st;
+}
+
+/* The contents as a C string (borrowed, valid until the next change). */
+const char *gh_buf_str(const struct gh_buf *b)
+{
+    return b->data != NULL ? b->data : "";
+}
+
+/* Take the contents: the caller frees the result; the buffer is left empty. */
+char *gh_buf_steal(struct gh_buf *b, size_t *out_len)
+{
+    char *p = b->data != NULL ? b->data : gh_xstrdup("");
+    if (out_len != NULL)
+        *out_len = b->len;
+    b->data = NULL;
+    b->len = 0;
+    b->alloc = 0;
+    return p;
+}

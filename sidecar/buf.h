@@ -1,0 +1,32 @@
+/*
+ * buf.h - a growable byte buffer with a hard cap (curl dynbuf).
+ *
+ * Every untrusted input is read into a capped buffer: appending past the cap fails with
+ * GH_E_TOO_LARGE and leaves the buffer as it was. The data is always NUL-terminated.
+ * The struct is public so it can live on the stack or inside another struct.
+ */
+#ifndef GH_BUF_H
+#define GH_BUF_H
+
+#include "err.h"
+
+#include <stddef.h>
+
+struct gh_buf {
+    char *data; /* owned; NULL until the first append */
+    size_t len;
+    size_t alloc;
+    size_t cap; /* the most bytes it may hold */
+};
+
+void gh_buf_init(struct gh_buf *b, size_t cap);
+void gh_buf_free(struct gh_buf *b);  /* frees data; the struct may be re-initialised */
+void gh_buf_reset(struct gh_buf *b); /* len = 0, keeps memory */
+enum gh_status gh_buf_append(struct gh_buf *b, const void *p, size_t n, struct gh_err *err);
+enum gh_status gh_buf_puts(struct gh_buf *b, const char *s, struct gh_err *err);
+enum gh_status gh_buf_printf(struct gh_buf *b, struct gh_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+const char *gh_buf_str(const struct gh_buf *b);        /* "" when empty; borrowed */
+char *gh_buf_steal(struct gh_buf *b, size_t *out_len); /* caller frees; buffer is reset */
+
+#endif

@@ -1,0 +1,89 @@
+/*
+ * config.h - the daemon's settings: one table (config.c), one struct, immutable after start.
+ *
+ * Precedence: defaults < config file (KEY=VALUE, the same GATEHOUSE_* names) < environment.
+ * Secrets (GATEHOUSE_SCIM_TOKEN, GATEHOUSE_ADMIN_TOKEN) are hashed at load: only SHA-256 digests
+ * are kept, and the clear text is wiped.
+ */
+#ifndef GH_CONFIG_H
+#define GH_CONFIG_H
+
+#include "err.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* A set of bearer secrets, kept only as SHA-256 digests. Up to two are active so a secret can
+ * be rotated without downtime. A value "sha256:<64 hex>" is taken as a digest. */
+#define GH_SECRET_MAX 2
+struct gh_secret_set {
+    unsigned char digest[GH_SECRET_MAX][32];
+    int count;
+};
+
+/* A NULL-terminated list of strings (comma-separated in the config). */
+struct gh_list {
+    char **items; /* owned by the config */
+    size_t count;
+};
+
+struct gh_config {
+    /* listener */
+    char *listen_host; /* "127.0.0.1", "::1", "0.0.0.0" */
+    int listen_port;   /* 0 = any free port (tests) */
+    char *tls_cert;    /* path or NULL */
+    char *tls_key;     /* path or NULL */
+    int threads;
+    int max_connections;
+    int conn_timeout;   /* seconds */
+    long max_body;      /* bytes */
+    int shutdown_grace; /* seconds to finish in-flight requests */
+    /* store */
+    char *db; /* SQLite path */
+    /* secrets */
+    struct gh_secret_set scim_token;
+    struct gh_secret_set admin_token;
+    /* tokens and keys */
+    char *oidc_discovery;
+    struct gh_list issuers;
+    struct gh_list audiences;
+    struct gh_list tenants;
+    struct gh_list algs;
+    int leeway; /* seconds */
+    struct gh_list required_scopes;
+    struct gh_list required_roles;
+    int jwks_refresh_min; /* seconds */
+    int jwks_refresh_max; /* seconds */
+    int jwks_cooldown;    /* seconds between unknown-kid refreshes */
+    int jwks_max_stale;   /* seconds a last-good key set may serve after failures */
+    int http_timeout;     /* seconds, outbound fetches */
+    char *ca_file;        /* extra CA bundle for outbound HTTPS, or NULL */
+    bool allow_insecure_http_issuer;
+    int token_cache_size;
+    /* authorization */
+    char *policy; /* path or NULL */
+    struct gh_list identity_claims;
+    char *decision_log; /* path, "stderr", or NULL (off) */
+    /* logging */
+    int log_level; /* enum gh_log_level */
+};
+
+/* ---- loading ---- */
+/* Build a config from defaults, then `file` (may be NULL; else GATEHOUSE_CONFIG from envp is
+ * used when set), then the environment `envp` (NULL-terminated "K=V" strings). On failure the
+ * message names the setting and its source. Caller frees with gh_config_free. */
+enum gh_status gh_config_load(const char *file, char *const *envp, struct gh_config **out_cfg,
+                              struct gh_err *err);
+void gh_config_free(struct gh_config *cfg);
+
+/* ---- output ---- */
+void gh_config_print(const struct gh_config *cfg, FILE *out); /* --print-config, secrets *** */
+void gh_config_help(FILE *out);                               /* --help table */
+void gh_config_markdown(FILE *out);                           /* README reference table */
+
+/* ---- secrets ---- */
+bool gh_secret_set_matches(const struct gh_secret_set *set, const char *tok, size_t tok_len);
+bool gh_list_contains(const struct gh_list *l, const char *s);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * health.h - liveness (/healthz) and readiness (/readyz).
+ *
+ * Components register a readiness probe at start-up (the store; later the JWKS cache). /readyz
+ * answers 200 only when every probe says ready, else 503 naming those that are not.
+ */
+#ifndef GH_HEALTH_H
+#define GH_HEALTH_H
+
+#include <stdbool.h>
+
+/* A probe returns true when ready; otherwise it may set *out_reason (static or owned by ctx). */
+typedef bool (*gh_ready_fn)(void *ctx, const char **out_reason);
+
+void gh_health_register(const char *name, gh_ready_fn fn, void *ctx); /* start-up only, <= 16 */
+void gh_health_reset(void);                                           /* tests only */
+bool gh_health_ready(void);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * http.h - the request as handlers see it, and the ways to answer it.
+ *
+ * A struct gh_req lives from the first MHD callback of a request to NOTIFY_COMPLETED; it owns
+ * an arena for everything a handler allocates while answering. Handlers run on MHD's worker
+ * threads, one request per thread at a time; they must not keep pointers into the request.
+ */
+#ifndef GH_HTTP_H
+#define GH_HTTP_H
+
+#include "arena.h"
+#include "err.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct gh_req;
+struct gh_app;
+
+/* ---- reading the request (all results borrowed, valid until the request completes) ---- */
+const char *gh_req_method(const struct gh_req *r);
+const char *gh_req_path(const struct gh_req *r); /* decoded path, no query string */
+const char *gh_req_header(const struct gh_req *r, const char *name); /* case-insensitive */
+const char *gh_req_query(const struct gh_req *r, const char *name);  /* decoded, or NULL */
+bool gh_req_has_query(const struct gh_req *r, const char *name);     /* even without a value */
+const char *gh_req_body(const struct gh_req *r, size_t *out_len);    /* NUL-terminated */
+struct gh_arena *gh_req_arena(struct gh_req *r);
+struct gh_app *gh_req_app(const struct gh_req *r);
+const char *gh_req_route(const struct gh_req *r); /* the matched route's label, for metrics */
+/* Extract an RFC 6750 bearer token from Authorization. GH_E_UNAUTHORIZED when absent or not a
+ * Bearer credential (the message says which). The token is borrowed from the request. */
+enum gh_status gh_req_bearer(const struct gh_req *r, const char **out_tok, size_t *out_len,
+                             struct gh_err *err);
+/* Decoded query string of the original URL, for handlers that parse it themselves ("" if none). */
+const char *gh_req_query_string(const struct gh_req *r);
+/* Parse the body as JSON. GH_E_INVALID with a message when it is empty or not JSON.
+ * Caller owns the result (cJSON_Delete). */
+enum gh_status gh_req_json(const struct gh_req *r, cJSON **out_json, struct gh_err *err);
+
+/* ---- answering (exactly one reply per request; later calls are ignored) ---- */
+void gh_reply_header(struct gh_req *r, const char *name, const char *value); /* copied */
+void gh_reply(struct gh_req *r, unsigned status, const char *content_type, const char *body,
+              size_t len);                                          /* body copied */
+void gh_reply_json(struct gh_req *r, unsigned status, cJSON *body); /* takes body */
+/* The default error reply: {"error":"<status name>","message":"<err->msg>"} as JSON. */
+void gh_reply_error(struct gh_req *r, const struct gh_err *err);
+bool gh_req_replied(const struct gh_req *r);
+unsigned gh_req_reply_status(const struct gh_req *r);
+
+#endif

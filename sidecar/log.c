@@ -1,0 +1,131 @@
+/*
+ * log.c - logfmt lines on stderr (or a test sink).
+ *
+ * Each line is formatted into a stack buffer and written with one write(2), so lines from
+ * concurrent threads never interleave. Lines longer than GH_LOG_LINE_MAX are truncated.
+ */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GH_LOG_LINE_MAX 4096
+
+static _Atomic int gh_log_level = GH_LOG_INFO;
+static gh_log_sink_fn gh_log_sink;
+static void *gh_log_sink_ctx;
+
+static const char *const gh_log_names[] = {"error", "warn", "info", "debug"};
+
+/* Set the most verbose level that is emitted. */
+void gh_log_set_level(enum gh_log_level level)
+{
+    atomic_store(&gh_log_level, (int)level);
+}
+
+/* The current level. Thread-safe. */
+enum gh_log_level gh_log_get_level(void)
+{
+    return (enum gh_log_level)atomic_load(&gh_log_level);
+}
+
+/* Parse "error|warn|info|debug" (case-insensitive). Returns false on anything else. */
+bool gh_log_level_parse(const char *s, enum gh_log_level *out_level)
+{
+    for (size_t i = 0; i < sizeof(gh_log_names) / sizeof(gh_log_names[0]); i++) {
+        if (strcasecmp(s, gh_log_names[i]) == 0) {
+            *out_level = (enum gh_log_level)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Route lines to fn (tests); NULL restores stderr. Not thread-safe: call before serving. */
+void gh_log_set_sink(gh_log_sink_fn fn, void *ctx)
+{
+    gh_log_sink = fn;
+    gh_log_sink_ctx = ctx;
+}
+
+/* Format and emit one line. Thread-safe. */
+void gh_log_emit(enum gh_log_level level, const char *mod, const char *fmt, ...)
+{
+    char line[GH_LOG_LINE_MAX];
+    struct timespec ts;
+    struct tm tm;
+    size_t n;
+    int w;
+    va_list ap;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = strftime(line, sizeof(line), "ts=%Y-%m-%dT%H:%M:%S", &tm);
+    w = snprintf(line + n, sizeof(line) - n, ".%03ldZ level=%s mod=%s msg=", ts.tv_nsec / 1000000,
+                 gh_log_names[level <= GH_LOG_DEBUG ? level : GH_LOG_DEBUG], mod);
+    if (w > 0)
+        n += (size_t)w;
+    if (n < sizeof(line)) {
+        va_start(ap, fmt);
+        w = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+        va_end(ap);
+        if (w > 0)
+            n += (size_t)w;
+    }
+    if (n > sizeof(line) - 2)
+        n = sizeof(line) - 2;
+    if (gh_log_sink != NULL) {
+        line[n] = '\0';
+        gh_log_sink(gh_log_sink_ctx, level, line, n);
+        return;
+    }
+    line[n++] = '\n';
+    /* One write per line: atomic for pipes up to PIPE_BUF and never interleaved mid-line by
+     * our own threads on regular files. A short write is not retried (logging never blocks
+     * request handling on a stuck stderr for long). */
+    if (write(STDERR_FILENO, line, n) < 0)
+        return;
+}
+
+/* Quote s as a logfmt value; see log.h. */
+const char *gh_log_q(char *buf, size_t cap, const char *s)
+{
+    size_t o = 0;
+
+    if (cap < 8) {
+        if (cap > 0)
+            buf[0] = '\0';
+        return buf;
+    }
+    buf[o++] = '"';
+    for (; s != NULL && *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[8];
+        size_t el;
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            el = 2;
+        } else if (c < 0x20 || c == 0x7f) {
+            el = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", c);
+        } else {
+            esc[0] = (char)c;
+            el = 1;
+        }
+        if (o + el + 5 > cap) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        memcpy(buf + o, esc, el);
+        o += el;
+    }
+    buf[o++] = '"';
+    buf[o] = '\0';
+    return buf;
+}

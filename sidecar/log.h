@@ -1,0 +1,41 @@
+/*
+ * log.h - logfmt logging: one line per event on stderr.
+ *
+ *   ts=2026-11-22T08:00:00.123Z level=warn mod=jwks msg="refresh failed" kid=abc err="..."
+ *
+ * gh_log() checks the level before evaluating its arguments. Values are escaped for logfmt.
+ * Never pass the Authorization header, a JWT, the SCIM token or the admin token to it.
+ */
+#ifndef GH_LOG_H
+#define GH_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum gh_log_level { GH_LOG_ERROR = 0, GH_LOG_WARN, GH_LOG_INFO, GH_LOG_DEBUG };
+
+/* A sink receives each complete line (without the trailing newline). Tests use it. */
+typedef void (*gh_log_sink_fn)(void *ctx, enum gh_log_level level, const char *line, size_t len);
+
+/* ---- configuration (call before threads start) ---- */
+void gh_log_set_level(enum gh_log_level level);
+enum gh_log_level gh_log_get_level(void);
+bool gh_log_level_parse(const char *s, enum gh_log_level *out_level);
+void gh_log_set_sink(gh_log_sink_fn fn, void *ctx); /* NULL restores stderr */
+
+/* ---- emitting ---- */
+/* fmt is the rest of the logfmt line after "msg=", e.g. "\"refresh failed\" kid=%s". Use
+ * gh_log_q() inside arguments to quote untrusted values. */
+#define gh_log(level, mod, ...)                                                                    \
+    do {                                                                                           \
+        if ((level) <= gh_log_get_level())                                                         \
+            gh_log_emit((level), (mod), __VA_ARGS__);                                              \
+    } while (0)
+void gh_log_emit(enum gh_log_level level, const char *mod, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Quote s for a logfmt value into buf (cap bytes): "..." with \" \\ and control characters
+ * escaped, truncated with "..." when it does not fit. Returns buf. */
+const char *gh_log_q(char *buf, size_t cap, const char *s);
+
+#endif
