@@ -1,0 +1,60 @@
+/*
+ * support.h - helpers shared by unit and end-to-end tests.
+ *
+ *  - proc:   run the real build/gatehouse with a GATEHOUSE_* environment on a free loopback port,
+ *            wait for /readyz, capture its stderr, always reap it.
+ *  - client: one HTTP(S) request with libcurl, the whole response in memory.
+ *  - tmp:    temporary directories removed at the end.
+ *
+ * Everything here is for tests: failures abort the test (ck_abort_msg), they are not returned.
+ */
+#ifndef GH_TEST_SUPPORT_H
+#define GH_TEST_SUPPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* ---- proc ---- */
+struct gh_proc;
+
+/* Start build/gatehouse (path from $GH_BINARY, else ./build/gatehouse) with exactly the given
+ * environment ("K=V" strings, NULL-terminated) plus GATEHOUSE_LISTEN=127.0.0.1:0 and a fresh
+ * GATEHOUSE_DB in a temp directory unless env sets them. Waits (bounded, 10 s) for the
+ * "listening" log line and then for /readyz to answer 200 when wait_ready is true.
+ * Caller stops it with gh_proc_stop. Aborts the test on failure. */
+struct gh_proc *gh_proc_start(const char *const *env, bool wait_ready);
+/* Like gh_proc_start but expects the daemon to exit by itself; returns its exit status and
+ * copies its stderr into log (cap bytes). */
+int gh_proc_run_to_exit(const char *const *env, const char *const *argv, char *log, size_t cap);
+const char *gh_proc_url(const struct gh_proc *p); /* "http://127.0.0.1:PORT" (https when TLS) */
+const char *gh_proc_dir(const struct gh_proc *p); /* its temp directory (db lives there) */
+int gh_proc_pid(const struct gh_proc *p);
+/* stderr captured so far; borrowed until the next call. */
+const char *gh_proc_log(struct gh_proc *p);
+/* Poll the log until it contains needle or timeout_ms passes. */
+bool gh_proc_wait_log(struct gh_proc *p, const char *needle, int timeout_ms);
+/* SIGTERM, wait (bounded 15 s, then SIGKILL), reap; returns the exit status (or 128+signal). */
+int gh_proc_stop(struct gh_proc *p);
+
+/* ---- client ---- */
+struct gh_http_resp {
+    long status;
+    char *body;     /* NUL-terminated, owned */
+    size_t body_len;
+    char *headers;  /* raw response headers, owned */
+};
+/* One request. headers: NULL-terminated "Name: value" strings. body may be NULL. ca_file: for
+ * https URLs (NULL for http). Returns 0 on success (any HTTP status), -1 on transport error. */
+int gh_http(const char *method, const char *url, const char *const *headers, const char *body,
+            const char *ca_file, struct gh_http_resp *out);
+/* A response header's value (case-insensitive name), copied into buf; NULL when absent. */
+const char *gh_http_resp_header(const struct gh_http_resp *r, const char *name, char *buf,
+                                size_t cap);
+void gh_http_resp_free(struct gh_http_resp *r);
+
+/* ---- tmp ---- */
+/* mkdtemp under $TMPDIR; caller removes with gh_tmpdir_remove. Returns owned path. */
+char *gh_tmpdir_new(void);
+void gh_tmpdir_remove(char *path); /* recursive; frees path */
+
+#endif
