@@ -3,15 +3,101 @@
  *
  * Opened once at start-up; thread-safe. Every write is one transaction committed with
  * synchronous=FULL in WAL mode, so a write that was acknowledged survives a crash or power loss.
+ * Writes go through one connection under a mutex; reads use a small pool of read connections,
+ * so GETs and filters never wait for a write's fsync.
+ *
+ * Resources are stored as their normalised JSON body (no id, meta or members) plus indexed
+ * columns. Group membership lives in its own table (one row per member).
  */
 #ifndef SCIM_STORE_H
 #define SCIM_STORE_H
 
+#include "scim/filter.h"
+#include "scim/resource.h"
 #include "sidecar/err.h"
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct scim_store;
+
+#define SCIM_ID_LEN 36 /* UUID text */
+#define SCIM_TS_LEN 24 /* 2026-11-22T08:00:00.123Z */
+
+/* One stored resource as read back. */
+struct scim_rec {
+    char id[SCIM_ID_LEN + 1];
+    char created[SCIM_TS_LEN + 1];
+    char modified[SCIM_TS_LEN + 1];
+    int64_t version;
+    char *body; /* owned: the stored JSON body; released by scim_rec_clear */
+};
+
+/* A list page. */
+struct scim_rec_list {
+    struct scim_rec *items; /* owned; scim_rec_list_clear */
+    size_t count;
+    int64_t total; /* matches of the filter, all pages */
+};
+
+/* What a write stores (all borrowed for the duration of the call). */
+struct scim_row {
+    const char *body;      /* normalised JSON text */
+    struct scim_cols cols; /* indexed columns extracted from it */
+};
+
+/* A change to a group's members (ids borrowed). */
+struct scim_members_change {
+    bool replace; /* drop every current member first */
+    const char *const *add;
+    size_t add_count;
+    const char *const *remove;
+    size_t remove_count;
+};
+
+/* A list query. */
+struct scim_query {
+    const struct scim_filter *filter; /* NULL: everything */
+    const struct scim_path *sort_by;  /* NULL: creation order */
+    bool descending;
+    int64_t start_index; /* 1-based (RFC 7644 §3.4.2.4) */
+    int64_t count;       /* page size, already capped by the caller */
+};
+
+/* ---- change events (for the policy/authz side, issue 5) ---- */
+enum scim_event_type {
+    SCIM_EV_USER_CREATED,
+    SCIM_EV_USER_CHANGED,
+    SCIM_EV_USER_DELETED,
+    SCIM_EV_GROUP_CREATED,
+    SCIM_EV_GROUP_CHANGED, /* renamed or other attributes */
+    SCIM_EV_GROUP_DELETED,
+    SCIM_EV_MEMBERS_ADDED,
+    SCIM_EV_MEMBERS_REMOVED,
+};
+struct scim_event {
+    enum scim_event_type type;
+    const char *id;                /* the user or group */
+    const char *ts;                /* commit time, as in meta.lastModified */
+    const char *const *member_ids; /* MEMBERS_*: the ids actually added/removed */
+    size_t member_count;
+};
+/* Called after each commit, on the writing thread with the writer lock held: it must be quick
+ * and must not write to the store. Everything in ev is borrowed for the call. */
+typedef void (*scim_store_listener_fn)(void *ctx, const struct scim_event *ev);
+
+/* Called once per member by scim_store_group_members / scim_store_user_groups. */
+typedef void (*scim_store_member_fn)(void *ctx, const char *id, enum scim_kind type,
+                                     const char *display);
+
+/* Builds the new state of a resource inside the write transaction (PUT, PATCH). cur is the
+ * current state. Set out_row->body (NULL: body unchanged; the string must outlive the call) and,
+ * for groups, *out_members. Returning an error rolls the transaction back. */
+typedef enum gh_status (*scim_store_update_fn)(void *ctx, const struct scim_rec *cur,
+                                               struct scim_row *out_row,
+                                               struct scim_members_change *out_members,
+                                               struct gh_err *err);
 
 /* ---- lifecycle ---- */
 /* Open (creating if needed) the database at path and migrate it to the current schema.
@@ -21,5 +107,52 @@ void scim_store_close(struct scim_store *s); /* NULL is a no-op */
 int scim_store_schema_version(struct scim_store *s);
 /* Readiness probe for /readyz (ctx is the store). */
 bool scim_store_ready(void *ctx, const char **out_reason);
+/* Register the change listener (start-up only; one listener; NULL removes it). */
+void scim_store_listen(struct scim_store *s, scim_store_listener_fn fn, void *ctx);
+
+/* ---- resources ---- */
+/* Create; a fresh id is assigned. GH_E_CONFLICT (uniqueness) on a taken userName/displayName,
+ * GH_E_INVALID (invalidValue) on an unknown member id. *out filled (caller clears). */
+enum gh_status scim_store_create(struct scim_store *s, enum scim_kind kind,
+                                 const struct scim_row *row,
+                                 const struct scim_members_change *members, struct scim_rec *out,
+                                 struct gh_err *err);
+/* Read one resource by id. GH_E_NOT_FOUND when absent. */
+enum gh_status scim_store_get(struct scim_store *s, enum scim_kind kind, const char *id,
+                              struct scim_rec *out, struct gh_err *err);
+/* Read-modify-write one resource in one transaction (see scim_store_update_fn). The version is
+ * bumped only when something changed, so a repeated request is a no-op. */
+enum gh_status scim_store_update(struct scim_store *s, enum scim_kind kind, const char *id,
+                                 scim_store_update_fn fn, void *ctx, struct scim_rec *out,
+                                 struct gh_err *err);
+/* Hard delete (and the resource's membership rows). expect_version < 0: any version;
+ * otherwise GH_E_PRECONDITION when the current version differs. */
+enum gh_status scim_store_delete(struct scim_store *s, enum scim_kind kind, const char *id,
+                                 int64_t expect_version, struct gh_err *err);
+/* One page of a filtered, sorted list, and the total number of matches. */
+enum gh_status scim_store_list(struct scim_store *s, enum scim_kind kind,
+                               const struct scim_query *q, struct scim_rec_list *out,
+                               struct gh_err *err);
+
+/* ---- lookups for token-to-identity resolution (issue 5) ---- */
+enum scim_user_key { SCIM_KEY_USER_NAME, SCIM_KEY_EXTERNAL_ID };
+/* The first user whose userName (case-insensitive) / externalId equals value. */
+enum gh_status scim_store_user_find(struct scim_store *s, enum scim_user_key key, const char *value,
+                                    struct scim_rec *out, struct gh_err *err);
+
+/* ---- membership ---- */
+enum gh_status scim_store_group_members(struct scim_store *s, const char *group_id,
+                                        scim_store_member_fn fn, void *ctx, struct gh_err *err);
+enum gh_status scim_store_user_groups(struct scim_store *s, const char *user_id,
+                                      scim_store_member_fn fn, void *ctx, struct gh_err *err);
+
+/* ---- records ---- */
+void scim_rec_clear(struct scim_rec *r);           /* frees body; NULL-safe */
+void scim_rec_list_clear(struct scim_rec_list *l); /* frees every item */
+
+/* ---- introspection (tests, debug logs) ---- */
+/* The WHERE clause a filter compiles to and its parameter count. Caller frees *out_sql. */
+enum gh_status scim_store_filter_sql(enum scim_kind kind, const struct scim_filter *f,
+                                     char **out_sql, int *out_params, struct gh_err *err);
 
 #endif
