@@ -35,7 +35,7 @@ void gh_daemon_on_reload(gh_reload_fn fn, void *ctx)
 
 static void gh_daemon_drain(struct gh_server *srv, int grace)
 {
-    struct timespec start, now, nap = {0, 20 * 1000 * 1000};
+    struct timespec start, now, nap = {0, 20L * 1000 * 1000};
     long left;
 
     clock_gettime(CLOCK_MONOTONIC, &start);

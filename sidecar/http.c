@@ -432,7 +432,7 @@ static char *gh_http_read_file(const char *path, struct gh_err *err)
         GH_ERR(err, GH_E_INVALID, "cannot read %s: %s", path, strerror(errno));
         return NULL;
     }
-    gh_buf_init(&b, 1024 * 1024);
+    gh_buf_init(&b, (size_t)1024 * 1024);
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
         if (gh_buf_append(&b, chunk, n, err) != GH_OK) {
             fclose(f);

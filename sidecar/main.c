@@ -7,6 +7,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 extern char **environ;
 
@@ -58,6 +59,8 @@ int main(int argc, char **argv)
         return 0;
     }
     gh_log_set_level((enum gh_log_level)cfg->log_level);
+    /* The database and decision log hold personal data: nobody else may read them. */
+    umask(077);
     code = gh_daemon_run(cfg);
     gh_config_free(cfg);
     return code;

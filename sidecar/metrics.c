@@ -183,7 +183,7 @@ enum gh_status gh_metrics_handle(struct gh_req *r, struct gh_err *err)
     struct gh_buf out;
     enum gh_status st;
 
-    gh_buf_init(&out, 4 * 1024 * 1024);
+    gh_buf_init(&out, (size_t)4 * 1024 * 1024);
     st = gh_metrics_render(&out, err);
     if (st == GH_OK)
         gh_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", gh_buf_str(&out), out.len);
