@@ -177,7 +177,7 @@ static enum gh_status gh_cfg_read_file(const char *path, struct gh_cfg_value *va
         total += (long)len;
         snprintf(src, sizeof(src), "%s:%d", path, lineno);
         if (total > GH_CAP_CONFIG_FILE) {
-            st = GH_ERR(err, GH_E_INVALID, "%s: config file larger than %d bytes", src,
+            st = GH_ERR(err, GH_E_INVALID, "%s: config file larger than %ld bytes", src,
                         GH_CAP_CONFIG_FILE);
             break;
         }
