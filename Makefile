@@ -13,7 +13,7 @@ TEST_PKGS := check
 # Debian packages: building, then testing. `make deps` / `make test-deps` install what is missing.
 DEB_BUILD := build-essential pkgconf libmicrohttpd-dev libjwt-dev libcurl4-openssl-dev \
              libcjson-dev libsqlite3-dev libssl-dev openssl ca-certificates
-DEB_TEST  := $(DEB_BUILD) check clang-format clang-tidy cppcheck
+DEB_TEST  := $(DEB_BUILD) check clang-format clang-tidy cppcheck valgrind
 
 CC      ?= cc
 SANITIZE ?=
@@ -56,7 +56,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 
 .PHONY: all run test check unit e2e fuzz-replay fuzz bench deps test-deps format format-check \
-        lint-banned tidy cppcheck check-headers clean
+        lint-banned tidy cppcheck check-headers check-valgrind clean
 
 all: $(BUILD)/gatehouse
 
@@ -98,6 +98,11 @@ $(BUILD)/obj/tests/%.o: CFLAGS += -DGH_TESTING -I$(BUILD)/gen -Wno-missing-proto
 
 unit: $(BUILD)/unit_tests
 	$(Q)$(BUILD)/unit_tests
+
+# Unit tests under valgrind (CK_FORK=no so valgrind follows every test in one process).
+check-valgrind: $(BUILD)/unit_tests
+	$(Q)CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
+	  --errors-for-leak-kinds=definite,indirect --suppressions=tests/valgrind.supp $(BUILD)/unit_tests
 
 e2e: $(BUILD)/e2e_tests $(BUILD)/gatehouse
 	$(Q)GH_BINARY=$(abspath $(BUILD)/gatehouse) GH_SRCDIR=$(CURDIR) $(BUILD)/e2e_tests
