@@ -188,7 +188,6 @@ const struct scim_rtype *scim_rtype_get(enum scim_kind kind)
 }
 
 /* True when the attribute should be listed in /Schemas (common attributes are not). */
-bool scim_attr_is_listed(const struct scim_attr *a);
 bool scim_attr_is_listed(const struct scim_attr *a)
 {
     return (a->flags & SCIM_A_COMMON) == 0;

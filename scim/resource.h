@@ -95,6 +95,8 @@ struct scim_rtype {
 };
 const struct scim_rtype *scim_rtype_get(enum scim_kind kind);
 
+/* True when /Schemas lists the attribute (the common id, externalId, meta are not listed). */
+bool scim_attr_is_listed(const struct scim_attr *a);
 /* Find an attribute by name (case-insensitive) in a NULL-terminated table; NULL when absent. */
 const struct scim_attr *scim_attr_find(const struct scim_attr *table, const char *name);
 
