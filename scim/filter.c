@@ -44,8 +44,8 @@ static void scim_fp_ws(struct scim_fparser *p)
 
 static bool scim_fp_is_word(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '$' || c == ':' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '$' || c == ':' || c == '.';
 }
 
 /* The next bare word (attribute path or keyword); length 0 when none. Does not consume. */
@@ -80,9 +80,8 @@ static const struct {
     const char *kw;
     enum scim_fop op;
 } scim_fp_ops[] = {
-    {"eq", SCIM_F_EQ}, {"ne", SCIM_F_NE}, {"co", SCIM_F_CO}, {"sw", SCIM_F_SW},
-    {"ew", SCIM_F_EW}, {"gt", SCIM_F_GT}, {"ge", SCIM_F_GE}, {"lt", SCIM_F_LT},
-    {"le", SCIM_F_LE}, {"pr", SCIM_F_PR},
+    {"eq", SCIM_F_EQ}, {"ne", SCIM_F_NE}, {"co", SCIM_F_CO}, {"sw", SCIM_F_SW}, {"ew", SCIM_F_EW},
+    {"gt", SCIM_F_GT}, {"ge", SCIM_F_GE}, {"lt", SCIM_F_LT}, {"le", SCIM_F_LE}, {"pr", SCIM_F_PR},
 };
 
 /* compValue = false / null / true / number / string */
@@ -231,7 +230,14 @@ static enum gh_status scim_fp_attr(struct scim_fparser *p, struct scim_filter **
             f->op != SCIM_F_NE)
             return scim_fp_fail(p, "booleans compare with eq and ne only");
     }
-    /* A complex single-valued attribute has no value of its own (RFC 7644 §3.4.2.2). */
+    /* A complex single-valued attribute has no value of its own (RFC 7644 §3.4.2.2), except
+     * one with a "value" sub-attribute (manager), which Entra compares directly (§1.23). */
+    if (path.sub == NULL && path.a != NULL && path.a->type == SCIM_T_COMPLEX &&
+        !(path.a->flags & SCIM_A_MULTI) && f->op != SCIM_F_PR) {
+        path.s = scim_attr_find(path.a->sub, "value");
+        path.sub = path.s ? path.s->name : NULL;
+        f->path = path;
+    }
     const struct scim_attr *leaf = path.sub ? path.s : path.a;
     if (leaf != NULL && leaf->type == SCIM_T_COMPLEX && !(leaf->flags & SCIM_A_MULTI) &&
         f->op != SCIM_F_PR)
@@ -494,7 +500,7 @@ bool scim_filter_match(const struct scim_filter *f, const cJSON *elem)
 
 /* ---- dump ---- */
 
-static const char *const scim_fop_names[] = {"eq", "ne", "co", "sw", "ew", "gt", "ge",
+static const char *const scim_fop_names[] = {"eq", "ne", "co", "sw",  "ew", "gt",  "ge",
                                              "lt", "le", "pr", "and", "or", "not", "has"};
 
 static void scim_fd_path(struct gh_buf *b, const struct scim_path *p, struct gh_arena *a);

@@ -171,9 +171,9 @@ static void scim_member_render(void *ctx, const char *id, enum scim_kind type, c
  * The response form of a stored resource: schemas, id, the body as stored, members (groups,
  * unless projected away), meta. Caller owns the result.
  */
-static enum gh_status scim_render(struct gh_req *r, enum scim_kind kind,
-                                  const struct scim_rec *rec, const struct scim_projection *proj,
-                                  cJSON **out, struct gh_err *err)
+static enum gh_status scim_render(struct gh_req *r, enum scim_kind kind, const struct scim_rec *rec,
+                                  const struct scim_projection *proj, cJSON **out,
+                                  struct gh_err *err)
 {
     const struct scim_rtype *rt = scim_rtype_get(kind);
     struct scim_store *store = gh_req_app(r)->store;
@@ -390,12 +390,12 @@ static enum gh_status scim_get(struct gh_req *r, enum scim_kind kind, const char
 struct scim_upd {
     struct gh_req *r;
     enum scim_kind kind;
-    cJSON *put;          /* PUT: the normalised body */
-    cJSON *put_members;  /* PUT (groups): members given, or NULL */
+    cJSON *put;         /* PUT: the normalised body */
+    cJSON *put_members; /* PUT (groups): members given, or NULL */
     struct scim_cols put_cols;
-    const cJSON *patch;  /* PATCH: the PatchOp message */
-    cJSON *res;          /* PATCH: the patched body (kept until the store has copied it) */
-    char *text;          /* the new body's text */
+    const cJSON *patch; /* PATCH: the PatchOp message */
+    cJSON *res;         /* PATCH: the patched body (kept until the store has copied it) */
+    char *text;         /* the new body's text */
     struct scim_patch_members pm;
 };
 
@@ -444,8 +444,8 @@ static enum gh_status scim_upd_patch(void *ctx, const struct scim_rec *cur, stru
     return GH_OK;
 }
 
-static enum gh_status scim_update(struct gh_req *r, enum scim_kind kind, const char *id,
-                                  bool patch, struct gh_err *err)
+static enum gh_status scim_update(struct gh_req *r, enum scim_kind kind, const char *id, bool patch,
+                                  struct gh_err *err)
 {
     struct scim_upd u = {.r = r, .kind = kind};
     struct scim_rec rec = {0};
@@ -639,9 +639,9 @@ static cJSON *scim_schema_json(struct gh_req *r, const struct scim_schema *s)
             cJSON_AddItemToArray(attrs, scim_attr_json(a));
     meta = cJSON_AddObjectToObject(o, "meta");
     cJSON_AddStringToObject(meta, "resourceType", "Schema");
-    cJSON_AddStringToObject(meta, "location",
-                            scim_url(r, gh_arena_printf(gh_req_arena(r), "/Schemas/%s", s->urn),
-                                     NULL));
+    cJSON_AddStringToObject(
+        meta, "location",
+        scim_url(r, gh_arena_printf(gh_req_arena(r), "/Schemas/%s", s->urn), NULL));
     return o;
 }
 

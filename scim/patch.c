@@ -92,8 +92,7 @@ static enum gh_status scim_patch_member_filter(struct scim_pctx *c, const struct
     }
     if (f->op != SCIM_F_EQ || f->vtype != SCIM_V_STRING || strcasecmp(f->path.attr, "value") != 0)
         return scim_patch_fail(c->err, SCIM_ST_INVALID_FILTER,
-                               "member filters must be value eq \"id\" (or several with or)",
-                               NULL);
+                               "member filters must be value eq \"id\" (or several with or)", NULL);
     scim_patch_push(c->a, &m->remove, &m->remove_count, &m->remove_cap, f->str);
     return GH_OK;
 }
@@ -283,8 +282,8 @@ static enum gh_status scim_patch_path(struct scim_pctx *c, enum scim_pop op,
                                       const struct scim_path *p, const cJSON *value);
 
 /* Path-less add/replace: each key of value is itself a path (ENTRA.md §1.7). */
-static enum gh_status scim_patch_pathless(struct scim_pctx *c, enum scim_pop op,
-                                          const cJSON *value, const char *urn)
+static enum gh_status scim_patch_pathless(struct scim_pctx *c, enum scim_pop op, const cJSON *value,
+                                          const char *urn)
 {
     const cJSON *kv;
     enum gh_status st;
@@ -451,8 +450,7 @@ enum gh_status scim_patch_apply(struct gh_arena *a, enum scim_kind kind, cJSON *
                                NULL);
     ops = cJSON_GetObjectItem(patch, "Operations");
     if (!cJSON_IsArray(ops))
-        return scim_patch_fail(err, SCIM_ST_INVALID_SYNTAX, "\"Operations\" must be a list",
-                               NULL);
+        return scim_patch_fail(err, SCIM_ST_INVALID_SYNTAX, "\"Operations\" must be a list", NULL);
     cJSON_ArrayForEach(o, ops)
     {
         const cJSON *jop = cJSON_GetObjectItem(o, "op");
@@ -463,7 +461,8 @@ enum gh_status scim_patch_apply(struct gh_arena *a, enum scim_kind kind, cJSON *
 
         if (++n > SCIM_PATCH_MAX_OPS)
             return scim_patch_fail(err, SCIM_ST_TOO_MANY, "too many operations", NULL);
-        if (!cJSON_IsObject(o) || !cJSON_IsString(jop) || !scim_patch_op_parse(jop->valuestring, &op))
+        if (!cJSON_IsObject(o) || !cJSON_IsString(jop) ||
+            !scim_patch_op_parse(jop->valuestring, &op))
             return scim_patch_fail(err, SCIM_ST_INVALID_SYNTAX,
                                    "each operation needs \"op\": add, replace or remove", NULL);
         if (jpath != NULL && !cJSON_IsNull(jpath) && !cJSON_IsString(jpath))

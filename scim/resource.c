@@ -21,8 +21,8 @@
 #define SCIM_A_COMMON 0x100u /* common attribute (id, externalId, meta): not listed in /Schemas */
 
 static const char *const scim_email_types[] = {"work", "home", "other", NULL};
-static const char *const scim_phone_types[] = {"work", "home", "mobile", "fax", "pager", "other",
-                                               NULL};
+static const char *const scim_phone_types[] = {"work",  "home",  "mobile", "fax",
+                                               "pager", "other", NULL};
 static const char *const scim_addr_types[] = {"work", "home", "other", NULL};
 static const char *const scim_member_types[] = {"User", "Group", NULL};
 static const char *const scim_ref_user_group[] = {"User", "Group", NULL};
@@ -34,22 +34,34 @@ static const struct scim_attr scim_meta_sub[] = {
      "The resource type's name", NULL, NULL},
     {"created", SCIM_T_DATETIME, SCIM_A_READONLY, NULL, "When the resource was created", NULL,
      NULL},
-    {"lastModified", SCIM_T_DATETIME, SCIM_A_READONLY, NULL, "When the resource last changed",
+    {"lastModified", SCIM_T_DATETIME, SCIM_A_READONLY, NULL, "When the resource last changed", NULL,
+     NULL},
+    {"location", SCIM_T_REFERENCE, SCIM_A_READONLY | SCIM_A_CASE_EXACT, NULL, "URI of the resource",
      NULL, NULL},
-    {"location", SCIM_T_REFERENCE, SCIM_A_READONLY | SCIM_A_CASE_EXACT, NULL,
-     "URI of the resource", NULL, NULL},
     {"version", SCIM_T_STRING, SCIM_A_READONLY | SCIM_A_CASE_EXACT, NULL, "ETag of the resource",
      NULL, NULL},
     {NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 
 #define SCIM_COMMON_ATTRS                                                                          \
-    {"id", SCIM_T_STRING, SCIM_A_COMMON | SCIM_A_READONLY | SCIM_A_CASE_EXACT | SCIM_A_ALWAYS,    \
-     NULL, "Identifier assigned by the service provider", NULL, NULL},                            \
-        {"externalId", SCIM_T_STRING, SCIM_A_COMMON | SCIM_A_CASE_EXACT, NULL,                     \
-         "Identifier assigned by the provisioning client", NULL, NULL},                           \
-        {"meta", SCIM_T_COMPLEX, SCIM_A_COMMON | SCIM_A_READONLY, scim_meta_sub,                   \
-         "Resource metadata", NULL, NULL}
+    {"id",                                                                                         \
+     SCIM_T_STRING,                                                                                \
+     SCIM_A_COMMON | SCIM_A_READONLY | SCIM_A_CASE_EXACT | SCIM_A_ALWAYS,                          \
+     NULL,                                                                                         \
+     "Identifier assigned by the service provider",                                                \
+     NULL,                                                                                         \
+     NULL},                                                                                        \
+        {"externalId",                                                                             \
+         SCIM_T_STRING,                                                                            \
+         SCIM_A_COMMON | SCIM_A_CASE_EXACT,                                                        \
+         NULL,                                                                                     \
+         "Identifier assigned by the provisioning client",                                         \
+         NULL,                                                                                     \
+         NULL},                                                                                    \
+    {                                                                                              \
+        "meta", SCIM_T_COMPLEX, SCIM_A_COMMON | SCIM_A_READONLY, scim_meta_sub,                    \
+            "Resource metadata", NULL, NULL                                                        \
+    }
 
 static const struct scim_attr scim_name_sub[] = {
     {"formatted", SCIM_T_STRING, 0, NULL, "The full name, formatted for display", NULL, NULL},
@@ -105,25 +117,21 @@ static const struct scim_attr scim_user_attrs[] = {
     {"name", SCIM_T_COMPLEX, 0, scim_name_sub, "The components of the user's name", NULL, NULL},
     {"displayName", SCIM_T_STRING, 0, NULL, "The name displayed to end-users", NULL, NULL},
     {"nickName", SCIM_T_STRING, 0, NULL, "Casual name", NULL, NULL},
-    {"profileUrl", SCIM_T_REFERENCE, 0, NULL, "URL of the user's profile", NULL,
-     scim_ref_external},
+    {"profileUrl", SCIM_T_REFERENCE, 0, NULL, "URL of the user's profile", NULL, scim_ref_external},
     {"title", SCIM_T_STRING, 0, NULL, "Job title", NULL, NULL},
     {"userType", SCIM_T_STRING, 0, NULL, "Organisation-to-user relationship", NULL, NULL},
-    {"preferredLanguage", SCIM_T_STRING, 0, NULL, "Preferred language (RFC 7231 tag)", NULL,
-     NULL},
+    {"preferredLanguage", SCIM_T_STRING, 0, NULL, "Preferred language (RFC 7231 tag)", NULL, NULL},
     {"locale", SCIM_T_STRING, 0, NULL, "Locale for localisation", NULL, NULL},
     {"timezone", SCIM_T_STRING, 0, NULL, "Time zone (IANA name)", NULL, NULL},
-    {"active", SCIM_T_BOOLEAN, 0, NULL, "Administrative status (false: soft-deleted)", NULL,
-     NULL},
+    {"active", SCIM_T_BOOLEAN, 0, NULL, "Administrative status (false: soft-deleted)", NULL, NULL},
     {"password", SCIM_T_STRING, SCIM_A_NEVER, NULL,
      "Never stored by gatehouse: accepted and dropped", NULL, NULL},
     {"emails", SCIM_T_COMPLEX, SCIM_A_MULTI, scim_emails_sub, "Email addresses", NULL, NULL},
     {"phoneNumbers", SCIM_T_COMPLEX, SCIM_A_MULTI, scim_phones_sub, "Phone numbers", NULL, NULL},
-    {"ims", SCIM_T_COMPLEX, SCIM_A_MULTI, scim_ims_sub, "Instant messaging addresses", NULL,
-     NULL},
+    {"ims", SCIM_T_COMPLEX, SCIM_A_MULTI, scim_ims_sub, "Instant messaging addresses", NULL, NULL},
     {"photos", SCIM_T_COMPLEX, SCIM_A_MULTI, scim_photos_sub, "Photo URLs", NULL, NULL},
-    {"addresses", SCIM_T_COMPLEX, SCIM_A_MULTI, scim_addr_sub, "Physical mailing addresses",
-     NULL, NULL},
+    {"addresses", SCIM_T_COMPLEX, SCIM_A_MULTI, scim_addr_sub, "Physical mailing addresses", NULL,
+     NULL},
     {"groups", SCIM_T_COMPLEX, SCIM_A_MULTI | SCIM_A_READONLY, scim_user_groups_sub,
      "Groups the user belongs to (managed through Group members)", NULL, NULL},
     {"entitlements", SCIM_T_COMPLEX, SCIM_A_MULTI, scim_ents_sub, "Entitlements", NULL, NULL},
@@ -136,8 +144,7 @@ static const struct scim_attr scim_user_attrs[] = {
 static const struct scim_attr scim_manager_sub[] = {
     {"value", SCIM_T_STRING, 0, NULL, "The manager's id", NULL, NULL},
     {"$ref", SCIM_T_REFERENCE, 0, NULL, "The manager's URI", NULL, scim_ref_user},
-    {"displayName", SCIM_T_STRING, SCIM_A_READONLY, NULL, "The manager's displayName", NULL,
-     NULL},
+    {"displayName", SCIM_T_STRING, SCIM_A_READONLY, NULL, "The manager's displayName", NULL, NULL},
     {NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -163,8 +170,7 @@ static const struct scim_attr scim_group_attrs[] = {
     SCIM_COMMON_ATTRS,
     {"displayName", SCIM_T_STRING, SCIM_A_REQUIRED | SCIM_A_UNIQUE, NULL,
      "Human-readable, unique name of the group", NULL, NULL},
-    {"members", SCIM_T_COMPLEX, SCIM_A_MULTI, scim_members_sub, "Members of the group", NULL,
-     NULL},
+    {"members", SCIM_T_COMPLEX, SCIM_A_MULTI, scim_members_sub, "Members of the group", NULL, NULL},
     {NULL, 0, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -294,6 +300,13 @@ enum gh_status scim_path_resolve(struct gh_arena *a, enum scim_kind kind, const 
     {
         char *aname = gh_arena_strndup(a, rest, alen);
         out->a = schema ? scim_attr_find(schema->attrs, aname) : NULL;
+        if (out->a == NULL && schema == rt->core && rt->ext != NULL) {
+            /* an unqualified extension attribute: Entra's older "manager" path and reference
+             * filter (ENTRA.md §1.15, §1.23) */
+            out->a = scim_attr_find(rt->ext->attrs, aname);
+            if (out->a != NULL)
+                out->urn = rt->ext->urn;
+        }
         out->attr = out->a ? out->a->name : aname;
     }
     if (dot != NULL) {
@@ -303,8 +316,7 @@ enum gh_status scim_path_resolve(struct gh_arena *a, enum scim_kind kind, const 
     }
     return GH_OK;
 bad:
-    GH_ERR(err, GH_E_INVALID, "invalid attribute path \"%.*s\"", (int)(len > 80 ? 80 : len),
-           text);
+    GH_ERR(err, GH_E_INVALID, "invalid attribute path \"%.*s\"", (int)(len > 80 ? 80 : len), text);
     gh_err_set_scim_type(err, SCIM_ST_INVALID_PATH);
     return GH_E_INVALID;
 }
@@ -494,13 +506,13 @@ static enum gh_status scim_norm_attrs(const struct scim_attr *table, cJSON *obj,
             continue;
         }
         scim_json_rename(c, a->name);
-        c = scim_norm_complex_shorthand(a, obj, c);
         if (a->type == SCIM_T_COMPLEX && !(a->flags & SCIM_A_MULTI) && cJSON_IsString(c) &&
             c->valuestring[0] == '\0') {
             cJSON_Delete(cJSON_DetachItemViaPointer(obj, c)); /* manager "" clears it */
             c = next;
             continue;
         }
+        c = scim_norm_complex_shorthand(a, obj, c);
         if (a->flags & SCIM_A_MULTI) {
             if (cJSON_IsObject(c)) { /* a single value where a list is due: wrap it */
                 cJSON *arr = cJSON_CreateArray();
@@ -768,9 +780,9 @@ static char *scim_proj_name(struct gh_arena *a, const char *s, size_t n)
  * Parse attributes/excludedAttributes (either may be NULL or empty; attributes wins when both are
  * given, RFC 7644 §3.9). Names are lower-cased, core-URN prefixes stripped. Arena-owned.
  */
-enum gh_status scim_projection_parse(struct gh_arena *a, enum scim_kind kind, const char *attributes,
-                                     const char *excluded, struct scim_projection *out,
-                                     struct gh_err *err)
+enum gh_status scim_projection_parse(struct gh_arena *a, enum scim_kind kind,
+                                     const char *attributes, const char *excluded,
+                                     struct scim_projection *out, struct gh_err *err)
 {
     const char *list = attributes && *attributes ? attributes : excluded;
     size_t n = 1;

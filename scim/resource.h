@@ -108,11 +108,11 @@ struct scim_filter; /* filter.h */
  * otherwise (custom extensions). Strings live in the arena the path was parsed into.
  */
 struct scim_path {
-    const char *urn;   /* extension URN the attribute lives under, or NULL for the core schema */
-    const char *attr;  /* top-level attribute name (within urn when set) */
-    const char *sub;   /* sub-attribute, or NULL */
-    const struct scim_attr *a; /* schema entry of attr, NULL when unknown */
-    const struct scim_attr *s; /* schema entry of sub, NULL when unknown or absent */
+    const char *urn;  /* extension URN the attribute lives under, or NULL for the core schema */
+    const char *attr; /* top-level attribute name (within urn when set) */
+    const char *sub;  /* sub-attribute, or NULL */
+    const struct scim_attr *a;   /* schema entry of attr, NULL when unknown */
+    const struct scim_attr *s;   /* schema entry of sub, NULL when unknown or absent */
     struct scim_filter *vfilter; /* value filter "attr[...]" of a multi-valued attribute, or NULL */
 };
 
@@ -168,9 +168,9 @@ struct scim_projection {
     size_t count;
     bool include; /* true: only names; false: all but names */
 };
-enum gh_status scim_projection_parse(struct gh_arena *a, enum scim_kind kind, const char *attributes,
-                                     const char *excluded, struct scim_projection *out,
-                                     struct gh_err *err);
+enum gh_status scim_projection_parse(struct gh_arena *a, enum scim_kind kind,
+                                     const char *attributes, const char *excluded,
+                                     struct scim_projection *out, struct gh_err *err);
 /* True when the top-level attribute (urn NULL for core) / sub-attribute is to be returned. */
 bool scim_projection_wants(const struct scim_projection *p, const char *urn, const char *attr);
 /* Apply a projection to a rendered resource in place. */

@@ -42,15 +42,17 @@ static const struct {
     {SCIM_USER, "(a eq 1 or b eq 2) and c eq 3", "(and (or (eq a 1) (eq b 2)) (eq c 3))"},
     {SCIM_USER, "schemas eq \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"",
      "(eq schemas \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\")"},
-    {SCIM_USER, "userType eq \"Employee\" and (emails co \"example.com\" or emails.value co "
-                "\"example.org\")",
+    {SCIM_USER,
+     "userType eq \"Employee\" and (emails co \"example.com\" or emails.value co "
+     "\"example.org\")",
      "(and (eq userType \"Employee\") (or (co emails \"example.com\") (co emails.value "
      "\"example.org\")))"},
     {SCIM_USER, "userType ne \"Employee\" and not (emails co \"example.com\")",
      "(and (ne userType \"Employee\") (not (co emails \"example.com\")))"},
     {SCIM_USER, "userType eq \"Employee\" and (emails.type eq \"work\")",
      "(and (eq userType \"Employee\") (eq emails.type \"work\"))"},
-    {SCIM_USER, "userType eq \"Employee\" and emails[type eq \"work\" and value co \"@example.com\"]",
+    {SCIM_USER,
+     "userType eq \"Employee\" and emails[type eq \"work\" and value co \"@example.com\"]",
      "(and (eq userType \"Employee\") (has emails[(and (eq type \"work\") (co value "
      "\"@example.com\"))]))"},
     {SCIM_USER, "emails[type eq \"work\"].value eq \"a@b.c\"",
@@ -67,7 +69,10 @@ static const struct {
     {SCIM_USER, "active eq true", "(eq active true)"},
     {SCIM_USER, "active eq False", "(eq active false)"},
     {SCIM_USER, "displayName eq null", "(eq displayName null)"},
-    {SCIM_USER, "id eq \"a\" and manager eq \"b\"", "(and (eq id \"a\") (eq manager \"b\"))"},
+    {SCIM_USER, "id eq \"a\" and manager eq \"b\"",
+     "(and (eq id \"a\") (eq "
+     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value "
+     "\"b\"))"},
     {SCIM_USER, "userName eq \"quote\\\"d\\\\\"", "(eq userName \"quote\"d\\\")"},
     {SCIM_USER, "userName eq \"\\u00e9\"", "(eq userName \"\xc3\xa9\")"},
     {SCIM_USER, "  userName   eq   \"x\"  ", "(eq userName \"x\")"},
@@ -277,6 +282,9 @@ static const struct {
     {"userName gt \"c\"", "2,3"},
     {"userName le \"bob@contoso.com\"", "0,1"},
     {"nickName eq \"x\"", ""},
+    {"manager eq \"boss\"", "0"},
+    {"manager.value eq \"boss\"", "0"},
+    {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager eq \"boss\"", "0"},
     {"unknownAttr eq \"x\"", ""},
     {"(userName eq \"bob@contoso.com\" or externalId eq \"Carol\") and active eq false", "1"},
 };
