@@ -16,25 +16,27 @@
 #define CORE_ENT                                                                                   \
     "\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\",\"urn:ietf:params:scim:"          \
     "schemas:extension:enterprise:2.0:User\"]"
-#define ENT  "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-#define GRP  "\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\"]"
+#define ENT "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+#define GRP "\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\"]"
 #define OPS(...)                                                                                   \
-    "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":[" __VA_ARGS__ \
-    "]}"
+    "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":"             \
+    "[" __VA_ARGS__ "]}"
 
 static const struct {
     const char *name;
     enum scim_kind kind;
     const char *before;
     const char *patch;
-    const char *after;      /* NULL: the patch must fail with scim_type */
-    const char *scim_type;  /* for failures */
-    const char *members;    /* "R" (replace) "+a+b-c" */
+    const char *after;     /* NULL: the patch must fail with scim_type */
+    const char *scim_type; /* for failures */
+    const char *members;   /* "R" (replace) "+a+b-c" */
 } cases[] = {
-    {"default dialect disable: active \"False\"", SCIM_USER, "{" CORE ",\"userName\":\"u\",\"active\":true}",
+    {"default dialect disable: active \"False\"", SCIM_USER,
+     "{" CORE ",\"userName\":\"u\",\"active\":true}",
      OPS("{\"op\":\"Replace\",\"path\":\"active\",\"value\":\"False\"}"),
      "{" CORE ",\"userName\":\"u\",\"active\":false}", NULL, ""},
-    {"flag dialect disable: active false", SCIM_USER, "{" CORE ",\"userName\":\"u\",\"active\":true}",
+    {"flag dialect disable: active false", SCIM_USER,
+     "{" CORE ",\"userName\":\"u\",\"active\":true}",
      OPS("{\"op\":\"replace\",\"path\":\"active\",\"value\":false}"),
      "{" CORE ",\"userName\":\"u\",\"active\":false}", NULL, ""},
     {"re-enable with \"True\"", SCIM_USER, "{" CORE ",\"userName\":\"u\",\"active\":false}",
@@ -143,8 +145,8 @@ static const struct {
      "{" CORE ",\"userName\":\"u\",\"roles\":[{\"value\":\"{\\\"id\\\":\\\"r1\\\",\\\"value\\\":"
      "\\\"Admin\\\",\\\"displayName\\\":\\\"Admin\\\"}\"}]}",
      NULL, ""},
-    {"roles[primary eq \"True\"].value creates a primary role (SingleAppRoleAssignment)",
-     SCIM_USER, "{" CORE ",\"userName\":\"u\"}",
+    {"roles[primary eq \"True\"].value creates a primary role (SingleAppRoleAssignment)", SCIM_USER,
+     "{" CORE ",\"userName\":\"u\"}",
      OPS("{\"op\":\"Replace\",\"path\":\"roles[primary eq \\\"True\\\"].value\",\"value\":"
          "\"Reader\"}"),
      "{" CORE ",\"userName\":\"u\",\"roles\":[{\"primary\":true,\"value\":\"Reader\"}]}", NULL, ""},
@@ -166,7 +168,8 @@ static const struct {
     /* groups */
     {"group: add members, several per op, several ops", SCIM_GROUP,
      "{" GRP ",\"displayName\":\"g\"}",
-     OPS("{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"$ref\":null,\"value\":\"a\"},{\"$ref\":"
+     OPS("{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"$ref\":null,\"value\":\"a\"},{\"$"
+         "ref\":"
          "null,\"value\":\"b\"}]},{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":"
          "\"c\"}]}"),
      "{" GRP ",\"displayName\":\"g\"}", NULL, "+a+b+c"},
@@ -248,8 +251,8 @@ START_TEST(patch_table)
         char *txt = cJSON_PrintUnformatted(res);
         ck_assert_msg(st == GH_OK, "%s: %s", cases[_i].name, err.msg);
         ck_assert_msg(want != NULL, "%s: bad expected JSON", cases[_i].name);
-        ck_assert_msg(cJSON_Compare(res, want, true), "%s:\n got %s\nwant %s", cases[_i].name,
-                      txt, cases[_i].after);
+        ck_assert_msg(cJSON_Compare(res, want, true), "%s:\n got %s\nwant %s", cases[_i].name, txt,
+                      cases[_i].after);
         members_dump(&m, got, sizeof(got));
         ck_assert_msg(strcmp(got, cases[_i].members) == 0, "%s: members %s", cases[_i].name, got);
         free(txt);
@@ -348,9 +351,10 @@ static const struct {
      "{\"schemas\":[],\"id\":\"1\",\"userName\":\"u\"}"},
     {"emails.value", NULL, "{\"schemas\":[],\"id\":\"1\",\"emails\":[{\"value\":\"e\"}]}"},
     {ENT ":department", NULL, "{\"schemas\":[],\"id\":\"1\",\"" ENT "\":{\"department\":\"d\"}}"},
-    {NULL, "members,meta", "{\"schemas\":[],\"id\":\"1\",\"userName\":\"u\",\"name\":{\"givenName\":"
-                           "\"g\",\"familyName\":\"f\"},\"emails\":[{\"type\":\"w\",\"value\":"
-                           "\"e\"}],\"" ENT "\":{\"department\":\"d\",\"costCenter\":\"c\"}}"},
+    {NULL, "members,meta",
+     "{\"schemas\":[],\"id\":\"1\",\"userName\":\"u\",\"name\":{\"givenName\":"
+     "\"g\",\"familyName\":\"f\"},\"emails\":[{\"type\":\"w\",\"value\":"
+     "\"e\"}],\"" ENT "\":{\"department\":\"d\",\"costCenter\":\"c\"}}"},
     {NULL, "name.familyName,emails,id," ENT ":costCenter,meta",
      "{\"schemas\":[],\"id\":\"1\",\"userName\":\"u\",\"name\":{\"givenName\":\"g\"},\"" ENT
      "\":{\"department\":\"d\"}}"},
