@@ -9,7 +9,7 @@
 #define ENTRA_CREATE_USER                                                                          \
     "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\",\"urn:ietf:params:scim:"         \
     "schemas:extension:enterprise:2.0:User\"],\"externalId\":\"0a21f0f2-8d2a-4f8e-bf98-"           \
-    "7363c4aed4ef\",\"userName\":\"Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1\",\"active\":"  \
+    "7363c4aed4ef\",\"userName\":\"Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1\",\"active\":"   \
     "true,\"emails\":[{\"primary\":true,\"type\":\"work\",\"value\":\"Test_User_fd0ea19b-0777-"    \
     "472c-9f96-4f70d2226f2e@testuser.com\"}],\"meta\":{\"resourceType\":\"User\"},\"name\":{"      \
     "\"formatted\":\"givenName familyName\",\"familyName\":\"familyName\",\"givenName\":"          \
@@ -18,11 +18,11 @@
 /* §1.1: Test Connection probes with a random GUID: 200 and an empty ListResponse, never 404 */
 START_TEST(test_connection_probe)
 {
-    struct scim_res r = scim_call(
-        "GET",
-        scim_path("/scim/v2/Users?filter=%s",
-                  scim_q("userName eq \"b2c6bd67-5f0f-4d0a-9a69-3c1a3e1b7a1e\"")),
-        NULL);
+    struct scim_res r =
+        scim_call("GET",
+                  scim_path("/scim/v2/Users?filter=%s",
+                            scim_q("userName eq \"b2c6bd67-5f0f-4d0a-9a69-3c1a3e1b7a1e\"")),
+                  NULL);
     ck_assert_int_eq(r.status, 200);
     ck_assert_int_eq(scim_int(r.json, "totalResults"), 0);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "Resources")), 0);
@@ -30,10 +30,9 @@ START_TEST(test_connection_probe)
     ck_assert_int_eq(
         scim_count("/scim/v2/Users", "externalId eq \"b2c6bd67-5f0f-4d0a-9a69-3c1a3e1b7a1e\""), 0);
     /* the flag appended to the Tenant URL (§1.32) is ignored wherever it lands */
-    r = scim_call("GET",
-                  scim_path("/scim/v2/Users?aadOptscim062020&filter=%s",
-                            scim_q("userName eq \"x\"")),
-                  NULL);
+    r = scim_call(
+        "GET", scim_path("/scim/v2/Users?aadOptscim062020&filter=%s", scim_q("userName eq \"x\"")),
+        NULL);
     ck_assert_int_eq(r.status, 200);
     scim_res_free(&r);
 }
@@ -47,7 +46,8 @@ START_TEST(create_user_as_entra_sends_it)
     const char *id = scim_str(r.json, "id");
     ck_assert_ptr_nonnull(id);
     ck_assert_int_eq((int)strlen(id), 36);
-    ck_assert_str_eq(scim_str(r.json, "userName"), "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1");
+    ck_assert_str_eq(scim_str(r.json, "userName"),
+                     "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1");
     ck_assert_str_eq(scim_str(r.json, "externalId"), "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef");
     ck_assert_str_eq(scim_str(r.json, "name.formatted"), "givenName familyName");
     ck_assert_str_eq(scim_str(r.json, "meta.resourceType"), "User");
@@ -78,12 +78,12 @@ END_TEST
 START_TEST(matching_filters)
 {
     char *id = scim_create("/scim/v2/Users", ENTRA_CREATE_USER);
-    ck_assert_int_eq(
-        scim_count("/scim/v2/Users", "userName eq \"Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1\""),
-        1);
-    ck_assert_int_eq(
-        scim_count("/scim/v2/Users", "userName eq \"TEST_USER_AB6490EE-1E48-479E-A20B-2D77186B5DD1\""),
-        1);
+    ck_assert_int_eq(scim_count("/scim/v2/Users",
+                                "userName eq \"Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1\""),
+                     1);
+    ck_assert_int_eq(scim_count("/scim/v2/Users",
+                                "userName eq \"TEST_USER_AB6490EE-1E48-479E-A20B-2D77186B5DD1\""),
+                     1);
     ck_assert_int_eq(
         scim_count("/scim/v2/Users", "externalId eq \"0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef\""), 1);
     ck_assert_int_eq(scim_count("/scim/v2/Users",
@@ -94,13 +94,13 @@ START_TEST(matching_filters)
                                                   "2d77186b5dd1\" AND active eq true"),
                      1);
     /* the found resource carries its id (§1.19) */
-    struct scim_res r = scim_call(
-        "GET",
-        scim_path("/scim/v2/Users?filter=%s",
-                  scim_q("externalId eq \"0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef\"")),
-        NULL);
-    ck_assert_str_eq(scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "Resources"), 0), "id"),
-                     id);
+    struct scim_res r =
+        scim_call("GET",
+                  scim_path("/scim/v2/Users?filter=%s",
+                            scim_q("externalId eq \"0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef\"")),
+                  NULL);
+    ck_assert_str_eq(
+        scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "Resources"), 0), "id"), id);
     scim_res_free(&r);
     free(id);
 }
@@ -133,10 +133,11 @@ END_TEST
 START_TEST(soft_delete_default_dialect)
 {
     char *id = scim_create("/scim/v2/Users", ENTRA_CREATE_USER);
-    struct scim_res r = scim_call("PATCH", scim_path("/scim/v2/Users/%s", id),
-                                  "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
-                                  "\"Operations\":[{\"op\":\"Replace\",\"path\":\"active\","
-                                  "\"value\":\"False\"}]}");
+    struct scim_res r =
+        scim_call("PATCH", scim_path("/scim/v2/Users/%s", id),
+                  "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+                  "\"Operations\":[{\"op\":\"Replace\",\"path\":\"active\","
+                  "\"value\":\"False\"}]}");
     ck_assert_int_eq(r.status, 200);
     ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "active")));
     ck_assert_str_eq(r.etag, "W/\"2\"");
@@ -175,9 +176,9 @@ START_TEST(flag_dialect_pathless_replace)
     ck_assert_str_eq(scim_str(r.json, "name.familyName"), "User");
     ck_assert_str_eq(scim_str(r.json, "name.formatted"), "givenName familyName");
     ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "active")));
-    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, ENT_URN), "employeeNumber")
-                         ->valuestring,
-                     "5678");
+    ck_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, ENT_URN), "employeeNumber")->valuestring,
+        "5678");
     cJSON *emails = cJSON_GetObjectItem(r.json, "emails");
     ck_assert_int_eq(cJSON_GetArraySize(emails), 1);
     ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetArrayItem(emails, 0), "value")->valuestring,
@@ -229,11 +230,12 @@ START_TEST(default_dialect_value_paths)
     scim_res_free(&r);
 
     /* a later Replace on the same filter updates, never duplicates */
-    r = scim_call("PATCH", scim_path("/scim/v2/Users/%s", id),
-                  "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":["
-                  "{\"op\":\"Replace\",\"path\":\"emails[type eq \\\"work\\\"].value\",\"value\":"
-                  "\"updatedEmail@microsoft.com\"},{\"op\":\"Replace\",\"path\":\"name.familyName\","
-                  "\"value\":\"updatedFamilyName\"}]}");
+    r = scim_call(
+        "PATCH", scim_path("/scim/v2/Users/%s", id),
+        "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":["
+        "{\"op\":\"Replace\",\"path\":\"emails[type eq \\\"work\\\"].value\",\"value\":"
+        "\"updatedEmail@microsoft.com\"},{\"op\":\"Replace\",\"path\":\"name.familyName\","
+        "\"value\":\"updatedFamilyName\"}]}");
     ck_assert_int_eq(r.status, 200);
     emails = cJSON_GetObjectItem(r.json, "emails");
     ck_assert_int_eq(cJSON_GetArraySize(emails), 1);
@@ -315,23 +317,25 @@ START_TEST(custom_extension)
         "CustomExtensionName:2.0:User\":{\"CustomAttribute\":\"  kept as sent \"}}");
     ck_assert_int_eq(r.status, 201);
     char *id = strdup(scim_str(r.json, "id"));
-    cJSON *ext =
-        cJSON_GetObjectItem(r.json, "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User");
+    cJSON *ext = cJSON_GetObjectItem(
+        r.json, "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User");
     ck_assert_str_eq(cJSON_GetObjectItem(ext, "CustomAttribute")->valuestring, "  kept as sent ");
     scim_res_free(&r);
-    r = scim_call("PATCH", scim_path("/scim/v2/Users/%s", id),
-                  "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":["
-                  "{\"op\":\"Add\",\"path\":\"urn:ietf:params:scim:schemas:extension:"
-                  "CustomExtensionName:2.0:User:OtherAttribute\",\"value\":\"x\"},"
-                  "{\"op\":\"Replace\",\"path\":\"urn:ietf:params:scim:schemas:extension:"
-                  "enterprise:2.0:User:department\",\"value\":\"Sales\"}]}");
+    r = scim_call(
+        "PATCH", scim_path("/scim/v2/Users/%s", id),
+        "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":["
+        "{\"op\":\"Add\",\"path\":\"urn:ietf:params:scim:schemas:extension:"
+        "CustomExtensionName:2.0:User:OtherAttribute\",\"value\":\"x\"},"
+        "{\"op\":\"Replace\",\"path\":\"urn:ietf:params:scim:schemas:extension:"
+        "enterprise:2.0:User:department\",\"value\":\"Sales\"}]}");
     ck_assert_int_eq(r.status, 200);
-    ext = cJSON_GetObjectItem(r.json, "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User");
+    ext = cJSON_GetObjectItem(
+        r.json, "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User");
     ck_assert_str_eq(cJSON_GetObjectItem(ext, "OtherAttribute")->valuestring, "x");
     ck_assert_str_eq(cJSON_GetObjectItem(ext, "CustomAttribute")->valuestring, "  kept as sent ");
-    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, ENT_URN), "department")
-                         ->valuestring,
-                     "Sales");
+    ck_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, ENT_URN), "department")->valuestring,
+        "Sales");
     scim_res_free(&r);
     ck_assert_int_eq(scim_count("/scim/v2/Users", "urn:ietf:params:scim:schemas:extension:"
                                                   "CustomExtensionName:2.0:User:OtherAttribute eq "
@@ -371,7 +375,8 @@ START_TEST(roles_forms)
         "PATCH", scim_path("/scim/v2/Users/%s", id),
         "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":[{\"op\":"
         "\"Add\",\"path\":\"roles\",\"value\":[{\"value\":\"{\\\"id\\\":\\\"06a2a3c3-0000-4000-"
-        "8000-000000000001\\\",\\\"value\\\":\\\"Admin\\\",\\\"displayName\\\":\\\"Admin\\\"}\"}]}]}");
+        "8000-000000000001\\\",\\\"value\\\":\\\"Admin\\\",\\\"displayName\\\":\\\"Admin\\\"}\"}]}]"
+        "}");
     ck_assert_int_eq(r.status, 200);
     cJSON *roles = cJSON_GetObjectItem(r.json, "roles");
     ck_assert_int_eq(cJSON_GetArraySize(roles), 1);
@@ -414,8 +419,9 @@ END_TEST
 START_TEST(retries_and_put)
 {
     char *id = scim_create("/scim/v2/Users", ENTRA_CREATE_USER);
-    const char *patch = "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
-                        "\"Operations\":[{\"op\":\"Replace\",\"path\":\"title\",\"value\":\"CTO\"}]}";
+    const char *patch =
+        "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+        "\"Operations\":[{\"op\":\"Replace\",\"path\":\"title\",\"value\":\"CTO\"}]}";
     struct scim_res r = scim_call("PATCH", scim_path("/scim/v2/Users/%s", id), patch);
     ck_assert_str_eq(r.etag, "W/\"2\"");
     scim_res_free(&r);
@@ -425,9 +431,10 @@ START_TEST(retries_and_put)
         ck_assert_str_eq(r.etag, "W/\"2\"");
         scim_res_free(&r);
     }
-    r = scim_call("PUT", scim_path("/scim/v2/Users/%s", id),
-                  "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"id\":\"ignored\","
-                  "\"userName\":\"renamed@contoso.com\",\"active\":false}");
+    r = scim_call(
+        "PUT", scim_path("/scim/v2/Users/%s", id),
+        "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"id\":\"ignored\","
+        "\"userName\":\"renamed@contoso.com\",\"active\":false}");
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(scim_str(r.json, "id"), id);
     ck_assert_str_eq(scim_str(r.json, "userName"), "renamed@contoso.com");

@@ -1,0 +1,265 @@
+/*
+ * test_scim_protocol.c - the SCIM protocol surface that is not resource-specific: discovery
+ * (ServiceProviderConfig, ResourceTypes, Schemas), bearer secrets (two active, digest form,
+ * never logged), SCIM Error form for 400/401/404/405/412/413, ETags and If-Match, paging,
+ * sorting and projection.
+ */
+#include "scim_client.h"
+
+#include <openssl/sha.h>
+
+/* §1.27, §1.31: discovery documents, true to what is implemented */
+START_TEST(discovery)
+{
+    struct scim_res r = scim_call("GET", "/scim/v2/ServiceProviderConfig", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "patch"), "supported")));
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "bulk"), "supported")));
+    ck_assert_int_eq(scim_int(cJSON_GetObjectItem(r.json, "filter"), "maxResults"), 1000);
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "etag"), "supported")));
+    ck_assert_str_eq(
+        scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "authenticationSchemes"), 0), "type"),
+        "oauthbearertoken");
+    scim_res_free(&r);
+
+    r = scim_call("GET", "/scim/v2/ResourceTypes", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(scim_int(r.json, "totalResults"), 2);
+    cJSON *user = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "Resources"), 0);
+    ck_assert_str_eq(scim_str(user, "endpoint"), "/Users");
+    ck_assert_str_eq(scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(user, "schemaExtensions"), 0),
+                              "schema"),
+                     ENT_URN);
+    scim_res_free(&r);
+    r = scim_call("GET", "/scim/v2/ResourceTypes/Group", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(scim_str(r.json, "endpoint"), "/Groups");
+    scim_res_free(&r);
+
+    r = scim_call("GET", "/scim/v2/Schemas", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "schemas"), 0)->valuestring,
+                     "urn:ietf:params:scim:api:messages:2.0:ListResponse");
+    ck_assert_int_eq(scim_int(r.json, "totalResults"), 3);
+    cJSON *core = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "Resources"), 0);
+    ck_assert_str_eq(scim_str(core, "id"), "urn:ietf:params:scim:schemas:core:2.0:User");
+    cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(core, "attributes"), 0);
+    ck_assert_str_eq(scim_str(a, "name"), "userName");
+    ck_assert_str_eq(scim_str(a, "uniqueness"), "server");
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(a, "caseExact")));
+    scim_res_free(&r);
+    r = scim_call("GET", "/scim/v2/Schemas/" ENT_URN, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(scim_str(r.json, "name"), "EnterpriseUser");
+    scim_res_free(&r);
+    r = scim_call("GET", "/scim/v2/Schemas/urn:nope", NULL);
+    ck_assert_int_eq(r.status, 404);
+    scim_res_free(&r);
+}
+END_TEST
+
+/* §1.13, security: missing or wrong secret -> 401 SCIM Error; both rotation secrets work; the
+ * token never reaches the log */
+START_TEST(bearer_secrets)
+{
+    static const char *const bad[] = {"", "Authorization: Bearer wrong-secret-0123456789",
+                                      "Authorization: Basic dXNlcjpwYXNz",
+                                      "Authorization: Bearer " SCIM_TOKEN "x"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct scim_res r = scim_call_h("GET", "/scim/v2/Users", NULL, bad[i], NULL);
+        ck_assert_int_eq(r.status, 401);
+        scim_res_free(&r);
+        r = scim_call_h("GET", "/scim/v2/ServiceProviderConfig", NULL, bad[i], NULL);
+        ck_assert_int_eq(r.status, 401);
+        scim_res_free(&r);
+    }
+    struct scim_res r =
+        scim_call_h("GET", "/scim/v2/Users", NULL, "Authorization: Bearer " SCIM_TOKEN_2, NULL);
+    ck_assert_int_eq(r.status, 200);
+    scim_res_free(&r);
+    r = scim_call_h("POST", "/scim/v2/Users", "{\"userName\":\"x\"}",
+                    "Authorization: Bearer wrong-secret-0123456789", NULL);
+    ck_assert_int_eq(r.status, 401);
+    scim_res_free(&r);
+    ck_assert(gh_proc_wait_log(scim_proc, "unauthorized", 2000));
+    const char *log = gh_proc_log(scim_proc);
+    ck_assert_ptr_null(strstr(log, SCIM_TOKEN));
+    ck_assert_ptr_null(strstr(log, "wrong-secret"));
+    ck_assert_ptr_null(strstr(log, "0123456789"));
+}
+END_TEST
+
+/* The daemon can be given the secret's SHA-256 digest instead of the secret */
+START_TEST(bearer_digest_form)
+{
+    unsigned char d[32];
+    char env0[128];
+    const char *tok = "digest-only-secret-abcdefghijkl";
+    SHA256((const unsigned char *)tok, strlen(tok), d);
+    int n = snprintf(env0, sizeof(env0), "GATEHOUSE_SCIM_TOKEN=sha256:");
+    for (int i = 0; i < 32; i++)
+        n += snprintf(env0 + n, sizeof(env0) - (size_t)n, "%02x", d[i]);
+    const char *env[] = {env0, NULL};
+    scim_e2e_stop();
+    scim_proc = gh_proc_start(env, true);
+    struct scim_res r = scim_call_h("GET", "/scim/v2/Users", NULL,
+                                    "Authorization: Bearer digest-only-secret-abcdefghijkl", NULL);
+    ck_assert_int_eq(r.status, 200);
+    scim_res_free(&r);
+    r = scim_call("GET", "/scim/v2/Users", NULL);
+    ck_assert_int_eq(r.status, 401);
+    scim_res_free(&r);
+}
+END_TEST
+
+/* Every error a SCIM route can produce is a SCIM Error (checked in scim_call_h) */
+START_TEST(error_forms)
+{
+    struct scim_res r = scim_call("GET", "/scim/v2/Users/00000000-0000-4000-8000-000000000000", NULL);
+    ck_assert_int_eq(r.status, 404);
+    scim_res_free(&r);
+    r = scim_call("GET", "/scim/v2/Nope", NULL);
+    ck_assert_int_eq(r.status, 404);
+    scim_res_free(&r);
+    r = scim_call("GET", "/scim/v2/Users/a/b", NULL);
+    ck_assert_int_eq(r.status, 404);
+    scim_res_free(&r);
+    r = scim_call("DELETE", "/scim/v2/Users", NULL);
+    ck_assert_int_eq(r.status, 405);
+    ck_assert_ptr_nonnull(strstr(r.allow, "POST"));
+    scim_res_free(&r);
+    r = scim_call("DELETE", "/scim/v2/ServiceProviderConfig", NULL);
+    ck_assert_int_eq(r.status, 405);
+    ck_assert_ptr_nonnull(strstr(r.allow, "GET"));
+    scim_res_free(&r);
+    r = scim_call("GET", scim_path("/scim/v2/Users?filter=%s", scim_q("userName eq")), NULL);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_str_eq(scim_str(r.json, "scimType"), "invalidFilter");
+    scim_res_free(&r);
+    r = scim_call("GET", scim_path("/scim/v2/Users?filter=%s", scim_q("userName eq \"x\" )")), NULL);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_str_eq(scim_str(r.json, "scimType"), "invalidFilter");
+    scim_res_free(&r);
+    r = scim_call("GET", "/scim/v2/Users?count=abc", NULL);
+    ck_assert_int_eq(r.status, 400);
+    scim_res_free(&r);
+    /* 413: over GATEHOUSE_MAX_BODY (1 MiB), in SCIM form */
+    size_t big = 1100 * 1024;
+    char *body = malloc(big + 64);
+    memcpy(body, "{\"userName\":\"", 13);
+    memset(body + 13, 'a', big);
+    memcpy(body + 13 + big, "\"}", 3);
+    r = scim_call("POST", "/scim/v2/Users", body);
+    ck_assert_int_eq(r.status, 413);
+    scim_res_free(&r);
+    free(body);
+    /* the validator's request Content-Type, with a charset, is fine (§1.4) */
+    r = scim_call_h("POST", "/scim/v2/Users", "{\"userName\":\"ct@contoso.com\"}", NULL,
+                    "Content-Type: application/scim+json; charset=utf-8");
+    ck_assert_int_eq(r.status, 201);
+    scim_res_free(&r);
+}
+END_TEST
+
+/* ETag on GET/POST/PUT/PATCH; If-Match honoured on PUT, PATCH and DELETE (412) */
+START_TEST(etags_and_if_match)
+{
+    char *id = scim_create_user("etag@contoso.com");
+    const char *path = scim_path("/scim/v2/Users/%s", id);
+    char p[256];
+    snprintf(p, sizeof(p), "%s", path);
+    const char *patch = "{\"Operations\":[{\"op\":\"replace\",\"path\":\"title\",\"value\":\"A\"}]}";
+    struct scim_res r = scim_call_h("PATCH", p, patch, NULL, "If-Match: W/\"9\"");
+    ck_assert_int_eq(r.status, 412);
+    scim_res_free(&r);
+    r = scim_call_h("PATCH", p, patch, NULL, "If-Match: W/\"1\"");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.etag, "W/\"2\"");
+    scim_res_free(&r);
+    r = scim_call_h("PUT", p, "{\"userName\":\"etag@contoso.com\"}", NULL, "If-Match: W/\"1\"");
+    ck_assert_int_eq(r.status, 412);
+    scim_res_free(&r);
+    r = scim_call_h("PUT", p, "{\"userName\":\"etag@contoso.com\"}", NULL,
+                    "If-Match: W/\"7\", W/\"2\"");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.etag, "W/\"3\"");
+    scim_res_free(&r);
+    r = scim_call_h("DELETE", p, NULL, NULL, "If-Match: W/\"2\"");
+    ck_assert_int_eq(r.status, 412);
+    scim_res_free(&r);
+    r = scim_call_h("DELETE", p, NULL, NULL, "If-Match: *");
+    ck_assert_int_eq(r.status, 204);
+    scim_res_free(&r);
+    free(id);
+}
+END_TEST
+
+/* §1.25: startIndex/count paging, totalResults, itemsPerPage; sortBy; count capped */
+START_TEST(paging_sorting_projection)
+{
+    char name[64];
+    for (int i = 0; i < 7; i++) {
+        snprintf(name, sizeof(name), "page%d@contoso.com", 6 - i);
+        free(scim_create_user(name));
+    }
+    struct scim_res r = scim_call("GET", "/scim/v2/Users?startIndex=3&count=2", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(scim_int(r.json, "totalResults"), 7);
+    ck_assert_int_eq(scim_int(r.json, "startIndex"), 3);
+    ck_assert_int_eq(scim_int(r.json, "itemsPerPage"), 2);
+    ck_assert_str_eq(scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "Resources"), 0),
+                              "userName"),
+                     "page4@contoso.com");
+    scim_res_free(&r);
+    r = scim_call("GET", "/scim/v2/Users?sortBy=userName&count=1", NULL);
+    ck_assert_str_eq(scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "Resources"), 0),
+                              "userName"),
+                     "page0@contoso.com");
+    scim_res_free(&r);
+    r = scim_call("GET", "/scim/v2/Users?sortBy=userName&sortOrder=descending&count=1", NULL);
+    ck_assert_str_eq(scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "Resources"), 0),
+                              "userName"),
+                     "page6@contoso.com");
+    scim_res_free(&r);
+    r = scim_call("GET", "/scim/v2/Users?count=0", NULL);
+    ck_assert_int_eq(scim_int(r.json, "totalResults"), 7);
+    ck_assert_int_eq(scim_int(r.json, "itemsPerPage"), 0);
+    scim_res_free(&r);
+    r = scim_call("GET", "/scim/v2/Users?startIndex=100", NULL);
+    ck_assert_int_eq(scim_int(r.json, "itemsPerPage"), 0);
+    scim_res_free(&r);
+    r = scim_call("GET", "/scim/v2/Users?count=100000&startIndex=-4", NULL);
+    ck_assert_int_eq(scim_int(r.json, "startIndex"), 1);
+    ck_assert_int_eq(scim_int(r.json, "itemsPerPage"), 7);
+    scim_res_free(&r);
+    r = scim_call("GET", "/scim/v2/Users?attributes=userName&count=1", NULL);
+    cJSON *u = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "Resources"), 0);
+    ck_assert_ptr_nonnull(scim_str(u, "id"));
+    ck_assert_ptr_nonnull(scim_str(u, "userName"));
+    ck_assert_ptr_null(cJSON_GetObjectItem(u, "meta"));
+    ck_assert_ptr_null(cJSON_GetObjectItem(u, "active"));
+    scim_res_free(&r);
+    r = scim_call("GET", "/scim/v2/Users?excludedAttributes=meta,active&count=1", NULL);
+    u = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "Resources"), 0);
+    ck_assert_ptr_nonnull(scim_str(u, "userName"));
+    ck_assert_ptr_null(cJSON_GetObjectItem(u, "meta"));
+    ck_assert_ptr_null(cJSON_GetObjectItem(u, "active"));
+    scim_res_free(&r);
+}
+END_TEST
+
+Suite *scim_protocol_suite(void)
+{
+    Suite *s = suite_create("scim_protocol");
+    TCase *tc = tcase_create("protocol");
+    tcase_set_timeout(tc, 30);
+    tcase_add_checked_fixture(tc, scim_e2e_start, scim_e2e_stop);
+    tcase_add_test(tc, discovery);
+    tcase_add_test(tc, bearer_secrets);
+    tcase_add_test(tc, bearer_digest_form);
+    tcase_add_test(tc, error_forms);
+    tcase_add_test(tc, etags_and_if_match);
+    tcase_add_test(tc, paging_sorting_projection);
+    suite_add_tcase(s, tc);
+    return s;
+}
