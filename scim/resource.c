@@ -516,12 +516,11 @@ static enum gh_status scim_norm_attrs(const struct scim_attr *table, cJSON *obj,
         if (a->flags & SCIM_A_MULTI) {
             if (cJSON_IsObject(c)) { /* a single value where a list is due: wrap it */
                 cJSON *arr = cJSON_CreateArray();
-                cJSON *was = c;
-                scim_json_replace(obj, c, arr);
-                was->next = was->prev = NULL;
-                cJSON_free(was->string);
-                was->string = NULL;
-                cJSON_AddItemToArray(arr, was);
+                cJSON *one = scim_json_dup(c);
+                cJSON_free(one->string);
+                one->string = NULL;
+                cJSON_AddItemToArray(arr, one);
+                scim_json_replace(obj, c, arr); /* frees c */
                 c = arr;
             }
             if (!cJSON_IsArray(c))

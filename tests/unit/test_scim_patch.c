@@ -305,6 +305,10 @@ static const struct {
      "\"displayName\":\"displayName\"}"},
     {"missing schemas is added", SCIM_USER, "{\"userName\":\"u\"}",
      "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"u\"}"},
+    {"a single object where a list is due is wrapped", SCIM_USER,
+     "{\"userName\":\"u\",\"emails\":{\"value\":\"x\"}}",
+     "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"u\","
+     "\"emails\":[{\"value\":\"x\"}]}"},
     {"missing userName", SCIM_USER, "{\"schemas\":[],\"displayName\":\"x\"}", NULL},
     {"userName not a string", SCIM_USER, "{\"userName\":7}", NULL},
     {"emails not a list", SCIM_USER, "{\"userName\":\"u\",\"emails\":\"a@b\"}", NULL},
