@@ -174,7 +174,7 @@ static enum gh_status scim_fp_attr(struct scim_fparser *p, struct scim_filter **
     if (p->pos < p->len && p->s[p->pos] == '[') {
         if (p->in_vpath)
             return scim_fp_fail(p, "nested value filter");
-        if (path.sub != NULL)
+        if (path.sub != NULL || (path.a != NULL && !(path.a->flags & SCIM_A_MULTI)))
             return scim_fp_fail(p, "a value filter applies to a multi-valued attribute");
         if (++p->depth > GH_CAP_SCIM_FILTER_DEPTH)
             return scim_fp_fail(p, "nested too deeply");

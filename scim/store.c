@@ -813,7 +813,8 @@ static void scim_sqlc_leaf(struct scim_sqlc *c, const struct scim_filter *f, con
         scim_sqlc_cmp(c, f, &o);
         return;
     }
-    bool multi = p->a != NULL && (p->a->flags & SCIM_A_MULTI);
+    /* an unknown attribute with a value filter is taken to be multi-valued */
+    bool multi = (p->a != NULL && (p->a->flags & SCIM_A_MULTI)) || p->vfilter != NULL;
     if (!multi || (f->op == SCIM_F_PR && p->vfilter == NULL && p->sub == NULL)) {
         int n = scim_sqlc_text(c, scim_sqlc_jpath(c, p->urn, p->attr, p->sub));
         snprintf(o.expr, sizeof(o.expr), "json_extract(r.body, ?%d)", n);

@@ -104,6 +104,10 @@ static const struct {
     {SCIM_USER, "userName eq 1x", NULL},
     {SCIM_USER, "userName eq \"bad \\q escape\"", NULL},
     {SCIM_USER, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User eq \"x\"", NULL},
+    /* fuzz crash-acf82a43: a value filter on a single-valued attribute */
+    {SCIM_USER, "active[tyep eq \"work\"]", NULL},
+    {SCIM_USER, "name[givenName eq \"x\"]", NULL},
+    {SCIM_USER, "custom[type eq \"x\"]", "(has custom[(eq type \"x\")])"},
 };
 
 START_TEST(filter_parse_table)
@@ -286,6 +290,8 @@ static const struct {
     {"manager.value eq \"boss\"", "0"},
     {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager eq \"boss\"", "0"},
     {"unknownAttr eq \"x\"", ""},
+    {"unknownAttr[type eq \"x\"]", ""},
+    {"unknownAttr[type eq \"x\"].value eq \"y\"", ""},
     {"(userName eq \"bob@contoso.com\" or externalId eq \"Carol\") and active eq false", "1"},
 };
 
