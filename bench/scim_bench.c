@@ -166,8 +166,8 @@ static int cmd_groups(long n)
     char body[256], first[40] = "";
     for (long i = 0; i < n; i++) {
         char *out = NULL;
-        snprintf(body, sizeof(body), "{\"displayName\":\"Bench Group %ld\",\"externalId\":\"g%ld\"}",
-                 i, i);
+        snprintf(body, sizeof(body),
+                 "{\"displayName\":\"Bench Group %ld\",\"externalId\":\"g%ld\"}", i, i);
         if (req(c, "POST", "/Groups", body, &out) != 201) {
             fprintf(stderr, "scim_bench groups: failed at %ld\n", i);
             return 1;

@@ -42,8 +42,10 @@ void scim_error_render(struct gh_req *r, const struct gh_err *err)
         gh_reply_header(r, "WWW-Authenticate", "Bearer realm=\"gatehouse-scim\"");
     text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
-    if (text == NULL)
-        gh_assert_fail("cJSON_PrintUnformatted (out of memory)", __FILE__, __LINE__);
+    if (text == NULL) { /* cJSON could not allocate: a bare 500 still says what it is */
+        gh_reply(r, 500, SCIM_CONTENT_TYPE, "", 0);
+        return;
+    }
     gh_reply(r, http, SCIM_CONTENT_TYPE, text, strlen(text));
     cJSON_free(text);
 }

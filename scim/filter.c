@@ -563,7 +563,7 @@ const char *scim_filter_dump(struct gh_arena *a, const struct scim_filter *f)
     struct gh_buf b;
     const char *s;
 
-    gh_buf_init(&b, 64 * 1024);
+    gh_buf_init(&b, (size_t)64 * 1024);
     if (f != NULL)
         scim_fd(&b, f, a);
     s = gh_arena_strdup(a, gh_buf_str(&b));

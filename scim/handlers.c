@@ -66,8 +66,10 @@ static void scim_reply(struct gh_req *r, unsigned status, cJSON *body)
 {
     char *text = cJSON_PrintUnformatted(body);
     cJSON_Delete(body);
-    if (text == NULL)
-        gh_assert_fail("cJSON_PrintUnformatted (out of memory)", __FILE__, __LINE__);
+    if (text == NULL) { /* cJSON could not allocate */
+        gh_reply(r, 500, SCIM_CONTENT_TYPE, "", 0);
+        return;
+    }
     gh_reply(r, status, SCIM_CONTENT_TYPE, text, strlen(text));
     cJSON_free(text);
 }

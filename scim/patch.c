@@ -467,12 +467,13 @@ enum gh_status scim_patch_apply(struct gh_arena *a, enum scim_kind kind, cJSON *
                                    "each operation needs \"op\": add, replace or remove", NULL);
         if (jpath != NULL && !cJSON_IsNull(jpath) && !cJSON_IsString(jpath))
             return scim_patch_fail(err, SCIM_ST_INVALID_PATH, "\"path\" must be a string", NULL);
-        if (!cJSON_IsString(jpath) || jpath->valuestring[0] == '\0') {
+        const char *path = jpath != NULL && cJSON_IsString(jpath) ? jpath->valuestring : NULL;
+        if (path == NULL || path[0] == '\0') {
             if (op == SCIM_P_REMOVE)
                 return scim_patch_fail(err, SCIM_ST_NO_TARGET, "remove needs a path", NULL);
             st = scim_patch_pathless(&c, op, value, NULL);
         } else {
-            st = scim_filter_path_parse(a, kind, jpath->valuestring, &p, err);
+            st = scim_filter_path_parse(a, kind, path, &p, err);
             if (st == GH_OK)
                 st = scim_patch_path(&c, op, &p, value);
         }

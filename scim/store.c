@@ -683,15 +683,29 @@ static void scim_sqlc_member_leaf(struct scim_sqlc *c, const struct scim_filter 
     scim_sqlc_cmp(c, f, &o);
 }
 
+static void scim_sqlc_member_tree(struct scim_sqlc *c, const struct scim_filter *f,
+                                  const char *col);
+
+/* A chain of one operator without nested parentheses (see scim_sqlc_chain). */
+static void scim_sqlc_member_chain(struct scim_sqlc *c, const struct scim_filter *f,
+                                   enum scim_fop op, const char *col)
+{
+    if (f->op != op) {
+        scim_sqlc_member_tree(c, f, col);
+        return;
+    }
+    scim_sqlc_member_chain(c, f->left, op, col);
+    scim_sqlc_put(c, op == SCIM_F_AND ? " AND " : " OR ");
+    scim_sqlc_member_chain(c, f->right, op, col);
+}
+
 static void scim_sqlc_member_tree(struct scim_sqlc *c, const struct scim_filter *f, const char *col)
 {
     switch (f->op) {
     case SCIM_F_AND:
     case SCIM_F_OR:
         scim_sqlc_put(c, "(");
-        scim_sqlc_member_tree(c, f->left, col);
-        scim_sqlc_put(c, f->op == SCIM_F_AND ? " AND " : " OR ");
-        scim_sqlc_member_tree(c, f->right, col);
+        scim_sqlc_member_chain(c, f, f->op, col);
         scim_sqlc_put(c, ")");
         return;
     case SCIM_F_NOT:
@@ -845,6 +859,21 @@ static void scim_sqlc_leaf(struct scim_sqlc *c, const struct scim_filter *f, con
     scim_sqlc_put(c, ")");
 }
 
+/* The terms of a chain of one operator, without parentheses between them: "a OR b OR c", not
+ * "((a OR b) OR c)", because SQLite's parser stack overflows at about 100 open parentheses and
+ * a 4 KiB filter can chain hundreds of terms. */
+static void scim_sqlc_chain(struct scim_sqlc *c, const struct scim_filter *f, enum scim_fop op,
+                            const char *elem, const struct scim_attr *parent)
+{
+    if (f->op != op) {
+        scim_sqlc_node(c, f, elem, parent);
+        return;
+    }
+    scim_sqlc_chain(c, f->left, op, elem, parent);
+    scim_sqlc_put(c, op == SCIM_F_AND ? " AND " : " OR ");
+    scim_sqlc_chain(c, f->right, op, elem, parent);
+}
+
 static void scim_sqlc_node(struct scim_sqlc *c, const struct scim_filter *f, const char *elem,
                            const struct scim_attr *parent)
 {
@@ -852,9 +881,7 @@ static void scim_sqlc_node(struct scim_sqlc *c, const struct scim_filter *f, con
     case SCIM_F_AND:
     case SCIM_F_OR:
         scim_sqlc_put(c, "(");
-        scim_sqlc_node(c, f->left, elem, parent);
-        scim_sqlc_put(c, f->op == SCIM_F_AND ? " AND " : " OR ");
-        scim_sqlc_node(c, f->right, elem, parent);
+        scim_sqlc_chain(c, f, f->op, elem, parent);
         scim_sqlc_put(c, ")");
         return;
     case SCIM_F_NOT:
@@ -873,7 +900,7 @@ static void scim_sqlc_init(struct scim_sqlc *c, enum scim_kind kind, struct gh_e
     c->err = err;
     c->a = gh_arena_new();
     c->binds = gh_xcalloc(SCIM_STORE_MAX_BINDS, sizeof(*c->binds));
-    gh_buf_init(&c->sql, 256 * 1024);
+    gh_buf_init(&c->sql, (size_t)256 * 1024);
 }
 
 static void scim_sqlc_free(struct scim_sqlc *c)

@@ -94,7 +94,8 @@ START_TEST(group_rename_both_dialects)
                      1);
     char body[512];
     snprintf(body, sizeof(body),
-             PATCHOP "{\"op\":\"replace\",\"value\":{\"id\":\"%s\",\"displayName\":\"after\"}}]}", g);
+             PATCHOP "{\"op\":\"replace\",\"value\":{\"id\":\"%s\",\"displayName\":\"after\"}}]}",
+             g);
     r = scim_call("PATCH", scim_path("/scim/v2/Groups/%s", g), body);
     ck_assert_int_eq(r.status, 204);
     scim_res_free(&r);
@@ -166,9 +167,9 @@ START_TEST(members_both_dialects_idempotent)
     snprintf(filter, sizeof(filter), "members.value eq \"%s\"", u[0]);
     ck_assert_int_eq(scim_count("/scim/v2/Groups", filter), 0);
     /* an id that is neither a user nor a group is refused */
-    struct scim_res r =
-        scim_call("PATCH", scim_path("/scim/v2/Groups/%s", g),
-                  PATCHOP "{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":\"nope\"}]}]}");
+    struct scim_res r = scim_call(
+        "PATCH", scim_path("/scim/v2/Groups/%s", g),
+        PATCHOP "{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":\"nope\"}]}]}");
     ck_assert_int_eq(r.status, 400);
     scim_res_free(&r);
     for (int i = 0; i < 4; i++)

@@ -18,7 +18,8 @@ START_TEST(discovery)
     ck_assert_int_eq(scim_int(cJSON_GetObjectItem(r.json, "filter"), "maxResults"), 1000);
     ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "etag"), "supported")));
     ck_assert_str_eq(
-        scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "authenticationSchemes"), 0), "type"),
+        scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "authenticationSchemes"), 0),
+                 "type"),
         "oauthbearertoken");
     scim_res_free(&r);
 
@@ -27,9 +28,9 @@ START_TEST(discovery)
     ck_assert_int_eq(scim_int(r.json, "totalResults"), 2);
     cJSON *user = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "Resources"), 0);
     ck_assert_str_eq(scim_str(user, "endpoint"), "/Users");
-    ck_assert_str_eq(scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(user, "schemaExtensions"), 0),
-                              "schema"),
-                     ENT_URN);
+    ck_assert_str_eq(
+        scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(user, "schemaExtensions"), 0), "schema"),
+        ENT_URN);
     scim_res_free(&r);
     r = scim_call("GET", "/scim/v2/ResourceTypes/Group", NULL);
     ck_assert_int_eq(r.status, 200);
@@ -115,7 +116,8 @@ END_TEST
 /* Every error a SCIM route can produce is a SCIM Error (checked in scim_call_h) */
 START_TEST(error_forms)
 {
-    struct scim_res r = scim_call("GET", "/scim/v2/Users/00000000-0000-4000-8000-000000000000", NULL);
+    struct scim_res r =
+        scim_call("GET", "/scim/v2/Users/00000000-0000-4000-8000-000000000000", NULL);
     ck_assert_int_eq(r.status, 404);
     scim_res_free(&r);
     r = scim_call("GET", "/scim/v2/Nope", NULL);
@@ -136,7 +138,8 @@ START_TEST(error_forms)
     ck_assert_int_eq(r.status, 400);
     ck_assert_str_eq(scim_str(r.json, "scimType"), "invalidFilter");
     scim_res_free(&r);
-    r = scim_call("GET", scim_path("/scim/v2/Users?filter=%s", scim_q("userName eq \"x\" )")), NULL);
+    r = scim_call("GET", scim_path("/scim/v2/Users?filter=%s", scim_q("userName eq \"x\" )")),
+                  NULL);
     ck_assert_int_eq(r.status, 400);
     ck_assert_str_eq(scim_str(r.json, "scimType"), "invalidFilter");
     scim_res_free(&r);
@@ -168,7 +171,8 @@ START_TEST(etags_and_if_match)
     const char *path = scim_path("/scim/v2/Users/%s", id);
     char p[256];
     snprintf(p, sizeof(p), "%s", path);
-    const char *patch = "{\"Operations\":[{\"op\":\"replace\",\"path\":\"title\",\"value\":\"A\"}]}";
+    const char *patch =
+        "{\"Operations\":[{\"op\":\"replace\",\"path\":\"title\",\"value\":\"A\"}]}";
     struct scim_res r = scim_call_h("PATCH", p, patch, NULL, "If-Match: W/\"9\"");
     ck_assert_int_eq(r.status, 412);
     scim_res_free(&r);
@@ -207,19 +211,19 @@ START_TEST(paging_sorting_projection)
     ck_assert_int_eq(scim_int(r.json, "totalResults"), 7);
     ck_assert_int_eq(scim_int(r.json, "startIndex"), 3);
     ck_assert_int_eq(scim_int(r.json, "itemsPerPage"), 2);
-    ck_assert_str_eq(scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "Resources"), 0),
-                              "userName"),
-                     "page4@contoso.com");
+    ck_assert_str_eq(
+        scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "Resources"), 0), "userName"),
+        "page4@contoso.com");
     scim_res_free(&r);
     r = scim_call("GET", "/scim/v2/Users?sortBy=userName&count=1", NULL);
-    ck_assert_str_eq(scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "Resources"), 0),
-                              "userName"),
-                     "page0@contoso.com");
+    ck_assert_str_eq(
+        scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "Resources"), 0), "userName"),
+        "page0@contoso.com");
     scim_res_free(&r);
     r = scim_call("GET", "/scim/v2/Users?sortBy=userName&sortOrder=descending&count=1", NULL);
-    ck_assert_str_eq(scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "Resources"), 0),
-                              "userName"),
-                     "page6@contoso.com");
+    ck_assert_str_eq(
+        scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "Resources"), 0), "userName"),
+        "page6@contoso.com");
     scim_res_free(&r);
     r = scim_call("GET", "/scim/v2/Users?count=0", NULL);
     ck_assert_int_eq(scim_int(r.json, "totalResults"), 7);

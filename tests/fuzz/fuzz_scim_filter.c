@@ -72,8 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             GH_ASSERT(err.status == GH_E_INVALID && err.scim_type != NULL);
         }
         struct scim_path p;
-        if (scim_filter_path_parse(a, (enum scim_kind)k, s, &p, NULL) == GH_OK &&
-            p.vfilter != NULL)
+        if (scim_filter_path_parse(a, (enum scim_kind)k, s, &p, NULL) == GH_OK && p.vfilter != NULL)
             (void)scim_filter_match(p.vfilter, elem);
     }
     cJSON_Delete(elem);

@@ -159,6 +159,13 @@ START_TEST(filter_caps)
         p += snprintf(p, 16, "%sa eq %d", i ? " and " : "", i);
     gh_err_clear(&err);
     ck_assert_int_eq(scim_filter_parse(a, SCIM_USER, deep, &f, &err), GH_OK);
+    /* and compiles flat: SQLite's parser overflows at ~100 open parentheses (fuzz
+     * crash-2ff66832) */
+    char *sql = NULL;
+    int n = 0;
+    ck_assert_int_eq(scim_store_filter_sql(SCIM_USER, f, &sql, &n, &err), GH_OK);
+    ck_assert_ptr_null(strstr(sql, "((("));
+    free(sql);
     free(deep);
     gh_arena_free(a);
 }
@@ -293,6 +300,9 @@ static const struct {
     {"unknownAttr[type eq \"x\"]", ""},
     {"unknownAttr[type eq \"x\"].value eq \"y\"", ""},
     {"(userName eq \"bob@contoso.com\" or externalId eq \"Carol\") and active eq false", "1"},
+    {"userName eq \"a\" or userName eq \"b\" or userName eq \"carol@fabrikam.com\" or "
+     "userName eq \"c\" and active eq true or not (userName co \"a\" or userName co \"o\")",
+     "2"},
 };
 
 START_TEST(filter_sql_table)
