@@ -69,10 +69,10 @@ struct scim_query {
 enum scim_event_type {
     SCIM_EV_USER_CREATED,
     SCIM_EV_USER_CHANGED,
-    SCIM_EV_USER_DELETED,
+    SCIM_EV_USER_DELETED, /* also ends its memberships (no separate MEMBERS_REMOVED) */
     SCIM_EV_GROUP_CREATED,
     SCIM_EV_GROUP_CHANGED, /* renamed or other attributes */
-    SCIM_EV_GROUP_DELETED,
+    SCIM_EV_GROUP_DELETED, /* also ends its members' and its own memberships */
     SCIM_EV_MEMBERS_ADDED,
     SCIM_EV_MEMBERS_REMOVED,
 };
