@@ -590,7 +590,7 @@ enum gh_status scim_resource_normalize(enum scim_kind kind, cJSON *body, cJSON *
                                        struct scim_cols *out_cols, struct gh_err *err)
 {
     const struct scim_rtype *rt = scim_rtype_get(kind);
-    cJSON *schemas, *c, *members = NULL;
+    cJSON *schemas, *c, *members = NULL, *pending = NULL;
     enum gh_status st = GH_OK;
     const cJSON *v;
 
@@ -625,6 +625,7 @@ enum gh_status scim_resource_normalize(enum scim_kind kind, cJSON *body, cJSON *
 
     /* Extension objects: known ones are normalised against their table, custom ones are kept
      * as sent (minus nulls). Qualified attributes at the top level move into their container. */
+    pending = cJSON_CreateArray();
     c = body->child;
     while (c != NULL) {
         cJSON *next = c->next;
@@ -642,14 +643,18 @@ enum gh_status scim_resource_normalize(enum scim_kind kind, cJSON *body, cJSON *
             } else if (strcasecmp(c->string, rt->core->urn) == 0) {
                 cJSON_Delete(cJSON_DetachItemViaPointer(body, c));
             } else if (!cJSON_IsObject(c)) {
-                cJSON_DetachItemViaPointer(body, c);
-                if (cJSON_IsNull(c))
-                    cJSON_Delete(c);
-                else
-                    scim_norm_qualified(kind, body, c, NULL);
+                /* moved after the walk: creating a container may delete a member */
+                cJSON_AddItemToArray(pending, cJSON_DetachItemViaPointer(body, c));
             }
         }
         c = next;
+    }
+    while (pending->child != NULL) {
+        c = cJSON_DetachItemViaPointer(pending, pending->child);
+        if (cJSON_IsNull(c))
+            cJSON_Delete(c);
+        else
+            scim_norm_qualified(kind, body, c, NULL);
     }
     c = body->child;
     while (c != NULL) {
@@ -722,6 +727,7 @@ enum gh_status scim_resource_normalize(enum scim_kind kind, cJSON *body, cJSON *
         out_cols->active = !cJSON_IsFalse(v);
     }
 out:
+    cJSON_Delete(pending);
     if (st) {
         cJSON_Delete(members);
         members = NULL;

@@ -309,6 +309,12 @@ static const struct {
      "{\"userName\":\"u\",\"emails\":{\"value\":\"x\"}}",
      "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"u\","
      "\"emails\":[{\"value\":\"x\"}]}"},
+    /* fuzz crash-e1fb493a: qualified keys whose container name collides with a member */
+    {"qualified top-level keys move into their extension", SCIM_USER,
+     "{\"userName\":\"u\",\"urn:a:b\":false,\"urn:a:c\":\"x\",\"urn:a\":\"5\","
+     "\"" ENT ":department\":\"D\"}",
+     "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\",\"urn:a\",\"" ENT "\"],"
+     "\"userName\":\"u\",\"urn:a\":{\"b\":false,\"c\":\"x\"},\"" ENT "\":{\"department\":\"D\"}}"},
     {"missing userName", SCIM_USER, "{\"schemas\":[],\"displayName\":\"x\"}", NULL},
     {"userName not a string", SCIM_USER, "{\"userName\":7}", NULL},
     {"emails not a list", SCIM_USER, "{\"userName\":\"u\",\"emails\":\"a@b\"}", NULL},

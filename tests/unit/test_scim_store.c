@@ -22,7 +22,7 @@ static struct events ev;
 
 static void on_event(void *ctx, const struct scim_event *e)
 {
-    static const char *const names[] = {"user+", "user~", "user-", "group+",
+    static const char *const names[] = {"user+",  "user~",  "user-",    "group+",
                                         "group~", "group-", "members+", "members-"};
     struct events *x = ctx;
     size_t n = strlen(x->log);
@@ -98,8 +98,8 @@ static enum gh_status members_fn(void *ctx, const struct scim_rec *cur, struct s
     return GH_OK;
 }
 
-static int64_t members(const char *gid, const char *const *add, size_t nadd,
-                       const char *const *rm, size_t nrm, enum gh_status want)
+static int64_t members(const char *gid, const char *const *add, size_t nadd, const char *const *rm,
+                       size_t nrm, enum gh_status want)
 {
     struct mchange m = {add, nadd, rm, nrm};
     struct scim_rec rec = {0};
