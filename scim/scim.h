@@ -14,6 +14,8 @@
 #include "scim/store.h"
 #include "sidecar/err.h"
 
+#include <cjson/cJSON.h>
+
 struct gh_req;
 
 /* ---- route handlers (sidecar/router.c) ---- */
@@ -25,6 +27,8 @@ enum gh_status scim_handle_schemas(struct gh_req *r, struct gh_err *err); /* Sch
 enum gh_status scim_handle_unknown(struct gh_req *r, struct gh_err *err); /* other /scim paths */
 
 /* ---- errors ---- */
+/* The SCIM Error document for err (caller deletes) and its HTTP status in *out_http. */
+cJSON *scim_error_body(const struct gh_err *err, unsigned *out_http);
 /* Answer err as a SCIM Error (RFC 7644 §3.12), application/scim+json, status as a string. */
 void scim_error_render(struct gh_req *r, const struct gh_err *err);
 

@@ -55,8 +55,7 @@ static char *golden_subst(const struct golden *g, const char *s)
 }
 
 /* Is want a subset of got ("*" matches anything)? Explains the first mismatch in why. */
-static int golden_subset(const cJSON *want, const cJSON *got, char *why, size_t cap,
-                         const char *at)
+static int golden_subset(const cJSON *want, const cJSON *got, char *why, size_t cap, const char *at)
 {
     char here[256];
     if (cJSON_IsString(want) && strcmp(want->valuestring, "*") == 0)
@@ -133,8 +132,7 @@ static void golden_exchange(struct golden *g, const char *file, int line, const 
     if (name[0] && r.status == 201) {
         ck_assert(g->nvars < 32);
         snprintf(g->vars[g->nvars].name, sizeof(g->vars[0].name), "%s", name);
-        snprintf(g->vars[g->nvars].value, sizeof(g->vars[0].value), "%s",
-                 scim_str(r.json, "id"));
+        snprintf(g->vars[g->nvars].value, sizeof(g->vars[0].value), "%s", scim_str(r.json, "id"));
         g->nvars++;
     }
     scim_res_free(&r);

@@ -407,6 +407,48 @@ START_TEST(etag_parse)
 }
 END_TEST
 
+/* ---- SCIM Error documents (RFC 7644 §3.12) ---- */
+START_TEST(error_bodies)
+{
+    static const struct {
+        enum gh_status st;
+        const char *scim_type, *msg;
+        unsigned http;
+        const char *want;
+    } ecases[] = {
+        {GH_E_INVALID, "invalidFilter", "bad", 400,
+         "{\"status\":\"400\",\"scimType\":\"invalidFilter\",\"detail\":\"bad\"}"},
+        {GH_E_INVALID, NULL, "bad", 400,
+         "{\"status\":\"400\",\"scimType\":\"invalidValue\",\"detail\":\"bad\"}"},
+        {GH_E_CONFLICT, NULL, "taken", 409,
+         "{\"status\":\"409\",\"scimType\":\"uniqueness\",\"detail\":\"taken\"}"},
+        {GH_E_UNAUTHORIZED, NULL, "no", 401, "{\"status\":\"401\",\"detail\":\"no\"}"},
+        {GH_E_NOT_FOUND, NULL, "gone", 404, "{\"status\":\"404\",\"detail\":\"gone\"}"},
+        {GH_E_METHOD, NULL, "m", 405, "{\"status\":\"405\",\"detail\":\"m\"}"},
+        {GH_E_PRECONDITION, NULL, "etag", 412, "{\"status\":\"412\",\"detail\":\"etag\"}"},
+        {GH_E_TOO_LARGE, "tooMany", "big", 413, "{\"status\":\"413\",\"detail\":\"big\"}"},
+        {GH_E_STORE, NULL, "sqlite: disk I/O error /var/x.db", 500,
+         "{\"status\":\"500\",\"detail\":\"internal error; see the gatehouse log\"}"},
+    };
+    for (size_t i = 0; i < sizeof(ecases) / sizeof(ecases[0]); i++) {
+        struct gh_err err = {0};
+        unsigned http = 0;
+        GH_ERR(&err, ecases[i].st, "%s", ecases[i].msg);
+        gh_err_set_scim_type(&err, ecases[i].scim_type);
+        cJSON *j = scim_error_body(&err, &http);
+        cJSON *want = cJSON_Parse(ecases[i].want);
+        cJSON_AddItemToObject(want, "schemas",
+                              cJSON_CreateStringArray((const char *[]){SCIM_MSG_ERROR}, 1));
+        ck_assert_uint_eq(http, ecases[i].http);
+        char *txt = cJSON_PrintUnformatted(j);
+        ck_assert_msg(cJSON_Compare(j, want, true), "case %zu: %s", i, txt);
+        free(txt);
+        cJSON_Delete(j);
+        cJSON_Delete(want);
+    }
+}
+END_TEST
+
 Suite *scim_patch_suite(void)
 {
     Suite *s = suite_create("scim_patch");
@@ -415,6 +457,7 @@ Suite *scim_patch_suite(void)
     tcase_add_loop_test(tc, normalize_table, 0, sizeof(norm_cases) / sizeof(norm_cases[0]));
     tcase_add_loop_test(tc, projection_table, 0, sizeof(proj_cases) / sizeof(proj_cases[0]));
     tcase_add_test(tc, etag_parse);
+    tcase_add_test(tc, error_bodies);
     suite_add_tcase(s, tc);
     return s;
 }
