@@ -154,6 +154,7 @@ static void scim_etag_header(struct gh_req *r, int64_t version)
 struct scim_members_out {
     struct gh_req *r;
     cJSON *arr;
+    bool groups_of_user; /* rendering User.groups rather than Group.members */
 };
 
 static void scim_member_render(void *ctx, const char *id, enum scim_kind type, const char *display)
@@ -163,7 +164,11 @@ static void scim_member_render(void *ctx, const char *id, enum scim_kind type, c
     cJSON_AddStringToObject(o, "value", id);
     if (display != NULL)
         cJSON_AddStringToObject(o, "display", display);
-    cJSON_AddStringToObject(o, "type", type == SCIM_USER ? "User" : "Group");
+    /* members name their kind; a user's groups say "direct" (no nested expansion) */
+    cJSON_AddStringToObject(o, "type",
+                            m->groups_of_user   ? "direct"
+                            : type == SCIM_USER ? "User"
+                                                : "Group");
     cJSON_AddStringToObject(o, "$ref",
                             scim_url(m->r, type == SCIM_USER ? "/Users" : "/Groups", id));
     cJSON_AddItemToArray(m->arr, o);
@@ -196,7 +201,7 @@ static enum gh_status scim_render(struct gh_req *r, enum scim_kind kind, const s
         cJSON_AddItemToArray(res, cJSON_DetachItemViaPointer(body, body->child));
     cJSON_Delete(body);
     if (kind == SCIM_GROUP && (proj == NULL || scim_projection_wants(proj, NULL, "members"))) {
-        struct scim_members_out m = {r, cJSON_CreateArray()};
+        struct scim_members_out m = {r, cJSON_CreateArray(), false};
         st = scim_store_group_members(store, rec->id, scim_member_render, &m, err);
         if (st) {
             cJSON_Delete(m.arr);
@@ -207,6 +212,20 @@ static enum gh_status scim_render(struct gh_req *r, enum scim_kind kind, const s
             cJSON_AddItemToObject(res, "members", m.arr);
         else
             cJSON_Delete(m.arr); /* no members: omitted rather than [] */
+    }
+    if (kind == SCIM_USER && (proj == NULL || scim_projection_wants(proj, NULL, "groups"))) {
+        /* the readOnly "groups" attribute (RFC 7643 §4.1.2): direct memberships */
+        struct scim_members_out m = {r, cJSON_CreateArray(), true};
+        st = scim_store_user_groups(store, rec->id, scim_member_render, &m, err);
+        if (st) {
+            cJSON_Delete(m.arr);
+            cJSON_Delete(res);
+            return st;
+        }
+        if (m.arr->child != NULL)
+            cJSON_AddItemToObject(res, "groups", m.arr);
+        else
+            cJSON_Delete(m.arr);
     }
     meta = cJSON_AddObjectToObject(res, "meta");
     cJSON_AddStringToObject(meta, "resourceType", rt->name);

@@ -1089,19 +1089,13 @@ static enum gh_status scim_store_step_done(sqlite3 *db, sqlite3_stmt *st, struct
 }
 
 /* A member id names a user (0) or a group (1); GH_E_INVALID when it names neither. */
-static enum gh_status scim_store_member_type(sqlite3 *db, const char *group_id, const char *id,
-                                             int *out_type, struct gh_err *err)
+static enum gh_status scim_store_member_type(sqlite3 *db, sqlite3_stmt *st, const char *group_id,
+                                             const char *id, int *out_type, struct gh_err *err)
 {
-    sqlite3_stmt *st = NULL;
-    enum gh_status rc;
+    enum gh_status rc = GH_OK;
     int step;
 
-    rc = scim_store_prepare(db,
-                            "SELECT 0 FROM users WHERE id = ?1 UNION ALL "
-                            "SELECT 1 FROM groups WHERE id = ?1 AND id <> ?2",
-                            &st, err);
-    if (rc)
-        goto out;
+    sqlite3_reset(st);
     scim_store_bind_text(st, 1, id);
     scim_store_bind_text(st, 2, group_id);
     step = sqlite3_step(st);
@@ -1115,8 +1109,6 @@ static enum gh_status scim_store_member_type(sqlite3 *db, const char *group_id, 
     } else {
         rc = scim_store_fail(db, err, "member lookup");
     }
-out:
-    sqlite3_finalize(st);
     return rc;
 }
 
@@ -1130,7 +1122,7 @@ static enum gh_status scim_store_members_apply(sqlite3 *db, const char *group_id
                                                struct scim_evq *q, int *out_changed,
                                                struct gh_err *err)
 {
-    sqlite3_stmt *ins = NULL, *del = NULL;
+    sqlite3_stmt *ins = NULL, *del = NULL, *look = NULL;
     enum gh_status rc = GH_OK;
 
     if (m == NULL)
@@ -1173,9 +1165,15 @@ static enum gh_status scim_store_members_apply(sqlite3 *db, const char *group_id
                                 &ins, err);
         if (rc)
             goto out;
+        rc = scim_store_prepare(db,
+                                "SELECT 0 FROM users WHERE id = ?1 UNION ALL "
+                                "SELECT 1 FROM groups WHERE id = ?1 AND id <> ?2",
+                                &look, err);
+        if (rc)
+            goto out;
         for (size_t i = 0; i < m->add_count; i++) {
             int type = 0;
-            rc = scim_store_member_type(db, group_id, m->add[i], &type, err);
+            rc = scim_store_member_type(db, look, group_id, m->add[i], &type, err);
             if (rc)
                 goto out;
             sqlite3_reset(ins);
@@ -1192,6 +1190,7 @@ static enum gh_status scim_store_members_apply(sqlite3 *db, const char *group_id
         }
     }
 out:
+    sqlite3_finalize(look);
     sqlite3_finalize(ins);
     sqlite3_finalize(del);
     return rc;

@@ -195,6 +195,12 @@ START_TEST(memberships_survive_soft_delete)
     scim_res_free(&r);
     scim_members(g, got, sizeof(got));
     ck_assert_str_eq(got, u);
+    /* the user's readOnly groups attribute shows the membership */
+    r = scim_call("GET", scim_path("/scim/v2/Users/%s", u), NULL);
+    cJSON *gr = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "groups"), 0);
+    ck_assert_str_eq(scim_str(gr, "value"), g);
+    ck_assert_str_eq(scim_str(gr, "display"), "Kept");
+    scim_res_free(&r);
     r = scim_call("DELETE", scim_path("/scim/v2/Users/%s", u), NULL);
     ck_assert_int_eq(r.status, 204);
     scim_res_free(&r);
