@@ -6,6 +6,8 @@
  */
 #include "scim_client.h"
 
+#include <pthread.h>
+
 #define PATCHOP "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":["
 
 /* §1.11: Entra's Create Group body, then its lookups (§1.10) */
@@ -249,6 +251,65 @@ START_TEST(group_put_and_nested)
 }
 END_TEST
 
+/* Concurrent writers: 8 threads adding members to one group and creating users at once; every
+ * write lands exactly once (one writer connection, one transaction per request). */
+struct conc_arg {
+    const char *gid;
+    char **uids;
+    int from, n;
+    long bad;
+};
+
+static void *conc_thread(void *p)
+{
+    struct conc_arg *a = p;
+    char url[512], body[256];
+    const char *hdrs[] = {SCIM_AUTH, SCIM_CT, NULL};
+    for (int i = a->from; i < a->from + a->n; i++) {
+        struct gh_http_resp r;
+        snprintf(url, sizeof(url), "%s/scim/v2/Groups/%s", gh_proc_url(scim_proc), a->gid);
+        snprintf(body, sizeof(body),
+                 PATCHOP "{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":"
+                         "\"%s\"}]}]}",
+                 a->uids[i]);
+        if (gh_http("PATCH", url, hdrs, body, NULL, &r) != 0 || r.status != 204)
+            a->bad++;
+        gh_http_resp_free(&r);
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_member_adds)
+{
+    enum { THREADS = 8, PER = 10 };
+    char *uids[THREADS * PER], name[64];
+    pthread_t th[THREADS];
+    struct conc_arg args[THREADS];
+    char *g = scim_create_group("Concurrent");
+    for (int i = 0; i < THREADS * PER; i++) {
+        snprintf(name, sizeof(name), "c%02d@contoso.com", i);
+        uids[i] = scim_create_user(name);
+    }
+    for (int t = 0; t < THREADS; t++) {
+        args[t] = (struct conc_arg){g, uids, t * PER, PER, 0};
+        ck_assert_int_eq(pthread_create(&th[t], NULL, conc_thread, &args[t]), 0);
+    }
+    for (int t = 0; t < THREADS; t++) {
+        pthread_join(th[t], NULL);
+        ck_assert_int_eq(args[t].bad, 0);
+    }
+    struct scim_res r = scim_call("GET", scim_path("/scim/v2/Groups/%s", g), NULL);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "members")), THREADS * PER);
+    char want[32];
+    snprintf(want, sizeof(want), "W/\"%d\"", 1 + THREADS * PER);
+    ck_assert_str_eq(r.etag, want);
+    scim_res_free(&r);
+    for (int i = 0; i < THREADS * PER; i++)
+        free(uids[i]);
+    free(g);
+}
+END_TEST
+
 Suite *scim_groups_suite(void)
 {
     Suite *s = suite_create("scim_groups");
@@ -261,6 +322,7 @@ Suite *scim_groups_suite(void)
     tcase_add_test(tc, members_both_dialects_idempotent);
     tcase_add_test(tc, memberships_survive_soft_delete);
     tcase_add_test(tc, group_put_and_nested);
+    tcase_add_test(tc, concurrent_member_adds);
     suite_add_tcase(s, tc);
     return s;
 }
