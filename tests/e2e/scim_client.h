@@ -39,11 +39,15 @@ static inline void scim_e2e_start(void)
     scim_proc = gh_proc_start(env, true);
 }
 
+/* Stop the daemon; it must exit 0 on SIGTERM (under SANITIZE builds a leak or an ASan report
+ * makes the exit status non-zero, so this also checks the daemon side). */
 static inline void scim_e2e_stop(void)
 {
+    int rc = 0;
     if (scim_proc != NULL)
-        gh_proc_stop(scim_proc);
+        rc = gh_proc_stop(scim_proc);
     scim_proc = NULL;
+    ck_assert_msg(rc == 0, "gatehouse exited with %d", rc);
 }
 
 /* Percent-encode a query value (curl sends the URL as given). */
