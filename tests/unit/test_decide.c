@@ -2,6 +2,13 @@
  * test_decide.c - the decision rules of authz/decide.c, one table row per rule and boundary.
  */
 #include "authz/decide.h"
+#include "authz/decision_log.h"
+#include "sidecar/gatehouse.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <string.h>
@@ -100,11 +107,61 @@ START_TEST(rules)
 }
 END_TEST
 
+START_TEST(decision_log_lines)
+{
+    char path[] = "/tmp/gh-decisions-XXXXXX";
+    int fd = mkstemp(path);
+    struct authz_decision_log *log = NULL;
+    struct gh_err err = {0};
+    char id[40], line[2048];
+    unsigned long a0, d0, e0, a1, d1, e1;
+    FILE *f;
+
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    authz_decision_id_new(id, sizeof(id));
+    ck_assert_uint_eq(strlen(id), 36);
+    ck_assert_int_eq(id[14], '4');
+    authz_decision_log_counts(&a0, &d0, &e0);
+    ck_assert_int_eq(authz_decision_log_open(path, &log, &err), GH_OK);
+    struct authz_decision_entry e = {id,          "u1",  "alice@contoso.com", "t1",   "payroll",
+                                     "unprotect", false, "reason \"quoted\"", "uti-1"};
+    authz_decision_log_write(log, &e);
+    e.allowed = true;
+    e.subject_id = NULL;
+    authz_decision_log_write(log, &e);
+    authz_decision_log_write(NULL, &e);
+    authz_decision_log_close(log);
+    authz_decision_log_counts(&a1, &d1, &e1);
+    ck_assert_uint_eq(a1 - a0, 2);
+    ck_assert_uint_eq(d1 - d0, 1);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+    cJSON *j = cJSON_Parse(line);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "decision_id")->valuestring, id);
+    ck_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "subject"), "userName")->valuestring,
+        "alice@contoso.com");
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "allowed")));
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "reason")->valuestring, "reason \"quoted\"");
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "token_id")->valuestring, "uti-1");
+    cJSON_Delete(j);
+    ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+    ck_assert_ptr_nonnull(strstr(line, "\"subject\":{\"id\":null"));
+    ck_assert_ptr_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    unlink(path);
+    ck_assert_int_eq(authz_decision_log_open("/nonexistent/dir/log", &log, &err), GH_E_INVALID);
+}
+END_TEST
+
 Suite *decide_suite(void)
 {
     Suite *s = suite_create("decide");
     TCase *tc = tcase_create("rules");
     tcase_add_test(tc, rules);
+    tcase_add_test(tc, decision_log_lines);
     suite_add_tcase(s, tc);
     return s;
 }
