@@ -51,10 +51,12 @@ static bool policy_is_space(unsigned char c)
 /* See policy.h. */
 size_t policy_name_key(const char *name, char *out, size_t cap)
 {
-    const char *s = name, *e = name + strlen(name);
+    const char *s, *e;
     size_t n = 0;
 
-    GH_ASSERT(cap > 0);
+    GH_ASSERT(name != NULL && cap > 0);
+    s = name;
+    e = name + strlen(name);
     while (s < e && policy_is_space((unsigned char)*s))
         s++;
     while (e > s && policy_is_space((unsigned char)e[-1]))
@@ -216,7 +218,7 @@ enum gh_status policy_grants_parse(const cJSON *arr, const char *where,
     cap = (size_t)cJSON_GetArraySize(arr);
     g = gh_xcalloc(cap ? cap : 1, sizeof(*g));
     for (const cJSON *e = arr->child; e != NULL; e = e->next) {
-        const char *dataset;
+        const char *dataset = NULL;
         const cJSON *acts;
         snprintf(at, sizeof(at), "%s[%zu]", where, n);
         if (!cJSON_IsObject(e)) {
@@ -226,7 +228,7 @@ enum gh_status policy_grants_parse(const cJSON *arr, const char *where,
         st = policy_only_members(e, members, at, err);
         if (st == GH_OK)
             st = policy_string_member(e, "dataset", at, true, &dataset, err);
-        if (st)
+        if (st || dataset == NULL)
             goto out;
         acts = cJSON_GetObjectItemCaseSensitive(e, "actions");
         if (!cJSON_IsArray(acts) || cJSON_GetArraySize(acts) == 0) {
@@ -236,9 +238,10 @@ enum gh_status policy_grants_parse(const cJSON *arr, const char *where,
         g[n].dataset = gh_xstrdup(dataset);
         n++;
         for (const cJSON *a = acts->child; a != NULL; a = a->next) {
-            enum policy_action act;
+            enum policy_action act = 0;
             struct gh_err aerr = {0};
-            if (policy_action_parse(cJSON_IsString(a) ? a->valuestring : NULL, &act, &aerr)) {
+            if (policy_action_parse(cJSON_IsString(a) ? a->valuestring : NULL, &act, &aerr) ||
+                act == 0) {
                 st = GH_ERR(err, GH_E_INVALID, "%s.actions: %s", at, aerr.msg);
                 goto out;
             }
@@ -324,7 +327,7 @@ static enum gh_status policy_parse_groups(const cJSON *arr, struct policy_doc *d
     doc->groups = gh_xcalloc(cap ? cap : 1, sizeof(*doc->groups));
     for (const cJSON *e = arr->child; e != NULL; e = e->next) {
         struct policy_group *g = &doc->groups[doc->ngroups];
-        const char *name;
+        const char *name = NULL;
         char gat[128];
         snprintf(at, sizeof(at), "access_groups[%zu]", doc->ngroups);
         if (!cJSON_IsObject(e))
@@ -334,8 +337,8 @@ static enum gh_status policy_parse_groups(const cJSON *arr, struct policy_doc *d
             st = policy_string_member(e, "name", at, true, &name, err);
         if (st == GH_OK)
             st = policy_name_check(name, at, err);
-        if (st)
-            return st;
+        if (st || name == NULL)
+            return st ? st : GH_ERR(err, GH_E_INVALID, "%s: name is required", at);
         policy_name_key(name, key, sizeof(key));
         if (policy_doc_group_find(doc, name) != NULL)
             return GH_ERR(err, GH_E_INVALID, "%s: access group \"%s\" is declared twice", at, key);
@@ -369,7 +372,7 @@ static enum gh_status policy_parse_routes(const cJSON *arr, struct policy_doc *d
     doc->routes = gh_xcalloc(cap ? cap : 1, sizeof(*doc->routes));
     for (const cJSON *e = arr->child; e != NULL; e = e->next) {
         struct policy_route *rt = &doc->routes[doc->nroutes];
-        const char *method, *prefix, *dataset, *action;
+        const char *method = NULL, *prefix = NULL, *dataset = NULL, *action = NULL;
         struct gh_err aerr = {0};
         snprintf(at, sizeof(at), "routes[%zu]", doc->nroutes);
         if (!cJSON_IsObject(e))
@@ -383,8 +386,8 @@ static enum gh_status policy_parse_routes(const cJSON *arr, struct policy_doc *d
             st = policy_string_member(e, "dataset", at, true, &dataset, err);
         if (st == GH_OK)
             st = policy_string_member(e, "action", at, true, &action, err);
-        if (st)
-            return st;
+        if (st || prefix == NULL || dataset == NULL || action == NULL)
+            return st ? st : GH_ERR(err, GH_E_INVALID, "%s: incomplete route", at);
         if (prefix[0] != '/')
             return GH_ERR(err, GH_E_INVALID, "%s: path_prefix must start with /", at);
         if (policy_action_parse(action, &rt->action, &aerr))
@@ -409,8 +412,8 @@ enum gh_status policy_doc_parse(const char *text, size_t len, struct policy_doc 
     enum gh_status st = GH_OK;
     const cJSON *defs;
 
-    if (len > GH_CAP_POLICY) {
-        st = GH_ERR(err, GH_E_TOO_LARGE, "policy larger than %d bytes", GH_CAP_POLICY);
+    if (len > (size_t)GH_CAP_POLICY) {
+        st = GH_ERR(err, GH_E_TOO_LARGE, "policy larger than %ld bytes", GH_CAP_POLICY);
         goto out;
     }
     root = cJSON_ParseWithLengthOpts(text, len, &end, false);
@@ -454,7 +457,7 @@ enum gh_status policy_doc_load(const char *path, struct policy_doc **out_doc, st
 
     if (f == NULL)
         return GH_ERR(err, GH_E_INVALID, "%s: %s", path, strerror(errno));
-    gh_buf_init(&b, GH_CAP_POLICY);
+    gh_buf_init(&b, (size_t)GH_CAP_POLICY);
     while (st == GH_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         st = gh_buf_append(&b, chunk, n, err);
     fclose(f);

@@ -24,7 +24,7 @@
 #define GH_CAP_SCIM_FILTER_LEN   4096
 #define GH_CAP_SCIM_FILTER_DEPTH 16
 /* Policy file size. */
-#define GH_CAP_POLICY (4 * 1024 * 1024)
+#define GH_CAP_POLICY (4L * 1024 * 1024)
 /* Config file size and line length. */
 #define GH_CAP_CONFIG_FILE (64L * 1024)
 #define GH_CAP_CONFIG_LINE 4096
