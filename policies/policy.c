@@ -51,12 +51,10 @@ static bool policy_is_space(unsigned char c)
 /* See policy.h. */
 size_t policy_name_key(const char *name, char *out, size_t cap)
 {
-    const char *s, *e;
+    const char *s = name, *e = name + strlen(name);
     size_t n = 0;
 
-    GH_ASSERT(name != NULL && cap > 0);
-    s = name;
-    e = name + strlen(name);
+    GH_ASSERT(cap > 0);
     while (s < e && policy_is_space((unsigned char)*s))
         s++;
     while (e > s && policy_is_space((unsigned char)e[-1]))
