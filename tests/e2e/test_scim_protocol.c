@@ -7,6 +7,7 @@
 #include "scim_client.h"
 
 #include <openssl/sha.h>
+#include <unistd.h>
 
 /* §1.27, §1.31: discovery documents, true to what is implemented */
 START_TEST(discovery)
@@ -252,6 +253,59 @@ START_TEST(paging_sorting_projection)
 }
 END_TEST
 
+/* §1.31: Entra reaches the endpoint over HTTPS only; meta.location follows the scheme the
+ * client used (the listener's TLS, or X-Forwarded-Proto from a TLS-terminating proxy). */
+START_TEST(https_and_location)
+{
+    struct scim_res r = scim_call("POST", "/scim/v2/Users", "{\"userName\":\"plain@contoso.com\"}");
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_int_eq(strncmp(scim_str(r.json, "meta.location"), "http://", 7), 0);
+    scim_res_free(&r);
+    r = scim_call_h("POST", "/scim/v2/Users", "{\"userName\":\"proxied@contoso.com\"}", NULL,
+                    "X-Forwarded-Proto: https");
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_int_eq(strncmp(scim_str(r.json, "meta.location"), "https://", 8), 0);
+    ck_assert_int_eq(strncmp(r.location, "https://", 8), 0);
+    scim_res_free(&r);
+
+    char *dir = gh_tmpdir_new();
+    char cmd[2048], cert[600], key[600], envc[640], envk[640], url[256];
+    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+    snprintf(key, sizeof(key), "%s/key.pem", dir);
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
+             ">/dev/null 2>&1",
+             key, cert);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(envc, sizeof(envc), "GATEHOUSE_TLS_CERT=%s", cert);
+    snprintf(envk, sizeof(envk), "GATEHOUSE_TLS_KEY=%s", key);
+    const char *env[] = {envc, envk, "GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN, NULL};
+    scim_e2e_stop();
+    scim_proc = gh_proc_start(env, false);
+    ck_assert_ptr_nonnull(strstr(gh_proc_url(scim_proc), "https://"));
+    snprintf(url, sizeof(url), "%s/scim/v2/Users", gh_proc_url(scim_proc));
+    const char *hdrs[] = {SCIM_AUTH, SCIM_CT, NULL};
+    struct gh_http_resp h = {0};
+    long status = 0;
+    for (int i = 0; i < 100 && status != 201; i++) { /* until the listener is up */
+        if (gh_http("POST", url, hdrs, "{\"userName\":\"tls@contoso.com\"}", cert, &h) == 0)
+            status = h.status;
+        if (status != 201) {
+            gh_http_resp_free(&h);
+            usleep(50 * 1000);
+        }
+    }
+    ck_assert_int_eq(status, 201);
+    cJSON *j = cJSON_Parse(h.body);
+    ck_assert_int_eq(strncmp(scim_str(j, "meta.location"), "https://", 8), 0);
+    cJSON_Delete(j);
+    gh_http_resp_free(&h);
+    scim_e2e_stop();
+    gh_tmpdir_remove(dir);
+}
+END_TEST
+
 Suite *scim_protocol_suite(void)
 {
     Suite *s = suite_create("scim_protocol");
@@ -264,6 +318,7 @@ Suite *scim_protocol_suite(void)
     tcase_add_test(tc, error_forms);
     tcase_add_test(tc, etags_and_if_match);
     tcase_add_test(tc, paging_sorting_projection);
+    tcase_add_test(tc, https_and_location);
     suite_add_tcase(s, tc);
     return s;
 }
