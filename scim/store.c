@@ -21,6 +21,7 @@
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,8 @@ struct scim_store {
     int version;
     scim_store_listener_fn listener;
     void *listener_ctx;
+    /* committed changes by event type, for /metrics; members events count members */
+    _Atomic unsigned long changes[SCIM_EV_MEMBERS_REMOVED + 1];
 };
 
 static const char *const scim_store_tables[] = {"users", "groups"};
@@ -354,6 +357,10 @@ static void scim_evq_member(const char ***arr, size_t *n, size_t *cap, const cha
 
 static void scim_evq_emit(struct scim_store *s, struct scim_evq *q, const char *ts)
 {
+    for (size_t i = 0; i < q->n; i++)
+        atomic_fetch_add(&s->changes[q->ev[i].type], 1);
+    atomic_fetch_add(&s->changes[SCIM_EV_MEMBERS_ADDED], q->nadded);
+    atomic_fetch_add(&s->changes[SCIM_EV_MEMBERS_REMOVED], q->nremoved);
     if (s->listener != NULL) {
         for (size_t i = 0; i < q->n; i++) {
             q->ev[i].ts = ts;
@@ -1284,7 +1291,7 @@ enum gh_status scim_store_update(struct scim_store *s, enum scim_kind kind, cons
     char now[SCIM_TS_LEN + 1];
     enum gh_status rc;
     int changed = 0;
-    bool body_changed = false;
+    bool body_changed = false, renamed = false;
 
     memset(out, 0, sizeof(*out));
     rc = scim_store_begin(s, err);
@@ -1299,6 +1306,13 @@ enum gh_status scim_store_update(struct scim_store *s, enum scim_kind kind, cons
         goto out;
     if (row.body != NULL && strcmp(row.body, cur.body) != 0) {
         body_changed = true;
+        if (kind == SCIM_GROUP) { /* a rename is its own event: issue 5 keys policy on names */
+            cJSON *old = cJSON_Parse(cur.body);
+            const cJSON *dn = cJSON_GetObjectItemCaseSensitive(old, "displayName");
+            renamed = !cJSON_IsString(dn) || row.cols.name == NULL ||
+                      strcmp(dn->valuestring, row.cols.name) != 0;
+            cJSON_Delete(old);
+        }
         rc = scim_store_prepare(db, sql[kind], &st, err);
         if (rc)
             goto out;
@@ -1344,7 +1358,10 @@ enum gh_status scim_store_update(struct scim_store *s, enum scim_kind kind, cons
         memcpy(out->modified, now, sizeof(now));
     }
     if (body_changed)
-        scim_evq_push(&q, kind == SCIM_USER ? SCIM_EV_USER_CHANGED : SCIM_EV_GROUP_CHANGED,
+        scim_evq_push(&q,
+                      kind == SCIM_USER ? SCIM_EV_USER_CHANGED
+                      : renamed         ? SCIM_EV_GROUP_RENAMED
+                                        : SCIM_EV_GROUP_CHANGED,
                       out->id);
     q.members_of = out->id;
 out:
@@ -1415,4 +1432,57 @@ out:
         scim_evq_emit(s, &q, now);
     pthread_mutex_unlock(&s->writer.lock);
     return rc;
+}
+
+/* ---- metrics ---- */
+
+static int64_t scim_store_count(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t n = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+/*
+ * Prometheus collector: how many users (by active), groups and memberships are stored (one
+ * read transaction, so the figures agree), and the changes committed since start. Called on
+ * /metrics scrapes from any thread.
+ */
+void scim_store_metrics(void *ctx, struct gh_buf *out)
+{
+    static const char *const ev_names[] = {
+        "user_created",  "user_changed",  "user_deleted",  "group_created",   "group_changed",
+        "group_renamed", "group_deleted", "members_added", "members_removed",
+    };
+    struct scim_store *s = ctx;
+    struct scim_conn *c = scim_store_reader(s);
+    int64_t active, inactive, groups, members;
+    char labels[64];
+
+    scim_store_exec(c->db, "BEGIN", NULL);
+    active = scim_store_count(c->db, "SELECT count(*) FROM users WHERE active = 1");
+    inactive = scim_store_count(c->db, "SELECT count(*) FROM users WHERE active = 0");
+    groups = scim_store_count(c->db, "SELECT count(*) FROM groups");
+    members = scim_store_count(c->db, "SELECT count(*) FROM members");
+    scim_store_exec(c->db, "COMMIT", NULL);
+    scim_store_release(c);
+
+    gh_metrics_family(out, "gatehouse_scim_users", "gauge", "Users in the identity store");
+    gh_metrics_sample(out, "gatehouse_scim_users", "active=\"true\"", (double)active);
+    gh_metrics_sample(out, "gatehouse_scim_users", "active=\"false\"", (double)inactive);
+    gh_metrics_family(out, "gatehouse_scim_groups", "gauge", "Groups in the identity store");
+    gh_metrics_sample(out, "gatehouse_scim_groups", "", (double)groups);
+    gh_metrics_family(out, "gatehouse_scim_memberships", "gauge",
+                      "Direct group memberships in the identity store");
+    gh_metrics_sample(out, "gatehouse_scim_memberships", "", (double)members);
+    gh_metrics_family(out, "gatehouse_scim_changes_total", "counter",
+                      "Changes committed since start, by event (members: one per member)");
+    for (size_t i = 0; i < sizeof(ev_names) / sizeof(ev_names[0]); i++) {
+        snprintf(labels, sizeof(labels), "event=\"%s\"", ev_names[i]);
+        gh_metrics_sample(out, "gatehouse_scim_changes_total", labels,
+                          (double)atomic_load(&s->changes[i]));
+    }
 }

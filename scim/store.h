@@ -14,6 +14,7 @@
 
 #include "scim/filter.h"
 #include "scim/resource.h"
+#include "sidecar/buf.h"
 #include "sidecar/err.h"
 
 #include <stdbool.h>
@@ -71,7 +72,8 @@ enum scim_event_type {
     SCIM_EV_USER_CHANGED,
     SCIM_EV_USER_DELETED, /* also ends its memberships (no separate MEMBERS_REMOVED) */
     SCIM_EV_GROUP_CREATED,
-    SCIM_EV_GROUP_CHANGED, /* renamed or other attributes */
+    SCIM_EV_GROUP_CHANGED, /* attributes other than displayName */
+    SCIM_EV_GROUP_RENAMED, /* displayName changed (other attributes may have too) */
     SCIM_EV_GROUP_DELETED, /* also ends its members' and its own memberships */
     SCIM_EV_MEMBERS_ADDED,
     SCIM_EV_MEMBERS_REMOVED,
@@ -109,6 +111,9 @@ int scim_store_schema_version(struct scim_store *s);
 bool scim_store_ready(void *ctx, const char **out_reason);
 /* Register the change listener (start-up only; one listener; NULL removes it). */
 void scim_store_listen(struct scim_store *s, scim_store_listener_fn fn, void *ctx);
+/* A metrics collector (gh_metrics_register; ctx is the store): resource gauges and change
+ * counters in Prometheus text. */
+void scim_store_metrics(void *ctx, struct gh_buf *out);
 
 /* ---- resources ---- */
 /* Create; a fresh id is assigned. GH_E_CONFLICT (uniqueness) on a taken userName/displayName,

@@ -74,6 +74,7 @@ int gh_daemon_run(const struct gh_config *cfg)
     if (scim_store_open(cfg->db, &app.store, &err) != GH_OK)
         goto out;
     gh_health_register("store", scim_store_ready, app.store);
+    gh_metrics_register(scim_store_metrics, app.store);
 
     if (gh_server_start(cfg, &app, &srv, &err) != GH_OK)
         goto out;

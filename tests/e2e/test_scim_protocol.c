@@ -306,6 +306,25 @@ START_TEST(https_and_location)
 }
 END_TEST
 
+/* /metrics carries the store's gauges and change counters */
+START_TEST(store_metrics)
+{
+    char url[256];
+    struct gh_http_resp m;
+    char *u = scim_create_user("metrics@contoso.com");
+    char *g = scim_create_group("Metrics");
+    snprintf(url, sizeof(url), "%s/metrics", gh_proc_url(scim_proc));
+    ck_assert_int_eq(gh_http("GET", url, NULL, NULL, NULL, &m), 0);
+    ck_assert_int_eq(m.status, 200);
+    ck_assert_ptr_nonnull(strstr(m.body, "gatehouse_scim_users{active=\"true\"} 1"));
+    ck_assert_ptr_nonnull(strstr(m.body, "gatehouse_scim_groups 1"));
+    ck_assert_ptr_nonnull(strstr(m.body, "gatehouse_scim_changes_total{event=\"user_created\"} 1"));
+    gh_http_resp_free(&m);
+    free(u);
+    free(g);
+}
+END_TEST
+
 Suite *scim_protocol_suite(void)
 {
     Suite *s = suite_create("scim_protocol");
@@ -319,6 +338,7 @@ Suite *scim_protocol_suite(void)
     tcase_add_test(tc, etags_and_if_match);
     tcase_add_test(tc, paging_sorting_projection);
     tcase_add_test(tc, https_and_location);
+    tcase_add_test(tc, store_metrics);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -22,8 +22,8 @@ static struct events ev;
 
 static void on_event(void *ctx, const struct scim_event *e)
 {
-    static const char *const names[] = {"user+",  "user~",  "user-",    "group+",
-                                        "group~", "group-", "members+", "members-"};
+    static const char *const names[] = {"user+",  "user~",  "user-",    "group+",  "group~",
+                                        "group=", "group-", "members+", "members-"};
     struct events *x = ctx;
     size_t n = strlen(x->log);
     ck_assert_ptr_nonnull(e->ts);
@@ -118,6 +118,25 @@ static void count_cb(void *ctx, const char *id, enum scim_kind type, const char 
     (*(int *)ctx)++;
 }
 
+struct rename_ctx {
+    const char *body;
+};
+
+static enum gh_status rename_fn(void *ctx, const struct scim_rec *cur, struct scim_row *row,
+                                struct scim_members_change *mc, struct gh_err *err)
+{
+    struct rename_ctx *r = ctx;
+    cJSON *b = cJSON_Parse(r->body);
+    (void)cur;
+    (void)mc;
+    (void)err;
+    row->body = r->body;
+    row->cols.name = strstr(r->body, "Readers2") ? "Readers2" : NULL;
+    row->cols.external_id = strstr(r->body, "externalId") ? "e" : NULL;
+    cJSON_Delete(b);
+    return GH_OK;
+}
+
 static int count_members(const char *gid)
 {
     int n = 0;
@@ -176,6 +195,19 @@ START_TEST(store_crud_and_lookups)
     ck_assert_int_eq(members(g, NULL, 0, (const char *[]){b}, 1, GH_OK), 4);
     ck_assert_int_eq(count_groups(b), 0);
 
+    /* a rename is its own event */
+    {
+        struct rename_ctx rc = {"{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\"],"
+                                "\"displayName\":\"Readers2\"}"};
+        struct scim_rec out = {0};
+        ck_assert_int_eq(scim_store_update(st, SCIM_GROUP, g, rename_fn, &rc, &out, &err), GH_OK);
+        scim_rec_clear(&out);
+        rc.body = "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\"],"
+                  "\"displayName\":\"Readers2\",\"externalId\":\"e\"}";
+        ck_assert_int_eq(scim_store_update(st, SCIM_GROUP, g, rename_fn, &rc, &out, &err), GH_OK);
+        scim_rec_clear(&out);
+    }
+
     /* If-Match on delete, then delete removes the member rows naming the user */
     ck_assert_int_eq(scim_store_delete(st, SCIM_USER, a, 7, &err), GH_E_PRECONDITION);
     gh_err_clear(&err);
@@ -192,7 +224,7 @@ START_TEST(store_crud_and_lookups)
     /* removing a non-member and re-adding a member emit nothing; a deleted user or group
      * leaves its groups without a separate members- event */
     ck_assert_str_eq(ev.log, "user+(0) user+(0) user+(0) group+(0) group+(0) members+(2) "
-                             "members+(1) members-(1) user-(0) group-(0)");
+                             "members+(1) members-(1) group=(0) group~(0) user-(0) group-(0)");
 }
 END_TEST
 
