@@ -1136,11 +1136,24 @@ static enum gh_status scim_store_members_apply(sqlite3 *db, const char *group_id
         return GH_OK;
     q->members_of = group_id;
     if (m->replace) {
-        rc = scim_store_prepare(db, "DELETE FROM members WHERE group_id = ?1", &del, err);
-        if (rc)
-            goto out;
-        scim_store_bind_text(del, 1, group_id);
-        rc = scim_store_step_done(db, del, err);
+        /* Drop only the members not in the new list, so that a repeated PUT (or replace) of
+         * the same list changes nothing; the ids go in as one bound JSON array. */
+        cJSON *keep = cJSON_CreateArray();
+        char *keep_json;
+        for (size_t i = 0; i < m->add_count; i++)
+            cJSON_AddItemToArray(keep, cJSON_CreateString(m->add[i]));
+        keep_json = cJSON_PrintUnformatted(keep);
+        cJSON_Delete(keep);
+        rc = scim_store_prepare(db,
+                                "DELETE FROM members WHERE group_id = ?1 AND member_id NOT IN "
+                                "(SELECT value FROM json_each(?2))",
+                                &del, err);
+        if (rc == GH_OK) {
+            scim_store_bind_text(del, 1, group_id);
+            scim_store_bind_text(del, 2, keep_json ? keep_json : "[]");
+            rc = scim_store_step_done(db, del, err);
+        }
+        cJSON_free(keep_json);
         if (rc)
             goto out;
         *out_changed += sqlite3_changes(db);

@@ -245,6 +245,11 @@ START_TEST(group_put_and_nested)
     scim_res_free(&r);
     scim_members(outer, got, sizeof(got));
     ck_assert_str_eq(got, inner);
+    /* the same PUT again changes nothing: same ETag */
+    r = scim_call("PUT", scim_path("/scim/v2/Groups/%s", outer), body);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.etag, "W/\"2\"");
+    scim_res_free(&r);
     free(u);
     free(inner);
     free(outer);
