@@ -278,8 +278,10 @@ enum gh_status scim_path_resolve(struct gh_arena *a, enum scim_kind kind, const 
                     colon = text + i - 1;
                     break;
                 }
+            if (colon == NULL)
+                goto bad;
             size_t tail = (size_t)(text + len - colon - 1);
-            if (colon == NULL || tail == 0)
+            if (tail == 0)
                 goto bad;
             if (tail == strlen(rt->name) && strncasecmp(colon + 1, rt->name, tail) == 0) {
                 out->urn = gh_arena_strndup(a, text, len);
