@@ -586,12 +586,40 @@ enum gh_status scim_handle_groups(struct gh_req *r, struct gh_err *err)
     return scim_resource(r, SCIM_GROUP, err);
 }
 
-/* Any other path under /scim: a SCIM 404 (unauthenticated callers get the 401 first). */
+/* The methods other SCIM routes serve on this path ("GET, HEAD, POST"), from the route table
+ * itself so the two cannot disagree; "" when no other route has the path. */
+static void scim_allow_for(const char *path, char *allow, size_t cap)
+{
+    size_t n = 0, used = 0;
+    const struct gh_route *rt = gh_router_table(&n);
+
+    allow[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        size_t pl = strlen(rt[i].pattern);
+        bool hit = strncmp(path, rt[i].pattern, pl) == 0 &&
+                   (path[pl] == '\0' || (rt[i].match == GH_ROUTE_PREFIX && path[pl] == '/'));
+        if (!hit || rt[i].handler == scim_handle_unknown || strstr(allow, rt[i].method) != NULL)
+            continue;
+        int w = snprintf(allow + used, cap - used, "%s%s%s", used ? ", " : "", rt[i].method,
+                         strcmp(rt[i].method, "GET") == 0 ? ", HEAD" : "");
+        if (w < 0 || (size_t)w >= cap - used)
+            break;
+        used += (size_t)w;
+    }
+}
+
+/* Any other method or path under /scim: a SCIM 405 when other routes serve the path, else a
+ * SCIM 404 (unauthenticated callers get the 401 first). */
 enum gh_status scim_handle_unknown(struct gh_req *r, struct gh_err *err)
 {
+    char allow[96];
     enum gh_status st = scim_auth(r, err);
+
     if (st)
         return st;
+    scim_allow_for(gh_req_path(r), allow, sizeof(allow));
+    if (allow[0] != '\0')
+        return scim_method_not_allowed(r, allow, err);
     return GH_ERR(err, GH_E_NOT_FOUND, "no such SCIM endpoint");
 }
 

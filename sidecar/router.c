@@ -34,7 +34,7 @@ static const struct gh_route gh_routes[] = {
     {"GET", "/scim/v2/ResourceTypes", GH_ROUTE_PREFIX, scim_handle_rtypes, scim_error_render,
      "scim"},
     {"GET", "/scim/v2/Schemas", GH_ROUTE_PREFIX, scim_handle_schemas, scim_error_render, "scim"},
-    {"GET", "/scim", GH_ROUTE_PREFIX, scim_handle_unknown, scim_error_render, "scim"},
+    {"*", "/scim", GH_ROUTE_PREFIX, scim_handle_unknown, scim_error_render, "scim"},
 };
 
 #define GH_NROUTES (sizeof(gh_routes) / sizeof(gh_routes[0]))

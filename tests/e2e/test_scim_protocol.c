@@ -133,7 +133,17 @@ START_TEST(error_forms)
     scim_res_free(&r);
     r = scim_call("DELETE", "/scim/v2/ServiceProviderConfig", NULL);
     ck_assert_int_eq(r.status, 405);
-    ck_assert_ptr_nonnull(strstr(r.allow, "GET"));
+    ck_assert_str_eq(r.allow, "GET, HEAD");
+    scim_res_free(&r);
+    r = scim_call("POST", "/scim/v2/Schemas/x", "{}");
+    ck_assert_int_eq(r.status, 405);
+    ck_assert_str_eq(r.allow, "GET, HEAD");
+    scim_res_free(&r);
+    r = scim_call("POST", "/scim/v2/Nope", "{}");
+    ck_assert_int_eq(r.status, 404);
+    scim_res_free(&r);
+    r = scim_call("PATCH", "/scim/Users", "{}");
+    ck_assert_int_eq(r.status, 404);
     scim_res_free(&r);
     r = scim_call("GET", scim_path("/scim/v2/Users?filter=%s", scim_q("userName eq")), NULL);
     ck_assert_int_eq(r.status, 400);
