@@ -16,7 +16,8 @@ ADDS=${SCIM_BENCH_ADDS:-2000}
 TOKEN=bench-scim-secret-0123456789abcdef
 BIN=build/bench/scim_bench
 mkdir -p build/bench
-cc -std=c11 -D_DEFAULT_SOURCE -O2 -o "$BIN" bench/scim_bench.c $(pkg-config --cflags --libs libcurl sqlite3) -lpthread
+read -r -a bench_libs <<< "$(pkg-config --cflags --libs libcurl sqlite3)"
+cc -std=c11 -D_DEFAULT_SOURCE -O2 -o "$BIN" bench/scim_bench.c "${bench_libs[@]}" -lpthread
 
 read -r base_users base_members base_bytes base_rss_kb < <("$BIN" baseline "$bench_tmp" "$N")
 
