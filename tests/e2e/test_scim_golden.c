@@ -9,7 +9,7 @@
 
 #define GOLDEN_MAX 64
 
-static char golden_files[GOLDEN_MAX][512];
+static char golden_files[GOLDEN_MAX][700];
 static int golden_count;
 
 struct golden_var {
