@@ -48,6 +48,7 @@ struct scim_store {
     void *listener_ctx;
     /* committed changes by event type, for /metrics; members events count members */
     _Atomic unsigned long changes[SCIM_EV_MEMBERS_REMOVED + 1];
+    _Atomic uint64_t generation; /* bumped after each committed write */
 };
 
 static const char *const scim_store_tables[] = {"users", "groups"};
@@ -1085,6 +1086,8 @@ static enum gh_status scim_store_end(struct scim_store *s, enum gh_status rc, st
         rc = scim_store_exec(s->writer.db, "COMMIT", err);
     if (rc)
         scim_store_exec(s->writer.db, "ROLLBACK", NULL);
+    else
+        atomic_fetch_add(&s->generation, 1);
     return rc;
 }
 
@@ -1444,6 +1447,312 @@ out:
     if (rc == GH_OK)
         scim_evq_emit(s, &q, now);
     pthread_mutex_unlock(&s->writer.lock);
+    return rc;
+}
+
+/* ---- access groups, links and decision facts (issue 5) ---- */
+
+/* See store.h. */
+uint64_t scim_store_generation(const struct scim_store *s)
+{
+    return atomic_load(&((struct scim_store *)s)->generation);
+}
+
+static enum gh_status scim_store_ag_upsert(sqlite3 *db, const struct scim_access_group_def *d,
+                                           const char *source, const char *now, struct gh_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    enum gh_status rc;
+
+    rc = scim_store_prepare(db,
+                            "INSERT INTO access_groups(key, name, source, grants, created) "
+                            "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(key) DO UPDATE SET "
+                            "name = excluded.name, source = excluded.source, "
+                            "grants = excluded.grants",
+                            &st, err);
+    if (rc)
+        return rc;
+    scim_store_bind_text(st, 1, d->key);
+    scim_store_bind_text(st, 2, d->name);
+    scim_store_bind_text(st, 3, source);
+    scim_store_bind_text(st, 4, d->grants);
+    scim_store_bind_text(st, 5, now);
+    rc = scim_store_step_done(db, st, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* See store.h. Upsert keeps rows (and so links) of keys that stay declared. */
+enum gh_status scim_store_access_groups_sync(struct scim_store *s,
+                                             const struct scim_access_group_def *defs, size_t n,
+                                             struct gh_err *err)
+{
+    sqlite3 *db = s->writer.db;
+    sqlite3_stmt *st = NULL;
+    char now[SCIM_TS_LEN + 1];
+    enum gh_status rc;
+
+    rc = scim_store_begin(s, err);
+    if (rc)
+        return rc;
+    scim_store_now(now);
+    /* Upsert the declared groups, remembering their keys, then drop file rows not declared. */
+    rc = scim_store_exec(db,
+                         "CREATE TEMP TABLE IF NOT EXISTS gh_declared (key TEXT PRIMARY KEY); "
+                         "DELETE FROM gh_declared;",
+                         err);
+    for (size_t i = 0; rc == GH_OK && i < n; i++) {
+        rc = scim_store_ag_upsert(db, &defs[i], "file", now, err);
+        if (rc)
+            break;
+        rc = scim_store_prepare(db, "INSERT OR IGNORE INTO gh_declared(key) VALUES (?1)", &st, err);
+        if (rc)
+            break;
+        scim_store_bind_text(st, 1, defs[i].key);
+        rc = scim_store_step_done(db, st, err);
+        sqlite3_finalize(st);
+        st = NULL;
+    }
+    if (rc == GH_OK)
+        rc = scim_store_exec(db,
+                             "DELETE FROM access_groups WHERE source = 'file' "
+                             "AND key NOT IN (SELECT key FROM gh_declared); "
+                             "DELETE FROM gh_declared;",
+                             err);
+    rc = scim_store_end(s, rc, err);
+    pthread_mutex_unlock(&s->writer.lock);
+    return rc;
+}
+
+/* See store.h. */
+enum gh_status scim_store_access_group_create(struct scim_store *s,
+                                              const struct scim_access_group_def *def,
+                                              struct gh_err *err)
+{
+    sqlite3 *db = s->writer.db;
+    sqlite3_stmt *st = NULL;
+    char now[SCIM_TS_LEN + 1];
+    enum gh_status rc;
+    int step;
+
+    rc = scim_store_begin(s, err);
+    if (rc)
+        return rc;
+    scim_store_now(now);
+    rc = scim_store_prepare(db, "SELECT name FROM access_groups WHERE key = ?1", &st, err);
+    if (rc)
+        goto out;
+    scim_store_bind_text(st, 1, def->key);
+    step = sqlite3_step(st);
+    if (step == SQLITE_ROW) {
+        rc = GH_ERR(err, GH_E_CONFLICT, "access group \"%.200s\" already exists",
+                    (const char *)sqlite3_column_text(st, 0));
+        goto out;
+    }
+    if (step != SQLITE_DONE) {
+        rc = scim_store_fail(db, err, "read access group");
+        goto out;
+    }
+    rc = scim_store_ag_upsert(db, def, "admin", now, err);
+out:
+    sqlite3_finalize(st);
+    rc = scim_store_end(s, rc, err);
+    pthread_mutex_unlock(&s->writer.lock);
+    return rc;
+}
+
+/* See store.h. */
+enum gh_status scim_store_access_group_delete(struct scim_store *s, const char *key,
+                                              struct gh_err *err)
+{
+    sqlite3 *db = s->writer.db;
+    sqlite3_stmt *st = NULL;
+    enum gh_status rc;
+    int step;
+
+    rc = scim_store_begin(s, err);
+    if (rc)
+        return rc;
+    rc = scim_store_prepare(db, "SELECT source FROM access_groups WHERE key = ?1", &st, err);
+    if (rc)
+        goto out;
+    scim_store_bind_text(st, 1, key);
+    step = sqlite3_step(st);
+    if (step == SQLITE_DONE) {
+        rc = GH_ERR(err, GH_E_NOT_FOUND, "no such access group");
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        rc = scim_store_fail(db, err, "read access group");
+        goto out;
+    }
+    if (strcmp((const char *)sqlite3_column_text(st, 0), "admin") != 0) {
+        rc = GH_ERR(err, GH_E_CONFLICT,
+                    "access group is declared in the policy file: remove it there");
+        goto out;
+    }
+    sqlite3_finalize(st);
+    rc = scim_store_prepare(db, "DELETE FROM access_groups WHERE key = ?1", &st, err);
+    if (rc)
+        goto out;
+    scim_store_bind_text(st, 1, key);
+    rc = scim_store_step_done(db, st, err);
+out:
+    sqlite3_finalize(st);
+    rc = scim_store_end(s, rc, err);
+    pthread_mutex_unlock(&s->writer.lock);
+    return rc;
+}
+
+static const char *scim_store_col(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+/* See store.h. */
+enum gh_status scim_store_access_groups(struct scim_store *s, scim_access_group_fn fn, void *ctx,
+                                        struct gh_err *err)
+{
+    struct scim_conn *c = scim_store_reader(s);
+    sqlite3_stmt *st = NULL;
+    enum gh_status rc;
+    int step;
+
+    rc = scim_store_prepare(c->db,
+                            "SELECT a.key, a.name, a.source, a.grants, a.created, l.group_id, "
+                            "g.display_name, l.linked FROM access_groups a "
+                            "LEFT JOIN access_group_links l ON l.key = a.key "
+                            "LEFT JOIN groups g ON g.id = l.group_id ORDER BY a.key",
+                            &st, err);
+    if (rc)
+        goto out;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        struct scim_access_group ag = {
+            scim_store_col(st, 0), scim_store_col(st, 1), scim_store_col(st, 2),
+            scim_store_col(st, 3), scim_store_col(st, 4), scim_store_col(st, 5),
+            scim_store_col(st, 6), scim_store_col(st, 7),
+        };
+        fn(ctx, &ag);
+    }
+    if (step != SQLITE_DONE)
+        rc = scim_store_fail(c->db, err, "read access groups");
+out:
+    sqlite3_finalize(st);
+    scim_store_release(c);
+    return rc;
+}
+
+/* See store.h. */
+enum gh_status scim_store_group_names(struct scim_store *s, scim_group_name_fn fn, void *ctx,
+                                      struct gh_err *err)
+{
+    struct scim_conn *c = scim_store_reader(s);
+    sqlite3_stmt *st = NULL;
+    enum gh_status rc;
+    int step;
+
+    rc = scim_store_prepare(c->db, "SELECT id, display_name FROM groups ORDER BY rowid", &st, err);
+    if (rc)
+        goto out;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        fn(ctx, scim_store_col(st, 0), scim_store_col(st, 1));
+    if (step != SQLITE_DONE)
+        rc = scim_store_fail(c->db, err, "read groups");
+out:
+    sqlite3_finalize(st);
+    scim_store_release(c);
+    return rc;
+}
+
+/* Free what scim_store_subject_find allocated. */
+void scim_subject_clear(struct scim_subject *sub)
+{
+    if (sub == NULL)
+        return;
+    free(sub->user_name);
+    free(sub->external_id);
+    sub->user_name = NULL;
+    sub->external_id = NULL;
+}
+
+/* See store.h. */
+enum gh_status scim_store_subject_find(struct scim_store *s, enum scim_user_key key,
+                                       const char *value, struct scim_subject *out,
+                                       struct gh_err *err)
+{
+    static const char *const sql[] = {
+        "SELECT u.id, u.user_name, u.external_id, u.active, COALESCE(c.at, 0), "
+        "  (SELECT COALESCE(max(t.at), 0) FROM user_tombstones t WHERE t.kind = 0 "
+        "   AND t.value = ?1), 1 "
+        "FROM (SELECT 1) LEFT JOIN users u ON u.user_name = ?1 "
+        "LEFT JOIN cutoffs c ON c.user_id = u.id AND c.key = ''",
+        "SELECT u.id, u.user_name, u.external_id, u.active, COALESCE(c.at, 0), "
+        "  (SELECT COALESCE(max(t.at), 0) FROM user_tombstones t WHERE t.kind = 1 "
+        "   AND t.value = ?1), "
+        "  (SELECT count(*) FROM users u2 WHERE u2.external_id = ?1) "
+        "FROM (SELECT 1) LEFT JOIN (SELECT * FROM users WHERE external_id = ?1 "
+        "  ORDER BY rowid LIMIT 1) u "
+        "LEFT JOIN cutoffs c ON c.user_id = u.id AND c.key = ''",
+    };
+    struct scim_conn *c = scim_store_reader(s);
+    sqlite3_stmt *st = NULL;
+    enum gh_status rc;
+    int64_t cut, tomb;
+
+    memset(out, 0, sizeof(*out));
+    rc = scim_store_prepare(c->db, sql[key == SCIM_KEY_EXTERNAL_ID], &st, err);
+    if (rc)
+        goto out;
+    scim_store_bind_text(st, 1, value);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = scim_store_fail(c->db, err, "read subject");
+        goto out;
+    }
+    cut = sqlite3_column_int64(st, 4);
+    tomb = sqlite3_column_int64(st, 5);
+    out->not_before = cut > tomb ? cut : tomb;
+    if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+        rc = GH_ERR(err, GH_E_NOT_FOUND, "no such user");
+        goto out;
+    }
+    scim_store_copy(out->id, sizeof(out->id), sqlite3_column_text(st, 0));
+    out->user_name = gh_xstrdup(scim_store_col(st, 1));
+    if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+        out->external_id = gh_xstrdup(scim_store_col(st, 2));
+    out->active = sqlite3_column_int(st, 3) != 0;
+    out->matches = sqlite3_column_int(st, 6);
+out:
+    sqlite3_finalize(st);
+    scim_store_release(c);
+    return rc;
+}
+
+/* See store.h. Nested groups do not grant (Entra provisions one level only). */
+enum gh_status scim_store_subject_access(struct scim_store *s, const char *user_id,
+                                         scim_access_fn fn, void *ctx, struct gh_err *err)
+{
+    struct scim_conn *c = scim_store_reader(s);
+    sqlite3_stmt *st = NULL;
+    enum gh_status rc;
+    int step;
+
+    rc = scim_store_prepare(c->db,
+                            "SELECT l.key, g.display_name, COALESCE(ct.at, 0) FROM members m "
+                            "JOIN access_group_links l ON l.group_id = m.group_id "
+                            "JOIN groups g ON g.id = m.group_id "
+                            "LEFT JOIN cutoffs ct ON ct.user_id = m.member_id AND ct.key = l.key "
+                            "WHERE m.member_id = ?1 AND m.member_type = 0",
+                            &st, err);
+    if (rc)
+        goto out;
+    scim_store_bind_text(st, 1, user_id);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW)
+        fn(ctx, scim_store_col(st, 0), scim_store_col(st, 1), sqlite3_column_int64(st, 2));
+    if (step != SQLITE_DONE)
+        rc = scim_store_fail(c->db, err, "read access");
+out:
+    sqlite3_finalize(st);
+    scim_store_release(c);
     return rc;
 }
 

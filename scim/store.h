@@ -151,6 +151,66 @@ enum gh_status scim_store_group_members(struct scim_store *s, const char *group_
 enum gh_status scim_store_user_groups(struct scim_store *s, const char *user_id,
                                       scim_store_member_fn fn, void *ctx, struct gh_err *err);
 
+/* ---- access groups, links and decision facts (issue 5) ---- */
+/* An access group as stored (both sources), with its link. */
+struct scim_access_group {
+    const char *key, *name, *source, *grants, *created; /* grants: JSON array text */
+    const char *group_id, *group_name, *linked;         /* NULL when not linked */
+};
+typedef void (*scim_access_group_fn)(void *ctx, const struct scim_access_group *ag);
+/* An access group to write (borrowed). */
+struct scim_access_group_def {
+    const char *key, *name, *grants;
+};
+/* What a decision needs of one provisioned user. */
+struct scim_subject {
+    char id[SCIM_ID_LEN + 1];
+    char *user_name;   /* owned; scim_subject_clear */
+    char *external_id; /* owned, may be NULL */
+    bool active;
+    int64_t not_before; /* epoch seconds: deactivation cut-off or tombstone of a predecessor */
+    int matches;        /* users with this key (externalId is not unique) */
+};
+/* One access group the user reaches through a linked IdP group. */
+typedef void (*scim_access_fn)(void *ctx, const char *key, const char *group_name,
+                               int64_t not_before);
+/* Called with (id, displayName) of every IdP group. */
+typedef void (*scim_group_name_fn)(void *ctx, const char *id, const char *display_name);
+
+/* Replace the policy file's access groups with defs (one transaction): keys no longer declared
+ * are removed with their links, existing keys keep their links, an admin-created group with a
+ * declared key becomes file-owned. Thread-safe. */
+enum gh_status scim_store_access_groups_sync(struct scim_store *s,
+                                             const struct scim_access_group_def *defs, size_t n,
+                                             struct gh_err *err);
+/* Create one admin access group; GH_E_CONFLICT when the key exists. Linked at once when exactly
+ * one IdP group has its key. */
+enum gh_status scim_store_access_group_create(struct scim_store *s,
+                                              const struct scim_access_group_def *def,
+                                              struct gh_err *err);
+/* Delete an admin access group (GH_E_NOT_FOUND; GH_E_CONFLICT when it is file-owned). */
+enum gh_status scim_store_access_group_delete(struct scim_store *s, const char *key,
+                                              struct gh_err *err);
+/* Every access group with its link, ordered by key (everything borrowed for the call). */
+enum gh_status scim_store_access_groups(struct scim_store *s, scim_access_group_fn fn, void *ctx,
+                                        struct gh_err *err);
+/* Every IdP group's id and displayName (admin API: ambiguous and near matches). */
+enum gh_status scim_store_group_names(struct scim_store *s, scim_group_name_fn fn, void *ctx,
+                                      struct gh_err *err);
+/* The user whose userName (case-insensitive) or externalId equals value, with its cut-off and
+ * any tombstone of a deleted user with that key. GH_E_NOT_FOUND when none (out->not_before still
+ * reports a tombstone). Caller clears *out. Thread-safe; read-your-writes. */
+enum gh_status scim_store_subject_find(struct scim_store *s, enum scim_user_key key,
+                                       const char *value, struct scim_subject *out,
+                                       struct gh_err *err);
+void scim_subject_clear(struct scim_subject *sub);
+/* The access groups a user reaches through linked IdP groups it is a direct member of, with the
+ * cut-off of its membership in each. */
+enum gh_status scim_store_subject_access(struct scim_store *s, const char *user_id,
+                                         scim_access_fn fn, void *ctx, struct gh_err *err);
+/* Bumped after every committed write: caches of anything derived from the store compare it. */
+uint64_t scim_store_generation(const struct scim_store *s);
+
 /* ---- records ---- */
 void scim_rec_clear(struct scim_rec *r);           /* frees body; NULL-safe */
 void scim_rec_list_clear(struct scim_rec_list *l); /* frees every item */
