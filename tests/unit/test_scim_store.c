@@ -236,7 +236,7 @@ START_TEST(store_reopen_keeps_data)
     mk(SCIM_USER, "{\"userName\":\"persist@contoso.com\",\"title\":\"\\u00e9t\\u00e9\"}", a, GH_OK);
     scim_store_close(st);
     ck_assert_int_eq(scim_store_open(dbpath, &st, &err), GH_OK);
-    ck_assert_int_eq(scim_store_schema_version(st), 1);
+    ck_assert_int_eq(scim_store_schema_version(st), 2);
     ck_assert_int_eq(scim_store_get(st, SCIM_USER, a, &rec, &err), GH_OK);
     ck_assert_ptr_nonnull(strstr(rec.body, "\"title\":\"\xc3\xa9t\xc3\xa9\""));
     scim_rec_clear(&rec);
