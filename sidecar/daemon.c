@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "gatehouse.h"
 #include "http_int.h"
+#include "policies/engine.h"
 #include "scim/scim.h"
 
 #include <signal.h>
@@ -17,6 +18,8 @@
 #include <time.h>
 
 #define GH_RELOAD_MAX 8
+/* How often the policy file is checked for changes. */
+#define GH_POLICY_WATCH_MS 1000
 
 static struct {
     gh_reload_fn fn;
@@ -75,6 +78,10 @@ int gh_daemon_run(const struct gh_config *cfg)
         goto out;
     gh_health_register("store", scim_store_ready, app.store);
     gh_metrics_register(scim_store_metrics, app.store);
+    if (policy_engine_new(cfg, app.store, &app.policy, &err) != GH_OK ||
+        policy_engine_watch(app.policy, GH_POLICY_WATCH_MS, &err) != GH_OK)
+        goto out;
+    gh_daemon_on_reload(policy_engine_reload_hook, app.policy);
 
     if (gh_server_start(cfg, &app, &srv, &err) != GH_OK)
         goto out;
@@ -107,6 +114,7 @@ out:
     if (gh_err_is_set(&err))
         gh_log(GH_LOG_ERROR, "daemon", "\"cannot start\" err=%s", gh_log_q(q, sizeof(q), err.msg));
     gh_server_stop(srv);
+    policy_engine_free(app.policy);
     scim_store_close(app.store);
     if (code == 0)
         gh_log(GH_LOG_INFO, "daemon", "\"stopped\"");
