@@ -157,7 +157,7 @@ static enum gh_status policy_engine_load(struct policy_engine *pe, struct gh_err
         return st;
     defs = gh_xcalloc(doc->ngroups + 1, sizeof(*defs));
     texts = gh_xcalloc(doc->ngroups + 1, sizeof(*texts));
-    grants = gh_xcalloc(doc->ngroups + 1, sizeof(*grants));
+    grants = gh_xcalloc(doc->ngroups + 1, sizeof(cJSON *));
     for (size_t i = 0; i < doc->ngroups; i++) {
         grants[i] = policy_grants_json(doc->groups[i].grants, doc->groups[i].ngrants);
         texts[i] = cJSON_PrintUnformatted(grants[i]);
