@@ -39,9 +39,9 @@ int gh_proc_stop(struct gh_proc *p);
 /* ---- client ---- */
 struct gh_http_resp {
     long status;
-    char *body;     /* NUL-terminated, owned */
+    char *body; /* NUL-terminated, owned */
     size_t body_len;
-    char *headers;  /* raw response headers, owned */
+    char *headers; /* raw response headers, owned */
 };
 /* One request. headers: NULL-terminated "Name: value" strings. body may be NULL. ca_file: for
  * https URLs (NULL for http). Returns 0 on success (any HTTP status), -1 on transport error. */
