@@ -207,8 +207,7 @@ enum gh_status authz_token_split(const char *tok, size_t len, struct authz_jws *
 
 /* Decode a segment into a malloc'd, NUL-terminated buffer; the message names the segment. */
 static enum gh_status authz_segment_decode(const char *b64, size_t len, const char *what,
-                                           unsigned char **out, size_t *out_len,
-                                           struct gh_err *err)
+                                           unsigned char **out, size_t *out_len, struct gh_err *err)
 {
     struct gh_err e = {0};
     unsigned char *buf = gh_xmalloc(jwks_b64url_decoded_max(len) + 1);
@@ -309,8 +308,7 @@ out:
 /* JOSE ECDSA signature (r||s, RFC 7518 §3.4) -> DER for OpenSSL. r or s zero is refused here
  * as well as by OpenSSL ("psychic signatures", CVE-2022-21449). */
 static enum gh_status authz_ecdsa_der(const unsigned char *sig, size_t sig_len, size_t half,
-                                      unsigned char **out_der, size_t *out_len,
-                                      struct gh_err *err)
+                                      unsigned char **out_der, size_t *out_len, struct gh_err *err)
 {
     ECDSA_SIG *es = NULL;
     BIGNUM *r = NULL, *s = NULL;
@@ -401,10 +399,9 @@ static enum gh_status authz_key_find(struct authz_verifier *v, const struct auth
             k = jwks_set_key_find(fresh, hdr->kid, hdr->kid_len);
         }
         if (k == NULL)
-            return AUTHZ_DENY(err, "unknown signing key kid=%s %s",
-                              authz_quote(q, sizeof(q), hdr->kid),
-                              refreshed ? "after refresh"
-                                        : "(key set refreshed recently; not refetched)");
+            return AUTHZ_DENY(
+                err, "unknown signing key kid=%s %s", authz_quote(q, sizeof(q), hdr->kid),
+                refreshed ? "after refresh" : "(key set refreshed recently; not refetched)");
     }
     /* kty must fit alg, so an RSA key can never be used as an HMAC secret or an EC curve
      * swapped (CVE-2026-44699 class). A JWK that names its alg pins it. */
@@ -551,8 +548,8 @@ static enum gh_status authz_claims_issuer_check(const struct authz_verifier *v, 
      * signing key issuer"), so one tenant's key cannot vouch for another tenant's issuer. */
     if (jwks_key_issuer(key) != NULL &&
         !authz_issuer_matches(jwks_key_issuer(key), iss->valuestring, tid))
-        return AUTHZ_DENY(err, "signing key kid=%s is not valid for issuer %s",
-                          jwks_key_kid(key), authz_quote(q, sizeof(q), iss->valuestring));
+        return AUTHZ_DENY(err, "signing key kid=%s is not valid for issuer %s", jwks_key_kid(key),
+                          authz_quote(q, sizeof(q), iss->valuestring));
     return GH_OK;
 }
 
@@ -826,9 +823,9 @@ enum gh_status authz_verifier_new(const struct gh_config *cfg, struct jwks_cache
     v->scope_hint = gh_xstrdup(gh_buf_str(&hint));
     gh_buf_free(&hint);
     v->cache_on = cfg->token_cache_size > 0;
-    per = cfg->token_cache_size > 0 ? ((size_t)cfg->token_cache_size + AUTHZ_CACHE_SHARDS - 1) /
-                                          AUTHZ_CACHE_SHARDS
-                                    : 1;
+    per = cfg->token_cache_size > 0
+              ? ((size_t)cfg->token_cache_size + AUTHZ_CACHE_SHARDS - 1) / AUTHZ_CACHE_SHARDS
+              : 1;
     for (int i = 0; i < AUTHZ_CACHE_SHARDS; i++) {
         struct authz_cache_shard *s = &v->shards[i];
         pthread_mutex_init(&s->mu, NULL);
@@ -870,8 +867,8 @@ const char *authz_verifier_scope_hint(const struct authz_verifier *v)
 
 /* The full check of a token not found in the cache. On success *out is a new claims object
  * (refcount 1). */
-static enum gh_status authz_token_verify_full(struct authz_verifier *v, const char *tok,
-                                              size_t len, const unsigned char *hash, int64_t now,
+static enum gh_status authz_token_verify_full(struct authz_verifier *v, const char *tok, size_t len,
+                                              const unsigned char *hash, int64_t now,
                                               struct authz_claims **out, struct gh_err *err)
 {
     struct authz_jws jws;
@@ -904,8 +901,7 @@ static enum gh_status authz_token_verify_full(struct authz_verifier *v, const ch
         goto out;
     /* The payload's base64url is checked before the signature so that no non-canonical
      * spelling of a signed token is accepted. */
-    st = authz_segment_decode(jws.payload, jws.payload_len, "payload", &payload, &payload_len,
-                              err);
+    st = authz_segment_decode(jws.payload, jws.payload_len, "payload", &payload, &payload_len, err);
     if (st)
         goto out;
     st = authz_signature_check(v, hdr.alg, key, tok, jws.signed_len, sig, sig_len, err);

@@ -63,14 +63,14 @@ const struct jwks_key *jwks_set_key_find(const struct jwks_set *set, const char 
                                          size_t kid_len);
 const char *jwks_key_kid(const struct jwks_key *k);
 enum jwks_kty jwks_key_kty(const struct jwks_key *k);
-int jwks_key_curve_nid(const struct jwks_key *k);    /* EC only; 0 for RSA */
-const char *jwks_key_alg(const struct jwks_key *k);  /* the JWK's own "alg", or NULL */
+int jwks_key_curve_nid(const struct jwks_key *k);      /* EC only; 0 for RSA */
+const char *jwks_key_alg(const struct jwks_key *k);    /* the JWK's own "alg", or NULL */
 const char *jwks_key_issuer(const struct jwks_key *k); /* Entra v2 "issuer" member, or NULL */
-EVP_PKEY *jwks_key_pkey(const struct jwks_key *k);   /* borrowed; never modified */
+EVP_PKEY *jwks_key_pkey(const struct jwks_key *k);     /* borrowed; never modified */
 
 /* ---- fetching (libcurl; HTTPS only, plain http only for loopback when allowed) ---- */
 struct jwks_fetch_opts {
-    long timeout_s;  /* total; connect timeout is min(timeout, 3 s) */
+    long timeout_s; /* total; connect timeout is min(timeout, 3 s) */
     const char *ca_file;
     bool allow_insecure_loopback;
     size_t cap; /* most body bytes accepted */

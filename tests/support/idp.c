@@ -5,6 +5,7 @@
  * connection never blocks another.
  */
 #include "tests/support/idp.h"
+#include "sidecar/config.h"
 #include "tests/support/mint.h"
 
 #include <arpa/inet.h>
@@ -265,4 +266,26 @@ unsigned gh_idp_wait_jwks_fetches(const struct gh_idp *idp, unsigned n, int time
         seen = gh_idp_jwks_fetches(idp);
     }
     return seen;
+}
+
+struct gh_config *gh_idp_config(const struct gh_idp *idp, const char *const *extra)
+{
+    char disc[320];
+    const char *env[64];
+    size_t n = 0;
+    struct gh_config *cfg = NULL;
+    struct gh_err err = {0};
+
+    snprintf(disc, sizeof(disc), "GATEHOUSE_OIDC_DISCOVERY=%s", idp->disc_url);
+    env[n++] = disc;
+    env[n++] = "GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=1";
+    env[n++] = "GATEHOUSE_AUDIENCE=" GH_IDP_AUDIENCE;
+    env[n++] = "GATEHOUSE_JWKS_REFRESH_MIN=1";
+    env[n++] = "GATEHOUSE_HTTP_TIMEOUT=2";
+    env[n++] = "GATEHOUSE_LOG_LEVEL=warn";
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 63; i++)
+        env[n++] = extra[i];
+    env[n] = NULL;
+    ck_assert_msg(gh_config_load(NULL, (char *const *)env, &cfg, &err) == GH_OK, "%s", err.msg);
+    return cfg;
 }

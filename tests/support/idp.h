@@ -36,11 +36,17 @@ void gh_idp_set_issuer(struct gh_idp *idp, const char *issuer);
 void gh_idp_set_keys(struct gh_idp *idp, struct gh_mint_key *const *keys, size_t n);
 void gh_idp_set_jwks_raw(struct gh_idp *idp, const char *doc);
 void gh_idp_set_mode(struct gh_idp *idp, enum gh_idp_mode jwks_mode, enum gh_idp_mode disc_mode);
-void gh_idp_set_delay_ms(struct gh_idp *idp, int ms); /* before every answer */
+void gh_idp_set_delay_ms(struct gh_idp *idp, int ms);      /* before every answer */
 void gh_idp_set_max_age(struct gh_idp *idp, long seconds); /* -1: no Cache-Control */
 unsigned gh_idp_jwks_fetches(const struct gh_idp *idp);
 unsigned gh_idp_discovery_fetches(const struct gh_idp *idp);
 /* Poll (bounded) until the JWKS fetch count reaches n; returns the count seen. */
 unsigned gh_idp_wait_jwks_fetches(const struct gh_idp *idp, unsigned n, int timeout_ms);
+
+/* A gatehouse config pointing at this IdP (discovery URL, insecure loopback allowed, audience
+ * "api://gatehouse-test", refresh min 1 s, http timeout 2 s) plus `extra` "K=V" strings
+ * (NULL-terminated, may be NULL; later entries win). Caller frees with gh_config_free. */
+struct gh_config *gh_idp_config(const struct gh_idp *idp, const char *const *extra);
+#define GH_IDP_AUDIENCE "api://gatehouse-test"
 
 #endif

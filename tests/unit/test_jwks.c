@@ -30,9 +30,9 @@ START_TEST(b64url_table)
         {"YWJj\n", NULL}, /* trailing newline */
         {"Y", NULL},      /* impossible length */
         {"YR", NULL},     /* non-canonical trailing bits ("YQ" is canonical) */
-        {"YWJ", NULL}, /* non-canonical: "YWI" is the one spelling of "ab" */
-        {"YWK", NULL}, /* non-canonical (bits set in the last char) */
-        {"+/8", NULL}, /* standard alphabet */
+        {"YWJ", NULL},    /* non-canonical: "YWI" is the one spelling of "ab" */
+        {"YWK", NULL},    /* non-canonical (bits set in the last char) */
+        {"+/8", NULL},    /* standard alphabet */
         {"-_8", "\xfb\xff"},
         {"YW!j", NULL},
     };
@@ -141,9 +141,10 @@ START_TEST(jwks_parse_skips_unusable_keys)
     cJSON_ReplaceItemInObject(j, "use", cJSON_CreateString("enc"));
     cJSON_AddItemToArray(arr, j);
     cJSON_AddItemToArray(arr, cJSON_Parse("{\"kty\":\"oct\",\"kid\":\"hmac\",\"k\":\"c2VjcmV0\"}"));
-    cJSON_AddItemToArray(arr, cJSON_Parse("{\"kty\":\"EC\",\"kid\":\"offcurve\",\"crv\":\"P-256\","
-                                          "\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\","
-                                          "\"y\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\"}"));
+    cJSON_AddItemToArray(arr,
+                         cJSON_Parse("{\"kty\":\"EC\",\"kid\":\"offcurve\",\"crv\":\"P-256\","
+                                     "\"x\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\","
+                                     "\"y\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE\"}"));
     j = gh_mint_key_jwk(good);
     cJSON_DeleteItemFromObject(j, "kid");
     cJSON_AddItemToArray(arr, j);

@@ -4,8 +4,8 @@
  */
 #include "sidecar/metrics.h"
 
-__attribute__((weak)) void gh_metrics_family(struct gh_buf *out, const char *name,
-                                             const char *type, const char *help)
+__attribute__((weak)) void gh_metrics_family(struct gh_buf *out, const char *name, const char *type,
+                                             const char *help)
 {
     gh_buf_printf(out, NULL, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
