@@ -24,7 +24,7 @@
 /* Policy file size. */
 #define GH_CAP_POLICY (4 * 1024 * 1024)
 /* Config file size and line length. */
-#define GH_CAP_CONFIG_FILE (64 * 1024)
+#define GH_CAP_CONFIG_FILE (64L * 1024)
 #define GH_CAP_CONFIG_LINE 4096
 /* /v1/authorize checks in one request. */
 #define GH_CAP_AUTHZ_CHECKS 100

@@ -177,7 +177,7 @@ static enum gh_status gh_cfg_read_file(const char *path, struct gh_cfg_value *va
         total += (long)len;
         snprintf(src, sizeof(src), "%s:%d", path, lineno);
         if (total > GH_CAP_CONFIG_FILE) {
-            st = GH_ERR(err, GH_E_INVALID, "%s: config file larger than %d bytes", src,
+            st = GH_ERR(err, GH_E_INVALID, "%s: config file larger than %ld bytes", src,
                         GH_CAP_CONFIG_FILE);
             break;
         }
@@ -289,7 +289,7 @@ static enum gh_status gh_cfg_parse_secret(const struct gh_cfg_row *row,
                 goto out;
             }
             for (int k = 0; k < 32; k++) {
-                int hi = gh_cfg_hexval(h[2 * k]), lo = gh_cfg_hexval(h[2 * k + 1]);
+                int hi = gh_cfg_hexval(h[(size_t)k * 2]), lo = gh_cfg_hexval(h[(size_t)k * 2 + 1]);
                 if (hi < 0 || lo < 0) {
                     st = gh_cfg_fail(err, v, row, "sha256: needs 64 hex digits");
                     goto out;
@@ -546,13 +546,11 @@ void gh_config_free(struct gh_config *cfg)
         case GH_CFG_LIST:
             gh_list_free((struct gh_list *)field);
             break;
-        case GH_CFG_ADDR:
-            free(cfg->listen_host);
-            break;
         default:
             break;
         }
     }
+    free(cfg->listen_host);
     OPENSSL_cleanse(cfg, sizeof(*cfg));
     free(cfg);
 }

@@ -7,6 +7,9 @@
 #ifndef GH_HEALTH_H
 #define GH_HEALTH_H
 
+#include "err.h"
+#include "http.h"
+
 #include <stdbool.h>
 
 /* A probe returns true when ready; otherwise it may set *out_reason (static or owned by ctx). */
@@ -15,5 +18,10 @@ typedef bool (*gh_ready_fn)(void *ctx, const char **out_reason);
 void gh_health_register(const char *name, gh_ready_fn fn, void *ctx); /* start-up only, <= 16 */
 void gh_health_reset(void);                                           /* tests only */
 bool gh_health_ready(void);
+void gh_health_set_stopping(void); /* /readyz answers 503 from now on (shutdown) */
+
+/* ---- handlers (route table) ---- */
+enum gh_status gh_health_handle_healthz(struct gh_req *r, struct gh_err *err);
+enum gh_status gh_health_handle_readyz(struct gh_req *r, struct gh_err *err);
 
 #endif

@@ -32,8 +32,9 @@ const char *gh_req_route(const struct gh_req *r); /* the matched route's label, 
  * Bearer credential (the message says which). The token is borrowed from the request. */
 enum gh_status gh_req_bearer(const struct gh_req *r, const char **out_tok, size_t *out_len,
                              struct gh_err *err);
-/* Decoded query string of the original URL, for handlers that parse it themselves ("" if none). */
-const char *gh_req_query_string(const struct gh_req *r);
+/* The parsing behind gh_req_bearer, for any Authorization header value (fuzzed). */
+enum gh_status gh_http_parse_bearer(const char *authorization, const char **out_tok,
+                                    size_t *out_len, struct gh_err *err);
 /* Parse the body as JSON. GH_E_INVALID with a message when it is empty or not JSON.
  * Caller owns the result (cJSON_Delete). */
 enum gh_status gh_req_json(const struct gh_req *r, cJSON **out_json, struct gh_err *err);

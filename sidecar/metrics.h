@@ -10,12 +10,14 @@
 
 #include "buf.h"
 #include "err.h"
+#include "http.h"
 
 #include <stdint.h>
 
 typedef void (*gh_metrics_collect_fn)(void *ctx, struct gh_buf *out);
 
 /* ---- recording ---- */
+void gh_metrics_init(void); /* start-up: marks the process start time */
 void gh_metrics_observe_request(int route_index, unsigned status, double seconds);
 
 /* ---- collectors (register before serving; at most 32) ---- */
@@ -28,6 +30,7 @@ void gh_metrics_sample(struct gh_buf *out, const char *name, const char *labels,
 
 /* ---- rendering ---- */
 enum gh_status gh_metrics_render(struct gh_buf *out, struct gh_err *err);
-void gh_metrics_reset(void); /* tests only */
+void gh_metrics_reset(void);                                            /* tests only */
+enum gh_status gh_metrics_handle(struct gh_req *r, struct gh_err *err); /* GET /metrics */
 
 #endif

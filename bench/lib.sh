@@ -1,0 +1,69 @@
+# bench/lib.sh - shared helpers for the benchmark scripts (sourced, not run).
+# Everything listens on 127.0.0.1 only; every run is bounded by BENCH_SECONDS.
+
+BENCH_SECONDS=${BENCH_SECONDS:-5}
+BENCH_CONNS=${BENCH_CONNS:-64}
+GH_BIN=${GH_BIN:-build/gatehouse}
+
+bench_tmp=$(mktemp -d)
+bench_pids=()
+bench_cleanup() {
+    for p in "${bench_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    rm -rf "$bench_tmp"
+}
+trap bench_cleanup EXIT
+
+# A free loopback port.
+bench_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# nginx serving `return 200` on $1: the HTTP floor of this machine.
+bench_nginx_start() {
+    local port=$1 d="$bench_tmp/nginx"
+    mkdir -p "$d"
+    cat > "$d/nginx.conf" <<NGX
+worker_processes 2;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server { listen 127.0.0.1:$port; location / { return 200 "ok"; } }
+}
+NGX
+    nginx -c "$d/nginx.conf" -g 'daemon off;' &
+    bench_pids+=($!)
+    bench_wait_http "http://127.0.0.1:$port/"
+}
+
+# gatehouse on $1 with extra environment in the remaining arguments.
+bench_gatehouse_start() {
+    local port=$1
+    shift
+    env -i PATH="$PATH" GATEHOUSE_LISTEN=127.0.0.1:$port GATEHOUSE_DB="$bench_tmp/gh-$port.db" \
+        GATEHOUSE_LOG_LEVEL=warn "$@" "$GH_BIN" 2>"$bench_tmp/gh-$port.log" &
+    bench_pids+=($!)
+    bench_wait_http "http://127.0.0.1:$port/readyz"
+}
+
+bench_wait_http() {
+    for _ in $(seq 1 200); do
+        curl -fs -o /dev/null "$1" && return 0
+        sleep 0.05
+    done
+    echo "bench: $1 did not come up" >&2
+    return 1
+}
+
+# wrk requests/s: bench_wrk URL [wrk args...]
+bench_wrk() {
+    local url=$1
+    shift
+    wrk -t2 -c"$BENCH_CONNS" -d"${BENCH_SECONDS}s" "$@" "$url" 2>/dev/null |
+        awk '/Requests\/sec/ {print $2}'
+}
+
+bench_ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
+}

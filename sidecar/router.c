@@ -1,0 +1,82 @@
+/*
+ * router.c - the route table: one row per (method, path) the daemon serves.
+ *
+ * Lookup is a linear scan: the table is small and the scan costs less than a hash of the path.
+ * GET rows also answer HEAD. A path that matches rows of other methods only is a 405 with the
+ * Allow list built from those rows.
+ */
+#include "router.h"
+#include "health.h"
+#include "metrics.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct gh_route gh_routes[] = {
+    /* ops */
+    {"GET", "/healthz", GH_ROUTE_EXACT, gh_health_handle_healthz, NULL, "healthz"},
+    {"GET", "/readyz", GH_ROUTE_EXACT, gh_health_handle_readyz, NULL, "readyz"},
+    {"GET", "/metrics", GH_ROUTE_EXACT, gh_metrics_handle, NULL, "metrics"},
+};
+
+#define GH_NROUTES (sizeof(gh_routes) / sizeof(gh_routes[0]))
+
+static bool gh_route_path_matches(const struct gh_route *rt, const char *path)
+{
+    size_t n = strlen(rt->pattern);
+    if (strncmp(path, rt->pattern, n) != 0)
+        return false;
+    if (path[n] == '\0')
+        return true;
+    return rt->match == GH_ROUTE_PREFIX && path[n] == '/';
+}
+
+static bool gh_route_method_matches(const struct gh_route *rt, const char *method)
+{
+    return strcmp(rt->method, "*") == 0 || strcmp(rt->method, method) == 0 ||
+           (strcmp(method, "HEAD") == 0 && strcmp(rt->method, "GET") == 0);
+}
+
+/* See router.h. Thread-safe (the table is immutable). */
+enum gh_status gh_router_find(const char *method, const char *path,
+                              const struct gh_route **out_route, char *allow, size_t allow_cap)
+{
+    const struct gh_route *first = NULL;
+    size_t used = 0;
+
+    *out_route = NULL;
+    if (allow_cap > 0)
+        allow[0] = '\0';
+    for (size_t i = 0; i < GH_NROUTES; i++) {
+        const struct gh_route *rt = &gh_routes[i];
+        if (!gh_route_path_matches(rt, path))
+            continue;
+        if (gh_route_method_matches(rt, method)) {
+            *out_route = rt;
+            return GH_OK;
+        }
+        if (first == NULL)
+            first = rt;
+        if (strstr(allow, rt->method) == NULL && used < allow_cap) {
+            int w = snprintf(allow + used, allow_cap - used, "%s%s", used ? ", " : "", rt->method);
+            if (w > 0)
+                used += (size_t)w;
+            if (strcmp(rt->method, "GET") == 0 && used < allow_cap) {
+                w = snprintf(allow + used, allow_cap - used, ", HEAD");
+                if (w > 0)
+                    used += (size_t)w;
+            }
+        }
+    }
+    if (first == NULL)
+        return GH_E_NOT_FOUND;
+    *out_route = first;
+    return GH_E_METHOD;
+}
+
+/* The table itself (static storage). */
+const struct gh_route *gh_router_table(size_t *out_count)
+{
+    *out_count = GH_NROUTES;
+    return gh_routes;
+}

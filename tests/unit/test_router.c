@@ -1,0 +1,108 @@
+/*
+ * test_router.c - route lookup, 405 Allow lists, bearer parsing and the metrics exposition.
+ */
+#include "sidecar/gatehouse.h"
+
+#include <check.h>
+#include <string.h>
+
+START_TEST(route_lookup)
+{
+    const struct gh_route *rt;
+    char allow[96];
+    ck_assert_int_eq(gh_router_find("GET", "/healthz", &rt, allow, sizeof(allow)), GH_OK);
+    ck_assert_str_eq(rt->label, "healthz");
+    ck_assert_int_eq(gh_router_find("HEAD", "/readyz", &rt, allow, sizeof(allow)), GH_OK);
+    ck_assert_int_eq(gh_router_find("GET", "/healthz/x", &rt, allow, sizeof(allow)),
+                     GH_E_NOT_FOUND);
+    ck_assert_ptr_null(rt);
+    ck_assert_int_eq(gh_router_find("GET", "/nope", &rt, allow, sizeof(allow)), GH_E_NOT_FOUND);
+    ck_assert_int_eq(gh_router_find("DELETE", "/metrics", &rt, allow, sizeof(allow)), GH_E_METHOD);
+    ck_assert_ptr_nonnull(rt);
+    ck_assert_str_eq(allow, "GET, HEAD");
+}
+END_TEST
+
+START_TEST(bearer_parsing)
+{
+    static const struct {
+        const char *hdr;
+        enum gh_status st;
+        const char *tok;
+    } cases[] = {
+        {"Bearer abc.def.ghi", GH_OK, "abc.def.ghi"},
+        {"bearer abc", GH_OK, "abc"},
+        {"BEARER  abc-_~+/=", GH_OK, "abc-_~+/="},
+        {"Bearer abc  ", GH_OK, "abc"},
+        {NULL, GH_E_UNAUTHORIZED, NULL},
+        {"", GH_E_UNAUTHORIZED, NULL},
+        {"Basic dXNlcjpwYXNz", GH_E_UNAUTHORIZED, NULL},
+        {"Bearer", GH_E_UNAUTHORIZED, NULL},
+        {"Bearer ", GH_E_UNAUTHORIZED, NULL},
+        {"Bearer abc def", GH_E_UNAUTHORIZED, NULL},
+        {"Bearer abc\"", GH_E_UNAUTHORIZED, NULL},
+        {"Bearerabc", GH_E_UNAUTHORIZED, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *tok = NULL;
+        size_t len = 0;
+        struct gh_err err = {0};
+        ck_assert_int_eq(gh_http_parse_bearer(cases[i].hdr, &tok, &len, &err), cases[i].st);
+        if (cases[i].tok != NULL) {
+            ck_assert_uint_eq(len, strlen(cases[i].tok));
+            ck_assert(memcmp(tok, cases[i].tok, len) == 0);
+        } else {
+            ck_assert(err.msg[0] != '\0');
+        }
+    }
+}
+END_TEST
+
+static void collector(void *ctx, struct gh_buf *out)
+{
+    gh_metrics_family(out, "gatehouse_test_things", "gauge", "Things.");
+    gh_metrics_sample(out, "gatehouse_test_things", "kind=\"x\"", *(double *)ctx);
+}
+
+START_TEST(metrics_exposition)
+{
+    struct gh_buf out;
+    double v = 7;
+    gh_metrics_reset();
+    gh_metrics_init();
+    gh_metrics_register(collector, &v);
+    gh_metrics_observe_request(0, 200, 0.0003);
+    gh_metrics_observe_request(0, 200, 2.0);
+    gh_metrics_observe_request(-1, 404, 0.00001);
+    gh_metrics_observe_request(1, 418, 0.1);
+    gh_buf_init(&out, 1 << 20);
+    ck_assert_int_eq(gh_metrics_render(&out, NULL), GH_OK);
+    const char *s = gh_buf_str(&out);
+    ck_assert_ptr_nonnull(strstr(s, "# TYPE gatehouse_build_info gauge\n"));
+    ck_assert_ptr_nonnull(
+        strstr(s, "gatehouse_http_requests_total{route=\"healthz\",code=\"200\"} 2\n"));
+    ck_assert_ptr_nonnull(
+        strstr(s, "gatehouse_http_requests_total{route=\"none\",code=\"404\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(s, "{route=\"readyz\",code=\"other\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(
+        s, "gatehouse_http_request_duration_seconds_bucket{route=\"healthz\",le=\"0.0005\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(
+        s, "gatehouse_http_request_duration_seconds_bucket{route=\"healthz\",le=\"+Inf\"} 2\n"));
+    ck_assert_ptr_nonnull(
+        strstr(s, "gatehouse_http_request_duration_seconds_count{route=\"healthz\"} 2\n"));
+    ck_assert_ptr_nonnull(strstr(s, "gatehouse_test_things{kind=\"x\"} 7\n"));
+    gh_buf_free(&out);
+    gh_metrics_reset();
+}
+END_TEST
+
+Suite *router_suite(void)
+{
+    Suite *s = suite_create("router");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, route_lookup);
+    tcase_add_test(tc, bearer_parsing);
+    tcase_add_test(tc, metrics_exposition);
+    suite_add_tcase(s, tc);
+    return s;
+}
