@@ -6,6 +6,7 @@
  * Allow list built from those rows.
  */
 #include "router.h"
+#include "authz/authz.h"
 #include "health.h"
 #include "metrics.h"
 
@@ -17,6 +18,9 @@ static const struct gh_route gh_routes[] = {
     {"GET", "/healthz", GH_ROUTE_EXACT, gh_health_handle_healthz, NULL, "healthz"},
     {"GET", "/readyz", GH_ROUTE_EXACT, gh_health_handle_readyz, NULL, "readyz"},
     {"GET", "/metrics", GH_ROUTE_EXACT, gh_metrics_handle, NULL, "metrics"},
+    /* authorization (bearer access tokens, RFC 6750 errors) */
+    {"POST", "/v1/authorize", GH_ROUTE_EXACT, authz_handle_authorize, authz_render_error,
+     "authorize"},
 };
 
 #define GH_NROUTES (sizeof(gh_routes) / sizeof(gh_routes[0]))
