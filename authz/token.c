@@ -52,14 +52,16 @@ static const struct authz_alg_info {
     enum jwks_kty kty;
     int curve_nid;
     const char *md;
+    enum jwks_hash hash;
     size_t ec_len; /* bytes of r (and of s) in a JOSE ECDSA signature */
 } authz_algs[AUTHZ_ALG_COUNT] = {
-    [AUTHZ_ALG_RS256] = {"RS256", JWKS_KTY_RSA, 0, "SHA256", 0},
-    [AUTHZ_ALG_RS384] = {"RS384", JWKS_KTY_RSA, 0, "SHA384", 0},
-    [AUTHZ_ALG_RS512] = {"RS512", JWKS_KTY_RSA, 0, "SHA512", 0},
-    [AUTHZ_ALG_ES256] = {"ES256", JWKS_KTY_EC, NID_X9_62_prime256v1, "SHA256", 32},
-    [AUTHZ_ALG_ES384] = {"ES384", JWKS_KTY_EC, NID_secp384r1, "SHA384", 48},
-    [AUTHZ_ALG_ES512] = {"ES512", JWKS_KTY_EC, NID_secp521r1, "SHA512", 66},
+    [AUTHZ_ALG_RS256] = {"RS256", JWKS_KTY_RSA, 0, "SHA256", JWKS_HASH_SHA256, 0},
+    [AUTHZ_ALG_RS384] = {"RS384", JWKS_KTY_RSA, 0, "SHA384", JWKS_HASH_SHA384, 0},
+    [AUTHZ_ALG_RS512] = {"RS512", JWKS_KTY_RSA, 0, "SHA512", JWKS_HASH_SHA512, 0},
+    [AUTHZ_ALG_ES256] = {"ES256", JWKS_KTY_EC, NID_X9_62_prime256v1, "SHA256", JWKS_HASH_SHA256,
+                         32},
+    [AUTHZ_ALG_ES384] = {"ES384", JWKS_KTY_EC, NID_secp384r1, "SHA384", JWKS_HASH_SHA384, 48},
+    [AUTHZ_ALG_ES512] = {"ES512", JWKS_KTY_EC, NID_secp521r1, "SHA512", JWKS_HASH_SHA512, 66},
 };
 
 struct authz_claims {
@@ -206,18 +208,29 @@ enum gh_status authz_token_split(const char *tok, size_t len, struct authz_jws *
 }
 
 /* Decode a segment into a malloc'd, NUL-terminated buffer; the message names the segment. */
+/* Decode into `local` (local_cap bytes, may be NULL) when it fits, else into a malloc'd buffer;
+ * release with authz_segment_free(*out, local). */
 static enum gh_status authz_segment_decode(const char *b64, size_t len, const char *what,
+                                           unsigned char *local, size_t local_cap,
                                            unsigned char **out, size_t *out_len, struct gh_err *err)
 {
     struct gh_err e = {0};
-    unsigned char *buf = gh_xmalloc(jwks_b64url_decoded_max(len) + 1);
+    size_t need = jwks_b64url_decoded_max(len) + 1;
+    unsigned char *buf = need <= local_cap ? local : gh_xmalloc(need);
 
     if (jwks_b64url_decode(b64, len, buf, out_len, &e) != GH_OK) {
-        free(buf);
+        if (buf != local)
+            free(buf);
         return AUTHZ_DENY(err, "token %s is not strict base64url: %s", what, e.msg);
     }
     *out = buf;
     return GH_OK;
+}
+
+static void authz_segment_free(unsigned char *p, const unsigned char *local)
+{
+    if (p != local)
+        free(p);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -231,7 +244,7 @@ static enum gh_status authz_segment_decode(const char *b64, size_t len, const ch
 enum gh_status authz_token_header_parse(const char *b64, size_t len, unsigned allowed_algs,
                                         struct authz_header *out, struct gh_err *err)
 {
-    unsigned char *raw = NULL;
+    unsigned char local[512], *raw = NULL;
     size_t raw_len = 0;
     cJSON *h = NULL;
     const cJSON *alg, *kid, *typ;
@@ -239,7 +252,7 @@ enum gh_status authz_token_header_parse(const char *b64, size_t len, unsigned al
     char q[AUTHZ_QUOTE_MAX + 1];
     int a;
 
-    st = authz_segment_decode(b64, len, "header", &raw, &raw_len, err);
+    st = authz_segment_decode(b64, len, "header", local, sizeof(local), &raw, &raw_len, err);
     if (st)
         goto out;
     h = authz_json_object_strict((const char *)raw, raw_len);
@@ -298,7 +311,7 @@ enum gh_status authz_token_header_parse(const char *b64, size_t len, unsigned al
     out->alg = (enum authz_alg)a;
 out:
     cJSON_Delete(h);
-    free(raw);
+    authz_segment_free(raw, local);
     return st;
 }
 
@@ -342,18 +355,20 @@ static enum gh_status authz_ecdsa_der(const unsigned char *sig, size_t sig_len, 
     return GH_OK;
 }
 
-/* Verify sig over exactly the JWS Signing Input with the cached key. */
+/* Verify sig over exactly the JWS Signing Input with the cached key: hash the input with the
+ * pre-fetched digest, then check the signature with a duplicate of the key's verify template. */
 static enum gh_status authz_signature_check(const struct authz_verifier *v, enum authz_alg alg,
                                             const struct jwks_key *key, const char *input,
-                                            size_t input_len, const unsigned char *sig,
-                                            size_t sig_len, struct gh_err *err)
+                                            size_t input_len, const unsigned char *input_sha256,
+                                            const unsigned char *sig, size_t sig_len,
+                                            struct gh_err *err)
 {
     const struct authz_alg_info *ai = &authz_algs[alg];
     EVP_PKEY *pkey = jwks_key_pkey(key);
-    unsigned char *der = NULL;
-    EVP_MD_CTX *mctx = NULL;
+    unsigned char *der = NULL, dgst[EVP_MAX_MD_SIZE];
+    unsigned dgst_len = 0;
+    EVP_PKEY_CTX *pctx = NULL;
     enum gh_status st = GH_OK;
-    int ok;
 
     if (ai->kty == JWKS_KTY_EC) {
         st = authz_ecdsa_der(sig, sig_len, ai->ec_len, &der, &sig_len, err);
@@ -364,17 +379,22 @@ static enum gh_status authz_signature_check(const struct authz_verifier *v, enum
         /* RFC 8017 §8.2.2: the signature is exactly as long as the modulus. */
         return AUTHZ_DENY(err, "signature verification failed (length)");
     }
-    mctx = EVP_MD_CTX_new();
-    if (mctx == NULL) {
-        st = GH_ERR(err, GH_E_INTERNAL, "EVP_MD_CTX_new failed");
+    if (ai->hash == JWKS_HASH_SHA256 && input_sha256 != NULL) {
+        memcpy(dgst, input_sha256, SHA256_DIGEST_LENGTH);
+        dgst_len = SHA256_DIGEST_LENGTH;
+    } else if (EVP_Digest(input, input_len, dgst, &dgst_len, v->md[alg], NULL) != 1) {
+        st = GH_ERR(err, GH_E_INTERNAL, "digest failed");
         goto out;
     }
-    ok = EVP_DigestVerifyInit(mctx, NULL, v->md[alg], NULL, pkey) == 1 &&
-         EVP_DigestVerify(mctx, sig, sig_len, (const unsigned char *)input, input_len) == 1;
-    if (!ok)
+    pctx = jwks_key_verify_ctx(key, ai->hash);
+    if (pctx == NULL) {
+        st = GH_ERR(err, GH_E_INTERNAL, "no verify context for %s", ai->name);
+        goto out;
+    }
+    if (EVP_PKEY_verify(pctx, sig, sig_len, dgst, dgst_len) != 1)
         st = AUTHZ_DENY(err, "signature verification failed");
 out:
-    EVP_MD_CTX_free(mctx);
+    EVP_PKEY_CTX_free(pctx);
     OPENSSL_free(der);
     return st;
 }
@@ -865,17 +885,18 @@ const char *authz_verifier_scope_hint(const struct authz_verifier *v)
     return v->scope_hint;
 }
 
-/* The full check of a token not found in the cache. On success *out is a new claims object
- * (refcount 1). */
+/* The full check of a token not found in the cache. input_sha256 (may be NULL) is the SHA-256
+ * of the signing input. On success *out is a new claims object (refcount 1). */
 static enum gh_status authz_token_verify_full(struct authz_verifier *v, const char *tok, size_t len,
-                                              const unsigned char *hash, int64_t now,
+                                              const unsigned char *hash,
+                                              const unsigned char *input_sha256, int64_t now,
                                               struct authz_claims **out, struct gh_err *err)
 {
     struct authz_jws jws;
     struct authz_header hdr;
     struct jwks_set *set = NULL;
     const struct jwks_key *key = NULL;
-    unsigned char *sig = NULL, *payload = NULL;
+    unsigned char sig_local[1100], *sig = NULL, *payload = NULL; /* 8192-bit RSA fits */
     size_t sig_len = 0, payload_len = 0;
     cJSON *p = NULL;
     struct authz_claims *c = NULL;
@@ -896,15 +917,18 @@ static enum gh_status authz_token_verify_full(struct authz_verifier *v, const ch
     st = authz_key_find(v, &hdr, &set, &key, err);
     if (st)
         goto out;
-    st = authz_segment_decode(jws.sig, jws.sig_len, "signature", &sig, &sig_len, err);
+    st = authz_segment_decode(jws.sig, jws.sig_len, "signature", sig_local, sizeof(sig_local), &sig,
+                              &sig_len, err);
     if (st)
         goto out;
     /* The payload's base64url is checked before the signature so that no non-canonical
      * spelling of a signed token is accepted. */
-    st = authz_segment_decode(jws.payload, jws.payload_len, "payload", &payload, &payload_len, err);
+    st = authz_segment_decode(jws.payload, jws.payload_len, "payload", NULL, 0, &payload,
+                              &payload_len, err);
     if (st)
         goto out;
-    st = authz_signature_check(v, hdr.alg, key, tok, jws.signed_len, sig, sig_len, err);
+    st = authz_signature_check(v, hdr.alg, key, tok, jws.signed_len, input_sha256, sig, sig_len,
+                               err);
     if (st)
         goto out;
     /* From here on the bytes are the IdP's; the claims still need checking. */
@@ -937,10 +961,42 @@ static enum gh_status authz_token_verify_full(struct authz_verifier *v, const ch
     *out = c;
 out:
     cJSON_Delete(p);
-    free(sig);
+    authz_segment_free(sig, sig_local);
     free(payload);
     jwks_set_release(set);
     return st;
+}
+
+/*
+ * SHA-256 of the whole token (the cache key) and, on the way, of the JWS Signing Input (all
+ * bytes before the last '.'), which RS256/ES256 need for the signature check: SHA-256 is a
+ * stream, so the shared prefix is hashed once. *out_have_input says whether input_sha256 was set.
+ */
+static enum gh_status authz_token_hash(const struct authz_verifier *v, const char *tok, size_t len,
+                                       unsigned char *token_sha256, unsigned char *input_sha256,
+                                       bool *out_have_input, struct gh_err *err)
+{
+    EVP_MD_CTX *m = EVP_MD_CTX_new(), *pre = NULL;
+    size_t dot = len;
+    bool ok;
+
+    while (dot > 0 && tok[dot - 1] != '.')
+        dot--;
+    *out_have_input = false;
+    ok = m != NULL && EVP_DigestInit_ex(m, v->md[AUTHZ_ALG_RS256], NULL) == 1;
+    if (ok && dot > 0) {
+        pre = EVP_MD_CTX_new();
+        ok = pre != NULL && EVP_DigestUpdate(m, tok, dot - 1) == 1 &&
+             EVP_MD_CTX_copy_ex(pre, m) == 1 && EVP_DigestFinal_ex(pre, input_sha256, NULL) == 1;
+        *out_have_input = ok;
+    }
+    ok = ok && EVP_DigestUpdate(m, tok + (dot ? dot - 1 : 0), len - (dot ? dot - 1 : 0)) == 1 &&
+         EVP_DigestFinal_ex(m, token_sha256, NULL) == 1;
+    EVP_MD_CTX_free(pre);
+    EVP_MD_CTX_free(m);
+    if (!ok)
+        return GH_ERR(err, GH_E_INTERNAL, "SHA-256 failed");
+    return GH_OK;
 }
 
 /* A cached entry is still good only while its signing key is in the current set, so that a key
@@ -966,7 +1022,8 @@ static bool authz_cached_key_present(struct authz_verifier *v, const struct auth
 enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, size_t len,
                                   struct authz_claims **out_claims, struct gh_err *err)
 {
-    unsigned char hash[SHA256_DIGEST_LENGTH];
+    unsigned char hash[SHA256_DIGEST_LENGTH], input_sha256[SHA256_DIGEST_LENGTH];
+    bool have_input_sha256 = false;
     int64_t now = (int64_t)time(NULL);
     struct authz_claims *c = NULL;
     struct gh_err e = {0};
@@ -979,7 +1036,9 @@ enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, siz
         st = AUTHZ_DENY(&e, "token is larger than %d bytes", GH_CAP_JWT);
         goto out;
     }
-    SHA256((const unsigned char *)tok, len, hash);
+    st = authz_token_hash(v, tok, len, hash, input_sha256, &have_input_sha256, &e);
+    if (st)
+        goto out;
     if (v->cache_on) {
         c = authz_cache_get(v, hash, now);
         if (c != NULL && !authz_cached_key_present(v, c)) {
@@ -990,7 +1049,8 @@ enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, siz
             res = AUTHZ_R_CACHED;
     }
     if (c == NULL) {
-        st = authz_token_verify_full(v, tok, len, hash, now, &c, &e);
+        st = authz_token_verify_full(v, tok, len, hash, have_input_sha256 ? input_sha256 : NULL,
+                                     now, &c, &e);
         if (st)
             goto out;
         if (v->cache_on)

@@ -23,6 +23,9 @@ struct jwks_cache;
 struct jwks_set;
 struct jwks_key;
 
+/* Digests of the JWS algorithms (RS256/ES256 -> SHA-256, ...). */
+enum jwks_hash { JWKS_HASH_SHA256 = 0, JWKS_HASH_SHA384, JWKS_HASH_SHA512, JWKS_HASH_COUNT };
+
 /* Key types a JWK may carry; a token's alg must match (RS* -> RSA, ES256 -> EC P-256, ...). */
 enum jwks_kty { JWKS_KTY_RSA = 1, JWKS_KTY_EC = 2 };
 
@@ -67,6 +70,10 @@ int jwks_key_curve_nid(const struct jwks_key *k);      /* EC only; 0 for RSA */
 const char *jwks_key_alg(const struct jwks_key *k);    /* the JWK's own "alg", or NULL */
 const char *jwks_key_issuer(const struct jwks_key *k); /* Entra v2 "issuer" member, or NULL */
 EVP_PKEY *jwks_key_pkey(const struct jwks_key *k);     /* borrowed; never modified */
+/* A fresh verify context for digest h (PKCS#1 v1.5 padding for RSA), duplicated from one made
+ * at load: cheaper than a new init per token. Caller frees with EVP_PKEY_CTX_free; NULL when the
+ * key does not support h (an EC key supports only its curve's digest). */
+EVP_PKEY_CTX *jwks_key_verify_ctx(const struct jwks_key *k, enum jwks_hash h);
 
 /* ---- fetching (libcurl; HTTPS only, plain http only for loopback when allowed) ---- */
 struct jwks_fetch_opts {

@@ -16,6 +16,9 @@ struct jwks_key {
     char *alg;      /* owned, or NULL */
     char *issuer;   /* owned, or NULL */
     EVP_PKEY *pkey; /* owned */
+    /* verify-initialised templates per digest (owned; NULL when not applicable), duplicated per
+     * use: contexts are not shareable between threads, templates are only read */
+    EVP_PKEY_CTX *vctx[JWKS_HASH_COUNT];
 };
 
 struct jwks_set {
