@@ -76,6 +76,14 @@ static cJSON *claims(const struct efx *f)
     return gh_mint_claims(gh_idp_issuer(f->idp), AUD, TID);
 }
 
+/* Sign claims (taken and freed) with k. */
+static char *mintk(const struct gh_mint_key *k, const char *alg, cJSON *c)
+{
+    char *t = gh_mint_jwt(k, alg, c);
+    cJSON_Delete(c);
+    return t;
+}
+
 /* POST /v1/authorize with `tok` (NULL: no Authorization header) and body. */
 static void authorize(struct efx *f, const char *tok, const char *body, struct gh_http_resp *r)
 {
@@ -151,7 +159,7 @@ START_TEST(valid_token_gets_fail_closed_deny)
     char *tok, h[256];
 
     efx_start(&f, NULL, true);
-    tok = gh_mint_jwt(f.k1, "RS256", claims(&f));
+    tok = mintk(f.k1, "RS256", claims(&f));
     authorize(&f, tok, BODY, &r);
     ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
     ck_assert_str_eq(gh_http_resp_header(&r, "Content-Type", h, sizeof(h)), "application/json");
@@ -183,7 +191,7 @@ START_TEST(checks_array_each_denied)
     char *tok;
 
     efx_start(&f, NULL, true);
-    tok = gh_mint_jwt(f.k1, "RS256", claims(&f));
+    tok = mintk(f.k1, "RS256", claims(&f));
     authorize(&f, tok,
               "{\"checks\":[{\"dataset\":\"a\",\"action\":\"protect\"},"
               "{\"dataset\":\"b\",\"action\":\"unprotect\"}]}",
@@ -221,7 +229,7 @@ START_TEST(bad_bodies_are_400)
     size_t cap = 101 * 48 + 32, used;
 
     efx_start(&f, NULL, true);
-    tok = gh_mint_jwt(f.k1, "RS256", claims(&f));
+    tok = mintk(f.k1, "RS256", claims(&f));
     for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
         authorize(&f, tok, bodies[i], &r);
         ck_assert_msg(r.status == 400, "body %zu: %ld %s", i, r.status, r.body);
@@ -347,7 +355,7 @@ static char *rule_hs256(struct efx *f)
 
 static char *rule_alg_not_allowed(struct efx *f)
 {
-    return gh_mint_jwt(f->k1, "RS512", claims(f));
+    return mintk(f->k1, "RS512", claims(f));
 }
 
 static char *rule_crit(struct efx *f)
@@ -389,14 +397,14 @@ static char *rule_jku(struct efx *f)
 static char *rule_bad_signature(struct efx *f)
 {
     struct gh_mint_key *impostor = gh_mint_key_load("rsa2", "kid-one");
-    char *t = gh_mint_jwt(impostor, "RS256", claims(f));
+    char *t = mintk(impostor, "RS256", claims(f));
     gh_mint_key_free(impostor);
     return t;
 }
 
 static char *rule_padding(struct efx *f)
 {
-    char *t = gh_mint_jwt(f->k1, "RS256", claims(f));
+    char *t = mintk(f->k1, "RS256", claims(f));
     size_t n = strlen(t);
     t = realloc(t, n + 3);
     memcpy(t + n, "==", 3);
@@ -405,7 +413,7 @@ static char *rule_padding(struct efx *f)
 
 static char *rule_two_segments(struct efx *f)
 {
-    char *t = gh_mint_jwt(f->k1, "RS256", claims(f));
+    char *t = mintk(f->k1, "RS256", claims(f));
     *strrchr(t, '.') = '\0';
     return t;
 }
@@ -526,7 +534,7 @@ START_TEST(insufficient_scope_is_403)
                      "scope=\"Custom.Read\"") != NULL);
     gh_http_resp_free(&r);
     free(tok);
-    tok = gh_mint_jwt(f.k1, "RS256", claims(&f)); /* scp has Custom.Read */
+    tok = mintk(f.k1, "RS256", claims(&f)); /* scp has Custom.Read */
     authorize(&f, tok, BODY, &r);
     ck_assert_int_eq(r.status, 200);
     gh_http_resp_free(&r);
@@ -549,8 +557,8 @@ START_TEST(rotation_new_kid_in_old_kid_out)
     bool gone = false;
 
     efx_start_age(&f, extra, true, 1);
-    t1 = gh_mint_jwt(f.k1, "RS256", claims(&f));
-    t2 = gh_mint_jwt(f.k2, "RS256", claims(&f));
+    t1 = mintk(f.k1, "RS256", claims(&f));
+    t2 = mintk(f.k2, "RS256", claims(&f));
     authorize(&f, t1, BODY, &r);
     ck_assert_int_eq(r.status, 200);
     gh_http_resp_free(&r);
@@ -626,7 +634,7 @@ START_TEST(unknown_kid_flood_bounded)
         char *tok;
         snprintf(kid, sizeof(kid), "bogus-%d", i);
         k = gh_mint_key_load("rsa3", kid);
-        tok = gh_mint_jwt(k, "RS256", claims(&f));
+        tok = mintk(k, "RS256", claims(&f));
         authorize(&f, tok, BODY, &r);
         expect_challenge(&r, 401, "invalid_token", "unknown signing key");
         gh_http_resp_free(&r);
@@ -645,7 +653,7 @@ START_TEST(metrics_report_keys_and_validations)
     char url[256], *tok;
 
     efx_start(&f, NULL, true);
-    tok = gh_mint_jwt(f.k1, "RS256", claims(&f));
+    tok = mintk(f.k1, "RS256", claims(&f));
     authorize(&f, tok, BODY, &r);
     gh_http_resp_free(&r);
     authorize(&f, tok, BODY, &r);

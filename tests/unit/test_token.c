@@ -1095,13 +1095,13 @@ START_TEST(unknown_kid_refresh_picks_up_rotated_key)
     for (int i = 0; i < 250 && !jwks_cache_ready(cache, NULL); i++)
         gh_idp_wait_jwks_fetches(idp, 100, 20);
     gh_idp_set_keys(idp, &k2, 1);
-    t_new = gh_mint_jwt(k2, "RS256", gh_mint_claims(gh_idp_issuer(idp), GH_IDP_AUDIENCE, TID));
+    t_new = mint(k2, "RS256", gh_mint_claims(gh_idp_issuer(idp), GH_IDP_AUDIENCE, TID));
     ck_assert_msg(authz_token_verify(v, t_new, strlen(t_new), &c, &err) == GH_OK, "%s", err.msg);
     authz_claims_release(c);
     fetches = gh_idp_jwks_fetches(idp);
     ck_assert_uint_eq(fetches, 2);
     /* a kid that never appears: first after a refresh... */
-    t_never = gh_mint_jwt(k3, "RS256", gh_mint_claims(gh_idp_issuer(idp), GH_IDP_AUDIENCE, TID));
+    t_never = mint(k3, "RS256", gh_mint_claims(gh_idp_issuer(idp), GH_IDP_AUDIENCE, TID));
     gh_err_clear(&err);
     ck_assert_int_eq(authz_token_verify(v, t_never, strlen(t_never), &c, &err), GH_E_UNAUTHORIZED);
     ck_assert_msg(strstr(err.msg, "kid=never") != NULL, "%s", err.msg);
@@ -1144,7 +1144,7 @@ START_TEST(unknown_kid_message_after_refresh)
     ck_assert_int_eq(jwks_cache_start(cache, &err), GH_OK);
     for (int i = 0; i < 250 && !jwks_cache_ready(cache, NULL); i++)
         gh_idp_wait_jwks_fetches(idp, 100, 20);
-    t = gh_mint_jwt(k3, "RS256", gh_mint_claims(gh_idp_issuer(idp), GH_IDP_AUDIENCE, TID));
+    t = mint(k3, "RS256", gh_mint_claims(gh_idp_issuer(idp), GH_IDP_AUDIENCE, TID));
     ck_assert_int_eq(authz_token_verify(v, t, strlen(t), &c, &err), GH_E_UNAUTHORIZED);
     ck_assert_str_eq(err.msg, "unknown signing key kid=gone after refresh");
     free(t);
