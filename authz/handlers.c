@@ -9,6 +9,7 @@
  * a 403 carries `insufficient_scope` with the scopes needed (§3.1).
  */
 #include "authz/authz.h"
+#include "authz/token.h"
 #include "sidecar/gatehouse.h"
 
 #include <string.h>
@@ -33,7 +34,7 @@ static void authz_header_safe(char *dst, size_t cap, const char *src)
     size_t o = 0;
     for (; *src != '\0' && o + 1 < cap && o < AUTHZ_DESC_MAX; src++) {
         unsigned char ch = (unsigned char)*src;
-        dst[o++] = (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\') ? '?' : (char)ch;
+        dst[o++] = (char)((ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\') ? '?' : ch);
     }
     dst[o] = '\0';
 }
@@ -91,41 +92,42 @@ static enum gh_status authz_body_parse(struct gh_req *r, const cJSON *json,
     size_t n = 0, i = 0;
 
     if (!cJSON_IsObject(json))
-        return GH_ERR(err, GH_E_INVALID, "body must be a JSON object");
+        return AUTHZ_ERR(err, GH_E_INVALID, "body must be a JSON object");
     if (checks != NULL) {
         if (cJSON_GetObjectItemCaseSensitive(json, "dataset") != NULL ||
             cJSON_GetObjectItemCaseSensitive(json, "action") != NULL)
-            return GH_ERR(err, GH_E_INVALID, "use either dataset/action or checks[], not both");
+            return AUTHZ_ERR(err, GH_E_INVALID, "use either dataset/action or checks[], not both");
         if (!cJSON_IsArray(checks))
-            return GH_ERR(err, GH_E_INVALID, "checks must be an array");
+            return AUTHZ_ERR(err, GH_E_INVALID, "checks must be an array");
         n = (size_t)cJSON_GetArraySize(checks);
         /* Bounded work per request. */
         if (n == 0 || n > GH_CAP_AUTHZ_CHECKS)
-            return GH_ERR(err, GH_E_INVALID, "checks must hold 1 to %d entries",
-                          GH_CAP_AUTHZ_CHECKS);
+            return AUTHZ_ERR(err, GH_E_INVALID, "checks must hold 1 to %d entries",
+                             GH_CAP_AUTHZ_CHECKS);
     } else {
         one = json;
         n = 1;
     }
     out = gh_arena_alloc(gh_req_arena(r), n * sizeof(*out));
-    for (it = one ? one : checks->child; it != NULL && i < n; it = one ? NULL : it->next, i++) {
+    it = one != NULL ? one : (checks != NULL ? checks->child : NULL);
+    for (; it != NULL && i < n; it = one != NULL ? NULL : it->next, i++) {
         const cJSON *ds = cJSON_GetObjectItemCaseSensitive(it, "dataset");
         const cJSON *ac = cJSON_GetObjectItemCaseSensitive(it, "action");
         if (!cJSON_IsObject(it))
-            return GH_ERR(err, GH_E_INVALID, "checks[%zu] must be an object", i);
+            return AUTHZ_ERR(err, GH_E_INVALID, "checks[%zu] must be an object", i);
         if (!cJSON_IsString(ds) || ds->valuestring[0] == '\0' ||
             strlen(ds->valuestring) > AUTHZ_DATASET_MAX) {
             if (one != NULL)
-                return GH_ERR(err, GH_E_INVALID,
-                              "dataset must be a non-empty string of at most %d bytes",
-                              AUTHZ_DATASET_MAX);
-            return GH_ERR(err, GH_E_INVALID,
-                          "checks[%zu].dataset must be a non-empty string of at most %d bytes", i,
-                          AUTHZ_DATASET_MAX);
+                return AUTHZ_ERR(err, GH_E_INVALID,
+                                 "dataset must be a non-empty string of at most %d bytes",
+                                 AUTHZ_DATASET_MAX);
+            return AUTHZ_ERR(err, GH_E_INVALID,
+                             "checks[%zu].dataset must be a non-empty string of at most %d bytes",
+                             i, AUTHZ_DATASET_MAX);
         }
         if (!cJSON_IsString(ac) ||
             (strcmp(ac->valuestring, "protect") != 0 && strcmp(ac->valuestring, "unprotect") != 0))
-            return GH_ERR(err, GH_E_INVALID, "action must be \"protect\" or \"unprotect\"");
+            return AUTHZ_ERR(err, GH_E_INVALID, "action must be \"protect\" or \"unprotect\"");
         out[i].dataset = ds->valuestring;
         out[i].action = ac->valuestring;
     }
@@ -184,8 +186,8 @@ enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
     bool allowed;
 
     if (app == NULL || app->verifier == NULL)
-        return GH_ERR(err, GH_E_UNAVAILABLE,
-                      "token validation is not configured (set GATEHOUSE_OIDC_DISCOVERY)");
+        return AUTHZ_ERR(err, GH_E_UNAVAILABLE,
+                         "token validation is not configured (set GATEHOUSE_OIDC_DISCOVERY)");
     st = gh_req_bearer(r, &tok, &tok_len, err);
     if (st)
         goto out;

@@ -128,7 +128,7 @@ static const char *authz_quote(char *dst, size_t cap, const char *src)
 
     for (size_t i = 0; src[i] != '\0' && o < max; i++) {
         unsigned char ch = (unsigned char)src[i];
-        dst[o++] = (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\') ? '?' : (char)ch;
+        dst[o++] = (char)((ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\') ? '?' : ch);
     }
     dst[o] = '\0';
     if (strlen(src) > max && o >= 3)
@@ -137,7 +137,7 @@ static const char *authz_quote(char *dst, size_t cap, const char *src)
 }
 
 /* GH_E_UNAUTHORIZED with an error_description. */
-#define AUTHZ_DENY(err, ...) GH_ERR((err), GH_E_UNAUTHORIZED, __VA_ARGS__)
+#define AUTHZ_DENY(err, ...) AUTHZ_ERR((err), GH_E_UNAUTHORIZED, __VA_ARGS__)
 
 static bool authz_has_duplicate_members(const cJSON *obj)
 {
@@ -185,7 +185,7 @@ enum gh_status authz_token_split(const char *tok, size_t len, struct authz_jws *
 
     if (len == 0)
         return AUTHZ_DENY(err, "empty bearer token");
-    if (len > GH_CAP_JWT)
+    if (len > (size_t)GH_CAP_JWT)
         return AUTHZ_DENY(err, "token is larger than %d bytes", GH_CAP_JWT);
     d1 = memchr(tok, '.', len);
     d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - tok)) : NULL;
@@ -216,7 +216,7 @@ static enum gh_status authz_segment_decode(const char *b64, size_t len, const ch
 {
     struct gh_err e = {0};
     size_t need = jwks_b64url_decoded_max(len) + 1;
-    unsigned char *buf = need <= local_cap ? local : gh_xmalloc(need);
+    unsigned char *buf = local != NULL && need <= local_cap ? local : gh_xmalloc(need);
 
     if (jwks_b64url_decode(b64, len, buf, out_len, &e) != GH_OK) {
         if (buf != local)
@@ -337,7 +337,7 @@ static enum gh_status authz_ecdsa_der(const unsigned char *sig, size_t sig_len, 
         BN_free(r);
         BN_free(s);
         ECDSA_SIG_free(es);
-        return GH_ERR(err, GH_E_INTERNAL, "out of memory converting ECDSA signature");
+        return AUTHZ_ERR(err, GH_E_INTERNAL, "out of memory converting ECDSA signature");
     }
     if (BN_is_zero(r) || BN_is_zero(s)) {
         BN_free(r);
@@ -349,7 +349,7 @@ static enum gh_status authz_ecdsa_der(const unsigned char *sig, size_t sig_len, 
     n = i2d_ECDSA_SIG(es, &der);
     ECDSA_SIG_free(es);
     if (n <= 0)
-        return GH_ERR(err, GH_E_INTERNAL, "i2d_ECDSA_SIG failed");
+        return AUTHZ_ERR(err, GH_E_INTERNAL, "i2d_ECDSA_SIG failed");
     *out_der = der;
     *out_len = (size_t)n;
     return GH_OK;
@@ -383,12 +383,12 @@ static enum gh_status authz_signature_check(const struct authz_verifier *v, enum
         memcpy(dgst, input_sha256, SHA256_DIGEST_LENGTH);
         dgst_len = SHA256_DIGEST_LENGTH;
     } else if (EVP_Digest(input, input_len, dgst, &dgst_len, v->md[alg], NULL) != 1) {
-        st = GH_ERR(err, GH_E_INTERNAL, "digest failed");
+        st = AUTHZ_ERR(err, GH_E_INTERNAL, "digest failed");
         goto out;
     }
     pctx = jwks_key_verify_ctx(key, ai->hash);
     if (pctx == NULL) {
-        st = GH_ERR(err, GH_E_INTERNAL, "no verify context for %s", ai->name);
+        st = AUTHZ_ERR(err, GH_E_INTERNAL, "no verify context for %s", ai->name);
         goto out;
     }
     if (EVP_PKEY_verify(pctx, sig, sig_len, dgst, dgst_len) != 1)
@@ -662,16 +662,17 @@ static enum gh_status authz_claims_scope_check(const struct authz_verifier *v, c
     if (scp != NULL) {
         if (cJSON_IsString(scp) && authz_words_match(scp->valuestring, &cfg->required_scopes))
             return GH_OK;
-        return GH_ERR(err, GH_E_FORBIDDEN, "delegated token lacks a required scope (%s)",
-                      v->scope_hint);
+        return AUTHZ_ERR(err, GH_E_FORBIDDEN, "delegated token lacks a required scope (%s)",
+                         v->scope_hint);
     }
-    if (cJSON_IsArray(roles))
+    if (cJSON_IsArray(roles)) {
         cJSON_ArrayForEach(r, roles)
         {
             if (cJSON_IsString(r) && gh_list_contains(&cfg->required_roles, r->valuestring))
                 return GH_OK;
         }
-    return GH_ERR(err, GH_E_FORBIDDEN, "app-only token lacks a required app role");
+    }
+    return AUTHZ_ERR(err, GH_E_FORBIDDEN, "app-only token lacks a required app role");
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -823,8 +824,8 @@ enum gh_status authz_verifier_new(const struct gh_config *cfg, struct jwks_cache
     *out_verifier = NULL;
     /* Without an audience any Entra token of any app in the tenant would pass. */
     if (cfg->audiences.count == 0)
-        return GH_ERR(err, GH_E_INVALID,
-                      "GATEHOUSE_AUDIENCE must name this API (client id or App ID URI)");
+        return AUTHZ_ERR(err, GH_E_INVALID,
+                         "GATEHOUSE_AUDIENCE must name this API (client id or App ID URI)");
     v = gh_xcalloc(1, sizeof(*v));
     v->cfg = cfg;
     v->jwks = jwks;
@@ -853,7 +854,7 @@ enum gh_status authz_verifier_new(const struct gh_config *cfg, struct jwks_cache
         s->nbuckets = 16;
         while (s->nbuckets < per)
             s->nbuckets <<= 1;
-        s->buckets = gh_xcalloc(s->nbuckets, sizeof(*s->buckets));
+        s->buckets = gh_xcalloc(s->nbuckets, sizeof(struct authz_cache_entry *));
     }
     *out_verifier = v;
     return GH_OK;
@@ -911,7 +912,7 @@ static enum gh_status authz_token_verify_full(struct authz_verifier *v, const ch
         goto out;
     set = jwks_cache_acquire(v->jwks);
     if (set == NULL) {
-        st = GH_ERR(err, GH_E_UNAVAILABLE, "signing keys are not loaded (or are stale)");
+        st = AUTHZ_ERR(err, GH_E_UNAVAILABLE, "signing keys are not loaded (or are stale)");
         goto out;
     }
     st = authz_key_find(v, &hdr, &set, &key, err);
@@ -995,7 +996,7 @@ static enum gh_status authz_token_hash(const struct authz_verifier *v, const cha
     EVP_MD_CTX_free(pre);
     EVP_MD_CTX_free(m);
     if (!ok)
-        return GH_ERR(err, GH_E_INTERNAL, "SHA-256 failed");
+        return AUTHZ_ERR(err, GH_E_INTERNAL, "SHA-256 failed");
     return GH_OK;
 }
 
@@ -1032,7 +1033,7 @@ enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, siz
 
     *out_claims = NULL;
     /* The cap comes before hashing so an oversized header costs nothing. */
-    if (len > GH_CAP_JWT) {
+    if (len > (size_t)GH_CAP_JWT) {
         st = AUTHZ_DENY(&e, "token is larger than %d bytes", GH_CAP_JWT);
         goto out;
     }

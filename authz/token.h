@@ -10,6 +10,10 @@
 
 #include <stdbool.h>
 
+/* GH_ERR whose value is visibly the status, so static analysis (which cannot see into
+ * gh_err_set) knows an error path never returns GH_OK. */
+#define AUTHZ_ERR(err, st, ...) (GH_ERR((err), (st), __VA_ARGS__), (st))
+
 /* JWS algorithms gatehouse can verify; a token's alg must be one of the configured ones. */
 enum authz_alg {
     AUTHZ_ALG_RS256 = 0,

@@ -133,7 +133,7 @@ static bool jwks_cache_refresh_once(struct jwks_cache *c, bool with_discovery, l
     struct jwks_fetch_opts o = {.timeout_s = cfg->http_timeout,
                                 .ca_file = cfg->ca_file,
                                 .allow_insecure_loopback = cfg->allow_insecure_http_issuer,
-                                .cap = GH_CAP_DISCOVERY};
+                                .cap = (size_t)GH_CAP_DISCOVERY};
     struct gh_buf body;
     struct gh_err e = {0};
     struct jwks_set *set = NULL;
@@ -166,7 +166,7 @@ static bool jwks_cache_refresh_once(struct jwks_cache *c, bool with_discovery, l
             gh_err_clear(&e);
         }
     }
-    o.cap = GH_CAP_JWKS;
+    o.cap = (size_t)GH_CAP_JWKS;
     pthread_mutex_lock(&c->mu);
     c->fetches++;
     pthread_mutex_unlock(&c->mu);
@@ -249,12 +249,12 @@ static void *jwks_cache_thread(void *arg)
 enum gh_status jwks_cache_start(struct jwks_cache *c, struct gh_err *err)
 {
     if (c->cfg->oidc_discovery == NULL)
-        return GH_ERR(err, GH_E_INVALID, "GATEHOUSE_OIDC_DISCOVERY is not set");
+        return JWKS_ERR(err, GH_E_INVALID, "GATEHOUSE_OIDC_DISCOVERY is not set");
     if (c->running)
         return GH_OK;
     c->stop = false;
     if (pthread_create(&c->thread, NULL, jwks_cache_thread, c) != 0)
-        return GH_ERR(err, GH_E_INTERNAL, "cannot start the JWKS refresh thread");
+        return JWKS_ERR(err, GH_E_INTERNAL, "cannot start the JWKS refresh thread");
     c->running = true;
     return GH_OK;
 }

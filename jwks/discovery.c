@@ -6,7 +6,7 @@
  * v1) and the common/organizations document whose issuer is the "{tenantid}" template, which
  * token.c expands with the token's tid against the GATEHOUSE_TENANTS allow-list.
  */
-#include "jwks/jwks.h"
+#include "jwks/jwks_int.h"
 #include "sidecar/caps.h"
 #include "sidecar/mem.h"
 
@@ -26,14 +26,14 @@ static enum gh_status jwks_discovery_member(const cJSON *root, const char *name,
     size_t len;
 
     if (!cJSON_IsString(m) || m->valuestring[0] == '\0')
-        return GH_ERR(err, GH_E_INVALID, "discovery document has no %s", name);
+        return JWKS_ERR(err, GH_E_INVALID, "discovery document has no %s", name);
     len = strlen(m->valuestring);
     if (len > JWKS_URL_MAX)
-        return GH_ERR(err, GH_E_INVALID, "discovery %s is too long", name);
+        return JWKS_ERR(err, GH_E_INVALID, "discovery %s is too long", name);
     /* These strings end up in logs, error descriptions and curl: no control or non-ASCII bytes. */
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)m->valuestring[i] <= 0x20 || (unsigned char)m->valuestring[i] >= 0x7f)
-            return GH_ERR(err, GH_E_INVALID, "discovery %s has invalid characters", name);
+            return JWKS_ERR(err, GH_E_INVALID, "discovery %s has invalid characters", name);
     *out = gh_xstrdup(m->valuestring);
     return GH_OK;
 }
@@ -52,12 +52,12 @@ enum gh_status jwks_discovery_parse(const char *doc, size_t len, char **out_issu
 
     *out_issuer = NULL;
     *out_jwks_uri = NULL;
-    if (len > GH_CAP_DISCOVERY)
-        return GH_ERR(err, GH_E_TOO_LARGE, "discovery document larger than %d bytes",
-                      GH_CAP_DISCOVERY);
+    if (len > (size_t)GH_CAP_DISCOVERY)
+        return JWKS_ERR(err, GH_E_TOO_LARGE, "discovery document larger than %zu bytes",
+                        (size_t)GH_CAP_DISCOVERY);
     root = cJSON_ParseWithLength(doc, len);
     if (!cJSON_IsObject(root)) {
-        st = GH_ERR(err, GH_E_INVALID, "discovery document is not a JSON object");
+        st = JWKS_ERR(err, GH_E_INVALID, "discovery document is not a JSON object");
         goto out;
     }
     st = jwks_discovery_member(root, "issuer", &issuer, err);
@@ -67,7 +67,7 @@ enum gh_status jwks_discovery_parse(const char *doc, size_t len, char **out_issu
     if (st)
         goto out;
     if (strncasecmp(uri, "https://", 8) != 0 && strncasecmp(uri, "http://", 7) != 0) {
-        st = GH_ERR(err, GH_E_INVALID, "discovery jwks_uri is not an http(s) URL");
+        st = JWKS_ERR(err, GH_E_INVALID, "discovery jwks_uri is not an http(s) URL");
         goto out;
     }
     *out_issuer = issuer;

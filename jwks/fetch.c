@@ -2,12 +2,12 @@
  * fetch.c - outbound GETs of discovery and JWKS documents with libcurl.
  *
  * Every fetch is bounded: connect and total timeouts, a body cap enforced in the write callback
- * (GH_CAP_DISCOVERY / GH_CAP_JWKS), no redirects, HTTPS only with peer and host verification,
- * plain http only to loopback hosts when GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER is set (keys read
- * over an unauthenticated channel can be replaced by anyone on the path). Cache-Control max-age
- * (RFC 9111 §5.2.2.1) is reported so the cache can schedule the next refresh.
+ * (GH_CAP_DISCOVERY / (size_t)GH_CAP_JWKS), no redirects, HTTPS only with peer and host
+ * verification, plain http only to loopback hosts when GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER is set
+ * (keys read over an unauthenticated channel can be replaced by anyone on the path). Cache-Control
+ * max-age (RFC 9111 §5.2.2.1) is reported so the cache can schedule the next refresh.
  */
-#include "jwks/jwks.h"
+#include "jwks/jwks_int.h"
 #include "sidecar/log.h"
 
 #include <ctype.h>
@@ -146,16 +146,16 @@ enum gh_status jwks_fetch(const char *url, const struct jwks_fetch_opts *opts, s
     *out_max_age = -1;
     if (strncasecmp(url, "https://", 8) != 0) {
         if (strncasecmp(url, "http://", 7) != 0)
-            return GH_ERR(err, GH_E_UPSTREAM, "only https URLs are fetched");
+            return JWKS_ERR(err, GH_E_UPSTREAM, "only https URLs are fetched");
         if (!opts->allow_insecure_loopback || !jwks_url_is_loopback(url))
-            return GH_ERR(err, GH_E_UPSTREAM,
-                          "plain http is allowed only for loopback hosts with "
-                          "GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=1");
+            return JWKS_ERR(err, GH_E_UPSTREAM,
+                            "plain http is allowed only for loopback hosts with "
+                            "GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=1");
     }
     jwks_global_init();
     h = curl_easy_init();
     if (h == NULL)
-        return GH_ERR(err, GH_E_INTERNAL, "curl_easy_init failed");
+        return JWKS_ERR(err, GH_E_INTERNAL, "curl_easy_init failed");
     gh_buf_init(body, opts->cap);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -180,16 +180,16 @@ enum gh_status jwks_fetch(const char *url, const struct jwks_fetch_opts *opts, s
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
     rc = curl_easy_perform(h);
     if (ctx.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-        st = GH_ERR(err, GH_E_UPSTREAM, "document larger than %zu bytes", opts->cap);
+        st = JWKS_ERR(err, GH_E_UPSTREAM, "document larger than %zu bytes", opts->cap);
         goto out;
     }
     if (rc != CURLE_OK) {
-        st = GH_ERR(err, GH_E_UPSTREAM, "%s", ebuf[0] ? ebuf : curl_easy_strerror(rc));
+        st = JWKS_ERR(err, GH_E_UPSTREAM, "%s", ebuf[0] ? ebuf : curl_easy_strerror(rc));
         goto out;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     if (status < 200 || status > 299) {
-        st = GH_ERR(err, GH_E_UPSTREAM, "HTTP status %ld", status);
+        st = JWKS_ERR(err, GH_E_UPSTREAM, "HTTP status %ld", status);
         goto out;
     }
     *out_max_age = ctx.max_age;

@@ -67,14 +67,14 @@ enum gh_status jwks_b64url_decode(const char *src, size_t len, unsigned char *ou
     int v[4];
 
     if (len % 4 == 1)
-        return GH_ERR(err, GH_E_INVALID, "base64url length is impossible");
+        return JWKS_ERR(err, GH_E_INVALID, "base64url length is impossible");
     for (; i + 4 <= len; i += 4) {
         v[0] = jwks_b64url_value((unsigned char)src[i]);
         v[1] = jwks_b64url_value((unsigned char)src[i + 1]);
         v[2] = jwks_b64url_value((unsigned char)src[i + 2]);
         v[3] = jwks_b64url_value((unsigned char)src[i + 3]);
         if ((v[0] | v[1] | v[2] | v[3]) < 0)
-            return GH_ERR(err, GH_E_INVALID, "character outside base64url near offset %zu", i);
+            return JWKS_ERR(err, GH_E_INVALID, "character outside base64url near offset %zu", i);
         acc = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
         out[o++] = (unsigned char)(acc >> 16);
         out[o++] = (unsigned char)(acc >> 8);
@@ -86,12 +86,12 @@ enum gh_status jwks_b64url_decode(const char *src, size_t len, unsigned char *ou
         for (size_t k = 0; k < rest; k++) {
             v[k] = jwks_b64url_value((unsigned char)src[i + k]);
             if (v[k] < 0)
-                return GH_ERR(err, GH_E_INVALID, "character outside base64url at offset %zu",
-                              i + k);
+                return JWKS_ERR(err, GH_E_INVALID, "character outside base64url at offset %zu",
+                                i + k);
         }
         /* Canonical form: the bits that do not make a whole byte must be zero. */
         if ((rest == 2 && (v[1] & 0x0f) != 0) || (rest == 3 && (v[2] & 0x03) != 0))
-            return GH_ERR(err, GH_E_INVALID, "non-canonical base64url (trailing bits set)");
+            return JWKS_ERR(err, GH_E_INVALID, "non-canonical base64url (trailing bits set)");
         acc = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6;
         out[o++] = (unsigned char)(acc >> 16);
         if (rest == 3)
@@ -112,14 +112,14 @@ static enum gh_status jwks_jwk_bytes(const cJSON *jwk, const char *name, size_t 
     enum gh_status st;
 
     if (!cJSON_IsString(m))
-        return GH_ERR(err, GH_E_INVALID, "member %s missing or not a string", name);
+        return JWKS_ERR(err, GH_E_INVALID, "member %s missing or not a string", name);
     slen = strlen(m->valuestring);
     if (slen == 0 || jwks_b64url_decoded_max(slen) > max + 3)
-        return GH_ERR(err, GH_E_INVALID, "member %s has a bad length", name);
+        return JWKS_ERR(err, GH_E_INVALID, "member %s has a bad length", name);
     buf = gh_xmalloc(jwks_b64url_decoded_max(slen) + 1);
     st = jwks_b64url_decode(m->valuestring, slen, buf, out_len, err);
     if (st == GH_OK && (*out_len == 0 || *out_len > max))
-        st = GH_ERR(err, GH_E_INVALID, "member %s has a bad length", name);
+        st = JWKS_ERR(err, GH_E_INVALID, "member %s has a bad length", name);
     if (st != GH_OK) {
         free(buf);
         return st;
@@ -139,7 +139,7 @@ static enum gh_status jwks_pkey_fromdata(const char *type, OSSL_PARAM_BLD *bld, 
     *out = NULL;
     if (params == NULL || ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
         EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) <= 0 || *out == NULL)
-        st = GH_ERR(err, GH_E_INVALID, "OpenSSL rejected the %s key", type);
+        st = JWKS_ERR(err, GH_E_INVALID, "OpenSSL rejected the %s key", type);
     EVP_PKEY_CTX_free(ctx);
     OSSL_PARAM_free(params);
     return st;
@@ -163,24 +163,24 @@ static enum gh_status jwks_jwk_rsa(const cJSON *jwk, EVP_PKEY **out, struct gh_e
     bn_n = BN_bin2bn(n, (int)n_len, NULL);
     bn_e = BN_bin2bn(e, (int)e_len, NULL);
     if (bn_n == NULL || bn_e == NULL) {
-        st = GH_ERR(err, GH_E_INTERNAL, "BN_bin2bn failed");
+        st = JWKS_ERR(err, GH_E_INTERNAL, "BN_bin2bn failed");
         goto out;
     }
     /* Short moduli are factorable; RFC 7518 §3.3 demands 2048 bits for RS*. */
     if (BN_num_bits(bn_n) < JWKS_RSA_MIN_BITS) {
-        st = GH_ERR(err, GH_E_INVALID, "RSA modulus of %d bits is below %d", BN_num_bits(bn_n),
-                    JWKS_RSA_MIN_BITS);
+        st = JWKS_ERR(err, GH_E_INVALID, "RSA modulus of %d bits is below %d", BN_num_bits(bn_n),
+                      JWKS_RSA_MIN_BITS);
         goto out;
     }
     /* An even or tiny exponent is not a valid RSA public key. */
     if (!BN_is_odd(bn_e) || BN_is_one(bn_e)) {
-        st = GH_ERR(err, GH_E_INVALID, "RSA exponent is invalid");
+        st = JWKS_ERR(err, GH_E_INVALID, "RSA exponent is invalid");
         goto out;
     }
     bld = OSSL_PARAM_BLD_new();
     if (bld == NULL || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) ||
         !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e)) {
-        st = GH_ERR(err, GH_E_INTERNAL, "OSSL_PARAM_BLD failed");
+        st = JWKS_ERR(err, GH_E_INTERNAL, "OSSL_PARAM_BLD failed");
         goto out;
     }
     st = jwks_pkey_fromdata("RSA", bld, out, err);
@@ -213,12 +213,12 @@ static enum gh_status jwks_jwk_ec(const cJSON *jwk, EVP_PKEY **out, int *out_nid
     enum gh_status st;
 
     if (!cJSON_IsString(crv))
-        return GH_ERR(err, GH_E_INVALID, "EC key without crv");
+        return JWKS_ERR(err, GH_E_INVALID, "EC key without crv");
     for (ci = 0; ci < sizeof(curves) / sizeof(curves[0]); ci++)
         if (strcmp(crv->valuestring, curves[ci].crv) == 0)
             break;
     if (ci == sizeof(curves) / sizeof(curves[0]))
-        return GH_ERR(err, GH_E_INVALID, "unsupported curve");
+        return JWKS_ERR(err, GH_E_INVALID, "unsupported curve");
     st = jwks_jwk_bytes(jwk, "x", curves[ci].len, &x, &x_len, err);
     if (st)
         goto out;
@@ -227,7 +227,7 @@ static enum gh_status jwks_jwk_ec(const cJSON *jwk, EVP_PKEY **out, int *out_nid
         goto out;
     /* RFC 7518 §6.2.1.2: coordinates are exactly the field size, no shortening. */
     if (x_len != curves[ci].len || y_len != curves[ci].len) {
-        st = GH_ERR(err, GH_E_INVALID, "EC coordinate length does not match %s", curves[ci].crv);
+        st = JWKS_ERR(err, GH_E_INVALID, "EC coordinate length does not match %s", curves[ci].crv);
         goto out;
     }
     pub[0] = 0x04; /* uncompressed point */
@@ -237,7 +237,7 @@ static enum gh_status jwks_jwk_ec(const cJSON *jwk, EVP_PKEY **out, int *out_nid
     if (bld == NULL ||
         !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, curves[ci].group, 0) ||
         !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub, 1 + x_len + y_len)) {
-        st = GH_ERR(err, GH_E_INTERNAL, "OSSL_PARAM_BLD failed");
+        st = JWKS_ERR(err, GH_E_INTERNAL, "OSSL_PARAM_BLD failed");
         goto out;
     }
     st = jwks_pkey_fromdata("EC", bld, out, err);
@@ -289,7 +289,7 @@ static enum gh_status jwks_key_templates(struct jwks_key *k, struct gh_err *err)
         EVP_MD_free(md);
         if (!ok) {
             EVP_PKEY_CTX_free(ctx);
-            return GH_ERR(err, GH_E_INTERNAL, "cannot prepare a verify context (%s)", mds[h]);
+            return JWKS_ERR(err, GH_E_INTERNAL, "cannot prepare a verify context (%s)", mds[h]);
         }
         k->vctx[h] = ctx;
     }
@@ -308,18 +308,18 @@ static enum gh_status jwks_jwk_load(const cJSON *jwk, struct jwks_key *k, struct
 
     memset(k, 0, sizeof(*k));
     if (!cJSON_IsObject(jwk) || !cJSON_IsString(kty))
-        return GH_ERR(err, GH_E_INVALID, "JWK without kty");
+        return JWKS_ERR(err, GH_E_INVALID, "JWK without kty");
     /* Keys are chosen by kid only; a key without one could never be selected safely. */
     if (!cJSON_IsString(kid) || kid->valuestring[0] == '\0' ||
         strlen(kid->valuestring) > JWKS_KID_MAX)
-        return GH_ERR(err, GH_E_INVALID, "JWK without a usable kid");
+        return JWKS_ERR(err, GH_E_INVALID, "JWK without a usable kid");
     /* RFC 7517 §4.2: an encryption key must never verify signatures. */
     if (use != NULL && (!cJSON_IsString(use) || strcmp(use->valuestring, "sig") != 0))
         return GH_E_NOT_FOUND;
     if (alg != NULL && !cJSON_IsString(alg))
-        return GH_ERR(err, GH_E_INVALID, "JWK alg is not a string");
+        return JWKS_ERR(err, GH_E_INVALID, "JWK alg is not a string");
     if (iss != NULL && !cJSON_IsString(iss))
-        return GH_ERR(err, GH_E_INVALID, "JWK issuer is not a string");
+        return JWKS_ERR(err, GH_E_INVALID, "JWK issuer is not a string");
     k->kid_len = strlen(kid->valuestring);
     memcpy(k->kid, kid->valuestring, k->kid_len + 1);
     if (strcmp(kty->valuestring, "RSA") == 0) {
@@ -357,16 +357,17 @@ enum gh_status jwks_set_parse(const char *doc, size_t len, const char *issuer,
     int n;
 
     *out_set = NULL;
-    if (len > GH_CAP_JWKS)
-        return GH_ERR(err, GH_E_TOO_LARGE, "JWKS document larger than %d bytes", GH_CAP_JWKS);
+    if (len > (size_t)GH_CAP_JWKS)
+        return JWKS_ERR(err, GH_E_TOO_LARGE, "JWKS document larger than %zu bytes",
+                        (size_t)GH_CAP_JWKS);
     root = cJSON_ParseWithLength(doc, len);
     if (root == NULL) {
-        st = GH_ERR(err, GH_E_INVALID, "JWKS document is not JSON");
+        st = JWKS_ERR(err, GH_E_INVALID, "JWKS document is not JSON");
         goto out;
     }
     keys = cJSON_GetObjectItemCaseSensitive(root, "keys");
     if (!cJSON_IsArray(keys)) {
-        st = GH_ERR(err, GH_E_INVALID, "JWKS document has no keys array");
+        st = JWKS_ERR(err, GH_E_INVALID, "JWKS document has no keys array");
         goto out;
     }
     n = cJSON_GetArraySize(keys);
@@ -405,7 +406,7 @@ enum gh_status jwks_set_parse(const char *doc, size_t len, const char *issuer,
         set->count++;
     }
     if (set->count == 0) {
-        st = GH_ERR(err, GH_E_INVALID, "JWKS document has no usable signing key");
+        st = JWKS_ERR(err, GH_E_INVALID, "JWKS document has no usable signing key");
         goto out;
     }
     *out_set = set;

@@ -8,6 +8,10 @@
 
 #include <stdatomic.h>
 
+/* GH_ERR whose value is visibly the status, so static analysis (which cannot see into
+ * gh_err_set) knows an error path never returns GH_OK. */
+#define JWKS_ERR(err, st, ...) (GH_ERR((err), (st), __VA_ARGS__), (st))
+
 struct jwks_key {
     char kid[JWKS_KID_MAX + 1];
     size_t kid_len;
