@@ -1,0 +1,127 @@
+/*
+ * decision_log.c - JSON lines of decisions, appended with one write(2) per line.
+ * Counters are process-wide atomics so /metrics can report decisions by result even when the
+ * log itself is off.
+ */
+#include "authz/decision_log.h"
+#include "sidecar/gatehouse.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct authz_decision_log {
+    int fd;
+    bool owned; /* close fd on close */
+};
+
+static _Atomic unsigned long authz_dl_allowed, authz_dl_denied, authz_dl_errors;
+
+/* See decision_log.h. */
+enum gh_status authz_decision_log_open(const char *target, struct authz_decision_log **out_log,
+                                       struct gh_err *err)
+{
+    struct authz_decision_log *log = gh_xcalloc(1, sizeof(*log));
+
+    if (strcmp(target, "stderr") == 0) {
+        log->fd = STDERR_FILENO;
+    } else {
+        log->fd = open(target, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (log->fd < 0) {
+            free(log);
+            return GH_ERR(err, GH_E_INVALID, "GATEHOUSE_DECISION_LOG: cannot open %s: %s", target,
+                          strerror(errno));
+        }
+        log->owned = true;
+    }
+    *out_log = log;
+    return GH_OK;
+}
+
+/* See decision_log.h. */
+void authz_decision_log_close(struct authz_decision_log *log)
+{
+    if (log == NULL)
+        return;
+    if (log->owned)
+        close(log->fd);
+    free(log);
+}
+
+static void authz_dl_add(cJSON *o, const char *k, const char *v)
+{
+    if (v != NULL)
+        cJSON_AddStringToObject(o, k, v);
+    else
+        cJSON_AddNullToObject(o, k);
+}
+
+/* See decision_log.h. */
+void authz_decision_log_write(struct authz_decision_log *log, const struct authz_decision_entry *e)
+{
+    cJSON *o, *subj;
+    char when[40], *line;
+    struct timespec ts;
+    struct tm tm;
+    size_t n;
+
+    atomic_fetch_add(e->allowed ? &authz_dl_allowed : &authz_dl_denied, 1);
+    if (log == NULL)
+        return;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    o = cJSON_CreateObject();
+    authz_dl_add(o, "decision_id", e->decision_id);
+    cJSON_AddStringToObject(o, "time", when);
+    subj = cJSON_AddObjectToObject(o, "subject");
+    authz_dl_add(subj, "id", e->subject_id);
+    authz_dl_add(subj, "userName", e->subject_user_name);
+    authz_dl_add(o, "tenant", e->tenant);
+    authz_dl_add(o, "dataset", e->dataset);
+    authz_dl_add(o, "action", e->action);
+    cJSON_AddBoolToObject(o, "allowed", e->allowed);
+    authz_dl_add(o, "reason", e->reason);
+    authz_dl_add(o, "token_id", e->token_id);
+    line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    n = strlen(line);
+    line = gh_xrealloc(line, n + 2);
+    line[n++] = '\n';
+    if (write(log->fd, line, n) != (ssize_t)n) {
+        /* Report the first failure only: a full disk must not flood the daemon log too. */
+        if (atomic_fetch_add(&authz_dl_errors, 1) == 0)
+            gh_log(GH_LOG_ERROR, "authz", "\"decision log write failed\" errno=%d", errno);
+    }
+    free(line);
+}
+
+/* See decision_log.h. */
+void authz_decision_id_new(char *buf, size_t cap)
+{
+    unsigned char b[16];
+    if (RAND_bytes(b, sizeof(b)) != 1)
+        GH_ASSERT(!"RAND_bytes failed");
+    b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
+    snprintf(buf, cap, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+             b[14], b[15]);
+}
+
+/* See decision_log.h. */
+void authz_decision_log_counts(unsigned long *out_allowed, unsigned long *out_denied,
+                               unsigned long *out_write_errors)
+{
+    *out_allowed = atomic_load(&authz_dl_allowed);
+    *out_denied = atomic_load(&authz_dl_denied);
+    *out_write_errors = atomic_load(&authz_dl_errors);
+}

@@ -1,0 +1,49 @@
+/*
+ * decision_log.h - the decision log: one JSON line per check (GATEHOUSE_DECISION_LOG).
+ *
+ *   {"decision_id":"…","time":"2026-11-22T08:00:00.123Z","subject":{"id":…,"userName":…},
+ *    "tenant":"…","dataset":"payroll","action":"unprotect","allowed":false,"reason":"…",
+ *    "token_id":"<uti or jti>"}
+ *
+ * Never the token itself. Lines are written with one write(2) each on an O_APPEND descriptor,
+ * so concurrent writers never interleave within a line. Thread-safe.
+ */
+#ifndef AUTHZ_DECISION_LOG_H
+#define AUTHZ_DECISION_LOG_H
+
+#include "sidecar/err.h"
+
+#include <stdbool.h>
+
+struct authz_decision_log;
+
+struct authz_decision_entry {
+    const char *decision_id;
+    const char *subject_id;        /* may be NULL (not provisioned) */
+    const char *subject_user_name; /* may be NULL */
+    const char *tenant;            /* may be NULL */
+    const char *dataset;
+    const char *action;
+    bool allowed;
+    const char *reason;
+    const char *token_id; /* uti or jti, may be NULL */
+};
+
+/* ---- lifecycle ---- */
+/* target: a file path (created 0600, appended), or "stderr". Caller frees with
+ * authz_decision_log_close. */
+enum gh_status authz_decision_log_open(const char *target, struct authz_decision_log **out_log,
+                                       struct gh_err *err);
+void authz_decision_log_close(struct authz_decision_log *log); /* NULL is a no-op */
+
+/* ---- writing ---- */
+/* Append one line; log may be NULL (logging off: only the counters move). A failed write is
+ * counted and reported once in the daemon log, never fails the decision. */
+void authz_decision_log_write(struct authz_decision_log *log, const struct authz_decision_entry *e);
+/* A fresh random decision id (UUID v4 text) into buf (>= 37 bytes). */
+void authz_decision_id_new(char *buf, size_t cap);
+/* Counters for /metrics: decisions allowed/denied, write failures. */
+void authz_decision_log_counts(unsigned long *out_allowed, unsigned long *out_denied,
+                               unsigned long *out_write_errors);
+
+#endif

@@ -1,0 +1,167 @@
+/*
+ * test_decide.c - the decision rules of authz/decide.c, one table row per rule and boundary.
+ */
+#include "authz/decide.h"
+#include "authz/decision_log.h"
+#include "sidecar/gatehouse.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <string.h>
+
+static struct policy_grant payroll_both[] = {
+    {"payroll", POLICY_ACTION_PROTECT | POLICY_ACTION_UNPROTECT}};
+static struct policy_grant hr_protect[] = {{"hr", POLICY_ACTION_PROTECT}};
+static struct policy_grant defaults[] = {{"directory", POLICY_ACTION_PROTECT}};
+static struct policy_group g_payroll = {"Payroll Analysts", "payroll analysts", payroll_both, 1,
+                                        POLICY_SOURCE_FILE};
+static struct policy_group g_hr = {"HR Writers", "hr writers", hr_protect, 1, POLICY_SOURCE_ADMIN};
+
+enum { T0 = 1800000000 };
+
+static struct authz_facts base(const struct authz_membership *m, size_t n)
+{
+    struct authz_facts f = {0};
+    f.provisioned = true;
+    f.active = true;
+    f.user_name = "alice@contoso.com";
+    f.memberships = m;
+    f.nmemberships = n;
+    f.defaults = defaults;
+    f.ndefaults = 1;
+    return f;
+}
+
+START_TEST(rules)
+{
+    struct authz_membership both[] = {{&g_hr, "HR Writers", 0},
+                                      {&g_payroll, "payroll analysts", 0}};
+    struct authz_membership revoked[] = {{&g_payroll, "Payroll Analysts", T0 + 10}};
+    struct authz_facts f;
+    struct authz_result r;
+    static const struct {
+        int facts; /* 0 both, 1 revoked, 2 none */
+        const char *mutate;
+        int64_t iat;
+        const char *dataset;
+        enum policy_action action;
+        bool allowed;
+        const char *reason;
+    } cases[] = {
+        {0, NULL, T0, "payroll", POLICY_ACTION_UNPROTECT, true,
+         "access group \"Payroll Analysts\" (IdP group \"payroll analysts\") grants unprotect "
+         "on payroll"},
+        {0, NULL, T0, "hr", POLICY_ACTION_PROTECT, true, "access group \"HR Writers\""},
+        {0, NULL, T0, "hr", POLICY_ACTION_UNPROTECT, false,
+         "no access group of alice@contoso.com (member of 2) grants unprotect on hr"},
+        {0, NULL, T0, "directory", POLICY_ACTION_PROTECT, true, "default_grants give"},
+        {0, NULL, T0, "directory", POLICY_ACTION_UNPROTECT, false, "no access group"},
+        {0, NULL, T0, "Payroll", POLICY_ACTION_PROTECT, false, "no access group"},
+        {0, "inactive", T0, "payroll", POLICY_ACTION_PROTECT, false,
+         "user alice@contoso.com is deactivated (active=false)"},
+        {0, "unprovisioned", T0, "directory", POLICY_ACTION_PROTECT, false,
+         "subject is not provisioned (no SCIM user with externalId=x)"},
+        {0, "tenant", T0, "payroll", POLICY_ACTION_PROTECT, false,
+         "token tenant t2 is not the provisioned tenant t1"},
+        {0, "user_nbf", T0, "payroll", POLICY_ACTION_PROTECT, false,
+         "was deprovisioned at 2027-01-15T08:00:05Z, after this token was issued "
+         "(2027-01-15T08:00:00Z)"},
+        {0, "user_nbf", T0 + 5, "payroll", POLICY_ACTION_PROTECT, true, "Payroll Analysts"},
+        {1, NULL, T0, "payroll", POLICY_ACTION_PROTECT, false,
+         "membership of alice@contoso.com in access group \"Payroll Analysts\" changed at "
+         "2027-01-15T08:00:10Z, after this token was issued"},
+        {1, NULL, T0, "directory", POLICY_ACTION_PROTECT, true, "default_grants"},
+        {1, NULL, T0 + 10, "payroll", POLICY_ACTION_PROTECT, true, "Payroll Analysts"},
+        {2, NULL, T0, "payroll", POLICY_ACTION_PROTECT, false, "(member of 0)"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *m = cases[i].mutate;
+        if (cases[i].facts == 0)
+            f = base(both, 2);
+        else if (cases[i].facts == 1)
+            f = base(revoked, 1);
+        else
+            f = base(NULL, 0);
+        if (m != NULL && strcmp(m, "inactive") == 0)
+            f.active = false;
+        if (m != NULL && strcmp(m, "unprovisioned") == 0) {
+            f.provisioned = false;
+            f.unresolved = "no SCIM user with externalId=x";
+        }
+        if (m != NULL && strcmp(m, "tenant") == 0) {
+            f.tenant_mismatch = "t2";
+            f.expected_tenant = "t1";
+        }
+        if (m != NULL && strcmp(m, "user_nbf") == 0)
+            f.user_not_before = T0 + 5;
+        authz_decide(&f, cases[i].iat, cases[i].dataset, cases[i].action, &r);
+        ck_assert_msg(r.allowed == cases[i].allowed, "case %zu: allowed=%d (%s)", i, r.allowed,
+                      r.reason);
+        ck_assert_msg(strstr(r.reason, cases[i].reason) != NULL, "case %zu: \"%s\" lacks \"%s\"", i,
+                      r.reason, cases[i].reason);
+    }
+}
+END_TEST
+
+START_TEST(decision_log_lines)
+{
+    char path[] = "/tmp/gh-decisions-XXXXXX";
+    int fd = mkstemp(path);
+    struct authz_decision_log *log = NULL;
+    struct gh_err err = {0};
+    char id[40], line[2048];
+    unsigned long a0, d0, e0, a1, d1, e1;
+    FILE *f;
+
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    authz_decision_id_new(id, sizeof(id));
+    ck_assert_uint_eq(strlen(id), 36);
+    ck_assert_int_eq(id[14], '4');
+    authz_decision_log_counts(&a0, &d0, &e0);
+    ck_assert_int_eq(authz_decision_log_open(path, &log, &err), GH_OK);
+    struct authz_decision_entry e = {id,          "u1",  "alice@contoso.com", "t1",   "payroll",
+                                     "unprotect", false, "reason \"quoted\"", "uti-1"};
+    authz_decision_log_write(log, &e);
+    e.allowed = true;
+    e.subject_id = NULL;
+    authz_decision_log_write(log, &e);
+    authz_decision_log_write(NULL, &e);
+    authz_decision_log_close(log);
+    authz_decision_log_counts(&a1, &d1, &e1);
+    ck_assert_uint_eq(a1 - a0, 2);
+    ck_assert_uint_eq(d1 - d0, 1);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+    cJSON *j = cJSON_Parse(line);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "decision_id")->valuestring, id);
+    ck_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "subject"), "userName")->valuestring,
+        "alice@contoso.com");
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "allowed")));
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "reason")->valuestring, "reason \"quoted\"");
+    ck_assert_str_eq(cJSON_GetObjectItem(j, "token_id")->valuestring, "uti-1");
+    cJSON_Delete(j);
+    ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+    ck_assert_ptr_nonnull(strstr(line, "\"subject\":{\"id\":null"));
+    ck_assert_ptr_null(fgets(line, sizeof(line), f));
+    fclose(f);
+    unlink(path);
+    ck_assert_int_eq(authz_decision_log_open("/nonexistent/dir/log", &log, &err), GH_E_INVALID);
+}
+END_TEST
+
+Suite *decide_suite(void)
+{
+    Suite *s = suite_create("decide");
+    TCase *tc = tcase_create("rules");
+    tcase_add_test(tc, rules);
+    tcase_add_test(tc, decision_log_lines);
+    suite_add_tcase(s, tc);
+    return s;
+}
