@@ -89,7 +89,7 @@ struct authz_cache_shard {
     size_t count, cap;
 };
 
-enum authz_result {
+enum authz_token_result {
     AUTHZ_R_VALID,
     AUTHZ_R_CACHED,
     AUTHZ_R_INVALID,
@@ -97,8 +97,8 @@ enum authz_result {
     AUTHZ_R_UNAVAILABLE,
     AUTHZ_R_COUNT
 };
-static const char *const authz_result_names[AUTHZ_R_COUNT] = {"valid", "cached", "invalid",
-                                                              "forbidden", "unavailable"};
+static const char *const authz_token_result_names[AUTHZ_R_COUNT] = {"valid", "cached", "invalid",
+                                                                    "forbidden", "unavailable"};
 
 struct authz_verifier {
     const struct gh_config *cfg; /* borrowed */
@@ -1029,7 +1029,7 @@ enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, siz
     struct authz_claims *c = NULL;
     struct gh_err e = {0};
     enum gh_status st = GH_OK;
-    enum authz_result res = AUTHZ_R_VALID;
+    enum authz_token_result res = AUTHZ_R_VALID;
 
     *out_claims = NULL;
     /* The cap comes before hashing so an oversized header costs nothing. */
@@ -1086,7 +1086,7 @@ void authz_verifier_metrics(void *ctx, struct gh_buf *out)
     gh_metrics_family(out, "gatehouse_token_validations_total", "counter",
                       "Bearer token validations by result (cached = verified-token cache hit)");
     for (int i = 0; i < AUTHZ_R_COUNT; i++) {
-        snprintf(labels, sizeof(labels), "result=\"%s\"", authz_result_names[i]);
+        snprintf(labels, sizeof(labels), "result=\"%s\"", authz_token_result_names[i]);
         gh_metrics_sample(out, "gatehouse_token_validations_total", labels,
                           (double)atomic_load_explicit(&v->results[i], memory_order_relaxed));
     }
