@@ -537,19 +537,22 @@ static enum gh_status authz_claims_issuer_check(const struct authz_verifier *v, 
     const cJSON *tidj = cJSON_GetObjectItemCaseSensitive(p, "tid");
     const char *tid = cJSON_IsString(tidj) ? tidj->valuestring : NULL;
     const char *disc = jwks_set_issuer(set);
-    bool ok = false, v1_conf = false, v2_conf = false;
+    bool ok = false, exact = false, v1_conf = false, v2_conf = false;
     char q[AUTHZ_QUOTE_MAX + 1];
 
     if (!cJSON_IsString(iss))
         return AUTHZ_DENY(err, "token has no iss claim");
     /* Configured issuers win; otherwise the discovery document's issuer is the only one. */
     for (size_t i = 0; i < l->count; i++) {
-        ok = ok || authz_issuer_matches(l->items[i], iss->valuestring, tid);
+        bool m = authz_issuer_matches(l->items[i], iss->valuestring, tid);
+        ok = ok || m;
+        exact = exact || (m && strstr(l->items[i], AUTHZ_TENANT_TMPL) == NULL);
         v1_conf = v1_conf || authz_starts_with(l->items[i], AUTHZ_V1_ISSUER);
         v2_conf = v2_conf || authz_starts_with(l->items[i], AUTHZ_V2_ISSUER);
     }
     if (l->count == 0 && disc != NULL) {
         ok = authz_issuer_matches(disc, iss->valuestring, tid);
+        exact = ok && strstr(disc, AUTHZ_TENANT_TMPL) == NULL;
         v1_conf = authz_starts_with(disc, AUTHZ_V1_ISSUER);
         v2_conf = authz_starts_with(disc, AUTHZ_V2_ISSUER);
     }
@@ -564,6 +567,12 @@ static enum gh_status authz_claims_issuer_check(const struct authz_verifier *v, 
         return AUTHZ_DENY(err, "issuer %s is not accepted",
                           authz_quote(q, sizeof(q), iss->valuestring));
     }
+    /* The common/organizations template matches every tenant in the world: it is only safe
+     * together with an allow-list of tenants (checked by authz_claims_tenant_check). */
+    if (!exact && v->cfg->tenants.count == 0)
+        return AUTHZ_DENY(err,
+                          "tenant %s: a multi-tenant ({tenantid}) issuer needs GATEHOUSE_TENANTS",
+                          authz_quote(q, sizeof(q), tid ? tid : "?"));
     /* Entra's multi-tenant keys name the issuer they sign for; honour it ("Validate the
      * signing key issuer"), so one tenant's key cannot vouch for another tenant's issuer. */
     if (jwks_key_issuer(key) != NULL &&
@@ -826,6 +835,11 @@ enum gh_status authz_verifier_new(const struct gh_config *cfg, struct jwks_cache
     if (cfg->audiences.count == 0)
         return AUTHZ_ERR(err, GH_E_INVALID,
                          "GATEHOUSE_AUDIENCE must name this API (client id or App ID URI)");
+    for (size_t i = 0; i < cfg->issuers.count; i++)
+        if (strstr(cfg->issuers.items[i], AUTHZ_TENANT_TMPL) != NULL && cfg->tenants.count == 0)
+            return AUTHZ_ERR(err, GH_E_INVALID,
+                             "GATEHOUSE_ISSUER %s accepts any tenant: set GATEHOUSE_TENANTS",
+                             cfg->issuers.items[i]);
     v = gh_xcalloc(1, sizeof(*v));
     v->cfg = cfg;
     v->jwks = jwks;

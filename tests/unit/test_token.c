@@ -774,6 +774,37 @@ START_TEST(issuer_template_with_tenant_allow_list)
 }
 END_TEST
 
+/* A {tenantid} issuer from discovery (the common document) without a tenant allow-list accepts
+ * nothing; a configured one is refused at start-up. */
+START_TEST(issuer_template_requires_tenants)
+{
+    static const char *const bad[] = {"GATEHOUSE_AUDIENCE=" AUD,
+                                      "GATEHOUSE_ISSUER=https://login.microsoftonline.com/"
+                                      "{tenantid}/v2.0",
+                                      NULL};
+    struct tfx f;
+    struct gh_config *cfg = NULL;
+    struct authz_verifier *v = NULL;
+    struct gh_err err = {0};
+    struct gh_mint_key *keys[1];
+    char *doc;
+
+    tfx_start(&f, NULL);
+    keys[0] = f.rsa;
+    doc = gh_mint_jwks(keys, 1);
+    ck_assert_int_eq(jwks_cache_load_doc(f.cache, doc, strlen(doc),
+                                         "https://login.microsoftonline.com/{tenantid}/v2.0", &err),
+                     GH_OK);
+    deny_with(&f, claims(), "needs GATEHOUSE_TENANTS");
+    ck_assert_int_eq(gh_config_load(NULL, (char *const *)bad, &cfg, &err), GH_OK);
+    ck_assert_int_eq(authz_verifier_new(cfg, f.cache, &v, &err), GH_E_INVALID);
+    ck_assert(strstr(err.msg, "GATEHOUSE_TENANTS") != NULL);
+    gh_config_free(cfg);
+    free(doc);
+    tfx_stop(&f);
+}
+END_TEST
+
 /* A JWK's own "issuer" (Entra v2 keys) limits which issuer it may sign for. */
 START_TEST(reject_key_issuer_mismatch)
 {
@@ -1207,6 +1238,7 @@ Suite *token_suite(void)
     tcase_add_test(tc, accept_both_issuers_when_both_configured);
     tcase_add_test(tc, reject_other_issuer_and_prefix_tricks);
     tcase_add_test(tc, issuer_template_with_tenant_allow_list);
+    tcase_add_test(tc, issuer_template_requires_tenants);
     tcase_add_test(tc, reject_key_issuer_mismatch);
     tcase_add_test(tc, reject_graph_audience);
     tcase_add_test(tc, reject_other_audience);
