@@ -671,6 +671,59 @@ START_TEST(metrics_report_keys_and_validations)
 }
 END_TEST
 
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = calloc(1, 65536);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_gt(fread(buf, 1, 65535, f), 0);
+    fclose(f);
+    return buf;
+}
+
+/* The production path: HTTPS discovery and JWKS, trusted through GATEHOUSE_CA_FILE, no insecure
+ * opt-in. */
+START_TEST(https_issuer_with_ca_file)
+{
+    char *dir = gh_tmpdir_new();
+    char cmd[2048], cert[600], key[600], disc[320], ca[640];
+    char *cert_pem, *key_pem, *tok;
+    struct efx f;
+    struct gh_http_resp r;
+
+    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+    snprintf(key, sizeof(key), "%s/key.pem", dir);
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
+             ">/dev/null 2>&1",
+             key, cert);
+    ck_assert_int_eq(system(cmd), 0);
+    cert_pem = slurp(cert);
+    key_pem = slurp(key);
+    f.idp = gh_idp_start_tls(TID, cert_pem, key_pem);
+    f.k1 = gh_mint_key_load("rsa1", "kid-one");
+    f.k2 = gh_mint_key_load("rsa2", "kid-two");
+    gh_idp_set_keys(f.idp, &f.k1, 1);
+    snprintf(disc, sizeof(disc), "GATEHOUSE_OIDC_DISCOVERY=%s", gh_idp_discovery_url(f.idp));
+    snprintf(ca, sizeof(ca), "GATEHOUSE_CA_FILE=%s", cert);
+    {
+        const char *env[] = {disc, ca, "GATEHOUSE_AUDIENCE=" AUD, NULL};
+        f.p = gh_proc_start(env, true);
+    }
+    snprintf(f.url, sizeof(f.url), "%s/v1/authorize", gh_proc_url(f.p));
+    tok = mintk(f.k1, "RS256", claims(&f));
+    authorize(&f, tok, BODY, &r);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    gh_http_resp_free(&r);
+    free(tok);
+    efx_stop(&f);
+    free(cert_pem);
+    free(key_pem);
+    gh_tmpdir_remove(dir);
+}
+END_TEST
+
 START_TEST(startup_refuses_missing_audience)
 {
     struct gh_idp *idp = gh_idp_start(TID);
@@ -705,6 +758,7 @@ Suite *token_e2e_suite(void)
     tcase_add_test(tc, unknown_kid_flood_bounded);
     tcase_add_test(tc, metrics_report_keys_and_validations);
     tcase_add_test(tc, startup_refuses_missing_audience);
+    tcase_add_test(tc, https_issuer_with_ca_file);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -148,7 +148,13 @@ static enum MHD_Result gh_idp_answer(void *cls, struct MHD_Connection *conn, con
 
 struct gh_idp *gh_idp_start(const char *tid)
 {
+    return gh_idp_start_tls(tid, NULL, NULL);
+}
+
+struct gh_idp *gh_idp_start_tls(const char *tid, const char *cert_pem, const char *key_pem)
+{
     struct gh_idp *idp = calloc(1, sizeof(*idp));
+    const char *scheme = cert_pem != NULL ? "https" : "http";
     struct sockaddr_in sa;
     const union MHD_DaemonInfo *info;
     char iss[256];
@@ -161,13 +167,19 @@ struct gh_idp *gh_idp_start(const char *tid)
     sa.sin_family = AF_INET;
     sa.sin_port = 0;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    idp->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0,
-                              NULL, NULL, gh_idp_answer, idp, MHD_OPTION_SOCK_ADDR, &sa,
-                              MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+    if (cert_pem != NULL)
+        idp->d = MHD_start_daemon(
+            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_TLS, 0, NULL,
+            NULL, gh_idp_answer, idp, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+            MHD_OPTION_HTTPS_MEM_CERT, cert_pem, MHD_OPTION_HTTPS_MEM_KEY, key_pem, MHD_OPTION_END);
+    else
+        idp->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
+                                  0, NULL, NULL, gh_idp_answer, idp, MHD_OPTION_SOCK_ADDR, &sa,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
     ck_assert_msg(idp->d != NULL, "test IdP failed to start");
     info = MHD_get_daemon_info(idp->d, MHD_DAEMON_INFO_BIND_PORT);
     ck_assert(info != NULL && info->port != 0);
-    snprintf(idp->base, sizeof(idp->base), "http://127.0.0.1:%u", (unsigned)info->port);
+    snprintf(idp->base, sizeof(idp->base), "%s://127.0.0.1:%u", scheme, (unsigned)info->port);
     snprintf(idp->disc_url, sizeof(idp->disc_url), "%s/%s/v2.0/.well-known/openid-configuration",
              idp->base, tid);
     snprintf(idp->jwks_url, sizeof(idp->jwks_url), "%s/%s/discovery/v2.0/keys", idp->base, tid);

@@ -27,6 +27,8 @@ enum gh_idp_mode {
 /* Start on 127.0.0.1:0 for tenant id tid. Issuer defaults to the Entra v2 form
  * https://login.microsoftonline.com/<tid>/v2.0. Aborts the test on failure. */
 struct gh_idp *gh_idp_start(const char *tid);
+/* The same over HTTPS with a PEM certificate and key (copied by MHD before returning). */
+struct gh_idp *gh_idp_start_tls(const char *tid, const char *cert_pem, const char *key_pem);
 void gh_idp_stop(struct gh_idp *idp); /* NULL is a no-op */
 const char *gh_idp_discovery_url(const struct gh_idp *idp);
 const char *gh_idp_jwks_url(const struct gh_idp *idp);

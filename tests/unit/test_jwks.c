@@ -8,7 +8,10 @@
 #include "tests/support/idp.h"
 #include "tests/support/mint.h"
 
+#include "tests/support/support.h"
+
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -270,6 +273,57 @@ START_TEST(fetch_errors_caps_and_timeouts)
 }
 END_TEST
 
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = calloc(1, 65536);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_gt(fread(buf, 1, 65535, f), 0);
+    fclose(f);
+    return buf;
+}
+
+/* HTTPS IdP with a self-signed certificate: trusted through ca_file it works, without it the
+ * fetch is refused (peer verification on), and plain http is refused for non-opt-in configs. */
+START_TEST(fetch_https_verifies_peer)
+{
+    char *dir = gh_tmpdir_new();
+    char cmd[2048], cert[600], key[600];
+    char *cert_pem, *key_pem;
+    struct gh_idp *idp;
+    struct gh_mint_key *k = gh_mint_key_load("rsa1", "k1");
+    struct jwks_fetch_opts o = fetch_opts;
+    struct gh_buf body;
+    struct gh_err err = {0};
+    long age;
+
+    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+    snprintf(key, sizeof(key), "%s/key.pem", dir);
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
+             ">/dev/null 2>&1",
+             key, cert);
+    ck_assert_int_eq(system(cmd), 0);
+    cert_pem = slurp(cert);
+    key_pem = slurp(key);
+    idp = gh_idp_start_tls(TID, cert_pem, key_pem);
+    gh_idp_set_keys(idp, &k, 1);
+    ck_assert(strncmp(gh_idp_jwks_url(idp), "https://", 8) == 0);
+    o.allow_insecure_loopback = false;
+    o.ca_file = cert;
+    ck_assert_msg(jwks_fetch(gh_idp_jwks_url(idp), &o, &body, &age, &err) == GH_OK, "%s", err.msg);
+    gh_buf_free(&body);
+    o.ca_file = NULL; /* system CAs do not know it */
+    ck_assert_int_eq(jwks_fetch(gh_idp_jwks_url(idp), &o, &body, &age, &err), GH_E_UPSTREAM);
+    gh_idp_stop(idp);
+    gh_mint_key_free(k);
+    free(cert_pem);
+    free(key_pem);
+    gh_tmpdir_remove(dir);
+}
+END_TEST
+
 Suite *jwks_suite(void)
 {
     Suite *s = suite_create("jwks");
@@ -286,6 +340,7 @@ Suite *jwks_suite(void)
     tcase_add_test(tc, fetch_ok_and_max_age);
     tcase_add_test(tc, fetch_refuses_plain_http_without_opt_in);
     tcase_add_test(tc, fetch_errors_caps_and_timeouts);
+    tcase_add_test(tc, fetch_https_verifies_peer);
     suite_add_tcase(s, tc);
     return s;
 }
