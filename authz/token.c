@@ -115,6 +115,7 @@ struct authz_verifier {
 /* ------------------------------------------------------------------------------------------ */
 /* small helpers                                                                              */
 
+/* The JOSE name of alg ("RS256"), static. */
 const char *authz_alg_name(enum authz_alg alg)
 {
     return alg < AUTHZ_ALG_COUNT ? authz_algs[alg].name : "?";
@@ -713,6 +714,7 @@ const char *authz_claims_str(const struct authz_claims *c, const char *name)
     return cJSON_IsString(m) ? m->valuestring : NULL;
 }
 
+/* The token's exp (epoch seconds). */
 int64_t authz_claims_exp(const struct authz_claims *c)
 {
     return c->exp;
@@ -895,6 +897,7 @@ void authz_verifier_free(struct authz_verifier *v)
     free(v);
 }
 
+/* See authz.h; borrowed for the verifier's lifetime. */
 const char *authz_verifier_scope_hint(const struct authz_verifier *v)
 {
     return v->scope_hint;

@@ -417,6 +417,7 @@ out:
     return st;
 }
 
+/* Record when and as which generation a set was loaded; cache.c only, before publishing. */
 void jwks_set_stamp(struct jwks_set *set, int64_t loaded_at, uint64_t generation)
 {
     set->loaded_at = loaded_at;
@@ -441,6 +442,8 @@ void jwks_set_release(struct jwks_set *set)
     free(set);
 }
 
+/* Accessors of an immutable set or key: safe from any thread while a reference is held;
+ * returned pointers are borrowed for as long as that reference. */
 size_t jwks_set_key_count(const struct jwks_set *set)
 {
     return set->count;
