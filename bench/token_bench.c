@@ -54,8 +54,36 @@ static struct authz_verifier *bench_verifier(const struct gh_config *cfg, struct
 }
 
 static double bench_seconds = 3.0;
+static const char *bench_emit_dir;
 
-START_TEST(bench_token)
+/* Write DIR/keys.json (the JWKS) and DIR/token (one valid token for the issuer in DIR/iss and
+ * audience api://gatehouse-bench) for the HTTP benchmark. */
+static void bench_emit(const char *dir)
+{
+    struct gh_mint_key *k = gh_mint_key_load("rsa1", "nOo3ZDrODXEK1jKWhXslHR_KXEg");
+    char *doc = gh_mint_jwks(&k, 1), *tok, path[1024];
+    cJSON *c = gh_mint_claims(BENCH_ISS, "api://gatehouse-bench", BENCH_TID);
+    FILE *f;
+
+    gh_mint_claims_time(c, "exp", 6 * 3600);
+    tok = gh_mint_jwt(k, "RS256", c);
+    snprintf(path, sizeof(path), "%s/keys.json", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(doc, f);
+    fclose(f);
+    snprintf(path, sizeof(path), "%s/token", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(tok, f);
+    fclose(f);
+    cJSON_Delete(c);
+    free(tok);
+    free(doc);
+    gh_mint_key_free(k);
+}
+
+static void bench_measure(void)
 {
     static const char *const env[] = {"GATEHOUSE_AUDIENCE=api://gatehouse-bench",
                                       "GATEHOUSE_TOKEN_CACHE_SIZE=100000", NULL};
@@ -128,6 +156,14 @@ START_TEST(bench_token)
     jwks_cache_free(jc);
     gh_config_free(cfg);
 }
+
+START_TEST(bench_token)
+{
+    if (bench_emit_dir != NULL)
+        bench_emit(bench_emit_dir);
+    else
+        bench_measure();
+}
 END_TEST
 
 int main(int argc, char **argv)
@@ -137,7 +173,9 @@ int main(int argc, char **argv)
     SRunner *sr;
     int failed;
 
-    if (argc > 1)
+    if (argc > 2 && strcmp(argv[1], "--emit") == 0)
+        bench_emit_dir = argv[2];
+    else if (argc > 1)
         bench_seconds = strtod(argv[1], NULL);
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, bench_token);
