@@ -2,13 +2,152 @@
  * schema.c - DDL of the identity store, as an append-only list of migrations tracked by
  * PRAGMA user_version. Never edit a migration that has shipped: add the next one.
  * Tables are STRICT (SQLite >= 3.37).
+ *
+ * Layout (issue 3): a resource is one row holding the body as the client sent it (normalised
+ * by resource.c) plus indexed copies of the attributes that are looked up: userName (unique,
+ * case-insensitive), externalId (indexed, not unique: Entra maps mailNickname to it), group
+ * displayName (unique, case-insensitive). Membership is one row per (group, member) in a
+ * WITHOUT ROWID table clustered on the group, with an index on the member for "groups of a
+ * user": adding one member to a 100,000-member group writes one small row.
  */
 #include "scim/schema_int.h"
 
 const char *const scim_schema_migrations[] = {
-    /* 1: bookkeeping; the resources arrive with the SCIM issue. */
+    /* 1: bookkeeping, users, groups, membership */
     "CREATE TABLE gh_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"
-    "INSERT INTO gh_meta(key, value) VALUES ('created', strftime('%Y-%m-%dT%H:%M:%fZ','now'));",
+    "INSERT INTO gh_meta(key, value) VALUES ('created', strftime('%Y-%m-%dT%H:%M:%fZ','now'));"
+    "CREATE TABLE users ("
+    "  id TEXT PRIMARY KEY,"
+    "  user_name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+    "  external_id TEXT,"
+    "  display_name TEXT,"
+    "  active INTEGER NOT NULL DEFAULT 1,"
+    "  version INTEGER NOT NULL,"
+    "  created TEXT NOT NULL,"
+    "  modified TEXT NOT NULL,"
+    "  body TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX users_external_id ON users(external_id);"
+    "CREATE TABLE groups ("
+    "  id TEXT PRIMARY KEY,"
+    "  display_name TEXT NOT NULL COLLATE NOCASE UNIQUE,"
+    "  external_id TEXT,"
+    "  version INTEGER NOT NULL,"
+    "  created TEXT NOT NULL,"
+    "  modified TEXT NOT NULL,"
+    "  body TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE INDEX groups_external_id ON groups(external_id);"
+    /* member_type: 0 user, 1 group. No foreign key on member_id (it names a user or a group);
+     * store.c checks it on insert and deletes a resource's rows with the resource. */
+    "CREATE TABLE members ("
+    "  group_id TEXT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,"
+    "  member_id TEXT NOT NULL,"
+    "  member_type INTEGER NOT NULL,"
+    "  PRIMARY KEY (group_id, member_id)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE INDEX members_member ON members(member_id);",
+
+    /* 2: access groups and the links and cut-offs that keep decisions right (issue 5).
+     * The link key of a name is lower(trim(name, ASCII whitespace)), the same as
+     * policy_name_key(). Triggers keep links and cut-offs in the same transaction as the SCIM
+     * write that causes them, so an acknowledged write and its effect on decisions cannot part:
+     *  - an IdP group created or renamed into an unlinked access group's key, when it is the
+     *    only group with that key, is linked; a link is pinned to the group id (renames keep it,
+     *    a later group with the old name does not take it over); when the linked group is
+     *    deleted the link passes to the only other group with the key, if there is one;
+     *  - an access group created is linked at once to the only IdP group with its key;
+     *  - removing a user from a linked group (or deleting the group) records a cut-off for
+     *    (user, access group); deactivating a user records a cut-off for the user ('' key);
+     *    tokens issued up to that second may no longer use what was removed;
+     *  - deleting a user leaves tombstones for its userName and externalId, so a user
+     *    re-created under the same name does not revive older tokens. */
+    "CREATE INDEX groups_link_key ON groups(lower(trim(display_name, char(9,10,11,12,13,32))));"
+    "CREATE TABLE access_groups ("
+    "  key TEXT PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  source TEXT NOT NULL CHECK (source IN ('file', 'admin')),"
+    "  grants TEXT NOT NULL,"
+    "  created TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE access_group_links ("
+    "  key TEXT PRIMARY KEY REFERENCES access_groups(key) ON DELETE CASCADE,"
+    "  group_id TEXT NOT NULL UNIQUE REFERENCES groups(id) ON DELETE CASCADE,"
+    "  linked TEXT NOT NULL"
+    ") STRICT;"
+    "CREATE TABLE cutoffs ("
+    "  user_id TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  PRIMARY KEY (user_id, key)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TABLE user_tombstones ("
+    "  kind INTEGER NOT NULL,"
+    "  value TEXT NOT NULL COLLATE NOCASE,"
+    "  at INTEGER NOT NULL,"
+    "  PRIMARY KEY (kind, value)"
+    ") STRICT, WITHOUT ROWID;"
+    "CREATE TRIGGER groups_link_insert AFTER INSERT ON groups BEGIN"
+    "  INSERT OR IGNORE INTO access_group_links(key, group_id, linked)"
+    "  SELECT a.key, NEW.id, strftime('%Y-%m-%dT%H:%M:%fZ','now') FROM access_groups a"
+    "  WHERE a.key = lower(trim(NEW.display_name, char(9,10,11,12,13,32)))"
+    "    AND (SELECT count(*) FROM groups g"
+    "         WHERE lower(trim(g.display_name, char(9,10,11,12,13,32))) = a.key) = 1;"
+    "END;"
+    "CREATE TRIGGER groups_link_rename AFTER UPDATE OF display_name ON groups"
+    "  WHEN NOT EXISTS (SELECT 1 FROM access_group_links WHERE group_id = NEW.id) BEGIN"
+    "  INSERT OR IGNORE INTO access_group_links(key, group_id, linked)"
+    "  SELECT a.key, NEW.id, strftime('%Y-%m-%dT%H:%M:%fZ','now') FROM access_groups a"
+    "  WHERE a.key = lower(trim(NEW.display_name, char(9,10,11,12,13,32)))"
+    "    AND (SELECT count(*) FROM groups g"
+    "         WHERE lower(trim(g.display_name, char(9,10,11,12,13,32))) = a.key) = 1;"
+    "END;"
+    "CREATE TRIGGER access_groups_link AFTER INSERT ON access_groups BEGIN"
+    "  INSERT OR IGNORE INTO access_group_links(key, group_id, linked)"
+    "  SELECT NEW.key, g.id, strftime('%Y-%m-%dT%H:%M:%fZ','now') FROM groups g"
+    "  WHERE lower(trim(g.display_name, char(9,10,11,12,13,32))) = NEW.key"
+    "    AND (SELECT count(*) FROM groups g2"
+    "         WHERE lower(trim(g2.display_name, char(9,10,11,12,13,32))) = NEW.key) = 1;"
+    "END;"
+    /* a link that goes with its IdP group passes to the only other group with the key */
+    "CREATE TRIGGER links_relink AFTER DELETE ON access_group_links BEGIN"
+    "  INSERT OR IGNORE INTO access_group_links(key, group_id, linked)"
+    "  SELECT a.key, g.id, strftime('%Y-%m-%dT%H:%M:%fZ','now') FROM access_groups a"
+    "  JOIN groups g ON lower(trim(g.display_name, char(9,10,11,12,13,32))) = a.key"
+    "  WHERE a.key = OLD.key AND g.id <> OLD.group_id"
+    "    AND (SELECT count(*) FROM groups g2"
+    "         WHERE lower(trim(g2.display_name, char(9,10,11,12,13,32))) = a.key"
+    "           AND g2.id <> OLD.group_id) = 1;"
+    "END;"
+    "CREATE TRIGGER members_cutoff AFTER DELETE ON members WHEN OLD.member_type = 0 BEGIN"
+    "  INSERT INTO cutoffs(user_id, key, at)"
+    "  SELECT OLD.member_id, l.key, CAST(strftime('%s','now') AS INTEGER) + 1"
+    "  FROM access_group_links l WHERE l.group_id = OLD.group_id"
+    "  ON CONFLICT(user_id, key) DO UPDATE SET at = excluded.at;"
+    "END;"
+    "CREATE TRIGGER groups_cutoff BEFORE DELETE ON groups BEGIN"
+    "  INSERT INTO cutoffs(user_id, key, at)"
+    "  SELECT m.member_id, l.key, CAST(strftime('%s','now') AS INTEGER) + 1"
+    "  FROM members m JOIN access_group_links l ON l.group_id = m.group_id"
+    "  WHERE m.group_id = OLD.id AND m.member_type = 0"
+    "  ON CONFLICT(user_id, key) DO UPDATE SET at = excluded.at;"
+    "END;"
+    "CREATE TRIGGER users_deactivated AFTER UPDATE OF active ON users"
+    "  WHEN OLD.active = 1 AND NEW.active = 0 BEGIN"
+    "  INSERT INTO cutoffs(user_id, key, at)"
+    "  VALUES (NEW.id, '', CAST(strftime('%s','now') AS INTEGER) + 1)"
+    "  ON CONFLICT(user_id, key) DO UPDATE SET at = excluded.at;"
+    "END;"
+    "CREATE TRIGGER users_deleted AFTER DELETE ON users BEGIN"
+    "  INSERT INTO user_tombstones(kind, value, at)"
+    "  VALUES (0, OLD.user_name, CAST(strftime('%s','now') AS INTEGER) + 1)"
+    "  ON CONFLICT(kind, value) DO UPDATE SET at = excluded.at;"
+    "  INSERT INTO user_tombstones(kind, value, at)"
+    "  SELECT 1, OLD.external_id, CAST(strftime('%s','now') AS INTEGER) + 1"
+    "  WHERE OLD.external_id IS NOT NULL"
+    "  ON CONFLICT(kind, value) DO UPDATE SET at = excluded.at;"
+    "  DELETE FROM cutoffs WHERE user_id = OLD.id;"
+    "END;",
 };
 
 const size_t scim_schema_migration_count =

@@ -1,9 +1,35 @@
 /*
  * scim.h - front header of the SCIM 2.0 service provider (RFC 7643/7644) and identity store.
+ *
+ * Other folders include only this header. The route handlers are registered in
+ * sidecar/router.c; every SCIM route uses scim_error_render so that errors (including the
+ * HTTP layer's own 401/404/405/413) answer in SCIM Error form.
  */
 #ifndef SCIM_SCIM_H
 #define SCIM_SCIM_H
 
+#include "scim/filter.h"
+#include "scim/patch.h"
+#include "scim/resource.h"
 #include "scim/store.h"
+#include "sidecar/err.h"
+
+#include <cjson/cJSON.h>
+
+struct gh_req;
+
+/* ---- route handlers (sidecar/router.c) ---- */
+enum gh_status scim_handle_users(struct gh_req *r, struct gh_err *err);  /* /scim/v2/Users[/id] */
+enum gh_status scim_handle_groups(struct gh_req *r, struct gh_err *err); /* /scim/v2/Groups[/id] */
+enum gh_status scim_handle_spc(struct gh_req *r, struct gh_err *err);    /* ServiceProviderConfig */
+enum gh_status scim_handle_rtypes(struct gh_req *r, struct gh_err *err); /* ResourceTypes[/x] */
+enum gh_status scim_handle_schemas(struct gh_req *r, struct gh_err *err); /* Schemas[/urn] */
+enum gh_status scim_handle_unknown(struct gh_req *r, struct gh_err *err); /* other /scim paths */
+
+/* ---- errors ---- */
+/* The SCIM Error document for err (caller deletes) and its HTTP status in *out_http. */
+cJSON *scim_error_body(const struct gh_err *err, unsigned *out_http);
+/* Answer err as a SCIM Error (RFC 7644 §3.12), application/scim+json, status as a string. */
+void scim_error_render(struct gh_req *r, const struct gh_err *err);
 
 #endif

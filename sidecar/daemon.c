@@ -76,6 +76,7 @@ int gh_daemon_run(const struct gh_config *cfg)
     if (scim_store_open(cfg->db, &app.store, &err) != GH_OK)
         goto out;
     gh_health_register("store", scim_store_ready, app.store);
+    gh_metrics_register(scim_store_metrics, app.store);
     if (cfg->oidc_discovery != NULL) {
         if (jwks_cache_new(cfg, &app.jwks, &err) != GH_OK ||
             authz_verifier_new(cfg, app.jwks, &app.verifier, &err) != GH_OK ||

@@ -9,6 +9,7 @@
 #include "authz/authz.h"
 #include "health.h"
 #include "metrics.h"
+#include "scim/scim.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,23 @@ static const struct gh_route gh_routes[] = {
     {"GET", "/healthz", GH_ROUTE_EXACT, gh_health_handle_healthz, NULL, "healthz"},
     {"GET", "/readyz", GH_ROUTE_EXACT, gh_health_handle_readyz, NULL, "readyz"},
     {"GET", "/metrics", GH_ROUTE_EXACT, gh_metrics_handle, NULL, "metrics"},
+    /* SCIM 2.0 (issue 3): one handler per resource type; errors render as SCIM Error JSON */
+    {"GET", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim"},
+    {"POST", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim"},
+    {"PUT", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim"},
+    {"PATCH", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim"},
+    {"DELETE", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim"},
+    {"GET", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim"},
+    {"POST", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim"},
+    {"PUT", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim"},
+    {"PATCH", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim"},
+    {"DELETE", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim"},
+    {"GET", "/scim/v2/ServiceProviderConfig", GH_ROUTE_EXACT, scim_handle_spc, scim_error_render,
+     "scim"},
+    {"GET", "/scim/v2/ResourceTypes", GH_ROUTE_PREFIX, scim_handle_rtypes, scim_error_render,
+     "scim"},
+    {"GET", "/scim/v2/Schemas", GH_ROUTE_PREFIX, scim_handle_schemas, scim_error_render, "scim"},
+    {"*", "/scim", GH_ROUTE_PREFIX, scim_handle_unknown, scim_error_render, "scim"},
     /* authorization (bearer access tokens, RFC 6750 errors) */
     {"POST", "/v1/authorize", GH_ROUTE_EXACT, authz_handle_authorize, authz_render_error,
      "authorize"},

@@ -1,0 +1,266 @@
+/*
+ * scim_client.h - helpers shared by the SCIM end-to-end suites (test_scim_*.c): start the real
+ * daemon with a SCIM secret, send one SCIM request, check the invariants every SCIM response
+ * must hold (application/scim+json; SCIM Error shape on errors), and read JSON back.
+ * static inline so each suite compiles what it uses without unused-function warnings.
+ */
+#ifndef GH_TEST_SCIM_CLIENT_H
+#define GH_TEST_SCIM_CLIENT_H
+
+#include "tests/support/support.h"
+
+#include <check.h>
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCIM_TOKEN   "e2e-scim-secret-0123456789abcdef"
+#define SCIM_TOKEN_2 "e2e-scim-next-secret-fedcba9876543210"
+#define SCIM_AUTH    "Authorization: Bearer " SCIM_TOKEN
+#define SCIM_CT      "Content-Type: application/scim+json"
+#define ENT_URN      "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+static struct gh_proc *scim_proc;
+
+struct scim_res {
+    long status;
+    cJSON *json; /* NULL when the body is empty */
+    char etag[64];
+    char location[512];
+    char allow[128];
+    char *raw; /* owned body text */
+};
+
+static inline void scim_e2e_start(void)
+{
+    const char *env[] = {"GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN "," SCIM_TOKEN_2,
+                         "GATEHOUSE_LOG_LEVEL=info", NULL};
+    scim_proc = gh_proc_start(env, true);
+}
+
+/* Stop the daemon; it must exit 0 on SIGTERM (under SANITIZE builds a leak or an ASan report
+ * makes the exit status non-zero, so this also checks the daemon side). */
+static inline void scim_e2e_stop(void)
+{
+    int rc = 0;
+    if (scim_proc != NULL)
+        rc = gh_proc_stop(scim_proc);
+    scim_proc = NULL;
+    ck_assert_msg(rc == 0, "gatehouse exited with %d", rc);
+}
+
+/* Percent-encode a query value (curl sends the URL as given). */
+static inline const char *scim_q(const char *s)
+{
+    static char out[8][2048];
+    static int k;
+    char *o = out[k++ % 8], *p = o;
+    for (; *s && p < o + 2040; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            strchr("-._~", c) != NULL) {
+            *p++ = (char)c;
+        } else {
+            snprintf(p, 4, "%%%02X", c);
+            p += 3;
+        }
+    }
+    *p = '\0';
+    return o;
+}
+
+/*
+ * One request to path (under the daemon's URL) with the SCIM secret (auth NULL) or the given
+ * Authorization header line ("" for none), and extra (NULL or one more header line). Asserts the
+ * SCIM response invariants. Caller frees with scim_res_free.
+ */
+static inline struct scim_res scim_call_h(const char *method, const char *path, const char *body,
+                                          const char *auth, const char *extra)
+{
+    struct gh_http_resp r;
+    struct scim_res out;
+    char url[4096], ct[128];
+    const char *hdrs[4];
+    int n = 0;
+
+    memset(&out, 0, sizeof(out));
+    hdrs[n++] = auth == NULL ? SCIM_AUTH : auth;
+    if (hdrs[0][0] == '\0')
+        n = 0;
+    if (body != NULL)
+        hdrs[n++] = SCIM_CT;
+    if (extra != NULL)
+        hdrs[n++] = extra;
+    hdrs[n] = NULL;
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    ck_assert_int_eq(gh_http(method, url, hdrs, body, NULL, &r), 0);
+    out.status = r.status;
+    /* ENTRA.md §1.4: the validator aborts on anything but application/scim+json */
+    ck_assert_msg(gh_http_resp_header(&r, "Content-Type", ct, sizeof(ct)) != NULL &&
+                      strncmp(ct, "application/scim+json", 21) == 0,
+                  "%s %s: Content-Type %s", method, path, ct);
+    if (gh_http_resp_header(&r, "ETag", out.etag, sizeof(out.etag)) == NULL)
+        out.etag[0] = '\0';
+    if (gh_http_resp_header(&r, "Location", out.location, sizeof(out.location)) == NULL)
+        out.location[0] = '\0';
+    if (gh_http_resp_header(&r, "Allow", out.allow, sizeof(out.allow)) == NULL)
+        out.allow[0] = '\0';
+    out.raw = strdup(r.body ? r.body : "");
+    if (r.body_len > 0) {
+        out.json = cJSON_Parse(r.body);
+        ck_assert_msg(out.json != NULL, "%s %s: body is not JSON: %s", method, path, r.body);
+        /* no nulls anywhere (ENTRA.md §1.18) */
+        ck_assert_msg(strstr(r.body, ":null") == NULL, "%s %s: null in %s", method, path, r.body);
+    }
+    if (r.status >= 400) {
+        /* RFC 7644 §3.12: SCIM Error, status as a string equal to the HTTP status */
+        char st[24];
+        snprintf(st, sizeof(st), "%ld", r.status);
+        ck_assert_msg(out.json != NULL, "%s %s: error without body", method, path);
+        cJSON *schemas = cJSON_GetObjectItem(out.json, "schemas");
+        cJSON *status = cJSON_GetObjectItem(out.json, "status");
+        ck_assert(cJSON_IsArray(schemas));
+        ck_assert_str_eq(cJSON_GetArrayItem(schemas, 0)->valuestring,
+                         "urn:ietf:params:scim:api:messages:2.0:Error");
+        ck_assert_msg(cJSON_IsString(status) && strcmp(status->valuestring, st) == 0,
+                      "status must be the string \"%s\": %s", st, r.body);
+    }
+    gh_http_resp_free(&r);
+    return out;
+}
+
+static inline struct scim_res scim_call(const char *method, const char *path, const char *body)
+{
+    return scim_call_h(method, path, body, NULL, NULL);
+}
+
+static inline void scim_res_free(struct scim_res *r)
+{
+    cJSON_Delete(r->json);
+    free(r->raw);
+    memset(r, 0, sizeof(*r));
+}
+
+/* A string member by dotted path ("meta.version", "name.givenName"); NULL when absent. */
+static inline const char *scim_str(const cJSON *j, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", path);
+    const cJSON *cur = j;
+    for (char *tok = buf, *dot; tok != NULL; tok = dot ? dot + 1 : NULL) {
+        dot = strchr(tok, '.');
+        if (dot != NULL && strncmp(tok, "urn:", 4) == 0)
+            dot = NULL; /* a URN key is the whole rest */
+        if (dot != NULL)
+            *dot = '\0';
+        cur = cJSON_GetObjectItemCaseSensitive(cur, tok);
+    }
+    return cJSON_IsString(cur) ? cur->valuestring : NULL;
+}
+
+static inline int scim_int(const cJSON *j, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
+    ck_assert_msg(cJSON_IsNumber(v), "%s is not a number", name);
+    return v->valueint;
+}
+
+/* POST a body and return the new id (asserting 201). */
+static inline char *scim_create(const char *endpoint, const char *body)
+{
+    struct scim_res r = scim_call("POST", endpoint, body);
+    ck_assert_msg(r.status == 201, "POST %s: %ld %s", endpoint, r.status, r.raw);
+    char *id = strdup(scim_str(r.json, "id"));
+    scim_res_free(&r);
+    return id;
+}
+
+static inline char *scim_create_user(const char *user_name)
+{
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"%s\","
+             "\"active\":true}",
+             user_name);
+    return scim_create("/scim/v2/Users", body);
+}
+
+static inline char *scim_create_group(const char *display_name)
+{
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\",\"http://schemas."
+             "microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group\"],\"externalId\":"
+             "\"8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159\",\"displayName\":\"%s\",\"meta\":{"
+             "\"resourceType\":\"Group\"}}",
+             display_name);
+    return scim_create("/scim/v2/Groups", body);
+}
+
+/* prefix + a (e.g. "/scim/v2/Users/" + id, or "...?filter=" + encoded filter). */
+static inline const char *scim_path2(const char *prefix, const char *a)
+{
+    static char out[4][2048];
+    static int k;
+    char *o = out[k++ % 4];
+    snprintf(o, 2048, "%s%s", prefix, a);
+    return o;
+}
+#define scim_path(fmt, a) scim_path2(scim_fmt_prefix(fmt), (a))
+/* The literal before "%s" in fmt: scim_path("/scim/v2/Users/%s", id). fmt must end in %s. */
+static inline const char *scim_fmt_prefix(const char *fmt)
+{
+    static char out[4][256];
+    static int k;
+    char *o = out[k++ % 4];
+    size_t n = strlen(fmt);
+    ck_assert(n >= 2 && strcmp(fmt + n - 2, "%s") == 0);
+    snprintf(o, 256, "%.*s", (int)(n - 2), fmt);
+    return o;
+}
+
+/* GET a list and return totalResults (asserting a ListResponse). */
+static inline int scim_count(const char *endpoint, const char *filter)
+{
+    char path[2048];
+    snprintf(path, sizeof(path), "%s?filter=%s", endpoint, scim_q(filter));
+    struct scim_res r = scim_call("GET", path, NULL);
+    ck_assert_msg(r.status == 200, "GET %s: %ld %s", path, r.status, r.raw);
+    ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "schemas"), 0)->valuestring,
+                     "urn:ietf:params:scim:api:messages:2.0:ListResponse");
+    int n = scim_int(r.json, "totalResults");
+    ck_assert(cJSON_IsArray(cJSON_GetObjectItem(r.json, "Resources")));
+    scim_res_free(&r);
+    return n;
+}
+
+/* The ids of a group's members, as a sorted comma list. */
+static inline void scim_members(const char *gid, char *out, size_t cap)
+{
+    struct scim_res r = scim_call("GET", scim_path("/scim/v2/Groups/%s", gid), NULL);
+    ck_assert_int_eq(r.status, 200);
+    cJSON *m = cJSON_GetObjectItem(r.json, "members");
+    const char *ids[64];
+    int n = 0;
+    cJSON *e;
+    cJSON_ArrayForEach(e, m)
+    {
+        if (n < 64)
+            ids[n++] = cJSON_GetObjectItem(e, "value")->valuestring;
+    }
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && strcmp(ids[j - 1], ids[j]) > 0; j--) {
+            const char *t = ids[j];
+            ids[j] = ids[j - 1];
+            ids[j - 1] = t;
+        }
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        size_t l = strlen(out);
+        snprintf(out + l, cap - l, "%s%s", i ? "," : "", ids[i]);
+    }
+    scim_res_free(&r);
+}
+
+#endif

@@ -1,0 +1,358 @@
+/*
+ * test_access.c - the store side of issue 5: access groups, the links the triggers keep
+ * (pinning, ambiguity, renames, deletes), membership and deactivation cut-offs, tombstones of
+ * deleted users, and the generation counter caches rely on.
+ */
+#include "scim/scim.h"
+#include "sidecar/gatehouse.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct scim_store *st;
+static char dir[64], dbpath[128];
+
+static void setup(void)
+{
+    struct gh_err err = {0};
+    gh_log_set_level(GH_LOG_WARN);
+    snprintf(dir, sizeof(dir), "/tmp/gh-access-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(dbpath, sizeof(dbpath), "%s/s.db", dir);
+    ck_assert_int_eq(scim_store_open(dbpath, &st, &err), GH_OK);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    scim_store_close(st);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* Create a resource from SCIM JSON; returns its id in a static ring. */
+static const char *mk(enum scim_kind kind, const char *json)
+{
+    static char ids[16][SCIM_ID_LEN + 1];
+    static int next;
+    struct gh_err err = {0};
+    struct scim_row row = {0};
+    struct scim_rec rec = {0};
+    cJSON *body = cJSON_Parse(json), *members = NULL;
+    char *txt;
+    char *id = ids[next++ % 16];
+
+    ck_assert_int_eq(scim_resource_normalize(kind, body, &members, &row.cols, &err), GH_OK);
+    txt = cJSON_PrintUnformatted(body);
+    row.body = txt;
+    ck_assert_msg(scim_store_create(st, kind, &row, NULL, &rec, &err) == GH_OK, "%s", err.msg);
+    memcpy(id, rec.id, SCIM_ID_LEN + 1);
+    scim_rec_clear(&rec);
+    free(txt);
+    cJSON_Delete(members);
+    cJSON_Delete(body);
+    return id;
+}
+
+struct upd {
+    const char *json; /* new body, or NULL */
+    const char *const *add, *const *rm;
+    size_t nadd, nrm;
+    enum scim_kind kind;
+    char *txt;
+    cJSON *body;
+};
+
+static enum gh_status upd_fn(void *ctx, const struct scim_rec *cur, struct scim_row *row,
+                             struct scim_members_change *mc, struct gh_err *err)
+{
+    struct upd *u = ctx;
+    cJSON *members = NULL;
+    (void)cur;
+    if (u->json != NULL) {
+        u->body = cJSON_Parse(u->json);
+        if (scim_resource_normalize(u->kind, u->body, &members, &row->cols, err) != GH_OK)
+            return GH_E_INVALID;
+        cJSON_Delete(members);
+        u->txt = cJSON_PrintUnformatted(u->body);
+        row->body = u->txt;
+    }
+    mc->add = u->add;
+    mc->add_count = u->nadd;
+    mc->remove = u->rm;
+    mc->remove_count = u->nrm;
+    return GH_OK;
+}
+
+static void update(enum scim_kind kind, const char *id, struct upd u)
+{
+    struct scim_rec rec = {0};
+    struct gh_err err = {0};
+    u.kind = kind;
+    ck_assert_msg(scim_store_update(st, kind, id, upd_fn, &u, &rec, &err) == GH_OK, "%s", err.msg);
+    scim_rec_clear(&rec);
+    free(u.txt);
+    cJSON_Delete(u.body);
+}
+
+static void add_member(const char *gid, const char *uid)
+{
+    const char *ids[] = {uid};
+    update(SCIM_GROUP, gid, (struct upd){.add = ids, .nadd = 1});
+}
+
+static void remove_member(const char *gid, const char *uid)
+{
+    const char *ids[] = {uid};
+    update(SCIM_GROUP, gid, (struct upd){.rm = ids, .nrm = 1});
+}
+
+static void ag_create(const char *key, const char *name, enum gh_status want)
+{
+    struct scim_access_group_def d = {key, name, "[]"};
+    struct gh_err err = {0};
+    ck_assert_int_eq(scim_store_access_group_create(st, &d, &err), want);
+}
+
+struct agrow {
+    char key[64], group_id[40], group_name[64], source[8];
+};
+struct aglist {
+    struct agrow rows[16];
+    int n;
+};
+
+static void ag_cb(void *ctx, const struct scim_access_group *ag)
+{
+    struct aglist *l = ctx;
+    struct agrow *r = &l->rows[l->n++];
+    snprintf(r->key, sizeof(r->key), "%s", ag->key);
+    snprintf(r->source, sizeof(r->source), "%s", ag->source);
+    snprintf(r->group_id, sizeof(r->group_id), "%s", ag->group_id ? ag->group_id : "");
+    snprintf(r->group_name, sizeof(r->group_name), "%s", ag->group_name ? ag->group_name : "");
+}
+
+static struct agrow *ag_get(struct aglist *l, const char *key)
+{
+    struct gh_err err = {0};
+    memset(l, 0, sizeof(*l));
+    ck_assert_int_eq(scim_store_access_groups(st, ag_cb, l, &err), GH_OK);
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->rows[i].key, key) == 0)
+            return &l->rows[i];
+    return NULL;
+}
+
+struct access {
+    char keys[8][64];
+    int64_t nbf[8];
+    int n;
+};
+
+static void access_cb(void *ctx, const char *key, const char *group_name, int64_t nbf)
+{
+    struct access *a = ctx;
+    (void)group_name;
+    snprintf(a->keys[a->n], sizeof(a->keys[0]), "%s", key);
+    a->nbf[a->n++] = nbf;
+}
+
+static struct access access_of(const char *uid)
+{
+    struct access a = {0};
+    struct gh_err err = {0};
+    ck_assert_int_eq(scim_store_subject_access(st, uid, access_cb, &a, &err), GH_OK);
+    return a;
+}
+
+#define USER(n, ext)                                                                               \
+    "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"" n "\","        \
+    "\"externalId\":\"" ext "\",\"active\":true}"
+#define GROUP(n)                                                                                   \
+    "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\"],\"displayName\":\"" n "\"}"
+
+START_TEST(links_follow_names_and_pin)
+{
+    struct aglist l;
+    const char *u = mk(SCIM_USER, USER("alice@contoso.com", "alice"));
+    const char *g1 = mk(SCIM_GROUP, GROUP("Payroll Analysts"));
+    add_member(g1, u);
+    ck_assert_int_eq(access_of(u).n, 0);
+
+    /* access group created -> linked at once to the existing IdP group of that name */
+    ag_create("payroll analysts", "Payroll Analysts", GH_OK);
+    ck_assert_str_eq(ag_get(&l, "payroll analysts")->group_id, g1);
+    ck_assert_int_eq(access_of(u).n, 1);
+    ck_assert_str_eq(access_of(u).keys[0], "payroll analysts");
+    ag_create("payroll analysts", "PAYROLL ANALYSTS", GH_E_CONFLICT);
+
+    /* rename keeps the link (pinned by id) and shows the new name */
+    update(SCIM_GROUP, g1, (struct upd){.json = GROUP("Payroll Team")});
+    ck_assert_str_eq(ag_get(&l, "payroll analysts")->group_id, g1);
+    ck_assert_str_eq(ag_get(&l, "payroll analysts")->group_name, "Payroll Team");
+    /* a new group under the old name does not take the link over */
+    const char *g2 = mk(SCIM_GROUP, GROUP("payroll analysts"));
+    ck_assert_str_eq(ag_get(&l, "payroll analysts")->group_id, g1);
+
+    /* deleting the linked group: its members lose the access group, and the link passes to
+     * the only other group with the name */
+    struct gh_err err = {0};
+    ck_assert_int_eq(scim_store_delete(st, SCIM_GROUP, g1, -1, &err), GH_OK);
+    ck_assert_int_eq(access_of(u).n, 0);
+    ck_assert_str_eq(ag_get(&l, "payroll analysts")->group_id, g2);
+    /* with no such group the link is free; a group renamed into the name takes it */
+    ck_assert_int_eq(scim_store_delete(st, SCIM_GROUP, g2, -1, &err), GH_OK);
+    ck_assert_str_eq(ag_get(&l, "payroll analysts")->group_id, "");
+    const char *g3 = mk(SCIM_GROUP, GROUP("Other"));
+    ck_assert_str_eq(ag_get(&l, "payroll analysts")->group_id, "");
+    update(SCIM_GROUP, g3, (struct upd){.json = GROUP(" payroll ANALYSTS")});
+    ck_assert_str_eq(ag_get(&l, "payroll analysts")->group_id, g3);
+}
+END_TEST
+
+START_TEST(ambiguous_groups_are_not_linked)
+{
+    struct aglist l;
+    mk(SCIM_GROUP, GROUP("Ops"));
+    mk(SCIM_GROUP, GROUP("ops "));
+    ag_create("ops", "Ops", GH_OK);
+    ck_assert_str_eq(ag_get(&l, "ops")->group_id, "");
+    /* an IdP group whose name differs by inner whitespace is not linked */
+    mk(SCIM_GROUP, GROUP("H R"));
+    ag_create("hr", "HR", GH_OK);
+    ck_assert_str_eq(ag_get(&l, "hr")->group_id, "");
+    const char *hr = mk(SCIM_GROUP, GROUP("HR"));
+    ck_assert_str_eq(ag_get(&l, "hr")->group_id, hr);
+}
+END_TEST
+
+START_TEST(cutoffs_and_tombstones)
+{
+    struct gh_err err = {0};
+    struct scim_subject sub;
+    int64_t now = (int64_t)time(NULL);
+    const char *u = mk(SCIM_USER, USER("bob@contoso.com", "bob"));
+    const char *g = mk(SCIM_GROUP, GROUP("Readers"));
+    ag_create("readers", "Readers", GH_OK);
+    add_member(g, u);
+    ck_assert_int_eq(access_of(u).nbf[0], 0);
+
+    /* removal then restore: the membership carries the removal's cut-off */
+    remove_member(g, u);
+    ck_assert_int_eq(access_of(u).n, 0);
+    add_member(g, u);
+    struct access a = access_of(u);
+    ck_assert_int_eq(a.n, 1);
+    ck_assert_int_ge(a.nbf[0], now + 1);
+    ck_assert_int_le(a.nbf[0], now + 3);
+    /* re-adding an existing member or removing a non-member records nothing new */
+    const char *other = mk(SCIM_USER, USER("carol@contoso.com", "carol"));
+    remove_member(g, other);
+    ck_assert_int_eq(access_of(other).n, 0);
+
+    /* subject lookups */
+    ck_assert_int_eq(scim_store_subject_find(st, SCIM_KEY_USER_NAME, "BOB@contoso.com", &sub, &err),
+                     GH_OK);
+    ck_assert_str_eq(sub.id, u);
+    ck_assert(sub.active);
+    ck_assert_int_eq(sub.not_before, 0);
+    ck_assert_str_eq(sub.external_id, "bob");
+    scim_subject_clear(&sub);
+    ck_assert_int_eq(scim_store_subject_find(st, SCIM_KEY_EXTERNAL_ID, "bob", &sub, &err), GH_OK);
+    ck_assert_int_eq(sub.matches, 1);
+    scim_subject_clear(&sub);
+
+    /* deactivation: cut-off for the whole user, kept after reactivation */
+    update(SCIM_USER, u,
+           (struct upd){.json = "{\"userName\":\"bob@contoso.com\",\"externalId\":\"bob\","
+                                "\"active\":false}"});
+    ck_assert_int_eq(scim_store_subject_find(st, SCIM_KEY_USER_NAME, "bob@contoso.com", &sub, &err),
+                     GH_OK);
+    ck_assert(!sub.active);
+    ck_assert_int_ge(sub.not_before, now + 1);
+    scim_subject_clear(&sub);
+    update(SCIM_USER, u, (struct upd){.json = USER("bob@contoso.com", "bob")});
+    ck_assert_int_eq(scim_store_subject_find(st, SCIM_KEY_USER_NAME, "bob@contoso.com", &sub, &err),
+                     GH_OK);
+    ck_assert(sub.active);
+    ck_assert_int_ge(sub.not_before, now + 1);
+    scim_subject_clear(&sub);
+    ck_assert_int_eq(access_of(u).n, 1); /* memberships kept while inactive */
+
+    /* deletion: gone, and a re-created user inherits the tombstone */
+    ck_assert_int_eq(scim_store_delete(st, SCIM_USER, u, -1, &err), GH_OK);
+    gh_err_clear(&err);
+    ck_assert_int_eq(scim_store_subject_find(st, SCIM_KEY_USER_NAME, "bob@contoso.com", &sub, &err),
+                     GH_E_NOT_FOUND);
+    ck_assert_int_ge(sub.not_before, now + 1);
+    scim_subject_clear(&sub);
+    const char *u2 = mk(SCIM_USER, USER("Bob@Contoso.com", "bob"));
+    gh_err_clear(&err);
+    ck_assert_int_eq(scim_store_subject_find(st, SCIM_KEY_EXTERNAL_ID, "bob", &sub, &err), GH_OK);
+    ck_assert_str_eq(sub.id, u2);
+    ck_assert_int_ge(sub.not_before, now + 1);
+    scim_subject_clear(&sub);
+}
+END_TEST
+
+START_TEST(external_id_not_unique)
+{
+    struct gh_err err = {0};
+    struct scim_subject sub;
+    mk(SCIM_USER, USER("a@x", "same"));
+    mk(SCIM_USER, USER("b@x", "same"));
+    ck_assert_int_eq(scim_store_subject_find(st, SCIM_KEY_EXTERNAL_ID, "same", &sub, &err), GH_OK);
+    ck_assert_int_eq(sub.matches, 2);
+    scim_subject_clear(&sub);
+    ck_assert_int_eq(scim_store_subject_find(st, SCIM_KEY_EXTERNAL_ID, "none", &sub, &err),
+                     GH_E_NOT_FOUND);
+    ck_assert_int_eq(sub.not_before, 0);
+    scim_subject_clear(&sub);
+}
+END_TEST
+
+START_TEST(file_sync_keeps_links)
+{
+    struct aglist l;
+    struct gh_err err = {0};
+    uint64_t gen = scim_store_generation(st);
+    const char *g = mk(SCIM_GROUP, GROUP("Payroll"));
+    ck_assert_uint_gt(scim_store_generation(st), gen);
+    struct scim_access_group_def defs[] = {{"payroll", "Payroll", "[]"}, {"hr", "HR", "[]"}};
+    ag_create("adm", "Adm", GH_OK);
+    ck_assert_int_eq(scim_store_access_groups_sync(st, defs, 2, &err), GH_OK);
+    ck_assert_str_eq(ag_get(&l, "payroll")->group_id, g);
+    ck_assert_str_eq(ag_get(&l, "payroll")->source, "file");
+    /* the same file again: the link stays */
+    ck_assert_int_eq(scim_store_access_groups_sync(st, defs, 2, &err), GH_OK);
+    ck_assert_str_eq(ag_get(&l, "payroll")->group_id, g);
+    /* dropped from the file: removed; admin groups untouched */
+    ck_assert_int_eq(scim_store_access_groups_sync(st, defs + 1, 1, &err), GH_OK);
+    ck_assert_ptr_null(ag_get(&l, "payroll"));
+    ck_assert_str_eq(ag_get(&l, "adm")->source, "admin");
+    ck_assert_int_eq(l.n, 2);
+    /* admin delete rules */
+    ck_assert_int_eq(scim_store_access_group_delete(st, "hr", &err), GH_E_CONFLICT);
+    gh_err_clear(&err);
+    ck_assert_int_eq(scim_store_access_group_delete(st, "adm", &err), GH_OK);
+    ck_assert_int_eq(scim_store_access_group_delete(st, "adm", &err), GH_E_NOT_FOUND);
+}
+END_TEST
+
+Suite *access_suite(void)
+{
+    Suite *s = suite_create("access");
+    TCase *tc = tcase_create("store");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, links_follow_names_and_pin);
+    tcase_add_test(tc, ambiguous_groups_are_not_linked);
+    tcase_add_test(tc, cutoffs_and_tombstones);
+    tcase_add_test(tc, external_id_not_unique);
+    tcase_add_test(tc, file_sync_keeps_links);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,397 @@
+/*
+ * test_scim_filter.c - the SCIM filter parser (RFC 7644 §3.4.2.2), its compilation to
+ * parameterised SQL (run against a real store), and in-memory evaluation of value filters.
+ * Every case is a row of a table.
+ */
+#include "scim/scim.h"
+#include "sidecar/gatehouse.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- parse: text -> canonical tree (NULL: must fail with invalidFilter) ---- */
+static const struct {
+    enum scim_kind kind;
+    const char *in;
+    const char *tree;
+} parse_cases[] = {
+    {SCIM_USER, "userName eq \"bjensen\"", "(eq userName \"bjensen\")"},
+    {SCIM_USER, "USERNAME EQ \"x\"", "(eq userName \"x\")"},
+    {SCIM_USER, "externalId eq \"4c1e5f2b-ae34-4c38-9b0c-0d1c9f5e2a11\"",
+     "(eq externalId \"4c1e5f2b-ae34-4c38-9b0c-0d1c9f5e2a11\")"},
+    {SCIM_USER, "name.familyName co \"O'Malley\"", "(co name.familyName \"O'Malley\")"},
+    {SCIM_USER, "userName sw \"J\"", "(sw userName \"J\")"},
+    {SCIM_USER, "urn:ietf:params:scim:schemas:core:2.0:User:userName sw \"J\"",
+     "(sw userName \"J\")"},
+    {SCIM_USER, "title pr", "(pr title)"},
+    {SCIM_USER, "meta.lastModified gt \"2011-05-13T04:42:34Z\"",
+     "(gt meta.lastModified \"2011-05-13T04:42:34Z\")"},
+    {SCIM_USER, "meta.lastModified ge \"2011-05-13T04:42:34Z\"",
+     "(ge meta.lastModified \"2011-05-13T04:42:34Z\")"},
+    {SCIM_USER, "meta.lastModified lt \"2011-05-13T04:42:34Z\"",
+     "(lt meta.lastModified \"2011-05-13T04:42:34Z\")"},
+    {SCIM_USER, "meta.lastModified le \"2011-05-13T04:42:34Z\"",
+     "(le meta.lastModified \"2011-05-13T04:42:34Z\")"},
+    {SCIM_USER, "title pr and userType eq \"Employee\"",
+     "(and (pr title) (eq userType \"Employee\"))"},
+    {SCIM_USER, "title pr or userType eq \"Intern\"", "(or (pr title) (eq userType \"Intern\"))"},
+    {SCIM_USER, "a eq 1 or b eq 2 and c eq 3", "(or (eq a 1) (and (eq b 2) (eq c 3)))"},
+    {SCIM_USER, "(a eq 1 or b eq 2) and c eq 3", "(and (or (eq a 1) (eq b 2)) (eq c 3))"},
+    {SCIM_USER, "schemas eq \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"",
+     "(eq schemas \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\")"},
+    {SCIM_USER,
+     "userType eq \"Employee\" and (emails co \"example.com\" or emails.value co "
+     "\"example.org\")",
+     "(and (eq userType \"Employee\") (or (co emails \"example.com\") (co emails.value "
+     "\"example.org\")))"},
+    {SCIM_USER, "userType ne \"Employee\" and not (emails co \"example.com\")",
+     "(and (ne userType \"Employee\") (not (co emails \"example.com\")))"},
+    {SCIM_USER, "userType eq \"Employee\" and (emails.type eq \"work\")",
+     "(and (eq userType \"Employee\") (eq emails.type \"work\"))"},
+    {SCIM_USER,
+     "userType eq \"Employee\" and emails[type eq \"work\" and value co \"@example.com\"]",
+     "(and (eq userType \"Employee\") (has emails[(and (eq type \"work\") (co value "
+     "\"@example.com\"))]))"},
+    {SCIM_USER, "emails[type eq \"work\"].value eq \"a@b.c\"",
+     "(eq emails[(eq type \"work\")].value \"a@b.c\")"},
+    {SCIM_USER, "EMAILS[TYPE eq \"work\"].VALUE eq \"a@b.c\"",
+     "(eq emails[(eq type \"work\")].value \"a@b.c\")"},
+    {SCIM_USER,
+     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"701984\"",
+     "(eq urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber \"701984\")"},
+    {SCIM_USER, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq \"x\"",
+     "(eq urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value \"x\")"},
+    {SCIM_USER, "urn:ietf:params:scim:schemas:extension:Acme:2.0:User:badge eq \"7\"",
+     "(eq urn:ietf:params:scim:schemas:extension:Acme:2.0:User:badge \"7\")"},
+    {SCIM_USER, "active eq true", "(eq active true)"},
+    {SCIM_USER, "active eq False", "(eq active false)"},
+    {SCIM_USER, "displayName eq null", "(eq displayName null)"},
+    {SCIM_USER, "id eq \"a\" and manager eq \"b\"",
+     "(and (eq id \"a\") (eq "
+     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value "
+     "\"b\"))"},
+    {SCIM_USER, "userName eq \"quote\\\"d\\\\\"", "(eq userName \"quote\"d\\\")"},
+    {SCIM_USER, "userName eq \"\\u00e9\"", "(eq userName \"\xc3\xa9\")"},
+    {SCIM_USER, "  userName   eq   \"x\"  ", "(eq userName \"x\")"},
+    {SCIM_USER, "not(userName eq \"x\")", "(not (eq userName \"x\"))"},
+    {SCIM_USER, "x ge -1.5e3", "(ge x -1500)"},
+    {SCIM_GROUP, "displayName eq \"Sales\"", "(eq displayName \"Sales\")"},
+    {SCIM_GROUP, "members[value eq \"u1\"]", "(has members[(eq value \"u1\")])"},
+    {SCIM_GROUP, "members.value eq \"u1\"", "(eq members.value \"u1\")"},
+    /* errors */
+    {SCIM_USER, "", NULL},
+    {SCIM_USER, "userName", NULL},
+    {SCIM_USER, "userName eq", NULL},
+    {SCIM_USER, "userName eq bjensen", NULL},
+    {SCIM_USER, "userName xx \"a\"", NULL},
+    {SCIM_USER, "userName eq \"unterminated", NULL},
+    {SCIM_USER, "userName eq \"a\" and", NULL},
+    {SCIM_USER, "(userName eq \"a\"", NULL},
+    {SCIM_USER, "userName eq \"a\")", NULL},
+    {SCIM_USER, "emails[type eq \"work\"", NULL},
+    {SCIM_USER, "emails[type eq \"work\"].", NULL},
+    {SCIM_USER, "emails[type[value eq \"a\"] eq \"work\"]", NULL},
+    {SCIM_USER, "emails[name.x eq \"a\"]", NULL},
+    {SCIM_USER, "name eq \"x\"", NULL},
+    {SCIM_USER, "active gt true", NULL},
+    {SCIM_USER, "userName gt null", NULL},
+    {SCIM_USER, "not userName eq \"x\"", NULL},
+    {SCIM_USER, "1userName eq \"x\"", NULL},
+    {SCIM_USER, "userName eq \"x\" or or", NULL},
+    {SCIM_USER, "userName eq 1x", NULL},
+    {SCIM_USER, "userName eq \"bad \\q escape\"", NULL},
+    {SCIM_USER, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User eq \"x\"", NULL},
+    /* fuzz crash-acf82a43: a value filter on a single-valued attribute */
+    {SCIM_USER, "active[tyep eq \"work\"]", NULL},
+    {SCIM_USER, "name[givenName eq \"x\"]", NULL},
+    {SCIM_USER, "custom[type eq \"x\"]", "(has custom[(eq type \"x\")])"},
+};
+
+START_TEST(filter_parse_table)
+{
+    struct gh_arena *a = gh_arena_new();
+    struct scim_filter *f = NULL;
+    struct gh_err err = {0};
+    enum gh_status st = scim_filter_parse(a, parse_cases[_i].kind, parse_cases[_i].in, &f, &err);
+    if (parse_cases[_i].tree == NULL) {
+        ck_assert_msg(st == GH_E_INVALID, "case %d: '%s' parsed", _i, parse_cases[_i].in);
+        ck_assert_str_eq(err.scim_type, "invalidFilter");
+    } else {
+        ck_assert_msg(st == GH_OK, "case %d: '%s': %s", _i, parse_cases[_i].in, err.msg);
+        ck_assert_str_eq(scim_filter_dump(a, f), parse_cases[_i].tree);
+    }
+    gh_arena_free(a);
+}
+END_TEST
+
+START_TEST(filter_caps)
+{
+    struct gh_arena *a = gh_arena_new();
+    struct scim_filter *f = NULL;
+    struct gh_err err = {0};
+    char *deep = malloc(8192), *p = deep;
+    /* nesting beyond the cap is refused, not recursed into */
+    for (int i = 0; i < GH_CAP_SCIM_FILTER_DEPTH + 1; i++)
+        *p++ = '(';
+    p += snprintf(p, 64, "a eq 1");
+    for (int i = 0; i < GH_CAP_SCIM_FILTER_DEPTH + 1; i++)
+        *p++ = ')';
+    *p = '\0';
+    ck_assert_int_eq(scim_filter_parse(a, SCIM_USER, deep, &f, &err), GH_E_INVALID);
+    /* at the cap it parses */
+    p = deep;
+    for (int i = 0; i < GH_CAP_SCIM_FILTER_DEPTH; i++)
+        *p++ = '(';
+    p += snprintf(p, 64, "a eq 1");
+    for (int i = 0; i < GH_CAP_SCIM_FILTER_DEPTH; i++)
+        *p++ = ')';
+    *p = '\0';
+    gh_err_clear(&err);
+    ck_assert_msg(scim_filter_parse(a, SCIM_USER, deep, &f, &err) == GH_OK, "%s: %s", deep,
+                  err.msg);
+    /* length cap */
+    memset(deep, ' ', GH_CAP_SCIM_FILTER_LEN + 1);
+    memcpy(deep, "a pr", 4);
+    deep[GH_CAP_SCIM_FILTER_LEN + 1] = '\0';
+    gh_err_clear(&err);
+    ck_assert_int_eq(scim_filter_parse(a, SCIM_USER, deep, &f, &err), GH_E_INVALID);
+    /* a long and-chain is iterative: no stack growth, and within the length cap */
+    p = deep;
+    for (int i = 0; i < 300; i++)
+        p += snprintf(p, 16, "%sa eq %d", i ? " and " : "", i);
+    gh_err_clear(&err);
+    ck_assert_int_eq(scim_filter_parse(a, SCIM_USER, deep, &f, &err), GH_OK);
+    /* and compiles flat: SQLite's parser overflows at ~100 open parentheses (fuzz
+     * crash-2ff66832) */
+    char *sql = NULL;
+    int n = 0;
+    ck_assert_int_eq(scim_store_filter_sql(SCIM_USER, f, &sql, &n, &err), GH_OK);
+    ck_assert_ptr_null(strstr(sql, "((("));
+    free(sql);
+    free(deep);
+    gh_arena_free(a);
+}
+END_TEST
+
+/* ---- SQL: no value ever appears in the SQL text ---- */
+START_TEST(filter_sql_is_parameterised)
+{
+    struct gh_arena *a = gh_arena_new();
+    struct scim_filter *f = NULL;
+    struct gh_err err = {0};
+    char *sql = NULL;
+    int n = 0;
+    const char *evil = "userName eq \"x' OR 1=1 --\" or emails[type eq \"w');DROP TABLE users;--\"]"
+                       ".value co \"z\" or urn:ietf:params:scim:schemas:extension:Evil:2.0:User:"
+                       "a-b_c eq \"q\"";
+    ck_assert_int_eq(scim_filter_parse(a, SCIM_USER, evil, &f, &err), GH_OK);
+    ck_assert_int_eq(scim_store_filter_sql(SCIM_USER, f, &sql, &n, &err), GH_OK);
+    ck_assert_ptr_null(strstr(sql, "OR 1=1"));
+    ck_assert_ptr_null(strstr(sql, "DROP"));
+    ck_assert_ptr_null(strstr(sql, "Evil"));
+    ck_assert_ptr_null(strstr(sql, "w')"));
+    ck_assert_int_ge(n, 5);
+    free(sql);
+    gh_arena_free(a);
+}
+END_TEST
+
+/* ---- SQL semantics against a store ---- */
+static struct scim_store *store;
+static char dbdir[64];
+static char ids[8][SCIM_ID_LEN + 1];
+
+static const char *const seed_users[] = {
+    "{\"userName\":\"Alice@Contoso.com\",\"externalId\":\"alice\",\"active\":true,"
+    "\"displayName\":\"Alice A\",\"title\":\"Engineer\","
+    "\"name\":{\"givenName\":\"Alice\",\"familyName\":\"Anders\"},"
+    "\"emails\":[{\"type\":\"work\",\"value\":\"alice@contoso.com\",\"primary\":true},"
+    "{\"type\":\"home\",\"value\":\"alice@home.example\"}],"
+    "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":{\"employeeNumber\":\"1\","
+    "\"department\":\"R&D\",\"manager\":{\"value\":\"boss\"}},"
+    "\"urn:ietf:params:scim:schemas:extension:Acme:2.0:User\":{\"badge\":\"B-7\"}}",
+    "{\"userName\":\"bob@contoso.com\",\"externalId\":\"bob\",\"active\":\"False\","
+    "\"emails\":[{\"type\":\"work\",\"value\":\"BOB@contoso.com\"}],"
+    "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":{\"employeeNumber\":\"2\"}}",
+    "{\"userName\":\"carol@fabrikam.com\",\"externalId\":\"Carol\",\"title\":\"\","
+    "\"roles\":[{\"value\":\"admin\",\"primary\":true}]}",
+    "{\"userName\":\"dave@fabrikam.com\",\"externalId\":\"alice\"}",
+};
+
+static void store_setup(void)
+{
+    struct gh_err err = {0};
+    char path[128];
+    snprintf(dbdir, sizeof(dbdir), "/tmp/gh-scim-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dbdir));
+    snprintf(path, sizeof(path), "%s/t.db", dbdir);
+    ck_assert_int_eq(scim_store_open(path, &store, &err), GH_OK);
+    for (size_t i = 0; i < sizeof(seed_users) / sizeof(seed_users[0]); i++) {
+        cJSON *body = cJSON_Parse(seed_users[i]);
+        struct scim_row row = {0};
+        struct scim_rec rec;
+        ck_assert_int_eq(scim_resource_normalize(SCIM_USER, body, NULL, &row.cols, &err), GH_OK);
+        char *txt = cJSON_PrintUnformatted(body);
+        row.body = txt;
+        ck_assert_int_eq(scim_store_create(store, SCIM_USER, &row, NULL, &rec, &err), GH_OK);
+        memcpy(ids[i], rec.id, sizeof(rec.id));
+        scim_rec_clear(&rec);
+        free(txt);
+        cJSON_Delete(body);
+    }
+}
+
+static void store_teardown(void)
+{
+    char cmd[128];
+    scim_store_close(store);
+    store = NULL;
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dbdir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* expected: the users (by seed index) the filter selects, e.g. "0,2" */
+static const struct {
+    const char *filter;
+    const char *expect;
+} sql_cases[] = {
+    {"userName eq \"alice@contoso.com\"", "0"},
+    {"userName eq \"ALICE@CONTOSO.COM\"", "0"},
+    {"userName eq \"6a1c1b8e-0000-4000-8000-000000000000\"", ""},
+    {"externalId eq \"alice\"", "0,3"},
+    {"externalId eq \"ALICE\"", ""}, /* externalId is caseExact */
+    {"externalId eq \"carol\"", ""},
+    {"emails[type eq \"work\"].value eq \"alice@contoso.com\"", "0"},
+    {"emails[type eq \"work\"].value eq \"bob@contoso.com\"", "1"}, /* caseExact=false */
+    {"emails[type eq \"home\"].value eq \"bob@contoso.com\"", ""},
+    {"emails[type eq \"work\"]", "0,1"},
+    {"emails[type eq \"work\" and value sw \"alice\"]", "0"},
+    {"emails.value co \"contoso\"", "0,1"},
+    {"emails co \"home.example\"", "0"},
+    {"emails pr", "0,1"},
+    {"title pr", "0"}, /* carol's title is "" */
+    {"not (title pr)", "1,2,3"},
+    {"name.givenName eq \"alice\"", "0"},
+    {"name.givenName sw \"Al\"", "0"},
+    {"name.familyName ew \"ERS\"", "0"},
+    {"userName ew \"fabrikam.com\"", "2,3"},
+    {"userName sw \"b\" or userName sw \"C\"", "1,2"},
+    {"userName co \"@\" and not (userName co \"contoso\")", "2,3"},
+    {"active eq true", "0,2,3"},
+    {"active eq false", "1"},
+    {"active eq \"False\"", "1"},
+    {"active ne true", "1"},
+    {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq \"2\"", "1"},
+    {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq \"r&d\"", "0"},
+    {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value eq \"boss\"", "0"},
+    {"urn:ietf:params:scim:schemas:extension:Acme:2.0:User:badge eq \"B-7\"", "0"},
+    {"roles[primary eq \"True\"].value eq \"admin\"", "2"},
+    {"roles[primary eq true]", "2"},
+    {"displayName eq null", "1,2,3"},
+    {"displayName ne null", "0"},
+    {"meta.created gt \"2000-01-01T00:00:00Z\"", "0,1,2,3"},
+    {"meta.lastModified lt \"2000-01-01T00:00:00Z\"", ""},
+    {"meta.resourceType eq \"User\"", "0,1,2,3"},
+    {"userName gt \"c\"", "2,3"},
+    {"userName le \"bob@contoso.com\"", "0,1"},
+    {"nickName eq \"x\"", ""},
+    {"manager eq \"boss\"", "0"},
+    {"manager.value eq \"boss\"", "0"},
+    {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager eq \"boss\"", "0"},
+    {"unknownAttr eq \"x\"", ""},
+    {"unknownAttr[type eq \"x\"]", ""},
+    {"unknownAttr[type eq \"x\"].value eq \"y\"", ""},
+    {"(userName eq \"bob@contoso.com\" or externalId eq \"Carol\") and active eq false", "1"},
+    {"userName eq \"a\" or userName eq \"b\" or userName eq \"carol@fabrikam.com\" or "
+     "userName eq \"c\" and active eq true or not (userName co \"a\" or userName co \"o\")",
+     "2"},
+};
+
+START_TEST(filter_sql_table)
+{
+    struct gh_arena *a = gh_arena_new();
+    struct scim_filter *f = NULL;
+    struct gh_err err = {0};
+    struct scim_query q = {0};
+    struct scim_rec_list l;
+    char got[64] = "";
+
+    ck_assert_msg(scim_filter_parse(a, SCIM_USER, sql_cases[_i].filter, &f, &err) == GH_OK,
+                  "%s: %s", sql_cases[_i].filter, err.msg);
+    q.filter = f;
+    q.start_index = 1;
+    q.count = 100;
+    ck_assert_msg(scim_store_list(store, SCIM_USER, &q, &l, &err) == GH_OK, "%s: %s",
+                  sql_cases[_i].filter, err.msg);
+    for (size_t i = 0; i < 4; i++)
+        for (size_t j = 0; j < l.count; j++)
+            if (strcmp(l.items[j].id, ids[i]) == 0) {
+                size_t n = strlen(got);
+                snprintf(got + n, sizeof(got) - n, "%s%zu", n ? "," : "", i);
+            }
+    ck_assert_msg(strcmp(got, sql_cases[_i].expect) == 0, "%s: got [%s] want [%s]",
+                  sql_cases[_i].filter, got, sql_cases[_i].expect);
+    ck_assert_int_eq(l.total, (int64_t)l.count);
+    scim_rec_list_clear(&l);
+    gh_arena_free(a);
+}
+END_TEST
+
+/* ---- in-memory evaluation on one element ---- */
+static const struct {
+    const char *filter; /* a value filter over emails' sub-attributes */
+    const char *elem;
+    bool match;
+} match_cases[] = {
+    {"type eq \"work\"", "{\"type\":\"work\",\"value\":\"a\"}", true},
+    {"type eq \"WORK\"", "{\"type\":\"work\"}", true},
+    {"type eq \"home\"", "{\"type\":\"work\"}", false},
+    {"type eq \"work\" and primary eq true", "{\"type\":\"work\",\"primary\":true}", true},
+    {"primary eq \"True\"", "{\"primary\":true}", true},
+    {"primary eq \"True\"", "{\"primary\":\"True\"}", true},
+    {"primary eq false", "{}", false},
+    {"type pr", "{\"type\":\"\"}", false},
+    {"not (type pr)", "{}", true},
+    {"value co \"@ex\"", "{\"value\":\"x@EXample.com\"}", true},
+    {"value sw \"x@\"", "{\"value\":\"x@example.com\"}", true},
+    {"value ew \".COM\"", "{\"value\":\"x@example.com\"}", true},
+    {"value eq \"x\"", "\"x\"", true},
+    {"type ne \"work\"", "{}", true},
+    {"type eq null", "{}", true},
+    {"x gt 2", "{\"x\":3}", true},
+    {"x le 2", "{\"x\":3}", false},
+};
+
+START_TEST(filter_match_table)
+{
+    struct gh_arena *a = gh_arena_new();
+    struct scim_path p;
+    struct gh_err err = {0};
+    char *path = gh_arena_printf(a, "emails[%s]", match_cases[_i].filter);
+    ck_assert_int_eq(scim_filter_path_parse(a, SCIM_USER, path, &p, &err), GH_OK);
+    cJSON *e = cJSON_Parse(match_cases[_i].elem);
+    ck_assert_msg(scim_filter_match(p.vfilter, e) == match_cases[_i].match, "%s on %s",
+                  match_cases[_i].filter, match_cases[_i].elem);
+    cJSON_Delete(e);
+    gh_arena_free(a);
+}
+END_TEST
+
+Suite *scim_filter_suite(void)
+{
+    Suite *s = suite_create("scim_filter");
+    TCase *tc = tcase_create("parse");
+    tcase_add_loop_test(tc, filter_parse_table, 0, sizeof(parse_cases) / sizeof(parse_cases[0]));
+    tcase_add_test(tc, filter_caps);
+    tcase_add_test(tc, filter_sql_is_parameterised);
+    tcase_add_loop_test(tc, filter_match_table, 0, sizeof(match_cases) / sizeof(match_cases[0]));
+    suite_add_tcase(s, tc);
+    tc = tcase_create("sql");
+    tcase_add_checked_fixture(tc, store_setup, store_teardown);
+    tcase_add_loop_test(tc, filter_sql_table, 0, sizeof(sql_cases) / sizeof(sql_cases[0]));
+    suite_add_tcase(s, tc);
+    return s;
+}

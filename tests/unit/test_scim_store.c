@@ -1,0 +1,282 @@
+/*
+ * test_scim_store.c - the identity store: create/get/update/delete, uniqueness, membership rows
+ * (idempotent adds and removes, cleanup on delete), the lookups issue 5 builds on (userName,
+ * externalId, groups of a user), change events, If-Match versions, and reopening a database.
+ */
+#include "scim/scim.h"
+#include "sidecar/gatehouse.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct scim_store *st;
+static char dir[64], dbpath[128];
+
+struct events {
+    char log[4096];
+};
+static struct events ev;
+
+static void on_event(void *ctx, const struct scim_event *e)
+{
+    static const char *const names[] = {"user+",  "user~",  "user-",    "group+",  "group~",
+                                        "group=", "group-", "members+", "members-"};
+    struct events *x = ctx;
+    size_t n = strlen(x->log);
+    ck_assert_ptr_nonnull(e->ts);
+    ck_assert_int_eq((int)strlen(e->ts), SCIM_TS_LEN);
+    snprintf(x->log + n, sizeof(x->log) - n, "%s%s(%zu)", n ? " " : "", names[e->type],
+             e->member_count);
+}
+
+static void setup(void)
+{
+    struct gh_err err = {0};
+    gh_log_set_level(GH_LOG_WARN);
+    snprintf(dir, sizeof(dir), "/tmp/gh-store-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(dbpath, sizeof(dbpath), "%s/s.db", dir);
+    ck_assert_int_eq(scim_store_open(dbpath, &st, &err), GH_OK);
+    memset(&ev, 0, sizeof(ev));
+    scim_store_listen(st, on_event, &ev);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    scim_store_close(st);
+    st = NULL;
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static void mk(enum scim_kind kind, const char *json, char id[SCIM_ID_LEN + 1], enum gh_status want)
+{
+    struct gh_err err = {0};
+    struct scim_row row = {0};
+    struct scim_rec rec = {0};
+    cJSON *body = cJSON_Parse(json);
+    cJSON *members = NULL;
+    ck_assert_int_eq(scim_resource_normalize(kind, body, &members, &row.cols, &err), GH_OK);
+    char *txt = cJSON_PrintUnformatted(body);
+    row.body = txt;
+    ck_assert_int_eq(scim_store_create(st, kind, &row, NULL, &rec, &err), want);
+    if (want == GH_OK) {
+        memcpy(id, rec.id, SCIM_ID_LEN + 1);
+        ck_assert_int_eq(rec.version, 1);
+        ck_assert_str_eq(rec.created, rec.modified);
+    } else {
+        ck_assert_str_eq(err.scim_type, "uniqueness");
+    }
+    scim_rec_clear(&rec);
+    free(txt);
+    cJSON_Delete(members);
+    cJSON_Delete(body);
+}
+
+struct mchange {
+    const char *const *add;
+    size_t nadd;
+    const char *const *rm;
+    size_t nrm;
+};
+
+static enum gh_status members_fn(void *ctx, const struct scim_rec *cur, struct scim_row *row,
+                                 struct scim_members_change *mc, struct gh_err *err)
+{
+    struct mchange *m = ctx;
+    (void)cur;
+    (void)row;
+    (void)err;
+    mc->add = m->add;
+    mc->add_count = m->nadd;
+    mc->remove = m->rm;
+    mc->remove_count = m->nrm;
+    return GH_OK;
+}
+
+static int64_t members(const char *gid, const char *const *add, size_t nadd, const char *const *rm,
+                       size_t nrm, enum gh_status want)
+{
+    struct mchange m = {add, nadd, rm, nrm};
+    struct scim_rec rec = {0};
+    struct gh_err err = {0};
+    ck_assert_int_eq(scim_store_update(st, SCIM_GROUP, gid, members_fn, &m, &rec, &err), want);
+    int64_t v = rec.version;
+    scim_rec_clear(&rec);
+    return v;
+}
+
+static void count_cb(void *ctx, const char *id, enum scim_kind type, const char *display)
+{
+    (void)id;
+    (void)type;
+    (void)display;
+    (*(int *)ctx)++;
+}
+
+struct rename_ctx {
+    const char *body;
+};
+
+static enum gh_status rename_fn(void *ctx, const struct scim_rec *cur, struct scim_row *row,
+                                struct scim_members_change *mc, struct gh_err *err)
+{
+    struct rename_ctx *r = ctx;
+    cJSON *b = cJSON_Parse(r->body);
+    (void)cur;
+    (void)mc;
+    (void)err;
+    row->body = r->body;
+    row->cols.name = strstr(r->body, "Readers2") ? "Readers2" : NULL;
+    row->cols.external_id = strstr(r->body, "externalId") ? "e" : NULL;
+    cJSON_Delete(b);
+    return GH_OK;
+}
+
+static int count_members(const char *gid)
+{
+    int n = 0;
+    ck_assert_int_eq(scim_store_group_members(st, gid, count_cb, &n, NULL), GH_OK);
+    return n;
+}
+
+static int count_groups(const char *uid)
+{
+    int n = 0;
+    ck_assert_int_eq(scim_store_user_groups(st, uid, count_cb, &n, NULL), GH_OK);
+    return n;
+}
+
+START_TEST(store_crud_and_lookups)
+{
+    char a[40], b[40], c[40], g[40], h[40];
+    struct scim_rec rec = {0};
+    struct gh_err err = {0};
+
+    mk(SCIM_USER, "{\"userName\":\"Alice@Contoso.com\",\"externalId\":\"nick\"}", a, GH_OK);
+    mk(SCIM_USER, "{\"userName\":\"bob@contoso.com\",\"externalId\":\"nick\"}", b, GH_OK);
+    mk(SCIM_USER, "{\"userName\":\"ALICE@contoso.com\"}", c, GH_E_CONFLICT);
+    mk(SCIM_USER, "{\"userName\":\"carol@contoso.com\"}", c, GH_OK);
+    mk(SCIM_GROUP, "{\"displayName\":\"Readers\"}", g, GH_OK);
+    mk(SCIM_GROUP, "{\"displayName\":\"readers\"}", h, GH_E_CONFLICT);
+    mk(SCIM_GROUP, "{\"displayName\":\"Writers\"}", h, GH_OK);
+
+    /* lookups for token -> identity (issue 5) */
+    ck_assert_int_eq(scim_store_user_find(st, SCIM_KEY_USER_NAME, "alice@CONTOSO.com", &rec, &err),
+                     GH_OK);
+    ck_assert_str_eq(rec.id, a);
+    scim_rec_clear(&rec);
+    ck_assert_int_eq(scim_store_user_find(st, SCIM_KEY_EXTERNAL_ID, "nick", &rec, &err), GH_OK);
+    ck_assert_str_eq(rec.id, a); /* not unique: the first */
+    scim_rec_clear(&rec);
+    ck_assert_int_eq(scim_store_user_find(st, SCIM_KEY_EXTERNAL_ID, "NICK", &rec, &err),
+                     GH_E_NOT_FOUND);
+
+    /* membership: adds and removes are idempotent; unknown ids are refused */
+    const char *ab[] = {a, b};
+    const char *aa[] = {a, a};
+    const char *nope[] = {"nope"};
+    const char *self[] = {g};
+    const char *grp[] = {h};
+    ck_assert_int_eq(members(g, ab, 2, NULL, 0, GH_OK), 2);
+    ck_assert_int_eq(members(g, aa, 2, NULL, 0, GH_OK), 2); /* nothing changed: same version */
+    ck_assert_int_eq(members(g, NULL, 0, (const char *[]){c}, 1, GH_OK), 2);
+    ck_assert_int_eq(count_members(g), 2);
+    members(g, nope, 1, NULL, 0, GH_E_INVALID);
+    members(g, self, 1, NULL, 0, GH_E_INVALID); /* a group is not its own member */
+    ck_assert_int_eq(members(g, grp, 1, NULL, 0, GH_OK), 3);
+    ck_assert_int_eq(count_members(g), 3);
+    ck_assert_int_eq(count_groups(a), 1);
+    ck_assert_int_eq(count_groups(h), 1);
+    ck_assert_int_eq(members(g, NULL, 0, (const char *[]){b}, 1, GH_OK), 4);
+    ck_assert_int_eq(count_groups(b), 0);
+
+    /* a rename is its own event */
+    {
+        struct rename_ctx rc = {"{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\"],"
+                                "\"displayName\":\"Readers2\"}"};
+        struct scim_rec out = {0};
+        ck_assert_int_eq(scim_store_update(st, SCIM_GROUP, g, rename_fn, &rc, &out, &err), GH_OK);
+        scim_rec_clear(&out);
+        rc.body = "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\"],"
+                  "\"displayName\":\"Readers2\",\"externalId\":\"e\"}";
+        ck_assert_int_eq(scim_store_update(st, SCIM_GROUP, g, rename_fn, &rc, &out, &err), GH_OK);
+        scim_rec_clear(&out);
+    }
+
+    /* If-Match on delete, then delete removes the member rows naming the user */
+    ck_assert_int_eq(scim_store_delete(st, SCIM_USER, a, 7, &err), GH_E_PRECONDITION);
+    gh_err_clear(&err);
+    ck_assert_int_eq(scim_store_delete(st, SCIM_USER, a, 1, &err), GH_OK);
+    ck_assert_int_eq(count_members(g), 1);
+    ck_assert_int_eq(scim_store_get(st, SCIM_USER, a, &rec, &err), GH_E_NOT_FOUND);
+    gh_err_clear(&err);
+    ck_assert_int_eq(scim_store_delete(st, SCIM_USER, a, -1, &err), GH_E_NOT_FOUND);
+    /* a deleted group takes its rows (cascade) and the rows naming it */
+    gh_err_clear(&err);
+    ck_assert_int_eq(scim_store_delete(st, SCIM_GROUP, h, -1, &err), GH_OK);
+    ck_assert_int_eq(count_members(g), 0);
+
+    /* removing a non-member and re-adding a member emit nothing; a deleted user or group
+     * leaves its groups without a separate members- event */
+    ck_assert_str_eq(ev.log, "user+(0) user+(0) user+(0) group+(0) group+(0) members+(2) "
+                             "members+(1) members-(1) group=(0) group~(0) user-(0) group-(0)");
+}
+END_TEST
+
+START_TEST(store_reopen_keeps_data)
+{
+    char a[40];
+    struct scim_rec rec = {0};
+    struct gh_err err = {0};
+    mk(SCIM_USER, "{\"userName\":\"persist@contoso.com\",\"title\":\"\\u00e9t\\u00e9\"}", a, GH_OK);
+    scim_store_close(st);
+    ck_assert_int_eq(scim_store_open(dbpath, &st, &err), GH_OK);
+    ck_assert_int_eq(scim_store_schema_version(st), 2);
+    ck_assert_int_eq(scim_store_get(st, SCIM_USER, a, &rec, &err), GH_OK);
+    ck_assert_ptr_nonnull(strstr(rec.body, "\"title\":\"\xc3\xa9t\xc3\xa9\""));
+    scim_rec_clear(&rec);
+    const char *reason = NULL;
+    ck_assert(scim_store_ready(st, &reason));
+}
+END_TEST
+
+START_TEST(store_list_paging)
+{
+    char id[40], name[64];
+    struct scim_query q = {0};
+    struct scim_rec_list l;
+    for (int i = 0; i < 25; i++) {
+        snprintf(name, sizeof(name), "{\"userName\":\"u%02d@x\"}", i);
+        mk(SCIM_USER, name, id, GH_OK);
+    }
+    q.start_index = 21;
+    q.count = 10;
+    ck_assert_int_eq(scim_store_list(st, SCIM_USER, &q, &l, NULL), GH_OK);
+    ck_assert_int_eq(l.total, 25);
+    ck_assert_uint_eq(l.count, 5);
+    ck_assert_ptr_nonnull(strstr(l.items[0].body, "u20@x"));
+    scim_rec_list_clear(&l);
+    q.count = 0;
+    ck_assert_int_eq(scim_store_list(st, SCIM_USER, &q, &l, NULL), GH_OK);
+    ck_assert_int_eq(l.total, 25);
+    ck_assert_uint_eq(l.count, 0);
+    scim_rec_list_clear(&l);
+}
+END_TEST
+
+Suite *scim_store_suite(void)
+{
+    Suite *s = suite_create("scim_store");
+    TCase *tc = tcase_create("store");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, store_crud_and_lookups);
+    tcase_add_test(tc, store_reopen_keeps_data);
+    tcase_add_test(tc, store_list_paging);
+    suite_add_tcase(s, tc);
+    return s;
+}
