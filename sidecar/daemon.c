@@ -8,8 +8,10 @@
  * committed). SIGHUP runs the registered reload hooks.
  */
 #include "daemon.h"
+#include "authz/authz.h"
 #include "gatehouse.h"
 #include "http_int.h"
+#include "jwks/jwks.h"
 #include "policies/engine.h"
 #include "scim/scim.h"
 
@@ -82,6 +84,15 @@ int gh_daemon_run(const struct gh_config *cfg)
         policy_engine_watch(app.policy, GH_POLICY_WATCH_MS, &err) != GH_OK)
         goto out;
     gh_daemon_on_reload(policy_engine_reload_hook, app.policy);
+    if (cfg->oidc_discovery != NULL) {
+        if (jwks_cache_new(cfg, &app.jwks, &err) != GH_OK ||
+            authz_verifier_new(cfg, app.jwks, &app.verifier, &err) != GH_OK ||
+            jwks_cache_start(app.jwks, &err) != GH_OK)
+            goto out;
+        gh_health_register("jwks", jwks_cache_ready, app.jwks);
+        gh_metrics_register(jwks_cache_metrics, app.jwks);
+        gh_metrics_register(authz_verifier_metrics, app.verifier);
+    }
 
     if (gh_server_start(cfg, &app, &srv, &err) != GH_OK)
         goto out;
@@ -115,6 +126,8 @@ out:
         gh_log(GH_LOG_ERROR, "daemon", "\"cannot start\" err=%s", gh_log_q(q, sizeof(q), err.msg));
     gh_server_stop(srv);
     policy_engine_free(app.policy);
+    authz_verifier_free(app.verifier);
+    jwks_cache_free(app.jwks);
     scim_store_close(app.store);
     if (code == 0)
         gh_log(GH_LOG_INFO, "daemon", "\"stopped\"");

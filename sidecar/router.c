@@ -6,6 +6,7 @@
  * Allow list built from those rows.
  */
 #include "router.h"
+#include "authz/authz.h"
 #include "health.h"
 #include "metrics.h"
 #include "policies/admin.h"
@@ -39,6 +40,9 @@ static const struct gh_route gh_routes[] = {
     {"*", "/admin/v1/access-groups", GH_ROUTE_PREFIX, policy_admin_handle,
      policy_admin_render_error, "admin"},
     {"*", "/scim", GH_ROUTE_PREFIX, scim_handle_unknown, scim_error_render, "scim"},
+    /* authorization (bearer access tokens, RFC 6750 errors) */
+    {"POST", "/v1/authorize", GH_ROUTE_EXACT, authz_handle_authorize, authz_render_error,
+     "authorize"},
 };
 
 #define GH_NROUTES (sizeof(gh_routes) / sizeof(gh_routes[0]))

@@ -1,0 +1,57 @@
+/*
+ * authz.h - the authz module's front header: bearer token -> verified Entra claims, and the
+ * /v1/authorize route.
+ *
+ * A struct authz_verifier holds the configuration-derived rules (algorithms, issuers, audiences,
+ * tenants, scopes/roles), borrows the JWKS cache and owns the verified-token cache. Verified
+ * claims are immutable, reference-counted objects shared with that cache.
+ */
+#ifndef AUTHZ_H
+#define AUTHZ_H
+
+#include "sidecar/buf.h"
+#include "sidecar/err.h"
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct gh_config;
+struct gh_req;
+struct jwks_cache;
+struct authz_verifier;
+struct authz_claims;
+
+/* ---- verifier ---- */
+/* Build a verifier from cfg (borrowed) over jwks (borrowed); both must outlive it. Fails with
+ * GH_E_INVALID when the configuration cannot validate tokens safely (e.g. no audience). Caller
+ * frees with authz_verifier_free. */
+enum gh_status authz_verifier_new(const struct gh_config *cfg, struct jwks_cache *jwks,
+                                  struct authz_verifier **out_verifier, struct gh_err *err);
+void authz_verifier_free(struct authz_verifier *v); /* NULL is a no-op */
+/* Verify a compact JWS access token (see token.c for the order of checks). GH_OK: *out_claims is
+ * a reference the caller drops with authz_claims_release. GH_E_UNAUTHORIZED: err->msg is the
+ * RFC 6750 error_description; GH_E_FORBIDDEN: valid token without a required scope/role;
+ * GH_E_UNAVAILABLE: no usable key set. Thread-safe. The token is never logged or echoed. */
+enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, size_t len,
+                                  struct authz_claims **out_claims, struct gh_err *err);
+/* The space-separated scope="…" value for 403 insufficient_scope (borrowed, may be ""). */
+const char *authz_verifier_scope_hint(const struct authz_verifier *v);
+/* /metrics collector (gh_metrics_collect_fn); ctx = verifier. */
+void authz_verifier_metrics(void *ctx, struct gh_buf *out);
+
+/* ---- claims (immutable; borrowed results live as long as the caller's reference) ---- */
+void authz_claims_release(struct authz_claims *c); /* NULL is a no-op */
+const cJSON *authz_claims_json(const struct authz_claims *c);
+const char *authz_claims_str(const struct authz_claims *c, const char *name); /* or NULL */
+int64_t authz_claims_exp(const struct authz_claims *c);
+
+/* ---- HTTP (route table rows in sidecar/router.c) ---- */
+/* POST /v1/authorize: bearer token -> verified subject -> decision (fail-closed until access
+ * groups exist). */
+enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err);
+/* Error renderer for authz routes: 401 + WWW-Authenticate invalid_token, 403 +
+ * insufficient_scope (RFC 6750 §3), other statuses as {"error","message"} JSON. */
+void authz_render_error(struct gh_req *r, const struct gh_err *err);
+
+#endif

@@ -1,0 +1,215 @@
+/*
+ * handlers.c - POST /v1/authorize and the RFC 6750 error renderer of the authz routes.
+ *
+ * The bearer token is verified first (401/403 before anything about the body is revealed),
+ * then the body shape is checked (400), then the decision is made. Until access groups exist
+ * (next issue) the decision is an honest fail-closed deny for every check; it lives in
+ * authz_decide_placeholder() so that it can be replaced without touching the request handling.
+ * Every 401 carries `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3, STYLE 3.7),
+ * a 403 carries `insufficient_scope` with the scopes needed (§3.1).
+ */
+#include "authz/authz.h"
+#include "authz/token.h"
+#include "sidecar/gatehouse.h"
+
+#include <string.h>
+
+/* Longest dataset name accepted in a check. */
+#define AUTHZ_DATASET_MAX 256
+/* Longest error_description put in a header: keeps the header well inside proxy limits. */
+#define AUTHZ_DESC_MAX 200
+
+#define AUTHZ_REASON_NO_POLICY "no access-group policy is loaded"
+
+/* One requested check, borrowed from the request's JSON. */
+struct authz_check {
+    const char *dataset;
+    const char *action;
+};
+
+/* RFC 6750 §3: error_description is a quoted-string limited to %x20-21 / %x23-5B / %x5D-7E;
+ * anything else (including text that came from the token) is replaced. */
+static void authz_header_safe(char *dst, size_t cap, const char *src)
+{
+    size_t o = 0;
+    for (; *src != '\0' && o + 1 < cap && o < AUTHZ_DESC_MAX; src++) {
+        unsigned char ch = (unsigned char)*src;
+        dst[o++] = (char)((ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\') ? '?' : ch);
+    }
+    dst[o] = '\0';
+}
+
+/*
+ * Error renderer for authz routes (gh_error_render_fn): 401 invalid_token and 403
+ * insufficient_scope as RFC 6750 challenges with a small JSON body; everything else through the
+ * default JSON error. Never includes the token: err->msg never holds it.
+ */
+void authz_render_error(struct gh_req *r, const struct gh_err *err)
+{
+    struct gh_app *app = gh_req_app(r);
+    char desc[AUTHZ_DESC_MAX + 1], hdr[AUTHZ_DESC_MAX + 1024];
+    const char *code;
+    unsigned status;
+    cJSON *body;
+
+    if (err->status == GH_E_UNAUTHORIZED) {
+        code = "invalid_token";
+        status = 401;
+    } else if (err->status == GH_E_FORBIDDEN) {
+        code = "insufficient_scope";
+        status = 403;
+    } else {
+        gh_reply_error(r, err);
+        return;
+    }
+    authz_header_safe(desc, sizeof(desc), err->msg[0] ? err->msg : gh_status_name(err->status));
+    if (status == 403 && app != NULL && app->verifier != NULL &&
+        authz_verifier_scope_hint(app->verifier)[0] != '\0') {
+        char scope[512];
+        authz_header_safe(scope, sizeof(scope), authz_verifier_scope_hint(app->verifier));
+        snprintf(hdr, sizeof(hdr), "Bearer error=\"%s\", scope=\"%s\", error_description=\"%s\"",
+                 code, scope, desc);
+    } else {
+        snprintf(hdr, sizeof(hdr), "Bearer error=\"%s\", error_description=\"%s\"", code, desc);
+    }
+    gh_reply_header(r, "WWW-Authenticate", hdr);
+    gh_reply_header(r, "Cache-Control", "no-store");
+    body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "error", code);
+    cJSON_AddStringToObject(body, "error_description", desc);
+    gh_reply_json(r, status, body);
+}
+
+/* Read and check the body: {"dataset","action"} or {"checks":[...]} (1..GH_CAP_AUTHZ_CHECKS).
+ * On success *out_checks (arena) and *out_n describe the checks, borrowed from json. */
+static enum gh_status authz_body_parse(struct gh_req *r, const cJSON *json,
+                                       struct authz_check **out_checks, size_t *out_n,
+                                       struct gh_err *err)
+{
+    const cJSON *checks = cJSON_GetObjectItemCaseSensitive(json, "checks");
+    const cJSON *one = NULL, *it;
+    struct authz_check *out;
+    size_t n = 0, i = 0;
+
+    if (!cJSON_IsObject(json))
+        return AUTHZ_ERR(err, GH_E_INVALID, "body must be a JSON object");
+    if (checks != NULL) {
+        if (cJSON_GetObjectItemCaseSensitive(json, "dataset") != NULL ||
+            cJSON_GetObjectItemCaseSensitive(json, "action") != NULL)
+            return AUTHZ_ERR(err, GH_E_INVALID, "use either dataset/action or checks[], not both");
+        if (!cJSON_IsArray(checks))
+            return AUTHZ_ERR(err, GH_E_INVALID, "checks must be an array");
+        n = (size_t)cJSON_GetArraySize(checks);
+        /* Bounded work per request. */
+        if (n == 0 || n > GH_CAP_AUTHZ_CHECKS)
+            return AUTHZ_ERR(err, GH_E_INVALID, "checks must hold 1 to %d entries",
+                             GH_CAP_AUTHZ_CHECKS);
+    } else {
+        one = json;
+        n = 1;
+    }
+    out = gh_arena_alloc(gh_req_arena(r), n * sizeof(*out));
+    it = one != NULL ? one : (checks != NULL ? checks->child : NULL);
+    for (; it != NULL && i < n; it = one != NULL ? NULL : it->next, i++) {
+        const cJSON *ds = cJSON_GetObjectItemCaseSensitive(it, "dataset");
+        const cJSON *ac = cJSON_GetObjectItemCaseSensitive(it, "action");
+        if (!cJSON_IsObject(it))
+            return AUTHZ_ERR(err, GH_E_INVALID, "checks[%zu] must be an object", i);
+        if (!cJSON_IsString(ds) || ds->valuestring[0] == '\0' ||
+            strlen(ds->valuestring) > AUTHZ_DATASET_MAX) {
+            if (one != NULL)
+                return AUTHZ_ERR(err, GH_E_INVALID,
+                                 "dataset must be a non-empty string of at most %d bytes",
+                                 AUTHZ_DATASET_MAX);
+            return AUTHZ_ERR(err, GH_E_INVALID,
+                             "checks[%zu].dataset must be a non-empty string of at most %d bytes",
+                             i, AUTHZ_DATASET_MAX);
+        }
+        if (!cJSON_IsString(ac) ||
+            (strcmp(ac->valuestring, "protect") != 0 && strcmp(ac->valuestring, "unprotect") != 0))
+            return AUTHZ_ERR(err, GH_E_INVALID, "action must be \"protect\" or \"unprotect\"");
+        out[i].dataset = ds->valuestring;
+        out[i].action = ac->valuestring;
+    }
+    *out_checks = out;
+    *out_n = n;
+    return GH_OK;
+}
+
+/*
+ * The decision. Placeholder until access groups exist: every check is denied with the reason,
+ * and "allowed" is false. The next issue replaces this function (same inputs and output).
+ */
+static bool authz_decide_placeholder(const struct authz_claims *claims,
+                                     const struct authz_check *checks, size_t n, cJSON *results)
+{
+    (void)claims;
+    for (size_t i = 0; i < n; i++) {
+        cJSON *res = cJSON_CreateObject();
+        cJSON_AddStringToObject(res, "dataset", checks[i].dataset);
+        cJSON_AddStringToObject(res, "action", checks[i].action);
+        cJSON_AddBoolToObject(res, "allowed", 0);
+        cJSON_AddStringToObject(res, "reason", AUTHZ_REASON_NO_POLICY);
+        cJSON_AddItemToArray(results, res);
+    }
+    return false;
+}
+
+/* The claims that identify the caller (oid + tid are the stable key; names are for humans). */
+static cJSON *authz_subject_json(const struct authz_claims *c)
+{
+    static const char *const names[] = {"oid",   "tid", "sub", "upn", "preferred_username",
+                                        "appid", "azp"};
+    cJSON *s = cJSON_CreateObject();
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *v = authz_claims_str(c, names[i]);
+        if (v != NULL)
+            cJSON_AddStringToObject(s, names[i], v);
+    }
+    return s;
+}
+
+/*
+ * POST /v1/authorize (gh_handler_fn). 401/403 via authz_render_error, 400 for bad bodies,
+ * 503 while no key set is usable, else 200 with the decision.
+ */
+enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
+{
+    struct gh_app *app = gh_req_app(r);
+    struct authz_claims *claims = NULL;
+    struct authz_check *checks = NULL;
+    const char *tok;
+    size_t tok_len, n = 0;
+    cJSON *json = NULL, *reply, *results;
+    enum gh_status st;
+    bool allowed;
+
+    if (app == NULL || app->verifier == NULL)
+        return AUTHZ_ERR(err, GH_E_UNAVAILABLE,
+                         "token validation is not configured (set GATEHOUSE_OIDC_DISCOVERY)");
+    st = gh_req_bearer(r, &tok, &tok_len, err);
+    if (st)
+        goto out;
+    st = authz_token_verify(app->verifier, tok, tok_len, &claims, err);
+    if (st)
+        goto out;
+    st = gh_req_json(r, &json, err);
+    if (st)
+        goto out;
+    st = authz_body_parse(r, json, &checks, &n, err);
+    if (st)
+        goto out;
+    reply = cJSON_CreateObject();
+    results = cJSON_CreateArray();
+    allowed = authz_decide_placeholder(claims, checks, n, results);
+    cJSON_AddBoolToObject(reply, "allowed", allowed);
+    cJSON_AddItemToObject(reply, "subject", authz_subject_json(claims));
+    cJSON_AddItemToObject(reply, "results", results);
+    gh_reply_header(r, "Cache-Control", "no-store");
+    gh_reply_json(r, 200, reply);
+out:
+    cJSON_Delete(json);
+    authz_claims_release(claims);
+    return st;
+}

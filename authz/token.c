@@ -1,0 +1,1110 @@
+/*
+ * token.c - bearer token -> verified Entra ID access-token claims (RFC 7515, 7519, 8725).
+ *
+ * Order of checks (STYLE 3.8), each failure a 401 with a precise error_description:
+ *  1. size cap and strict compact form (three canonical base64url segments);
+ *  2. header: JSON object, no duplicate members, alg from the configured allow-list (none and
+ *     HS* refused before any library sees the token), kid required, crit refused; jku, x5u,
+ *     jwk and x5c are never read, so they can never choose a key or trigger a fetch;
+ *  3. key by kid only (one forced, rate-limited JWKS refresh on a miss), kty/curve matching alg;
+ *  4. signature over exactly the "header.payload" bytes with the cached EVP_PKEY (ES*: JOSE
+ *     r||s converted to DER, r = s = 0 refused);
+ *  5. claims with types: exp required, nbf and iat with leeway, iss exact (with the {tenantid}
+ *     template), aud string or array, tid allow-list; then scopes/roles (403).
+ * libjwt is deliberately not used: it takes alg from the token, accepts anything with a NULL key
+ * and re-parses a PEM key per call (ENTRA.md §4). The payload is parsed here with cJSON, with
+ * duplicate members rejected. Verified tokens are cached by SHA-256 until exp (sharded LRU).
+ */
+#include "authz/token.h"
+#include "sidecar/caps.h"
+#include "sidecar/config.h"
+#include "sidecar/log.h"
+#include "sidecar/mem.h"
+#include "sidecar/metrics.h"
+
+#include <math.h>
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* Microsoft Graph's application id: the audience of tokens that were requested for Graph. */
+#define AUTHZ_GRAPH_APP_ID "00000003-0000-0000-c000-000000000000"
+#define AUTHZ_GRAPH_URL    "https://graph.microsoft.com"
+#define AUTHZ_V1_ISSUER    "https://sts.windows.net/"
+#define AUTHZ_V2_ISSUER    "https://login.microsoftonline.com/"
+#define AUTHZ_TENANT_TMPL  "{tenantid}"
+/* Cache shards: independent locks so worker threads rarely contend. Power of two. */
+#define AUTHZ_CACHE_SHARDS 16
+/* Values from the token quoted in error descriptions are cut to this many bytes. */
+#define AUTHZ_QUOTE_MAX 80
+/* Most audiences inspected in an aud array (Entra sends one). */
+#define AUTHZ_AUD_MAX 16
+
+static const struct authz_alg_info {
+    const char *name;
+    enum jwks_kty kty;
+    int curve_nid;
+    const char *md;
+    enum jwks_hash hash;
+    size_t ec_len; /* bytes of r (and of s) in a JOSE ECDSA signature */
+} authz_algs[AUTHZ_ALG_COUNT] = {
+    [AUTHZ_ALG_RS256] = {"RS256", JWKS_KTY_RSA, 0, "SHA256", JWKS_HASH_SHA256, 0},
+    [AUTHZ_ALG_RS384] = {"RS384", JWKS_KTY_RSA, 0, "SHA384", JWKS_HASH_SHA384, 0},
+    [AUTHZ_ALG_RS512] = {"RS512", JWKS_KTY_RSA, 0, "SHA512", JWKS_HASH_SHA512, 0},
+    [AUTHZ_ALG_ES256] = {"ES256", JWKS_KTY_EC, NID_X9_62_prime256v1, "SHA256", JWKS_HASH_SHA256,
+                         32},
+    [AUTHZ_ALG_ES384] = {"ES384", JWKS_KTY_EC, NID_secp384r1, "SHA384", JWKS_HASH_SHA384, 48},
+    [AUTHZ_ALG_ES512] = {"ES512", JWKS_KTY_EC, NID_secp521r1, "SHA512", JWKS_HASH_SHA512, 66},
+};
+
+struct authz_claims {
+    atomic_uint refs;
+    cJSON *json; /* the payload object; read-only once published */
+    int64_t exp;
+    char kid[JWKS_KID_MAX + 1];
+    size_t kid_len;
+    uint64_t generation; /* key set the signature was checked against */
+    unsigned char hash[SHA256_DIGEST_LENGTH];
+};
+
+struct authz_cache_entry {
+    unsigned char hash[SHA256_DIGEST_LENGTH];
+    struct authz_claims *claims; /* one reference held by the cache */
+    struct authz_cache_entry *chain;
+    struct authz_cache_entry *prev, *next; /* LRU, most recent first */
+};
+
+struct authz_cache_shard {
+    pthread_mutex_t mu;
+    struct authz_cache_entry **buckets;
+    size_t nbuckets; /* power of two */
+    struct authz_cache_entry *head, *tail;
+    size_t count, cap;
+};
+
+enum authz_token_result {
+    AUTHZ_R_VALID,
+    AUTHZ_R_CACHED,
+    AUTHZ_R_INVALID,
+    AUTHZ_R_FORBIDDEN,
+    AUTHZ_R_UNAVAILABLE,
+    AUTHZ_R_COUNT
+};
+static const char *const authz_token_result_names[AUTHZ_R_COUNT] = {"valid", "cached", "invalid",
+                                                                    "forbidden", "unavailable"};
+
+struct authz_verifier {
+    const struct gh_config *cfg; /* borrowed */
+    struct jwks_cache *jwks;     /* borrowed */
+    unsigned allowed_algs;       /* bit per enum authz_alg */
+    char allowed_names[64];      /* "RS256 ES256" for messages */
+    EVP_MD *md[AUTHZ_ALG_COUNT]; /* fetched once: per-call fetches cost a provider lookup */
+    char *scope_hint;
+    bool cache_on;
+    struct authz_cache_shard shards[AUTHZ_CACHE_SHARDS];
+    atomic_uint_fast64_t results[AUTHZ_R_COUNT];
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* small helpers                                                                              */
+
+/* The JOSE name of alg ("RS256"), static. */
+const char *authz_alg_name(enum authz_alg alg)
+{
+    return alg < AUTHZ_ALG_COUNT ? authz_algs[alg].name : "?";
+}
+
+/* Copy an untrusted value for an error description: printable ASCII only, without the quote and
+ * backslash that would break out of the RFC 6750 quoted-string, cut at AUTHZ_QUOTE_MAX. */
+static const char *authz_quote(char *dst, size_t cap, const char *src)
+{
+    size_t o = 0, max = cap - 1 < AUTHZ_QUOTE_MAX ? cap - 1 : AUTHZ_QUOTE_MAX;
+
+    for (size_t i = 0; src[i] != '\0' && o < max; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        dst[o++] = (char)((ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\') ? '?' : ch);
+    }
+    dst[o] = '\0';
+    if (strlen(src) > max && o >= 3)
+        memcpy(dst + o - 3, "...", 3);
+    return dst;
+}
+
+/* GH_E_UNAUTHORIZED with an error_description. */
+#define AUTHZ_DENY(err, ...) AUTHZ_ERR((err), GH_E_UNAUTHORIZED, __VA_ARGS__)
+
+static bool authz_has_duplicate_members(const cJSON *obj)
+{
+    for (const cJSON *a = obj->child; a != NULL; a = a->next)
+        for (const cJSON *b = a->next; b != NULL; b = b->next)
+            if (a->string != NULL && b->string != NULL && strcmp(a->string, b->string) == 0)
+                return true;
+    return false;
+}
+
+/*
+ * Parse json (len bytes, NUL-terminated at len) into an object. NULL when it is not exactly one
+ * JSON object: trailing bytes, an embedded NUL (which would hide the rest from the parser) or
+ * a duplicated top-level member (parsers disagree on which copy wins). Caller owns the result.
+ */
+cJSON *authz_json_object_strict(const char *json, size_t len)
+{
+    const char *end = NULL;
+    cJSON *o;
+
+    if (strlen(json) != len)
+        return NULL;
+    o = cJSON_ParseWithOpts(json, &end, 1);
+    if (o == NULL)
+        return NULL;
+    if (!cJSON_IsObject(o) || authz_has_duplicate_members(o)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* 1. compact form                                                                            */
+
+/*
+ * Split tok into its three segments (see token.h). The cap comes first so no later step ever
+ * works on an unbounded input (libjwt 1.10.2 alloca()s each segment: 12 MiB crashed it). Empty
+ * segments are refused: an empty signature is how "alg":"none" tokens look.
+ */
+enum gh_status authz_token_split(const char *tok, size_t len, struct authz_jws *out,
+                                 struct gh_err *err)
+{
+    const char *d1, *d2;
+
+    if (len == 0)
+        return AUTHZ_DENY(err, "empty bearer token");
+    if (len > (size_t)GH_CAP_JWT)
+        return AUTHZ_DENY(err, "token is larger than %d bytes", GH_CAP_JWT);
+    d1 = memchr(tok, '.', len);
+    d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - tok)) : NULL;
+    if (d1 == NULL || d2 == NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - tok)) != NULL)
+        return AUTHZ_DENY(err, "token is not a compact JWS (expected three dot-separated "
+                               "segments; encrypted tokens are not accepted)");
+    out->hdr = tok;
+    out->hdr_len = (size_t)(d1 - tok);
+    out->payload = d1 + 1;
+    out->payload_len = (size_t)(d2 - out->payload);
+    out->sig = d2 + 1;
+    out->sig_len = len - (size_t)(out->sig - tok);
+    out->signed_len = (size_t)(d2 - tok);
+    if (out->hdr_len == 0 || out->payload_len == 0 || out->sig_len == 0)
+        return AUTHZ_DENY(err, "token has an empty %s segment",
+                          out->hdr_len == 0       ? "header"
+                          : out->payload_len == 0 ? "payload"
+                                                  : "signature");
+    return GH_OK;
+}
+
+/* Decode a segment into a malloc'd, NUL-terminated buffer; the message names the segment. */
+/* Decode into `local` (local_cap bytes, may be NULL) when it fits, else into a malloc'd buffer;
+ * release with authz_segment_free(*out, local). */
+static enum gh_status authz_segment_decode(const char *b64, size_t len, const char *what,
+                                           unsigned char *local, size_t local_cap,
+                                           unsigned char **out, size_t *out_len, struct gh_err *err)
+{
+    struct gh_err e = {0};
+    size_t need = jwks_b64url_decoded_max(len) + 1;
+    unsigned char *buf = local != NULL && need <= local_cap ? local : gh_xmalloc(need);
+
+    if (jwks_b64url_decode(b64, len, buf, out_len, &e) != GH_OK) {
+        if (buf != local)
+            free(buf);
+        return AUTHZ_DENY(err, "token %s is not strict base64url: %s", what, e.msg);
+    }
+    *out = buf;
+    return GH_OK;
+}
+
+static void authz_segment_free(unsigned char *p, const unsigned char *local)
+{
+    if (p != local)
+        free(p);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* 2. header                                                                                  */
+
+/*
+ * Decode and check the JOSE header (see token.h). The alg comes from the header but is only a
+ * claim: it must be one the operator allowed, and later must match the key's type, so a token
+ * can never pick HMAC-with-the-public-key or "none" (auth0 alg confusion; libjwt #6/#33/#43).
+ */
+enum gh_status authz_token_header_parse(const char *b64, size_t len, unsigned allowed_algs,
+                                        struct authz_header *out, struct gh_err *err)
+{
+    unsigned char local[512], *raw = NULL;
+    size_t raw_len = 0;
+    cJSON *h = NULL;
+    const cJSON *alg, *kid, *typ;
+    enum gh_status st;
+    char q[AUTHZ_QUOTE_MAX + 1];
+    int a;
+
+    st = authz_segment_decode(b64, len, "header", local, sizeof(local), &raw, &raw_len, err);
+    if (st)
+        goto out;
+    h = authz_json_object_strict((const char *)raw, raw_len);
+    if (h == NULL) {
+        st = AUTHZ_DENY(err, "token header is not a JSON object (or repeats a member)");
+        goto out;
+    }
+    alg = cJSON_GetObjectItemCaseSensitive(h, "alg");
+    if (!cJSON_IsString(alg)) {
+        st = AUTHZ_DENY(err, "token header has no alg");
+        goto out;
+    }
+    /* Unsigned tokens and shared-secret MACs can never prove the IdP signed the token. */
+    if (strcasecmp(alg->valuestring, "none") == 0) {
+        st = AUTHZ_DENY(err, "alg none (unsigned token) is never accepted");
+        goto out;
+    }
+    if (strncasecmp(alg->valuestring, "HS", 2) == 0) {
+        st = AUTHZ_DENY(err, "alg %s (HMAC) is never accepted",
+                        authz_quote(q, sizeof(q), alg->valuestring));
+        goto out;
+    }
+    for (a = 0; a < AUTHZ_ALG_COUNT; a++)
+        if (strcmp(alg->valuestring, authz_algs[a].name) == 0)
+            break;
+    if (a == AUTHZ_ALG_COUNT || !(allowed_algs & (1u << a))) {
+        st = AUTHZ_DENY(err, "alg %s is not accepted", authz_quote(q, sizeof(q), alg->valuestring));
+        goto out;
+    }
+    /* RFC 7515 §4.1.11: a recipient that does not understand a critical extension must reject;
+     * gatehouse implements none (e.g. RFC 7797 b64=false would change the signing input). */
+    if (cJSON_GetObjectItemCaseSensitive(h, "crit") != NULL) {
+        st = AUTHZ_DENY(err, "token header has crit extensions, which are not supported");
+        goto out;
+    }
+    /* typ is optional; when present it must say this is a JWT access token. */
+    typ = cJSON_GetObjectItemCaseSensitive(h, "typ");
+    if (typ != NULL && (!cJSON_IsString(typ) || (strcasecmp(typ->valuestring, "JWT") != 0 &&
+                                                 strcasecmp(typ->valuestring, "at+jwt") != 0))) {
+        st = AUTHZ_DENY(err, "token typ is not JWT");
+        goto out;
+    }
+    /* The key is chosen by kid alone; jku/x5u/jwk/x5c are never consulted (key substitution
+     * and SSRF: CVE-2018-0114, PortSwigger "jku header injection"). */
+    kid = cJSON_GetObjectItemCaseSensitive(h, "kid");
+    if (!cJSON_IsString(kid) || kid->valuestring[0] == '\0') {
+        st = AUTHZ_DENY(err, "token header has no kid");
+        goto out;
+    }
+    out->kid_len = strlen(kid->valuestring);
+    if (out->kid_len > JWKS_KID_MAX) {
+        st = AUTHZ_DENY(err, "token kid is longer than %d bytes", JWKS_KID_MAX);
+        goto out;
+    }
+    memcpy(out->kid, kid->valuestring, out->kid_len + 1);
+    out->alg = (enum authz_alg)a;
+out:
+    cJSON_Delete(h);
+    authz_segment_free(raw, local);
+    return st;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* 3-4. key and signature                                                                     */
+
+/* JOSE ECDSA signature (r||s, RFC 7518 §3.4) -> DER for OpenSSL. r or s zero is refused here
+ * as well as by OpenSSL ("psychic signatures", CVE-2022-21449). */
+static enum gh_status authz_ecdsa_der(const unsigned char *sig, size_t sig_len, size_t half,
+                                      unsigned char **out_der, size_t *out_len, struct gh_err *err)
+{
+    ECDSA_SIG *es = NULL;
+    BIGNUM *r = NULL, *s = NULL;
+    unsigned char *der = NULL;
+    int n;
+
+    if (sig_len != 2 * half)
+        return AUTHZ_DENY(err, "ECDSA signature has %zu bytes, expected %zu", sig_len, 2 * half);
+    r = BN_bin2bn(sig, (int)half, NULL);
+    s = BN_bin2bn(sig + half, (int)half, NULL);
+    es = ECDSA_SIG_new();
+    if (r == NULL || s == NULL || es == NULL) {
+        BN_free(r);
+        BN_free(s);
+        ECDSA_SIG_free(es);
+        return AUTHZ_ERR(err, GH_E_INTERNAL, "out of memory converting ECDSA signature");
+    }
+    if (BN_is_zero(r) || BN_is_zero(s)) {
+        BN_free(r);
+        BN_free(s);
+        ECDSA_SIG_free(es);
+        return AUTHZ_DENY(err, "signature verification failed");
+    }
+    ECDSA_SIG_set0(es, r, s); /* es owns r and s now */
+    n = i2d_ECDSA_SIG(es, &der);
+    ECDSA_SIG_free(es);
+    if (n <= 0)
+        return AUTHZ_ERR(err, GH_E_INTERNAL, "i2d_ECDSA_SIG failed");
+    *out_der = der;
+    *out_len = (size_t)n;
+    return GH_OK;
+}
+
+/* Verify sig over exactly the JWS Signing Input with the cached key: hash the input with the
+ * pre-fetched digest, then check the signature with a duplicate of the key's verify template. */
+static enum gh_status authz_signature_check(const struct authz_verifier *v, enum authz_alg alg,
+                                            const struct jwks_key *key, const char *input,
+                                            size_t input_len, const unsigned char *input_sha256,
+                                            const unsigned char *sig, size_t sig_len,
+                                            struct gh_err *err)
+{
+    const struct authz_alg_info *ai = &authz_algs[alg];
+    EVP_PKEY *pkey = jwks_key_pkey(key);
+    unsigned char *der = NULL, dgst[EVP_MAX_MD_SIZE];
+    unsigned dgst_len = 0;
+    EVP_PKEY_CTX *pctx = NULL;
+    enum gh_status st = GH_OK;
+
+    if (ai->kty == JWKS_KTY_EC) {
+        st = authz_ecdsa_der(sig, sig_len, ai->ec_len, &der, &sig_len, err);
+        if (st)
+            return st;
+        sig = der;
+    } else if (sig_len != (size_t)EVP_PKEY_get_size(pkey)) {
+        /* RFC 8017 §8.2.2: the signature is exactly as long as the modulus. */
+        return AUTHZ_DENY(err, "signature verification failed (length)");
+    }
+    if (ai->hash == JWKS_HASH_SHA256 && input_sha256 != NULL) {
+        memcpy(dgst, input_sha256, SHA256_DIGEST_LENGTH);
+        dgst_len = SHA256_DIGEST_LENGTH;
+    } else if (EVP_Digest(input, input_len, dgst, &dgst_len, v->md[alg], NULL) != 1) {
+        st = AUTHZ_ERR(err, GH_E_INTERNAL, "digest failed");
+        goto out;
+    }
+    pctx = jwks_key_verify_ctx(key, ai->hash);
+    if (pctx == NULL) {
+        st = AUTHZ_ERR(err, GH_E_INTERNAL, "no verify context for %s", ai->name);
+        goto out;
+    }
+    if (EVP_PKEY_verify(pctx, sig, sig_len, dgst, dgst_len) != 1)
+        st = AUTHZ_DENY(err, "signature verification failed");
+out:
+    EVP_PKEY_CTX_free(pctx);
+    OPENSSL_free(der);
+    return st;
+}
+
+/* The key for hdr: kid lookup, one forced refresh on a miss, then type checks.
+ * *io_set may be replaced by a newer set (the caller releases whatever it holds at the end). */
+static enum gh_status authz_key_find(struct authz_verifier *v, const struct authz_header *hdr,
+                                     struct jwks_set **io_set, const struct jwks_key **out_key,
+                                     struct gh_err *err)
+{
+    const struct authz_alg_info *ai = &authz_algs[hdr->alg];
+    const struct jwks_key *k = jwks_set_key_find(*io_set, hdr->kid, hdr->kid_len);
+    char q[AUTHZ_QUOTE_MAX + 1];
+
+    if (k == NULL) {
+        /* Keys roll over without notice: one refresh may find it. Rate-limited in the cache. */
+        bool refreshed = jwks_cache_refresh_unknown_kid(v->jwks);
+        struct jwks_set *fresh = jwks_cache_acquire(v->jwks);
+        if (fresh != NULL) {
+            jwks_set_release(*io_set);
+            *io_set = fresh;
+            k = jwks_set_key_find(fresh, hdr->kid, hdr->kid_len);
+        }
+        if (k == NULL)
+            return AUTHZ_DENY(
+                err, "unknown signing key kid=%s %s", authz_quote(q, sizeof(q), hdr->kid),
+                refreshed ? "after refresh" : "(key set refreshed recently; not refetched)");
+    }
+    /* kty must fit alg, so an RSA key can never be used as an HMAC secret or an EC curve
+     * swapped (CVE-2026-44699 class). A JWK that names its alg pins it. */
+    if (jwks_key_kty(k) != ai->kty ||
+        (ai->kty == JWKS_KTY_EC && jwks_key_curve_nid(k) != ai->curve_nid))
+        return AUTHZ_DENY(err, "alg %s does not match the type of signing key kid=%s", ai->name,
+                          authz_quote(q, sizeof(q), hdr->kid));
+    if (jwks_key_alg(k) != NULL && strcmp(jwks_key_alg(k), ai->name) != 0)
+        return AUTHZ_DENY(err, "alg %s does not match the alg of signing key kid=%s", ai->name,
+                          authz_quote(q, sizeof(q), hdr->kid));
+    *out_key = k;
+    return GH_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* 5. claims                                                                                  */
+
+/* A NumericDate claim (RFC 7519 §2) as whole seconds. GH_E_NOT_FOUND when absent. */
+static enum gh_status authz_claim_time(const cJSON *p, const char *name, int64_t *out,
+                                       struct gh_err *err)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(p, name);
+    double d;
+
+    if (c == NULL)
+        return GH_E_NOT_FOUND;
+    /* A string or boolean "exp" must not be read as 0 or as "no expiry" (RFC 8725 §3.10). */
+    if (!cJSON_IsNumber(c))
+        return AUTHZ_DENY(err, "%s claim is not a number", name);
+    d = c->valuedouble;
+    if (!isfinite(d) || d < 0 || d > 1e13)
+        return AUTHZ_DENY(err, "%s claim is out of range", name);
+    *out = (int64_t)d; /* d >= 0: truncation is floor */
+    return GH_OK;
+}
+
+static enum gh_status authz_claims_time_check(const struct authz_verifier *v, const cJSON *p,
+                                              int64_t now, int64_t *out_exp, struct gh_err *err)
+{
+    int64_t leeway = v->cfg->leeway, t = 0;
+    enum gh_status st;
+
+    /* exp is required: a token that never expires cannot be revoked by time. */
+    st = authz_claim_time(p, "exp", &t, err);
+    if (st == GH_E_NOT_FOUND)
+        return AUTHZ_DENY(err, "token has no exp claim");
+    if (st)
+        return st;
+    if (now > t + leeway) {
+        int64_t ago = now - t;
+        if (ago >= 120)
+            return AUTHZ_DENY(err, "expired %lld min ago", (long long)(ago / 60));
+        return AUTHZ_DENY(err, "expired %lld s ago", (long long)ago);
+    }
+    *out_exp = t;
+    st = authz_claim_time(p, "nbf", &t, err);
+    if (st == GH_OK && t > now + leeway)
+        return AUTHZ_DENY(err, "token not valid yet (nbf is %lld s in the future)",
+                          (long long)(t - now));
+    if (st != GH_OK && st != GH_E_NOT_FOUND)
+        return st;
+    /* A token "issued" in the future was minted by a broken or hostile clock. */
+    st = authz_claim_time(p, "iat", &t, err);
+    if (st == GH_OK && t > now + leeway)
+        return AUTHZ_DENY(err, "token issued in the future (iat is %lld s ahead)",
+                          (long long)(t - now));
+    if (st != GH_OK && st != GH_E_NOT_FOUND)
+        return st;
+    return GH_OK;
+}
+
+/* 8-4-4-4-12 hex digits: the only shape a tid may have before it is put into an issuer. */
+static bool authz_is_guid(const char *s)
+{
+    static const int groups[] = {8, 4, 4, 4, 12};
+    for (int g = 0; g < 5; g++) {
+        for (int i = 0; i < groups[g]; i++, s++)
+            if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || (*s >= 'A' && *s <= 'F')))
+                return false;
+        if (g < 4 && *s++ != '-')
+            return false;
+    }
+    return *s == '\0';
+}
+
+/* Exact issuer match; a "{tenantid}" in the accepted value is replaced by the token's tid. */
+static bool authz_issuer_matches(const char *accepted, const char *iss, const char *tid)
+{
+    const char *t = strstr(accepted, AUTHZ_TENANT_TMPL);
+    size_t pre, tl;
+
+    if (t == NULL)
+        return strcmp(accepted, iss) == 0;
+    if (tid == NULL || !authz_is_guid(tid))
+        return false;
+    pre = (size_t)(t - accepted);
+    tl = strlen(tid);
+    return strncmp(iss, accepted, pre) == 0 && strncmp(iss + pre, tid, tl) == 0 &&
+           strcmp(iss + pre + tl, t + strlen(AUTHZ_TENANT_TMPL)) == 0;
+}
+
+static bool authz_starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static enum gh_status authz_claims_issuer_check(const struct authz_verifier *v, const cJSON *p,
+                                                const struct jwks_set *set,
+                                                const struct jwks_key *key, struct gh_err *err)
+{
+    const struct gh_list *l = &v->cfg->issuers;
+    const cJSON *iss = cJSON_GetObjectItemCaseSensitive(p, "iss");
+    const cJSON *tidj = cJSON_GetObjectItemCaseSensitive(p, "tid");
+    const char *tid = cJSON_IsString(tidj) ? tidj->valuestring : NULL;
+    const char *disc = jwks_set_issuer(set);
+    bool ok = false, exact = false, v1_conf = false, v2_conf = false;
+    char q[AUTHZ_QUOTE_MAX + 1];
+
+    if (!cJSON_IsString(iss))
+        return AUTHZ_DENY(err, "token has no iss claim");
+    /* Configured issuers win; otherwise the discovery document's issuer is the only one. */
+    for (size_t i = 0; i < l->count; i++) {
+        bool m = authz_issuer_matches(l->items[i], iss->valuestring, tid);
+        ok = ok || m;
+        exact = exact || (m && strstr(l->items[i], AUTHZ_TENANT_TMPL) == NULL);
+        v1_conf = v1_conf || authz_starts_with(l->items[i], AUTHZ_V1_ISSUER);
+        v2_conf = v2_conf || authz_starts_with(l->items[i], AUTHZ_V2_ISSUER);
+    }
+    if (l->count == 0 && disc != NULL) {
+        ok = authz_issuer_matches(disc, iss->valuestring, tid);
+        exact = ok && strstr(disc, AUTHZ_TENANT_TMPL) == NULL;
+        v1_conf = authz_starts_with(disc, AUTHZ_V1_ISSUER);
+        v2_conf = authz_starts_with(disc, AUTHZ_V2_ISSUER);
+    }
+    if (!ok) {
+        if (authz_starts_with(iss->valuestring, AUTHZ_V1_ISSUER) && v2_conf && !v1_conf)
+            return AUTHZ_DENY(err, "token issued by v1 endpoint sts.windows.net but only v2 "
+                                   "issuer configured (set accessTokenAcceptedVersion=2 in the "
+                                   "app manifest, or add the v1 issuer)");
+        if (authz_starts_with(iss->valuestring, AUTHZ_V2_ISSUER) && v1_conf && !v2_conf)
+            return AUTHZ_DENY(err, "token issued by v2 endpoint login.microsoftonline.com but "
+                                   "only v1 issuer configured");
+        return AUTHZ_DENY(err, "issuer %s is not accepted",
+                          authz_quote(q, sizeof(q), iss->valuestring));
+    }
+    /* The common/organizations template matches every tenant in the world: it is only safe
+     * together with an allow-list of tenants (checked by authz_claims_tenant_check). */
+    if (!exact && v->cfg->tenants.count == 0)
+        return AUTHZ_DENY(err,
+                          "tenant %s: a multi-tenant ({tenantid}) issuer needs GATEHOUSE_TENANTS",
+                          authz_quote(q, sizeof(q), tid ? tid : "?"));
+    /* Entra's multi-tenant keys name the issuer they sign for; honour it ("Validate the
+     * signing key issuer"), so one tenant's key cannot vouch for another tenant's issuer. */
+    if (jwks_key_issuer(key) != NULL &&
+        !authz_issuer_matches(jwks_key_issuer(key), iss->valuestring, tid))
+        return AUTHZ_DENY(err, "signing key kid=%s is not valid for issuer %s", jwks_key_kid(key),
+                          authz_quote(q, sizeof(q), iss->valuestring));
+    return GH_OK;
+}
+
+static enum gh_status authz_claims_audience_check(const struct authz_verifier *v, const cJSON *p,
+                                                  struct gh_err *err)
+{
+    const cJSON *aud = cJSON_GetObjectItemCaseSensitive(p, "aud");
+    const cJSON *first = NULL, *a;
+    char q[AUTHZ_QUOTE_MAX + 1];
+    int n = 0;
+
+    if (cJSON_IsString(aud)) {
+        first = aud;
+        if (gh_list_contains(&v->cfg->audiences, aud->valuestring))
+            return GH_OK;
+    } else if (cJSON_IsArray(aud)) {
+        /* RFC 7519 §4.1.3: an array of StringOrURI; every member must be a string. */
+        cJSON_ArrayForEach(a, aud)
+        {
+            if (!cJSON_IsString(a))
+                return AUTHZ_DENY(err, "aud claim holds a non-string");
+            if (++n > AUTHZ_AUD_MAX)
+                return AUTHZ_DENY(err, "aud claim has more than %d values", AUTHZ_AUD_MAX);
+            if (first == NULL)
+                first = a;
+            if (gh_list_contains(&v->cfg->audiences, a->valuestring))
+                return GH_OK;
+        }
+    } else {
+        return AUTHZ_DENY(err, "token has no aud claim");
+    }
+    if (first == NULL)
+        return AUTHZ_DENY(err, "aud claim is empty");
+    if (strcmp(first->valuestring, AUTHZ_GRAPH_APP_ID) == 0 ||
+        authz_starts_with(first->valuestring, AUTHZ_GRAPH_URL))
+        return AUTHZ_DENY(err,
+                          "audience is %s (a Microsoft Graph token): request a token for this "
+                          "API's scope",
+                          authz_quote(q, sizeof(q), first->valuestring));
+    return AUTHZ_DENY(err, "audience %s is not this API (expected %s)",
+                      authz_quote(q, sizeof(q), first->valuestring),
+                      v->cfg->audiences.count ? v->cfg->audiences.items[0] : "?");
+}
+
+static enum gh_status authz_claims_tenant_check(const struct authz_verifier *v, const cJSON *p,
+                                                struct gh_err *err)
+{
+    const cJSON *tid = cJSON_GetObjectItemCaseSensitive(p, "tid");
+    char q[AUTHZ_QUOTE_MAX + 1];
+
+    if (v->cfg->tenants.count == 0)
+        return GH_OK;
+    if (!cJSON_IsString(tid))
+        return AUTHZ_DENY(err, "token has no tid claim");
+    if (!gh_list_contains(&v->cfg->tenants, tid->valuestring))
+        return AUTHZ_DENY(err, "tenant %s is not allowed",
+                          authz_quote(q, sizeof(q), tid->valuestring));
+    return GH_OK;
+}
+
+/* True when the space-separated list `words` holds one item of l. */
+static bool authz_words_match(const char *words, const struct gh_list *l)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        size_t n = strlen(l->items[i]);
+        for (const char *w = words; *w;) {
+            size_t wl = strcspn(w, " ");
+            if (wl == n && memcmp(w, l->items[i], n) == 0)
+                return true;
+            w += wl;
+            w += strspn(w, " ");
+        }
+    }
+    return false;
+}
+
+/*
+ * Scopes and app roles (403, RFC 6750 §3.1 insufficient_scope: the token is valid, it just does
+ * not grant this API). Delegated tokens carry scp; app-only tokens carry roles and no scp.
+ */
+static enum gh_status authz_claims_scope_check(const struct authz_verifier *v, const cJSON *p,
+                                               struct gh_err *err)
+{
+    const struct gh_config *cfg = v->cfg;
+    const cJSON *scp = cJSON_GetObjectItemCaseSensitive(p, "scp");
+    const cJSON *roles = cJSON_GetObjectItemCaseSensitive(p, "roles"), *r;
+
+    if (cfg->required_scopes.count == 0 && cfg->required_roles.count == 0)
+        return GH_OK;
+    if (scp != NULL) {
+        if (cJSON_IsString(scp) && authz_words_match(scp->valuestring, &cfg->required_scopes))
+            return GH_OK;
+        return AUTHZ_ERR(err, GH_E_FORBIDDEN, "delegated token lacks a required scope (%s)",
+                         v->scope_hint);
+    }
+    if (cJSON_IsArray(roles)) {
+        cJSON_ArrayForEach(r, roles)
+        {
+            if (cJSON_IsString(r) && gh_list_contains(&cfg->required_roles, r->valuestring))
+                return GH_OK;
+        }
+    }
+    return AUTHZ_ERR(err, GH_E_FORBIDDEN, "app-only token lacks a required app role");
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* verified-token cache                                                                       */
+
+static void authz_claims_free(struct authz_claims *c)
+{
+    cJSON_Delete(c->json);
+    free(c);
+}
+
+/* Drop a reference to verified claims. NULL is a no-op. Thread-safe. */
+void authz_claims_release(struct authz_claims *c)
+{
+    if (c != NULL && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1)
+        authz_claims_free(c);
+}
+
+/* The payload object, borrowed for the caller's reference. */
+const cJSON *authz_claims_json(const struct authz_claims *c)
+{
+    return c->json;
+}
+
+/* A string claim, or NULL when absent or not a string. Borrowed. */
+const char *authz_claims_str(const struct authz_claims *c, const char *name)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(c->json, name);
+    return cJSON_IsString(m) ? m->valuestring : NULL;
+}
+
+/* The token's exp (epoch seconds). */
+int64_t authz_claims_exp(const struct authz_claims *c)
+{
+    return c->exp;
+}
+
+static size_t authz_cache_bucket(const struct authz_cache_shard *s, const unsigned char *h)
+{
+    uint64_t x;
+    memcpy(&x, h + 8, sizeof(x));
+    return (size_t)(x & (s->nbuckets - 1));
+}
+
+static void authz_cache_unlink(struct authz_cache_shard *s, struct authz_cache_entry *e)
+{
+    struct authz_cache_entry **pp = &s->buckets[authz_cache_bucket(s, e->hash)];
+    while (*pp != e)
+        pp = &(*pp)->chain;
+    *pp = e->chain;
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        s->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        s->tail = e->prev;
+    s->count--;
+}
+
+static void authz_cache_push_front(struct authz_cache_shard *s, struct authz_cache_entry *e)
+{
+    e->prev = NULL;
+    e->next = s->head;
+    if (s->head)
+        s->head->prev = e;
+    s->head = e;
+    if (s->tail == NULL)
+        s->tail = e;
+}
+
+/* A cached, unexpired entry for hash with a new reference, or NULL. */
+static struct authz_claims *authz_cache_get(struct authz_verifier *v, const unsigned char *hash,
+                                            int64_t now)
+{
+    struct authz_cache_shard *s = &v->shards[hash[0] & (AUTHZ_CACHE_SHARDS - 1)];
+    struct authz_cache_entry *e;
+    struct authz_claims *c = NULL;
+
+    pthread_mutex_lock(&s->mu);
+    for (e = s->buckets[authz_cache_bucket(s, hash)]; e != NULL; e = e->chain)
+        if (memcmp(e->hash, hash, sizeof(e->hash)) == 0)
+            break;
+    if (e != NULL) {
+        authz_cache_unlink(s, e);
+        /* Entries live until exp (+ leeway, as for a fresh check), never longer. */
+        if (now > e->claims->exp + v->cfg->leeway) {
+            authz_claims_release(e->claims);
+            free(e);
+        } else {
+            struct authz_cache_entry **b = &s->buckets[authz_cache_bucket(s, hash)];
+            e->chain = *b;
+            *b = e;
+            s->count++;
+            authz_cache_push_front(s, e);
+            c = e->claims;
+            atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return c;
+}
+
+static void authz_cache_put(struct authz_verifier *v, struct authz_claims *c)
+{
+    struct authz_cache_shard *s = &v->shards[c->hash[0] & (AUTHZ_CACHE_SHARDS - 1)];
+    struct authz_cache_entry *e, **b;
+
+    pthread_mutex_lock(&s->mu);
+    b = &s->buckets[authz_cache_bucket(s, c->hash)];
+    for (e = *b; e != NULL; e = e->chain)
+        if (memcmp(e->hash, c->hash, sizeof(e->hash)) == 0)
+            goto out; /* another thread verified the same token first */
+    /* Bounded: the least recently used entry makes room (the cache cannot grow with traffic). */
+    if (s->count >= s->cap && s->tail != NULL) {
+        struct authz_cache_entry *old = s->tail;
+        authz_cache_unlink(s, old);
+        authz_claims_release(old->claims);
+        free(old);
+        b = &s->buckets[authz_cache_bucket(s, c->hash)];
+    }
+    e = gh_xcalloc(1, sizeof(*e));
+    memcpy(e->hash, c->hash, sizeof(e->hash));
+    e->claims = c;
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+    e->chain = *b;
+    *b = e;
+    s->count++;
+    authz_cache_push_front(s, e);
+out:
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* the verifier                                                                               */
+
+/*
+ * Build a verifier (see authz.h). Refuses configurations that would accept tokens meant for
+ * another application: at least one audience is required.
+ */
+enum gh_status authz_verifier_new(const struct gh_config *cfg, struct jwks_cache *jwks,
+                                  struct authz_verifier **out_verifier, struct gh_err *err)
+{
+    struct authz_verifier *v;
+    struct gh_buf hint;
+    const struct gh_list *hl;
+    size_t per;
+
+    *out_verifier = NULL;
+    /* Without an audience any Entra token of any app in the tenant would pass. */
+    if (cfg->audiences.count == 0)
+        return AUTHZ_ERR(err, GH_E_INVALID,
+                         "GATEHOUSE_AUDIENCE must name this API (client id or App ID URI)");
+    for (size_t i = 0; i < cfg->issuers.count; i++)
+        if (strstr(cfg->issuers.items[i], AUTHZ_TENANT_TMPL) != NULL && cfg->tenants.count == 0)
+            return AUTHZ_ERR(err, GH_E_INVALID,
+                             "GATEHOUSE_ISSUER %s accepts any tenant: set GATEHOUSE_TENANTS",
+                             cfg->issuers.items[i]);
+    v = gh_xcalloc(1, sizeof(*v));
+    v->cfg = cfg;
+    v->jwks = jwks;
+    for (size_t i = 0; i < cfg->algs.count; i++)
+        for (int a = 0; a < AUTHZ_ALG_COUNT; a++)
+            if (strcmp(cfg->algs.items[i], authz_algs[a].name) == 0)
+                v->allowed_algs |= 1u << a;
+    for (int a = 0; a < AUTHZ_ALG_COUNT; a++) {
+        v->md[a] = EVP_MD_fetch(NULL, authz_algs[a].md, NULL);
+        GH_ASSERT(v->md[a] != NULL);
+    }
+    gh_buf_init(&hint, 4096);
+    hl = cfg->required_scopes.count ? &cfg->required_scopes : &cfg->required_roles;
+    for (size_t i = 0; i < hl->count; i++)
+        gh_buf_printf(&hint, NULL, "%s%s", i ? " " : "", hl->items[i]);
+    v->scope_hint = gh_xstrdup(gh_buf_str(&hint));
+    gh_buf_free(&hint);
+    v->cache_on = cfg->token_cache_size > 0;
+    per = cfg->token_cache_size > 0
+              ? ((size_t)cfg->token_cache_size + AUTHZ_CACHE_SHARDS - 1) / AUTHZ_CACHE_SHARDS
+              : 1;
+    for (int i = 0; i < AUTHZ_CACHE_SHARDS; i++) {
+        struct authz_cache_shard *s = &v->shards[i];
+        pthread_mutex_init(&s->mu, NULL);
+        s->cap = per;
+        s->nbuckets = 16;
+        while (s->nbuckets < per)
+            s->nbuckets <<= 1;
+        s->buckets = gh_xcalloc(s->nbuckets, sizeof(struct authz_cache_entry *));
+    }
+    *out_verifier = v;
+    return GH_OK;
+}
+
+/* Free the verifier and its cache. NULL is a no-op. No verification may be running. */
+void authz_verifier_free(struct authz_verifier *v)
+{
+    if (v == NULL)
+        return;
+    for (int i = 0; i < AUTHZ_CACHE_SHARDS; i++) {
+        struct authz_cache_shard *s = &v->shards[i];
+        for (struct authz_cache_entry *e = s->head, *n; e != NULL; e = n) {
+            n = e->next;
+            authz_claims_release(e->claims);
+            free(e);
+        }
+        free(s->buckets);
+        pthread_mutex_destroy(&s->mu);
+    }
+    for (int a = 0; a < AUTHZ_ALG_COUNT; a++)
+        EVP_MD_free(v->md[a]);
+    free(v->scope_hint);
+    free(v);
+}
+
+/* See authz.h; borrowed for the verifier's lifetime. */
+const char *authz_verifier_scope_hint(const struct authz_verifier *v)
+{
+    return v->scope_hint;
+}
+
+/* The full check of a token not found in the cache. input_sha256 (may be NULL) is the SHA-256
+ * of the signing input. On success *out is a new claims object (refcount 1). */
+static enum gh_status authz_token_verify_full(struct authz_verifier *v, const char *tok, size_t len,
+                                              const unsigned char *hash,
+                                              const unsigned char *input_sha256, int64_t now,
+                                              struct authz_claims **out, struct gh_err *err)
+{
+    struct authz_jws jws;
+    struct authz_header hdr;
+    struct jwks_set *set = NULL;
+    const struct jwks_key *key = NULL;
+    unsigned char sig_local[1100], *sig = NULL, *payload = NULL; /* 8192-bit RSA fits */
+    size_t sig_len = 0, payload_len = 0;
+    cJSON *p = NULL;
+    struct authz_claims *c = NULL;
+    int64_t exp = 0;
+    enum gh_status st;
+
+    st = authz_token_split(tok, len, &jws, err);
+    if (st)
+        goto out;
+    st = authz_token_header_parse(jws.hdr, jws.hdr_len, v->allowed_algs, &hdr, err);
+    if (st)
+        goto out;
+    set = jwks_cache_acquire(v->jwks);
+    if (set == NULL) {
+        st = AUTHZ_ERR(err, GH_E_UNAVAILABLE, "signing keys are not loaded (or are stale)");
+        goto out;
+    }
+    st = authz_key_find(v, &hdr, &set, &key, err);
+    if (st)
+        goto out;
+    st = authz_segment_decode(jws.sig, jws.sig_len, "signature", sig_local, sizeof(sig_local), &sig,
+                              &sig_len, err);
+    if (st)
+        goto out;
+    /* The payload's base64url is checked before the signature so that no non-canonical
+     * spelling of a signed token is accepted. */
+    st = authz_segment_decode(jws.payload, jws.payload_len, "payload", NULL, 0, &payload,
+                              &payload_len, err);
+    if (st)
+        goto out;
+    st = authz_signature_check(v, hdr.alg, key, tok, jws.signed_len, input_sha256, sig, sig_len,
+                               err);
+    if (st)
+        goto out;
+    /* From here on the bytes are the IdP's; the claims still need checking. */
+    p = authz_json_object_strict((const char *)payload, payload_len);
+    if (p == NULL) {
+        st = AUTHZ_DENY(err, "token payload is not a JSON object (or repeats a claim)");
+        goto out;
+    }
+    st = authz_claims_issuer_check(v, p, set, key, err);
+    if (st)
+        goto out;
+    st = authz_claims_audience_check(v, p, err);
+    if (st)
+        goto out;
+    st = authz_claims_tenant_check(v, p, err);
+    if (st)
+        goto out;
+    st = authz_claims_time_check(v, p, now, &exp, err);
+    if (st)
+        goto out;
+    c = gh_xcalloc(1, sizeof(*c));
+    atomic_init(&c->refs, 1);
+    c->json = p;
+    p = NULL;
+    c->exp = exp;
+    memcpy(c->kid, hdr.kid, hdr.kid_len + 1);
+    c->kid_len = hdr.kid_len;
+    c->generation = jwks_set_generation(set);
+    memcpy(c->hash, hash, sizeof(c->hash));
+    *out = c;
+out:
+    cJSON_Delete(p);
+    authz_segment_free(sig, sig_local);
+    free(payload);
+    jwks_set_release(set);
+    return st;
+}
+
+/*
+ * SHA-256 of the whole token (the cache key) and, on the way, of the JWS Signing Input (all
+ * bytes before the last '.'), which RS256/ES256 need for the signature check: SHA-256 is a
+ * stream, so the shared prefix is hashed once. *out_have_input says whether input_sha256 was set.
+ */
+static enum gh_status authz_token_hash(const struct authz_verifier *v, const char *tok, size_t len,
+                                       unsigned char *token_sha256, unsigned char *input_sha256,
+                                       bool *out_have_input, struct gh_err *err)
+{
+    EVP_MD_CTX *m = EVP_MD_CTX_new(), *pre = NULL;
+    size_t dot = len;
+    bool ok;
+
+    while (dot > 0 && tok[dot - 1] != '.')
+        dot--;
+    *out_have_input = false;
+    ok = m != NULL && EVP_DigestInit_ex(m, v->md[AUTHZ_ALG_RS256], NULL) == 1;
+    if (ok && dot > 0) {
+        pre = EVP_MD_CTX_new();
+        ok = pre != NULL && EVP_DigestUpdate(m, tok, dot - 1) == 1 &&
+             EVP_MD_CTX_copy_ex(pre, m) == 1 && EVP_DigestFinal_ex(pre, input_sha256, NULL) == 1;
+        *out_have_input = ok;
+    }
+    ok = ok && EVP_DigestUpdate(m, tok + (dot ? dot - 1 : 0), len - (dot ? dot - 1 : 0)) == 1 &&
+         EVP_DigestFinal_ex(m, token_sha256, NULL) == 1;
+    EVP_MD_CTX_free(pre);
+    EVP_MD_CTX_free(m);
+    if (!ok)
+        return AUTHZ_ERR(err, GH_E_INTERNAL, "SHA-256 failed");
+    return GH_OK;
+}
+
+/* A cached entry is still good only while its signing key is in the current set, so that a key
+ * removed from the JWKS stops working for cached tokens too. */
+static bool authz_cached_key_present(struct authz_verifier *v, const struct authz_claims *c)
+{
+    struct jwks_set *set = jwks_cache_acquire(v->jwks);
+    bool ok;
+
+    if (set == NULL)
+        return false;
+    ok = jwks_set_generation(set) == c->generation ||
+         jwks_set_key_find(set, c->kid, c->kid_len) != NULL;
+    jwks_set_release(set);
+    return ok;
+}
+
+/*
+ * Verify a bearer token (see authz.h): the cache first (SHA-256 of the exact bytes), the full
+ * check otherwise; then scopes/roles. Logs each rejection with its reason (kid, iss, oid),
+ * never the token. Thread-safe.
+ */
+enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, size_t len,
+                                  struct authz_claims **out_claims, struct gh_err *err)
+{
+    unsigned char hash[SHA256_DIGEST_LENGTH], input_sha256[SHA256_DIGEST_LENGTH];
+    bool have_input_sha256 = false;
+    int64_t now = (int64_t)time(NULL);
+    struct authz_claims *c = NULL;
+    struct gh_err e = {0};
+    enum gh_status st = GH_OK;
+    enum authz_token_result res = AUTHZ_R_VALID;
+
+    *out_claims = NULL;
+    /* The cap comes before hashing so an oversized header costs nothing. */
+    if (len > (size_t)GH_CAP_JWT) {
+        st = AUTHZ_DENY(&e, "token is larger than %d bytes", GH_CAP_JWT);
+        goto out;
+    }
+    st = authz_token_hash(v, tok, len, hash, input_sha256, &have_input_sha256, &e);
+    if (st)
+        goto out;
+    if (v->cache_on) {
+        c = authz_cache_get(v, hash, now);
+        if (c != NULL && !authz_cached_key_present(v, c)) {
+            authz_claims_release(c);
+            c = NULL;
+        }
+        if (c != NULL)
+            res = AUTHZ_R_CACHED;
+    }
+    if (c == NULL) {
+        st = authz_token_verify_full(v, tok, len, hash, have_input_sha256 ? input_sha256 : NULL,
+                                     now, &c, &e);
+        if (st)
+            goto out;
+        if (v->cache_on)
+            authz_cache_put(v, c);
+    }
+    st = authz_claims_scope_check(v, c->json, &e);
+out:
+    if (st != GH_OK) {
+        char q[300], oid[64];
+        res = st == GH_E_FORBIDDEN     ? AUTHZ_R_FORBIDDEN
+              : st == GH_E_UNAVAILABLE ? AUTHZ_R_UNAVAILABLE
+                                       : AUTHZ_R_INVALID;
+        gh_log(GH_LOG_INFO, "authz", "\"token rejected\" oid=%s reason=%s",
+               gh_log_q(oid, sizeof(oid),
+                        c && authz_claims_str(c, "oid") ? authz_claims_str(c, "oid") : ""),
+               gh_log_q(q, sizeof(q), e.msg));
+        authz_claims_release(c);
+        c = NULL;
+        GH_ERR(err, st, "%s", e.msg);
+    }
+    atomic_fetch_add_explicit(&v->results[res], 1, memory_order_relaxed);
+    *out_claims = c;
+    return st;
+}
+
+/* /metrics collector: validations by result. */
+void authz_verifier_metrics(void *ctx, struct gh_buf *out)
+{
+    struct authz_verifier *v = ctx;
+    char labels[64];
+
+    gh_metrics_family(out, "gatehouse_token_validations_total", "counter",
+                      "Bearer token validations by result (cached = verified-token cache hit)");
+    for (int i = 0; i < AUTHZ_R_COUNT; i++) {
+        snprintf(labels, sizeof(labels), "result=\"%s\"", authz_token_result_names[i]);
+        gh_metrics_sample(out, "gatehouse_token_validations_total", labels,
+                          (double)atomic_load_explicit(&v->results[i], memory_order_relaxed));
+    }
+}

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# bench/token.sh - token validations per second on one core, against this machine's raw RSA-2048
+# verify rate measured in the same run (`openssl speed rsa2048`):
+#   (a) the same token repeated (verified-token cache), (b) distinct valid RS256 tokens.
+# The target for (b) is >= 0.70 of raw verify/s: the signature check is the only real cost.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+SECONDS_EACH=${BENCH_SECONDS:-3}
+PKGS="libmicrohttpd libjwt libcurl libcjson sqlite3 openssl"
+
+make --no-print-directory "$BUILD/libgatehouse.a" >/dev/null
+# shellcheck disable=SC2046
+cc -std=c11 -D_DEFAULT_SOURCE -O2 -I. $(pkg-config --cflags $PKGS check) \
+    -o "$BUILD/token_bench" bench/token_bench.c tests/support/mint.c "$BUILD/libgatehouse.a" \
+    $(pkg-config --libs $PKGS check) -lpthread
+
+# `openssl speed` prints "rsa 2048 bits <sign s> <verify s> <sign/s> <verify/s>".
+rsa_verify=$(openssl speed -seconds "$SECONDS_EACH" rsa2048 2>/dev/null |
+    awk '/^rsa 2048 bits/ {print $NF}')
+out=$(GH_SRCDIR=$PWD "$BUILD/token_bench" "$SECONDS_EACH")
+same=$(echo "$out" | awk '/^same/ {print $2}')
+distinct=$(echo "$out" | awk '/^distinct/ {print $2}')
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+echo "token: openssl rsa2048 verify ${rsa_verify}/s (1 core);" \
+     "same token ${same}/s (ratio $(ratio "$same" "$rsa_verify"));" \
+     "distinct tokens ${distinct}/s (ratio $(ratio "$distinct" "$rsa_verify"), target >= 0.70)"
+
+# HTTP: POST /v1/authorize with the same valid token (verified-token cache) against nginx
+# `return 200`, both with wrk on loopback in this run. Discovery and keys are static files served
+# by a second nginx.
+if command -v wrk >/dev/null && command -v nginx >/dev/null && [ -x "$BUILD/gatehouse" ]; then
+    . bench/lib.sh
+    GH_SRCDIR=$PWD "$BUILD/token_bench" --emit "$bench_tmp"
+    kp=$(bench_port)
+    iss="https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
+    www="$bench_tmp/www"
+    mkdir -p "$www"
+    cp "$bench_tmp/keys.json" "$www/"
+    printf '{"issuer":"%s","jwks_uri":"http://127.0.0.1:%s/keys.json"}' "$iss" "$kp" \
+        >"$www/openid-configuration"
+    chmod 711 "$bench_tmp" && chmod 755 "$www" && chmod 644 "$www"/* # nginx workers run as nobody
+    mkdir -p "$bench_tmp/idp"
+    cat >"$bench_tmp/idp/nginx.conf" <<NGX
+worker_processes 1;
+pid $bench_tmp/idp/nginx.pid;
+error_log $bench_tmp/idp/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  default_type application/json;
+  server { listen 127.0.0.1:$kp; root $www; }
+}
+NGX
+    nginx -c "$bench_tmp/idp/nginx.conf" -g 'daemon off;' &
+    bench_pids+=($!)
+    bench_wait_http "http://127.0.0.1:$kp/keys.json"
+    np=$(bench_port)
+    gp=$(bench_port)
+    bench_nginx_start "$np"
+    bench_gatehouse_start "$gp" \
+        GATEHOUSE_OIDC_DISCOVERY="http://127.0.0.1:$kp/openid-configuration" \
+        GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=1 GATEHOUSE_AUDIENCE=api://gatehouse-bench
+    cat >"$bench_tmp/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"dataset":"sales","action":"protect"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $(cat "$bench_tmp/token")"
+LUA
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Content-Type: application/json" \
+        -H "Authorization: Bearer $(cat "$bench_tmp/token")" -d '{"dataset":"s","action":"protect"}' \
+        "http://127.0.0.1:$gp/v1/authorize")
+    [ "$code" = 200 ] || { echo "token: /v1/authorize answered $code, not 200" >&2; exit 1; }
+    nginx_rps=$(bench_wrk "http://127.0.0.1:$np/")
+    gh_rps=$(bench_wrk "http://127.0.0.1:$gp/v1/authorize" -s "$bench_tmp/post.lua")
+    echo "token-http: nginx return-200 ${nginx_rps} req/s; gatehouse POST /v1/authorize (same token)" \
+         "${gh_rps} req/s; ratio $(ratio "$gh_rps" "$nginx_rps") (wrk -c$BENCH_CONNS, ${BENCH_SECONDS}s each)"
+fi

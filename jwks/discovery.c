@@ -1,0 +1,81 @@
+/*
+ * discovery.c - OpenID Connect Discovery 1.0 §3 documents -> issuer and jwks_uri.
+ *
+ * Only the two members gatehouse uses are read. Both Entra forms work: the tenant document
+ * (issuer https://login.microsoftonline.com/<tid>/v2.0, or https://sts.windows.net/<tid>/ for
+ * v1) and the common/organizations document whose issuer is the "{tenantid}" template, which
+ * token.c expands with the token's tid against the GATEHOUSE_TENANTS allow-list.
+ */
+#include "jwks/jwks_int.h"
+#include "sidecar/caps.h"
+#include "sidecar/mem.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Longest issuer or jwks_uri accepted; real ones are < 100 bytes. */
+#define JWKS_URL_MAX 2048
+
+/* A member that must be a non-empty string of printable ASCII shorter than JWKS_URL_MAX. */
+static enum gh_status jwks_discovery_member(const cJSON *root, const char *name, char **out,
+                                            struct gh_err *err)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, name);
+    size_t len;
+
+    if (!cJSON_IsString(m) || m->valuestring[0] == '\0')
+        return JWKS_ERR(err, GH_E_INVALID, "discovery document has no %s", name);
+    len = strlen(m->valuestring);
+    if (len > JWKS_URL_MAX)
+        return JWKS_ERR(err, GH_E_INVALID, "discovery %s is too long", name);
+    /* These strings end up in logs, error descriptions and curl: no control or non-ASCII bytes. */
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)m->valuestring[i] <= 0x20 || (unsigned char)m->valuestring[i] >= 0x7f)
+            return JWKS_ERR(err, GH_E_INVALID, "discovery %s has invalid characters", name);
+    *out = gh_xstrdup(m->valuestring);
+    return GH_OK;
+}
+
+/*
+ * Parse a discovery document (see jwks.h). The jwks_uri must be an http(s) URL; whether plain
+ * http may be fetched is decided by jwks_fetch. On success both outputs are owned by the caller.
+ * Thread-safe.
+ */
+enum gh_status jwks_discovery_parse(const char *doc, size_t len, char **out_issuer,
+                                    char **out_jwks_uri, struct gh_err *err)
+{
+    cJSON *root = NULL;
+    char *issuer = NULL, *uri = NULL;
+    enum gh_status st;
+
+    *out_issuer = NULL;
+    *out_jwks_uri = NULL;
+    if (len > (size_t)GH_CAP_DISCOVERY)
+        return JWKS_ERR(err, GH_E_TOO_LARGE, "discovery document larger than %zu bytes",
+                        (size_t)GH_CAP_DISCOVERY);
+    root = cJSON_ParseWithLength(doc, len);
+    if (!cJSON_IsObject(root)) {
+        st = JWKS_ERR(err, GH_E_INVALID, "discovery document is not a JSON object");
+        goto out;
+    }
+    st = jwks_discovery_member(root, "issuer", &issuer, err);
+    if (st)
+        goto out;
+    st = jwks_discovery_member(root, "jwks_uri", &uri, err);
+    if (st)
+        goto out;
+    if (strncasecmp(uri, "https://", 8) != 0 && strncasecmp(uri, "http://", 7) != 0) {
+        st = JWKS_ERR(err, GH_E_INVALID, "discovery jwks_uri is not an http(s) URL");
+        goto out;
+    }
+    *out_issuer = issuer;
+    *out_jwks_uri = uri;
+    issuer = uri = NULL;
+out:
+    free(issuer);
+    free(uri);
+    cJSON_Delete(root);
+    return st;
+}
