@@ -9,6 +9,8 @@
  */
 #include "daemon.h"
 #include "authz/authz.h"
+#include "authz/decide.h"
+#include "authz/decision_log.h"
 #include "gatehouse.h"
 #include "http_int.h"
 #include "jwks/jwks.h"
@@ -84,6 +86,10 @@ int gh_daemon_run(const struct gh_config *cfg)
         policy_engine_watch(app.policy, GH_POLICY_WATCH_MS, &err) != GH_OK)
         goto out;
     gh_daemon_on_reload(policy_engine_reload_hook, app.policy);
+    if (cfg->decision_log != NULL &&
+        authz_decision_log_open(cfg->decision_log, &app.decisions, &err) != GH_OK)
+        goto out;
+    gh_metrics_register(authz_decide_metrics, NULL);
     if (cfg->oidc_discovery != NULL) {
         if (jwks_cache_new(cfg, &app.jwks, &err) != GH_OK ||
             authz_verifier_new(cfg, app.jwks, &app.verifier, &err) != GH_OK ||
@@ -126,6 +132,7 @@ out:
         gh_log(GH_LOG_ERROR, "daemon", "\"cannot start\" err=%s", gh_log_q(q, sizeof(q), err.msg));
     gh_server_stop(srv);
     policy_engine_free(app.policy);
+    authz_decision_log_close(app.decisions);
     authz_verifier_free(app.verifier);
     jwks_cache_free(app.jwks);
     scim_store_close(app.store);
