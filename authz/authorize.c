@@ -139,8 +139,8 @@ static enum gh_status authz_resolve(struct gh_app *app, const struct authz_claim
         if (st != GH_E_NOT_FOUND)
             return GH_ERR(err, st, "%s", lerr.msg);
         if (used < sizeof(tried)) {
-            int w = snprintf(tried + used, sizeof(tried) - used, "%s%s=%.128s",
-                             used ? " or " : "", colon + 1, value);
+            int w = snprintf(tried + used, sizeof(tried) - used, "%s%s=%.128s", used ? " or " : "",
+                             colon + 1, value);
             if (w > 0)
                 used += (size_t)w;
         }
@@ -152,9 +152,8 @@ static enum gh_status authz_resolve(struct gh_app *app, const struct authz_claim
 
 /* See decide.h. */
 enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claims *claims,
-                                    const struct authz_check *checks, size_t n,
-                                    struct gh_arena *a, struct authz_outcome *out,
-                                    struct gh_err *err)
+                                    const struct authz_check *checks, size_t n, struct gh_arena *a,
+                                    struct authz_outcome *out, struct gh_err *err)
 {
     struct policy_snapshot *snap = policy_engine_acquire(app->policy);
     const struct policy_doc *doc = policy_snapshot_doc(snap);
@@ -209,10 +208,14 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
         authz_decide(&f, iat, checks[i].dataset, checks[i].action, &out->results[i]);
         out->allowed = out->allowed && out->results[i].allowed;
         e = (struct authz_decision_entry){
-            out->decision_id, out->subject_id,
-            out->subject_user_name, tid,
-            checks[i].dataset,  policy_action_name(checks[i].action),
-            out->results[i].allowed, out->results[i].reason,
+            out->decision_id,
+            out->subject_id,
+            out->subject_user_name,
+            tid,
+            checks[i].dataset,
+            policy_action_name(checks[i].action),
+            out->results[i].allowed,
+            out->results[i].reason,
             token_id,
         };
         authz_decision_log_write(app->decisions, &e);

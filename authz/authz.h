@@ -53,5 +53,9 @@ enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err);
 /* Error renderer for authz routes: 401 + WWW-Authenticate invalid_token, 403 +
  * insufficient_scope (RFC 6750 §3), other statuses as {"error","message"} JSON. */
 void authz_render_error(struct gh_req *r, const struct gh_err *err);
+/* /v1/ext_authz (any method, any path below it) for Envoy ext_authz, nginx auth_request and
+ * Traefik forwardAuth: only 200, 401 or 403. */
+enum gh_status authz_handle_ext_authz(struct gh_req *r, struct gh_err *err);
+void authz_ext_render_error(struct gh_req *r, const struct gh_err *err);
 
 #endif

@@ -43,6 +43,8 @@ static const struct gh_route gh_routes[] = {
     /* authorization (bearer access tokens, RFC 6750 errors) */
     {"POST", "/v1/authorize", GH_ROUTE_EXACT, authz_handle_authorize, authz_render_error,
      "authorize"},
+    {"*", "/v1/ext_authz", GH_ROUTE_PREFIX, authz_handle_ext_authz, authz_ext_render_error,
+     "ext_authz"},
 };
 
 #define GH_NROUTES (sizeof(gh_routes) / sizeof(gh_routes[0]))

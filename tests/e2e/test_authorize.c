@@ -1,0 +1,477 @@
+/*
+ * test_authorize.c - issue 5 end to end: users and groups provisioned over SCIM (Entra's request
+ * shapes), access groups from the policy file and the admin API, real RS256 tokens from the
+ * loopback IdP, and the decisions /v1/authorize and /v1/ext_authz give, with their reasons:
+ * every provisioning change is visible in the very next decision (read-your-writes), and
+ * removals cut off tokens issued before them.
+ */
+#include "tests/e2e/scim_client.h"
+#include "tests/support/idp.h"
+#include "tests/support/mint.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#define TID         "72f988bf-86f1-41af-91ab-2d7cd011db47"
+#define OTHER_TID   "11111111-2222-4333-8444-555555555555"
+#define OID         "6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b"
+#define UPN         "alice@contoso.example"
+#define ADMIN_TOKEN "e2e-admin-secret-0123456789abcdef"
+#define PATCHOP     "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+
+#define POLICY                                                                                     \
+    "{\"access_groups\":[{\"name\":\"Payroll Analysts\",\"grants\":[{\"dataset\":\"payroll\","     \
+    "\"actions\":[\"protect\",\"unprotect\"]}]}],"                                                 \
+    "\"default_grants\":[{\"dataset\":\"directory\",\"actions\":[\"protect\"]}],"                  \
+    "\"routes\":[{\"method\":\"GET\",\"path_prefix\":\"/payroll\",\"dataset\":\"payroll\","        \
+    "\"action\":\"unprotect\"}]}"
+
+struct afx {
+    struct gh_idp *idp;
+    struct gh_mint_key *key;
+    char *dir;
+    char log_path[600];
+};
+
+static struct afx fx;
+
+static void afx_start(const char *tenants)
+{
+    static char disc[320], pol[700], dlog[700], ten[200];
+    char policy_path[600];
+    const char *env[16];
+    size_t n = 0;
+    FILE *f;
+
+    fx.dir = gh_tmpdir_new();
+    snprintf(policy_path, sizeof(policy_path), "%s/policy.json", fx.dir);
+    f = fopen(policy_path, "w");
+    fputs(POLICY, f);
+    fclose(f);
+    snprintf(fx.log_path, sizeof(fx.log_path), "%s/decisions.log", fx.dir);
+    fx.idp = gh_idp_start(TID);
+    fx.key = gh_mint_key_load("rsa1", "kid-one");
+    gh_idp_set_keys(fx.idp, &fx.key, 1);
+    snprintf(disc, sizeof(disc), "GATEHOUSE_OIDC_DISCOVERY=%s", gh_idp_discovery_url(fx.idp));
+    snprintf(pol, sizeof(pol), "GATEHOUSE_POLICY=%s", policy_path);
+    snprintf(dlog, sizeof(dlog), "GATEHOUSE_DECISION_LOG=%s", fx.log_path);
+    env[n++] = disc;
+    env[n++] = pol;
+    env[n++] = dlog;
+    env[n++] = "GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=1";
+    env[n++] = "GATEHOUSE_AUDIENCE=" GH_IDP_AUDIENCE;
+    env[n++] = "GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN;
+    env[n++] = "GATEHOUSE_ADMIN_TOKEN=" ADMIN_TOKEN;
+    if (tenants != NULL) {
+        snprintf(ten, sizeof(ten), "GATEHOUSE_TENANTS=%s", tenants);
+        env[n++] = ten;
+    }
+    env[n] = NULL;
+    scim_proc = gh_proc_start(env, true);
+}
+
+static void afx_stop(void)
+{
+    scim_e2e_stop();
+    gh_mint_key_free(fx.key);
+    gh_idp_stop(fx.idp);
+    gh_tmpdir_remove(fx.dir);
+}
+
+/* A token for oid/upn issued `iat_delta` seconds from now (negative: in the past). */
+static char *token(const char *oid, const char *upn, long iat_delta)
+{
+    cJSON *c = gh_mint_claims(gh_idp_issuer(fx.idp), GH_IDP_AUDIENCE, TID);
+    char *t;
+    cJSON_ReplaceItemInObject(c, "oid", cJSON_CreateString(oid));
+    cJSON_ReplaceItemInObject(c, "preferred_username", cJSON_CreateString(upn));
+    gh_mint_claims_time(c, "iat", iat_delta);
+    cJSON_AddStringToObject(c, "uti", "uti-e2e-1");
+    t = gh_mint_jwt(fx.key, "RS256", c);
+    cJSON_Delete(c);
+    return t;
+}
+
+/* POST /v1/authorize; returns the parsed body (caller deletes) and checks the status. */
+static cJSON *authorize(const char *tok, const char *dataset, const char *action)
+{
+    struct gh_http_resp r;
+    char url[256], auth[8192], body[512];
+    const char *hdrs[] = {auth, "Content-Type: application/json", NULL};
+    cJSON *j;
+    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_proc));
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+    snprintf(body, sizeof(body), "{\"dataset\":\"%s\",\"action\":\"%s\"}", dataset, action);
+    ck_assert_int_eq(gh_http("POST", url, hdrs, body, NULL, &r), 0);
+    ck_assert_msg(r.status == 200, "authorize: %ld %s", r.status, r.body);
+    j = cJSON_Parse(r.body);
+    gh_http_resp_free(&r);
+    return j;
+}
+
+static const char *reason_of(const cJSON *j)
+{
+    return cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0), "reason")
+        ->valuestring;
+}
+
+/* Expect allowed (or not) with a reason containing `want`. */
+static void expect(const char *tok, const char *dataset, const char *action, bool allowed,
+                   const char *want)
+{
+    cJSON *j = authorize(tok, dataset, action);
+    const char *reason = reason_of(j);
+    ck_assert_msg(cJSON_IsBool(cJSON_GetObjectItem(j, "allowed")) &&
+                      cJSON_IsTrue(cJSON_GetObjectItem(j, "allowed")) == allowed,
+                  "%s %s: want allowed=%d, got: %s", action, dataset, allowed, reason);
+    ck_assert_msg(strstr(reason, want) != NULL, "reason \"%s\" lacks \"%s\"", reason, want);
+    cJSON_Delete(j);
+}
+
+static char *user_body(const char *upn, const char *ext)
+{
+    static char b[1024];
+    snprintf(b, sizeof(b),
+             "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\","
+             "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"],\"externalId\":"
+             "\"%s\",\"userName\":\"%s\",\"active\":true,\"emails\":[{\"primary\":true,\"type\":"
+             "\"work\",\"value\":\"%s\"}],\"meta\":{\"resourceType\":\"User\"},\"roles\":[]}",
+             ext, upn, upn);
+    return b;
+}
+
+static void scim_ok(const char *method, const char *path, const char *body, long want)
+{
+    struct scim_res r = scim_call(method, path, body);
+    ck_assert_msg(r.status == want, "%s %s: %ld %s", method, path, r.status, r.raw);
+    scim_res_free(&r);
+}
+
+static void member(const char *op, const char *gid, const char *uid)
+{
+    char body[512];
+    snprintf(body, sizeof(body),
+             PATCHOP "\"Operations\":[{\"op\":\"%s\",\"path\":\"members\",\"value\":[{\"value\":"
+                     "\"%s\"}]}]}",
+             op, uid);
+    scim_ok("PATCH", scim_path2("/scim/v2/Groups/", gid), body, 204);
+}
+
+START_TEST(provisioning_drives_decisions)
+{
+    afx_start(NULL);
+    char *old = token(OID, UPN, -60);
+
+    /* not provisioned yet */
+    expect(old, "directory", "protect", false, "subject is not provisioned");
+    /* user created (externalId = objectId mapping) -> identity exists; default grants apply */
+    char *uid = scim_create("/scim/v2/Users", user_body(UPN, OID));
+    expect(old, "directory", "protect", true, "default_grants");
+    expect(old, "directory", "unprotect", false, "no access group of " UPN " (member of 0)");
+    expect(old, "payroll", "unprotect", false, "no access group");
+    /* group created -> linked to the access group of the same name; members added -> allowed */
+    char *gid = scim_create_group("Payroll Analysts");
+    member("Add", gid, uid);
+    expect(old, "payroll", "unprotect", true,
+           "access group \"Payroll Analysts\" (IdP group \"Payroll Analysts\") grants unprotect "
+           "on payroll");
+    /* re-adding is idempotent */
+    member("Add", gid, uid);
+    expect(old, "payroll", "protect", true, "Payroll Analysts");
+
+    /* member removed (flag dialect: members[value eq ...]) -> denied at once */
+    char body[512];
+    snprintf(body, sizeof(body),
+             PATCHOP
+             "\"Operations\":[{\"op\":\"remove\",\"path\":\"members[value eq \\\"%s\\\"]\"}]}",
+             uid);
+    scim_ok("PATCH", scim_path2("/scim/v2/Groups/", gid), body, 204);
+    expect(old, "payroll", "unprotect", false, "no access group");
+    /* restored: a token issued before the removal stays cut off, a newer one works */
+    member("Add", gid, uid);
+    expect(old, "payroll", "unprotect", false, "changed at");
+    char *fresh = token(OID, UPN, 5);
+    expect(fresh, "payroll", "unprotect", true, "Payroll Analysts");
+    expect(old, "directory", "protect", true, "default_grants");
+
+    /* group deleted -> its members lose that access group */
+    scim_ok("DELETE", scim_path2("/scim/v2/Groups/", gid), NULL, 204);
+    expect(fresh, "payroll", "unprotect", false, "no access group");
+    free(old);
+    free(fresh);
+    free(uid);
+    free(gid);
+    afx_stop();
+}
+END_TEST
+
+START_TEST(deactivation_and_deletion_cut_off)
+{
+    afx_start(NULL);
+    char *old = token(OID, UPN, -60);
+    char *uid = scim_create("/scim/v2/Users", user_body(UPN, OID));
+    char *gid = scim_create_group("Payroll Analysts");
+    member("Add", gid, uid);
+    expect(old, "payroll", "unprotect", true, "Payroll Analysts");
+
+    /* soft delete, Entra's default dialect ("False" as a string) -> every decision denies */
+    scim_ok("PATCH", scim_path2("/scim/v2/Users/", uid),
+            PATCHOP
+            "\"Operations\":[{\"op\":\"Replace\",\"path\":\"active\",\"value\":\"False\"}]}",
+            200);
+    expect(old, "payroll", "unprotect", false, "is deactivated (active=false)");
+    expect(old, "directory", "protect", false, "deactivated");
+    /* memberships are kept while inactive */
+    char members[512];
+    scim_members(gid, members, sizeof(members));
+    ck_assert_str_eq(members, uid);
+    /* re-enabled: older tokens stay cut off, a new one works again */
+    scim_ok("PATCH", scim_path2("/scim/v2/Users/", uid),
+            PATCHOP "\"Operations\":[{\"op\":\"replace\",\"path\":\"active\",\"value\":true}]}",
+            200);
+    expect(old, "payroll", "unprotect", false, "was deprovisioned at");
+    char *fresh = token(OID, UPN, 5);
+    expect(fresh, "payroll", "unprotect", true, "Payroll Analysts");
+
+    /* user changed: a new userName resolves through upn when externalId does not match */
+    scim_ok("PATCH", scim_path2("/scim/v2/Users/", uid),
+            PATCHOP "\"Operations\":[{\"op\":\"Replace\",\"path\":\"userName\",\"value\":"
+                    "\"alice.new@contoso.example\"},{\"op\":\"Replace\",\"path\":\"externalId\","
+                    "\"value\":\"alice\"}]}",
+            200);
+    char *renamed = token("00000000-0000-4000-8000-000000000000", "ALICE.NEW@contoso.example", 5);
+    cJSON *j = authorize(renamed, "payroll", "protect");
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "allowed")));
+    ck_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "subject"), "userName")->valuestring,
+        "alice.new@contoso.example");
+    ck_assert_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "subject"), "id")->valuestring,
+                     uid);
+    cJSON_Delete(j);
+
+    /* hard delete -> identity gone and out of every access group */
+    char *bob = scim_create("/scim/v2/Users", user_body("bob@contoso.example", "bob-oid"));
+    member("Add", gid, bob);
+    char *bob_old = token("bob-oid", "bob@contoso.example", -60);
+    expect(bob_old, "payroll", "protect", true, "Payroll Analysts");
+    scim_ok("DELETE", scim_path2("/scim/v2/Users/", bob), NULL, 204);
+    expect(bob_old, "payroll", "protect", false, "subject is not provisioned");
+    scim_members(gid, members, sizeof(members));
+    ck_assert_str_eq(members, uid);
+    /* re-created under the same name: tokens from before the deletion stay dead */
+    char *bob2 = scim_create("/scim/v2/Users", user_body("bob@contoso.example", "bob-oid"));
+    member("Add", gid, bob2);
+    expect(bob_old, "payroll", "protect", false, "was deprovisioned at");
+    char *bob_new = token("bob-oid", "bob@contoso.example", 5);
+    expect(bob_new, "payroll", "protect", true, "Payroll Analysts");
+    free(bob);
+    free(bob2);
+    free(bob_old);
+    free(bob_new);
+    free(old);
+    free(fresh);
+    free(renamed);
+    free(uid);
+    free(gid);
+    afx_stop();
+}
+END_TEST
+
+START_TEST(access_group_created_links_at_once)
+{
+    struct gh_http_resp r;
+    char url[256];
+    const char *hdrs[] = {"Authorization: Bearer " ADMIN_TOKEN, "Content-Type: application/json",
+                          NULL};
+    afx_start(NULL);
+    char *tok = token(OID, UPN, -60);
+    char *uid = scim_create("/scim/v2/Users", user_body(UPN, OID));
+    char *gid = scim_create_group("Auditors");
+    member("Add", gid, uid);
+    expect(tok, "audit", "unprotect", false, "no access group");
+    snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_proc));
+    ck_assert_int_eq(gh_http("POST", url, hdrs,
+                             "{\"name\":\"auditors\",\"grants\":[{\"dataset\":\"audit\","
+                             "\"actions\":[\"unprotect\"]}]}",
+                             NULL, &r),
+                     0);
+    ck_assert_int_eq(r.status, 201);
+    gh_http_resp_free(&r);
+    expect(tok, "audit", "unprotect", true,
+           "access group \"auditors\" (IdP group \"Auditors\") grants unprotect on audit");
+    free(tok);
+    free(uid);
+    free(gid);
+    afx_stop();
+}
+END_TEST
+
+START_TEST(checks_and_tenant_and_log)
+{
+    struct gh_http_resp r;
+    char url[256], auth[8192];
+    const char *hdrs[] = {auth, "Content-Type: application/json", NULL};
+    afx_start(OTHER_TID "," TID);
+    char *tok = token(OID, UPN, -60);
+    scim_create("/scim/v2/Users", user_body(UPN, OID));
+    /* GATEHOUSE_TENANTS' first entry is the SCIM tenant: a token from the second is valid but
+     * its subject cannot be one of ours */
+    expect(tok, "directory", "protect", false,
+           "token tenant " TID " is not the provisioned tenant " OTHER_TID);
+    free(tok);
+    afx_stop();
+
+    afx_start(NULL);
+    tok = token(OID, UPN, -60);
+    free(scim_create("/scim/v2/Users", user_body(UPN, OID)));
+    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_proc));
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+    ck_assert_int_eq(gh_http("POST", url, hdrs,
+                             "{\"checks\":[{\"dataset\":\"directory\",\"action\":\"protect\"},"
+                             "{\"dataset\":\"payroll\",\"action\":\"unprotect\"}]}",
+                             NULL, &r),
+                     0);
+    cJSON *j = cJSON_Parse(r.body);
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "allowed")));
+    ck_assert(cJSON_IsTrue(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0), "allowed")));
+    ck_assert(cJSON_IsFalse(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 1), "allowed")));
+    char id[64];
+    snprintf(id, sizeof(id), "%s", cJSON_GetObjectItem(j, "decision_id")->valuestring);
+    cJSON_Delete(j);
+    gh_http_resp_free(&r);
+    /* actions other than protect/unprotect are 400 */
+    ck_assert_int_eq(
+        gh_http("POST", url, hdrs, "{\"dataset\":\"payroll\",\"action\":\"delete\"}", NULL, &r), 0);
+    ck_assert_int_eq(r.status, 400);
+    gh_http_resp_free(&r);
+    /* the decision log: one JSON line per check, with the token id, never the token */
+    FILE *f = fopen(fx.log_path, "r");
+    char line[4096];
+    int lines = 0, ours = 0;
+    while (fgets(line, sizeof(line), f) != NULL) {
+        lines++;
+        ours += strstr(line, id) != NULL;
+        ck_assert_ptr_null(strstr(line, tok));
+        ck_assert_ptr_nonnull(strstr(line, "\"token_id\":\"uti-e2e-1\""));
+    }
+    fclose(f);
+    ck_assert_int_eq(ours, 2);
+    ck_assert_int_ge(lines, 2);
+    /* metrics count decisions by result */
+    snprintf(url, sizeof(url), "%s/metrics", gh_proc_url(scim_proc));
+    ck_assert_int_eq(gh_http("GET", url, NULL, NULL, NULL, &r), 0);
+    ck_assert_ptr_nonnull(strstr(r.body, "gatehouse_decisions_total{result=\"allow\"} 1"));
+    ck_assert_ptr_nonnull(strstr(r.body, "gatehouse_decisions_total{result=\"deny\"} 1"));
+    gh_http_resp_free(&r);
+    ck_assert_ptr_null(strstr(gh_proc_log(scim_proc), tok));
+    free(tok);
+    afx_stop();
+}
+END_TEST
+
+/* /v1/ext_authz: headers or route rules; only 200, 401, 403. */
+static long ext(const char *method, const char *path, const char *tok, const char *h1,
+                const char *h2, struct gh_http_resp *r)
+{
+    char url[512], auth[8192];
+    const char *hdrs[4] = {NULL, NULL, NULL, NULL};
+    int n = 0;
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    if (tok != NULL) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+        hdrs[n++] = auth;
+    }
+    if (h1 != NULL)
+        hdrs[n++] = h1;
+    if (h2 != NULL)
+        hdrs[n++] = h2;
+    ck_assert_int_eq(gh_http(method, url, hdrs, NULL, NULL, r), 0);
+    return r->status;
+}
+
+START_TEST(ext_authz_for_proxies)
+{
+    struct gh_http_resp r;
+    char h[256];
+    afx_start(NULL);
+    char *tok = token(OID, UPN, -60);
+    char *uid = scim_create("/scim/v2/Users", user_body(UPN, OID));
+    char *gid = scim_create_group("Payroll Analysts");
+    member("Add", gid, uid);
+
+    /* explicit headers (any method) */
+    ck_assert_int_eq(ext("POST", "/v1/ext_authz", tok, "X-Gatehouse-Dataset: payroll",
+                         "X-Gatehouse-Action: protect", &r),
+                     200);
+    ck_assert_str_eq(gh_http_resp_header(&r, "X-Gatehouse-Subject", h, sizeof(h)), uid);
+    ck_assert_str_eq(gh_http_resp_header(&r, "X-Gatehouse-User", h, sizeof(h)), UPN);
+    ck_assert_ptr_nonnull(gh_http_resp_header(&r, "X-Gatehouse-Decision-Id", h, sizeof(h)));
+    gh_http_resp_free(&r);
+    ck_assert_int_eq(ext("GET", "/v1/ext_authz", tok, "X-Gatehouse-Dataset: hr",
+                         "X-Gatehouse-Action: protect", &r),
+                     403);
+    ck_assert_ptr_null(gh_http_resp_header(&r, "X-Gatehouse-Subject", h, sizeof(h)));
+    ck_assert_ptr_nonnull(strstr(r.body, "no access group"));
+    gh_http_resp_free(&r);
+    /* Envoy: original method and path appended to the prefix; the policy's route rule maps it */
+    ck_assert_int_eq(ext("GET", "/v1/ext_authz/payroll/slips/7?year=2026", tok, NULL, NULL, &r),
+                     200);
+    gh_http_resp_free(&r);
+    ck_assert_int_eq(ext("DELETE", "/v1/ext_authz/payroll/slips/7", tok, NULL, NULL, &r), 403);
+    ck_assert_ptr_nonnull(strstr(r.body, "no dataset for DELETE /payroll/slips/7"));
+    gh_http_resp_free(&r);
+    /* nginx auth_request and Traefik forwardAuth describe the original request in headers */
+    ck_assert_int_eq(ext("GET", "/v1/ext_authz", tok, "X-Original-URI: /payroll/x",
+                         "X-Original-Method: GET", &r),
+                     200);
+    gh_http_resp_free(&r);
+    ck_assert_int_eq(
+        ext("GET", "/v1/ext_authz", tok, "X-Forwarded-Uri: /other", "X-Forwarded-Method: GET", &r),
+        403);
+    gh_http_resp_free(&r);
+    /* bad input is a 403, never a 400/5xx (nginx would turn those into 500) */
+    ck_assert_int_eq(ext("GET", "/v1/ext_authz", tok, "X-Gatehouse-Dataset: payroll",
+                         "X-Gatehouse-Action: delete", &r),
+                     403);
+    gh_http_resp_free(&r);
+    ck_assert_int_eq(ext("GET", "/v1/ext_authz", tok, "X-Gatehouse-Dataset: payroll", NULL, &r),
+                     403);
+    gh_http_resp_free(&r);
+    /* tokens: missing or invalid -> 401 with the RFC 6750 challenge */
+    ck_assert_int_eq(ext("GET", "/v1/ext_authz/payroll", NULL, NULL, NULL, &r), 401);
+    ck_assert_ptr_nonnull(gh_http_resp_header(&r, "WWW-Authenticate", h, sizeof(h)));
+    ck_assert_ptr_nonnull(strstr(h, "Bearer error=\"invalid_token\""));
+    gh_http_resp_free(&r);
+    ck_assert_int_eq(ext("GET", "/v1/ext_authz/payroll", "a.b.c", NULL, NULL, &r), 401);
+    gh_http_resp_free(&r);
+    /* deactivated: 403 */
+    scim_ok("PATCH", scim_path2("/scim/v2/Users/", uid),
+            PATCHOP
+            "\"Operations\":[{\"op\":\"Replace\",\"path\":\"active\",\"value\":\"False\"}]}",
+            200);
+    ck_assert_int_eq(ext("GET", "/v1/ext_authz/payroll", tok, NULL, NULL, &r), 403);
+    ck_assert_ptr_nonnull(gh_http_resp_header(&r, "X-Gatehouse-Reason", h, sizeof(h)));
+    ck_assert_ptr_nonnull(strstr(h, "deactivated"));
+    gh_http_resp_free(&r);
+    free(tok);
+    free(uid);
+    free(gid);
+    afx_stop();
+}
+END_TEST
+
+Suite *authorize_suite(void)
+{
+    Suite *s = suite_create("authorize");
+    TCase *tc = tcase_create("e2e");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, provisioning_drives_decisions);
+    tcase_add_test(tc, deactivation_and_deletion_cut_off);
+    tcase_add_test(tc, access_group_created_links_at_once);
+    tcase_add_test(tc, checks_and_tenant_and_log);
+    tcase_add_test(tc, ext_authz_for_proxies);
+    suite_add_tcase(s, tc);
+    return s;
+}
