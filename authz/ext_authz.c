@@ -93,8 +93,8 @@ enum gh_status authz_handle_ext_authz(struct gh_req *r, struct gh_err *err)
 {
     struct gh_app *app = gh_req_app(r);
     struct authz_claims *claims = NULL;
-    struct authz_check check;
-    struct authz_outcome o;
+    struct authz_check check = {0};
+    struct authz_outcome o = {0};
     const char *tok;
     size_t len;
     enum gh_status st;

@@ -170,7 +170,7 @@ enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
     struct authz_check *checks = NULL;
     const char *tok;
     size_t tok_len, n = 0;
-    struct authz_outcome outcome;
+    struct authz_outcome outcome = {0};
     cJSON *json = NULL;
     enum gh_status st;
 
