@@ -67,3 +67,37 @@ bench_wrk() {
 bench_ratio() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
 }
+
+# A static OIDC issuer served by nginx on a free port: discovery + the JWKS file $1.
+# Sets bench_disc_url.
+bench_static_idp() {
+    local keys=$1 kp www="$bench_tmp/www"
+    kp=$(bench_port)
+    mkdir -p "$www" "$bench_tmp/idp"
+    cp "$keys" "$www/keys.json"
+    printf '{"issuer":"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0","jwks_uri":"http://127.0.0.1:%s/keys.json"}' \
+        "$kp" >"$www/openid-configuration"
+    chmod 711 "$bench_tmp" && chmod 755 "$www" && chmod 644 "$www"/* # nginx workers run as nobody
+    cat >"$bench_tmp/idp/nginx.conf" <<NGX
+worker_processes 1;
+pid $bench_tmp/idp/nginx.pid;
+error_log $bench_tmp/idp/error.log;
+events { worker_connections 64; }
+http {
+  access_log off;
+  default_type application/json;
+  server { listen 127.0.0.1:$kp; root $www; }
+}
+NGX
+    nginx -c "$bench_tmp/idp/nginx.conf" -g 'daemon off;' &
+    bench_pids+=($!)
+    bench_wait_http "http://127.0.0.1:$kp/keys.json"
+    bench_disc_url="http://127.0.0.1:$kp/openid-configuration"
+}
+
+# wrk full output (for latency percentiles): bench_wrk_raw URL [wrk args...]
+bench_wrk_raw() {
+    local url=$1
+    shift
+    wrk -t2 -d"${BENCH_SECONDS}s" "$@" "$url" 2>/dev/null
+}
