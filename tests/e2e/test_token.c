@@ -306,6 +306,14 @@ static char *rule_other_issuer(struct efx *f)
     return mint_claims(f, c);
 }
 
+/* Token text with quotes and backslashes must not break out of the challenge's quoted-string. */
+static char *rule_quoted_issuer(struct efx *f)
+{
+    cJSON *c = claims(f);
+    cJSON_ReplaceItemInObject(c, "iss", cJSON_CreateString("https://e\"vil\\, error=\"x"));
+    return mint_claims(f, c);
+}
+
 static char *rule_graph_aud(struct efx *f)
 {
     cJSON *c = claims(f);
@@ -456,6 +464,7 @@ static const struct {
     {"v1 issuer", rule_v1_issuer,
      "token issued by v1 endpoint sts.windows.net but only v2 issuer configured"},
     {"issuer", rule_other_issuer, "issuer https://issuer.example/ is not accepted"},
+    {"quoted issuer", rule_quoted_issuer, "issuer https://e?vil?, error=?x is not accepted\""},
     {"graph audience", rule_graph_aud,
      "audience is 00000003-0000-0000-c000-000000000000 (a Microsoft Graph token): request a "
      "token for this API's scope"},
