@@ -16,6 +16,8 @@
 #define AUTHZ_DECIDE_H
 
 #include "policies/policy.h"
+#include "sidecar/buf.h"
+#include "sidecar/err.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -53,5 +55,35 @@ struct authz_result {
 /* Decide one (dataset, action) for a token issued at iat (epoch seconds). Thread-safe. */
 void authz_decide(const struct authz_facts *f, int64_t iat, const char *dataset,
                   enum policy_action action, struct authz_result *out);
+
+/* ---- a whole request: verified claims -> identity -> facts -> one result per check ---- */
+struct gh_app;
+struct gh_arena;
+struct authz_claims;
+
+struct authz_check {
+    const char *dataset;
+    enum policy_action action;
+};
+
+struct authz_outcome {
+    bool allowed; /* every check allowed */
+    char decision_id[40];
+    const char *subject_id;        /* NULL when not provisioned (arena) */
+    const char *subject_user_name; /* arena or NULL */
+    const char *subject_external_id;
+    const char *tenant;           /* the token's tid or NULL (borrowed from the claims) */
+    struct authz_result *results; /* n entries (arena) */
+};
+
+/* Resolve the subject of verified claims to a provisioned user (GATEHOUSE_IDENTITY_CLAIMS), gather
+ * its facts from the store and the policy snapshot, decide every check, write the decision log
+ * and count the results. A store failure is an error (the caller answers 5xx; it never allows).
+ * Read-your-writes: facts are read after every acknowledged SCIM write. Thread-safe. */
+enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claims *claims,
+                                    const struct authz_check *checks, size_t n, struct gh_arena *a,
+                                    struct authz_outcome *out, struct gh_err *err);
+/* /metrics collector: decisions by result, decision-log write failures (ctx unused). */
+void authz_decide_metrics(void *ctx, struct gh_buf *out);
 
 #endif

@@ -2,13 +2,13 @@
  * handlers.c - POST /v1/authorize and the RFC 6750 error renderer of the authz routes.
  *
  * The bearer token is verified first (401/403 before anything about the body is revealed),
- * then the body shape is checked (400), then the decision is made. Until access groups exist
- * (next issue) the decision is an honest fail-closed deny for every check; it lives in
- * authz_decide_placeholder() so that it can be replaced without touching the request handling.
+ * then the body shape is checked (400), then the decision is made from the provisioned identity
+ * and its access groups (authorize.c).
  * Every 401 carries `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3, STYLE 3.7),
  * a 403 carries `insufficient_scope` with the scopes needed (§3.1).
  */
 #include "authz/authz.h"
+#include "authz/decide.h"
 #include "authz/token.h"
 #include "sidecar/gatehouse.h"
 
@@ -18,14 +18,6 @@
 #define AUTHZ_DATASET_MAX 256
 /* Longest error_description put in a header: keeps the header well inside proxy limits. */
 #define AUTHZ_DESC_MAX 200
-
-#define AUTHZ_REASON_NO_POLICY "no access-group policy is loaded"
-
-/* One requested check, borrowed from the request's JSON. */
-struct authz_check {
-    const char *dataset;
-    const char *action;
-};
 
 /* RFC 6750 §3: error_description is a quoted-string limited to %x20-21 / %x23-5B / %x5D-7E;
  * anything else (including text that came from the token) is replaced. */
@@ -73,7 +65,6 @@ void authz_render_error(struct gh_req *r, const struct gh_err *err)
         snprintf(hdr, sizeof(hdr), "Bearer error=\"%s\", error_description=\"%s\"", code, desc);
     }
     gh_reply_header(r, "WWW-Authenticate", hdr);
-    gh_reply_header(r, "Cache-Control", "no-store");
     body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "error", code);
     cJSON_AddStringToObject(body, "error_description", desc);
@@ -126,48 +117,46 @@ static enum gh_status authz_body_parse(struct gh_req *r, const cJSON *json,
                              i, AUTHZ_DATASET_MAX);
         }
         if (!cJSON_IsString(ac) ||
-            (strcmp(ac->valuestring, "protect") != 0 && strcmp(ac->valuestring, "unprotect") != 0))
+            policy_action_parse(ac->valuestring, &out[i].action, NULL) != GH_OK)
             return AUTHZ_ERR(err, GH_E_INVALID, "action must be \"protect\" or \"unprotect\"");
         out[i].dataset = ds->valuestring;
-        out[i].action = ac->valuestring;
     }
     *out_checks = out;
     *out_n = n;
     return GH_OK;
 }
 
-/*
- * The decision. Placeholder until access groups exist: every check is denied with the reason,
- * and "allowed" is false. The next issue replaces this function (same inputs and output).
- */
-static bool authz_decide_placeholder(const struct authz_claims *claims,
-                                     const struct authz_check *checks, size_t n, cJSON *results)
+static void authz_add_str(cJSON *o, const char *k, const char *v)
 {
-    (void)claims;
+    if (v != NULL)
+        cJSON_AddStringToObject(o, k, v);
+    else
+        cJSON_AddNullToObject(o, k);
+}
+
+/* The decision as JSON: allowed, decision_id, subject (the provisioned user), results. */
+static cJSON *authz_outcome_json(const struct authz_outcome *o, const struct authz_check *checks,
+                                 size_t n)
+{
+    cJSON *reply = cJSON_CreateObject(), *subject, *results;
+
+    cJSON_AddBoolToObject(reply, "allowed", o->allowed);
+    cJSON_AddStringToObject(reply, "decision_id", o->decision_id);
+    subject = cJSON_AddObjectToObject(reply, "subject");
+    authz_add_str(subject, "id", o->subject_id);
+    authz_add_str(subject, "userName", o->subject_user_name);
+    authz_add_str(subject, "externalId", o->subject_external_id);
+    authz_add_str(subject, "tenant", o->tenant);
+    results = cJSON_AddArrayToObject(reply, "results");
     for (size_t i = 0; i < n; i++) {
         cJSON *res = cJSON_CreateObject();
         cJSON_AddStringToObject(res, "dataset", checks[i].dataset);
-        cJSON_AddStringToObject(res, "action", checks[i].action);
-        cJSON_AddBoolToObject(res, "allowed", 0);
-        cJSON_AddStringToObject(res, "reason", AUTHZ_REASON_NO_POLICY);
+        cJSON_AddStringToObject(res, "action", policy_action_name(checks[i].action));
+        cJSON_AddBoolToObject(res, "allowed", o->results[i].allowed);
+        cJSON_AddStringToObject(res, "reason", o->results[i].reason);
         cJSON_AddItemToArray(results, res);
     }
-    return false;
-}
-
-/* The claims that identify the caller (oid + tid are the stable key; names are for humans). */
-static cJSON *authz_subject_json(const struct authz_claims *c)
-{
-    static const char *const names[] = {"oid",   "tid", "sub", "upn", "preferred_username",
-                                        "appid", "azp"};
-    cJSON *s = cJSON_CreateObject();
-
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        const char *v = authz_claims_str(c, names[i]);
-        if (v != NULL)
-            cJSON_AddStringToObject(s, names[i], v);
-    }
-    return s;
+    return reply;
 }
 
 /*
@@ -181,9 +170,9 @@ enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
     struct authz_check *checks = NULL;
     const char *tok;
     size_t tok_len, n = 0;
-    cJSON *json = NULL, *reply, *results;
+    struct authz_outcome outcome;
+    cJSON *json = NULL;
     enum gh_status st;
-    bool allowed;
 
     if (app == NULL || app->verifier == NULL)
         return AUTHZ_ERR(err, GH_E_UNAVAILABLE,
@@ -200,14 +189,10 @@ enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
     st = authz_body_parse(r, json, &checks, &n, err);
     if (st)
         goto out;
-    reply = cJSON_CreateObject();
-    results = cJSON_CreateArray();
-    allowed = authz_decide_placeholder(claims, checks, n, results);
-    cJSON_AddBoolToObject(reply, "allowed", allowed);
-    cJSON_AddItemToObject(reply, "subject", authz_subject_json(claims));
-    cJSON_AddItemToObject(reply, "results", results);
-    gh_reply_header(r, "Cache-Control", "no-store");
-    gh_reply_json(r, 200, reply);
+    st = authz_request_decide(app, claims, checks, n, gh_req_arena(r), &outcome, err);
+    if (st)
+        goto out;
+    gh_reply_json(r, 200, authz_outcome_json(&outcome, checks, n));
 out:
     cJSON_Delete(json);
     authz_claims_release(claims);

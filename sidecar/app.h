@@ -12,13 +12,15 @@ struct scim_store;
 struct jwks_cache;
 struct authz_verifier;
 struct policy_engine;
+struct authz_decision_log;
 
 struct gh_app {
     const struct gh_config *cfg;
-    struct scim_store *store;        /* identity store (SQLite) */
-    struct jwks_cache *jwks;         /* NULL when no OIDC discovery is configured */
-    struct authz_verifier *verifier; /* NULL when no OIDC discovery is configured */
-    struct policy_engine *policy;    /* access groups and decisions */
+    struct scim_store *store;             /* identity store (SQLite) */
+    struct jwks_cache *jwks;              /* NULL when no OIDC discovery is configured */
+    struct authz_verifier *verifier;      /* NULL when no OIDC discovery is configured */
+    struct policy_engine *policy;         /* access groups and decisions */
+    struct authz_decision_log *decisions; /* NULL when GATEHOUSE_DECISION_LOG is unset */
 };
 
 #endif

@@ -9,9 +9,12 @@
  */
 #include "daemon.h"
 #include "authz/authz.h"
+#include "authz/decide.h"
+#include "authz/decision_log.h"
 #include "gatehouse.h"
 #include "http_int.h"
 #include "jwks/jwks.h"
+#include "policies/engine.h"
 #include "scim/scim.h"
 
 #include <signal.h>
@@ -19,6 +22,8 @@
 #include <time.h>
 
 #define GH_RELOAD_MAX 8
+/* How often the policy file is checked for changes. */
+#define GH_POLICY_WATCH_MS 1000
 
 static struct {
     gh_reload_fn fn;
@@ -77,6 +82,14 @@ int gh_daemon_run(const struct gh_config *cfg)
         goto out;
     gh_health_register("store", scim_store_ready, app.store);
     gh_metrics_register(scim_store_metrics, app.store);
+    if (policy_engine_new(cfg, app.store, &app.policy, &err) != GH_OK ||
+        policy_engine_watch(app.policy, GH_POLICY_WATCH_MS, &err) != GH_OK)
+        goto out;
+    gh_daemon_on_reload(policy_engine_reload_hook, app.policy);
+    if (cfg->decision_log != NULL &&
+        authz_decision_log_open(cfg->decision_log, &app.decisions, &err) != GH_OK)
+        goto out;
+    gh_metrics_register(authz_decide_metrics, NULL);
     if (cfg->oidc_discovery != NULL) {
         if (jwks_cache_new(cfg, &app.jwks, &err) != GH_OK ||
             authz_verifier_new(cfg, app.jwks, &app.verifier, &err) != GH_OK ||
@@ -118,6 +131,8 @@ out:
     if (gh_err_is_set(&err))
         gh_log(GH_LOG_ERROR, "daemon", "\"cannot start\" err=%s", gh_log_q(q, sizeof(q), err.msg));
     gh_server_stop(srv);
+    policy_engine_free(app.policy);
+    authz_decision_log_close(app.decisions);
     authz_verifier_free(app.verifier);
     jwks_cache_free(app.jwks);
     scim_store_close(app.store);

@@ -351,8 +351,20 @@ static enum MHD_Result gh_http_access(void *cls, struct MHD_Connection *conn, co
         if (cl != NULL) {
             char *end;
             unsigned long long n = strtoull(cl, &end, 10);
-            if (end == cl || *end != '\0' || n > (unsigned long long)srv->cfg->max_body)
-                return gh_http_fail(r, GH_E_TOO_LARGE, "request body too large");
+            if (end == cl || *end != '\0')
+                return gh_http_fail(r, GH_E_INVALID, "bad Content-Length");
+            if (n > (unsigned long long)srv->cfg->max_body) {
+                /* A client that asked "Expect: 100-continue" waits for this answer and sends
+                 * nothing. One that already sends a moderately large body would see a reset
+                 * instead of the 413 if we closed now, so its body is read and dropped (as
+                 * nginx's lingering close does) and 413 answered at the end; a huge one is
+                 * answered at once. */
+                if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) !=
+                        NULL ||
+                    n > 4 * (unsigned long long)srv->cfg->max_body)
+                    return gh_http_fail(r, GH_E_TOO_LARGE, "request body too large");
+                r->discarded = 1;
+            }
         }
         return MHD_YES;
     }

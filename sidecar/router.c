@@ -9,6 +9,7 @@
 #include "authz/authz.h"
 #include "health.h"
 #include "metrics.h"
+#include "policies/admin.h"
 #include "scim/scim.h"
 
 #include <stdio.h>
@@ -35,6 +36,9 @@ static const struct gh_route gh_routes[] = {
     {"GET", "/scim/v2/ResourceTypes", GH_ROUTE_PREFIX, scim_handle_rtypes, scim_error_render,
      "scim"},
     {"GET", "/scim/v2/Schemas", GH_ROUTE_PREFIX, scim_handle_schemas, scim_error_render, "scim"},
+    /* admin API (GATEHOUSE_ADMIN_TOKEN) */
+    {"*", "/admin/v1/access-groups", GH_ROUTE_PREFIX, policy_admin_handle,
+     policy_admin_render_error, "admin"},
     {"*", "/scim", GH_ROUTE_PREFIX, scim_handle_unknown, scim_error_render, "scim"},
     /* authorization (bearer access tokens, RFC 6750 errors) */
     {"POST", "/v1/authorize", GH_ROUTE_EXACT, authz_handle_authorize, authz_render_error,

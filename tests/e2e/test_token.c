@@ -152,7 +152,7 @@ START_TEST(readyz_false_until_keys_loaded)
 }
 END_TEST
 
-START_TEST(valid_token_gets_fail_closed_deny)
+START_TEST(valid_token_unprovisioned_subject_denied)
 {
     struct efx f;
     struct gh_http_resp r;
@@ -166,16 +166,16 @@ START_TEST(valid_token_gets_fail_closed_deny)
     ck_assert_str_eq(gh_http_resp_header(&r, "Content-Type", h, sizeof(h)), "application/json");
     j = cJSON_Parse(r.body);
     ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "allowed")));
+    ck_assert(cJSON_IsString(cJSON_GetObjectItem(j, "decision_id")));
     sub = cJSON_GetObjectItem(j, "subject");
-    ck_assert_str_eq(cJSON_GetObjectItem(sub, "oid")->valuestring,
-                     "6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b");
-    ck_assert_str_eq(cJSON_GetObjectItem(sub, "tid")->valuestring, TID);
-    ck_assert_str_eq(cJSON_GetObjectItem(sub, "preferred_username")->valuestring,
-                     "alice@contoso.example");
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(sub, "id")));
+    ck_assert_str_eq(cJSON_GetObjectItem(sub, "tenant")->valuestring, TID);
     res = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0);
     ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(res, "allowed")));
     ck_assert_str_eq(cJSON_GetObjectItem(res, "reason")->valuestring,
-                     "no access-group policy is loaded");
+                     "subject is not provisioned (no SCIM user with "
+                     "externalId=6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b or "
+                     "userName=alice@contoso.example)");
     ck_assert_str_eq(cJSON_GetObjectItem(res, "dataset")->valuestring, "sales");
     cJSON_Delete(j);
     gh_http_resp_free(&r);
@@ -849,7 +849,7 @@ Suite *token_e2e_suite(void)
     TCase *tc = tcase_create("authorize");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, readyz_false_until_keys_loaded);
-    tcase_add_test(tc, valid_token_gets_fail_closed_deny);
+    tcase_add_test(tc, valid_token_unprovisioned_subject_denied);
     tcase_add_test(tc, checks_array_each_denied);
     tcase_add_test(tc, bad_bodies_are_400);
     tcase_add_loop_test(tc, rejection_rule, 0, (int)(sizeof(rules) / sizeof(rules[0])));

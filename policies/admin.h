@@ -1,0 +1,17 @@
+/*
+ * admin.h - the admin API for access groups (/admin/v1/access-groups), bearer
+ * GATEHOUSE_ADMIN_TOKEN. Errors are JSON {"error","message"}; 401 carries an RFC 6750
+ * challenge.
+ */
+#ifndef POLICY_ADMIN_H
+#define POLICY_ADMIN_H
+
+#include "sidecar/err.h"
+#include "sidecar/http.h"
+
+/* GET lists, POST creates (201), under /admin/v1/access-groups; DELETE /admin/v1/access-groups/
+ * {name} removes an admin-created group (204). */
+enum gh_status policy_admin_handle(struct gh_req *r, struct gh_err *err);
+void policy_admin_render_error(struct gh_req *r, const struct gh_err *err);
+
+#endif

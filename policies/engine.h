@@ -1,0 +1,62 @@
+/*
+ * engine.h - the running policy: the policy file (reloaded on SIGHUP and on change), the access
+ * groups of both sources as kept in the store, and immutable snapshots for decisions.
+ *
+ * Readers take a snapshot (a counted reference) and never hold a lock while deciding; a reload
+ * or an admin change builds a new snapshot and swaps it in. An invalid policy file never
+ * replaces a running one: the reload fails, the old policy stays, the reason is logged.
+ */
+#ifndef POLICY_ENGINE_H
+#define POLICY_ENGINE_H
+
+#include "policies/policy.h"
+#include "sidecar/config.h"
+#include "sidecar/err.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct scim_store;
+struct policy_engine;
+struct policy_snapshot;
+
+/* ---- lifecycle ---- */
+/* Load GATEHOUSE_POLICY (if set; a bad file is an error here) and sync its access groups into
+ * the store. store is borrowed for the engine's life. Caller frees with policy_engine_free. */
+enum gh_status policy_engine_new(const struct gh_config *cfg, struct scim_store *store,
+                                 struct policy_engine **out_pe, struct gh_err *err);
+/* Start the thread that reloads the file when it changes (polling its mtime, size and inode
+ * every interval_ms). */
+enum gh_status policy_engine_watch(struct policy_engine *pe, int interval_ms, struct gh_err *err);
+void policy_engine_free(struct policy_engine *pe); /* stops the watcher; NULL is a no-op */
+
+/* ---- changes ---- */
+/* Re-read the policy file; on any error the running policy stays. Thread-safe. */
+enum gh_status policy_engine_reload(struct policy_engine *pe, struct gh_err *err);
+void policy_engine_reload_hook(void *ctx); /* gh_daemon_on_reload adapter (ctx: the engine) */
+/* Create an admin access group from {"name":…,"grants":[…]}; GH_E_INVALID (bad body),
+ * GH_E_CONFLICT (exists). Linked at once to the IdP group of that name. */
+enum gh_status policy_engine_group_create(struct policy_engine *pe, const cJSON *body,
+                                          struct gh_err *err);
+/* Delete an admin access group by name. */
+enum gh_status policy_engine_group_delete(struct policy_engine *pe, const char *name,
+                                          struct gh_err *err);
+/* Reloads that succeeded / failed since start (metrics). */
+void policy_engine_counts(const struct policy_engine *pe, unsigned long *out_ok,
+                          unsigned long *out_failed);
+
+/* ---- snapshots ---- */
+/* The current snapshot: a counted reference the caller gives back with policy_snapshot_release.
+ * Thread-safe. */
+struct policy_snapshot *policy_engine_acquire(struct policy_engine *pe);
+void policy_snapshot_release(struct policy_snapshot *snap);
+/* The access group with this link key, or NULL (borrowed from the snapshot). */
+const struct policy_group *policy_snapshot_group(const struct policy_snapshot *snap,
+                                                 const char *key);
+/* The policy file's document (default_grants, routes); never NULL (empty without a file). */
+const struct policy_doc *policy_snapshot_doc(const struct policy_snapshot *snap);
+size_t policy_snapshot_group_count(const struct policy_snapshot *snap);
+const struct policy_group *policy_snapshot_group_at(const struct policy_snapshot *snap, size_t i);
+
+#endif
