@@ -7,13 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 SECONDS_EACH=${BENCH_SECONDS:-3}
-PKGS="libmicrohttpd libjwt libcurl libcjson sqlite3 openssl"
+PKGS=(libmicrohttpd libjwt libcurl libcjson sqlite3 openssl check)
 
 make --no-print-directory "$BUILD/libgatehouse.a" >/dev/null
-# shellcheck disable=SC2046
-cc -std=c11 -D_DEFAULT_SOURCE -O2 -I. $(pkg-config --cflags $PKGS check) \
-    -o "$BUILD/token_bench" bench/token_bench.c tests/support/mint.c "$BUILD/libgatehouse.a" \
-    $(pkg-config --libs $PKGS check) -lpthread
+read -r -a cflags <<<"$(pkg-config --cflags "${PKGS[@]}")"
+read -r -a libs <<<"$(pkg-config --libs "${PKGS[@]}")"
+cc -std=c11 -D_DEFAULT_SOURCE -O2 -I. "${cflags[@]}" -o "$BUILD/token_bench" bench/token_bench.c \
+    tests/support/mint.c "$BUILD/libgatehouse.a" "${libs[@]}" -lpthread
 
 # `openssl speed` prints "rsa 2048 bits <sign s> <verify s> <sign/s> <verify/s>".
 rsa_verify=$(openssl speed -seconds "$SECONDS_EACH" rsa2048 2>/dev/null |
@@ -30,6 +30,7 @@ echo "token: openssl rsa2048 verify ${rsa_verify}/s (1 core);" \
 # `return 200`, both with wrk on loopback in this run. Discovery and keys are static files served
 # by a second nginx.
 if command -v wrk >/dev/null && command -v nginx >/dev/null && [ -x "$BUILD/gatehouse" ]; then
+    # shellcheck source=bench/lib.sh
     . bench/lib.sh
     GH_SRCDIR=$PWD "$BUILD/token_bench" --emit "$bench_tmp"
     kp=$(bench_port)

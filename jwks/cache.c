@@ -41,6 +41,7 @@ struct jwks_cache {
     pthread_t thread;
     bool running, stop, force, fetching;
     uint64_t completed;  /* refresh attempts finished */
+    int waiters;         /* request threads waiting in refresh_unknown_kid */
     int64_t last_forced; /* wall time a forced refresh was last started, 0 = never */
     int64_t last_ok;     /* wall time of the last successful JWKS load, 0 = never */
     uint64_t generation;
@@ -316,8 +317,8 @@ struct jwks_set *jwks_cache_acquire(struct jwks_cache *c)
 /*
  * Unknown kid: force one refresh unless one ran within the cooldown, and wait (bounded) for
  * the fetch in flight. Callers that arrive while a fetch is running join it instead of starting
- * another. Returns true when a refresh finished while waiting, so the caller should look again.
- * Thread-safe.
+ * another, up to half the HTTP workers; beyond that they return at once. Returns true when a
+ * refresh finished while waiting, so the caller should look again. Thread-safe.
  */
 bool jwks_cache_refresh_unknown_kid(struct jwks_cache *c)
 {
@@ -329,6 +330,12 @@ bool jwks_cache_refresh_unknown_kid(struct jwks_cache *c)
     pthread_mutex_lock(&c->mu);
     if (!c->running || c->stop)
         goto out;
+    /* Waiting occupies an HTTP worker: at most half of them (at least one) may wait, so a flood
+     * of bogus kids during a slow fetch cannot stall requests whose keys are known. */
+    if (c->waiters >= (c->cfg->threads > 1 ? c->cfg->threads / 2 : 1)) {
+        c->forced_skipped++;
+        goto out;
+    }
     if (!c->fetching) {
         /* The cooldown bounds the IdP traffic any flood of bogus kids can cause. */
         if (c->last_forced != 0 && now - c->last_forced < c->cfg->jwks_cooldown) {
@@ -343,9 +350,11 @@ bool jwks_cache_refresh_unknown_kid(struct jwks_cache *c)
     target = c->completed + 1;
     /* Bounded: one discovery + one JWKS fetch, each capped by the timeout. */
     jwks_deadline(&deadline, 2 * (int64_t)c->cfg->http_timeout + 1);
+    c->waiters++;
     while (c->completed < target && !c->stop)
         if (pthread_cond_timedwait(&c->done, &c->mu, &deadline) == ETIMEDOUT)
             break;
+    c->waiters--;
     refreshed = c->completed >= target;
 out:
     pthread_mutex_unlock(&c->mu);

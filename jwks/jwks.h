@@ -108,7 +108,8 @@ enum gh_status jwks_cache_load_doc(struct jwks_cache *c, const char *doc, size_t
 struct jwks_set *jwks_cache_acquire(struct jwks_cache *c);
 /* A token named a kid the current set lacks: ask for one forced refresh and wait for it (at
  * most the fetch timeout). Rate-limited to one per GATEHOUSE_JWKS_COOLDOWN, one fetch in flight
- * however many callers ask. Returns true when a refresh completed while waiting. */
+ * however many callers ask, at most GATEHOUSE_THREADS/2 (>= 1) callers waiting. Returns true when
+ * a refresh completed while waiting. */
 bool jwks_cache_refresh_unknown_kid(struct jwks_cache *c);
 /* /readyz probe (gh_ready_fn) and /metrics collector (gh_metrics_collect_fn); ctx = cache. */
 bool jwks_cache_ready(void *ctx, const char **out_reason);

@@ -10,6 +10,7 @@
 #include "tests/support/support.h"
 
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,6 +306,14 @@ static char *rule_other_issuer(struct efx *f)
     return mint_claims(f, c);
 }
 
+/* Token text with quotes and backslashes must not break out of the challenge's quoted-string. */
+static char *rule_quoted_issuer(struct efx *f)
+{
+    cJSON *c = claims(f);
+    cJSON_ReplaceItemInObject(c, "iss", cJSON_CreateString("https://e\"vil\\, error=\"x"));
+    return mint_claims(f, c);
+}
+
 static char *rule_graph_aud(struct efx *f)
 {
     cJSON *c = claims(f);
@@ -455,6 +464,7 @@ static const struct {
     {"v1 issuer", rule_v1_issuer,
      "token issued by v1 endpoint sts.windows.net but only v2 issuer configured"},
     {"issuer", rule_other_issuer, "issuer https://issuer.example/ is not accepted"},
+    {"quoted issuer", rule_quoted_issuer, "issuer https://e?vil?, error=?x is not accepted\""},
     {"graph audience", rule_graph_aud,
      "audience is 00000003-0000-0000-c000-000000000000 (a Microsoft Graph token): request a "
      "token for this API's scope"},
@@ -646,6 +656,98 @@ START_TEST(unknown_kid_flood_bounded)
 }
 END_TEST
 
+struct slow_call {
+    struct efx *f;
+    char *tok;
+    long status;
+    double ms;
+    char challenge[512];
+};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+static void *slow_call_thread(void *arg)
+{
+    struct slow_call *sc = arg;
+    struct gh_http_resp r;
+    double t0 = now_ms();
+
+    authorize(sc->f, sc->tok, BODY, &r);
+    sc->ms = now_ms() - t0;
+    sc->status = r.status;
+    if (gh_http_resp_header(&r, "WWW-Authenticate", sc->challenge, sizeof(sc->challenge)) == NULL)
+        sc->challenge[0] = '\0';
+    gh_http_resp_free(&r);
+    return NULL;
+}
+
+static char *mint_kid(struct efx *f, const char *kid)
+{
+    struct gh_mint_key *k = gh_mint_key_load("rsa3", kid);
+    char *t = mintk(k, "RS256", claims(f));
+    gh_mint_key_free(k);
+    return t;
+}
+
+/* While one bogus-kid request waits for a slow forced refresh, more bogus kids are answered at
+ * once and known kids are served without waiting (2 workers: only one may wait). */
+START_TEST(slow_refresh_does_not_stall_known_kids)
+{
+    static const char *const extra[] = {"GATEHOUSE_JWKS_COOLDOWN=30", "GATEHOUSE_THREADS=2", NULL};
+    struct efx f;
+    struct slow_call sc = {0};
+    struct gh_http_resp r;
+    pthread_t th;
+    char *good;
+    unsigned before;
+    double t0;
+
+    efx_start(&f, extra, true);
+    good = mintk(f.k1, "RS256", claims(&f));
+    authorize(&f, good, BODY, &r); /* also initialises libcurl before threads start */
+    ck_assert_int_eq(r.status, 200);
+    gh_http_resp_free(&r);
+    before = gh_idp_jwks_fetches(f.idp);
+    gh_idp_set_delay_ms(f.idp, 2000);
+    sc.f = &f;
+    sc.tok = mint_kid(&f, "bogus-slow");
+    ck_assert_int_eq(pthread_create(&th, NULL, slow_call_thread, &sc), 0);
+    ck_assert_uint_gt(gh_idp_wait_jwks_fetches(f.idp, before + 1, 5000), before);
+    for (int i = 0; i < 4; i++) {
+        char kid[32], *t;
+        snprintf(kid, sizeof(kid), "bogus-%d", i);
+        t = mint_kid(&f, kid);
+        t0 = now_ms();
+        authorize(&f, t, BODY, &r);
+        ck_assert_int_eq(r.status, 401);
+        ck_assert_msg(now_ms() - t0 < 1000.0, "bogus kid %d waited %.0f ms", i, now_ms() - t0);
+        gh_http_resp_free(&r);
+        free(t);
+    }
+    free(good);
+    good = mintk(f.k1, "RS256", claims(&f)); /* a fresh token: no cache help */
+    t0 = now_ms();
+    authorize(&f, good, BODY, &r);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_msg(now_ms() - t0 < 1000.0, "known kid waited %.0f ms", now_ms() - t0);
+    gh_http_resp_free(&r);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(sc.status, 401);
+    ck_assert_msg(sc.ms >= 1500.0, "the first bogus kid did not wait for the fetch (%.0f ms)",
+                  sc.ms);
+    ck_assert_msg(strstr(sc.challenge, "kid=bogus-slow after refresh") != NULL, "%s", sc.challenge);
+    ck_assert_uint_eq(gh_idp_jwks_fetches(f.idp), before + 1);
+    free(sc.tok);
+    free(good);
+    efx_stop(&f);
+}
+END_TEST
+
 START_TEST(metrics_report_keys_and_validations)
 {
     struct efx f;
@@ -756,6 +858,7 @@ Suite *token_e2e_suite(void)
     tcase_add_test(tc, rotation_new_kid_in_old_kid_out);
     tcase_add_test(tc, outage_known_kids_keep_working);
     tcase_add_test(tc, unknown_kid_flood_bounded);
+    tcase_add_test(tc, slow_refresh_does_not_stall_known_kids);
     tcase_add_test(tc, metrics_report_keys_and_validations);
     tcase_add_test(tc, startup_refuses_missing_audience);
     tcase_add_test(tc, https_issuer_with_ca_file);

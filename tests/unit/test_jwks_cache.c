@@ -304,6 +304,35 @@ START_TEST(known_kids_never_wait)
 }
 END_TEST
 
+/* With 2 HTTP workers only one request may wait for a forced refresh; the others answer at once
+ * (a flood of bogus kids cannot occupy every worker while the IdP is slow). */
+START_TEST(waiters_are_capped)
+{
+    static const char *const extra[] = {"GATEHOUSE_JWKS_COOLDOWN=30", "GATEHOUSE_THREADS=2", NULL};
+    struct fixture f;
+    struct waiter w;
+    struct jwks_cache_stats st;
+    pthread_t th;
+    double t0, d;
+
+    fixture_start(&f, extra, true);
+    gh_idp_set_delay_ms(f.idp, 1000);
+    w.c = f.cache;
+    ck_assert_int_eq(pthread_create(&th, NULL, slow_refresh_thread, &w), 0);
+    ck_assert_uint_ge(gh_idp_wait_jwks_fetches(f.idp, 2, 5000), 2); /* the forced fetch began */
+    t0 = now_ms();
+    ck_assert(!jwks_cache_refresh_unknown_kid(f.cache));
+    d = now_ms() - t0;
+    ck_assert_msg(d < 250.0, "second waiter blocked %.0f ms", d);
+    pthread_join(th, NULL);
+    ck_assert_msg(w.ms >= 800.0, "the first caller did not wait for the fetch (%.0f ms)", w.ms);
+    jwks_cache_stats_get(f.cache, &st);
+    ck_assert_uint_eq(st.forced, 1);
+    ck_assert_uint_ge(st.forced_skipped, 1);
+    fixture_stop(&f);
+}
+END_TEST
+
 START_TEST(metrics_exposition)
 {
     struct fixture f;
@@ -334,6 +363,7 @@ Suite *jwks_cache_suite(void)
     tcase_add_test(tc, unknown_kid_forces_one_refresh);
     tcase_add_test(tc, unknown_kid_flood_single_flight);
     tcase_add_test(tc, known_kids_never_wait);
+    tcase_add_test(tc, waiters_are_capped);
     tcase_add_test(tc, metrics_exposition);
     suite_add_tcase(s, tc);
     return s;
