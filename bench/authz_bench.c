@@ -175,10 +175,9 @@ START_TEST(bench_main)
         return;
     }
     if (bench_argc == 8 && strcmp(bench_argv[1], "--provision") == 0) {
-        bench_rc = bench_provision(bench_argv[2], bench_argv[3],
-                                   (int)strtol(bench_argv[4], NULL, 10),
-                                   (int)strtol(bench_argv[5], NULL, 10),
-                                   (int)strtol(bench_argv[6], NULL, 10));
+        bench_rc = bench_provision(
+            bench_argv[2], bench_argv[3], (int)strtol(bench_argv[4], NULL, 10),
+            (int)strtol(bench_argv[5], NULL, 10), (int)strtol(bench_argv[6], NULL, 10));
         return;
     }
     fprintf(stderr, "usage: authz_bench --emit DIR N | --provision URL TOKEN NUSERS NGROUPS "
