@@ -18,6 +18,8 @@
 #include "sidecar/gatehouse.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,33 +60,215 @@ static void authz_expected_tenant(const struct gh_config *cfg, char out[37])
         authz_guid_in(cfg->oidc_discovery, out);
 }
 
-struct authz_gather {
-    const struct policy_snapshot *snap;
+/* What the store says about a subject, independent of the policy snapshot (all in the arena
+ * of the request, or malloc'd inside the facts cache). */
+struct authz_raw_m {
+    const char *key, *via;
+    int64_t not_before;
+};
+struct authz_raw {
+    bool found;
+    const char *why; /* when !found */
+    const char *id, *user_name, *external_id;
+    bool active;
+    int64_t not_before;
+    struct authz_raw_m *m;
+    size_t nm, cap;
+};
+
+struct authz_raw_gather {
+    struct authz_raw *raw;
     struct gh_arena *a;
-    struct authz_membership *m;
-    size_t n, cap;
 };
 
 static void authz_gather_access(void *ctx, const char *key, const char *group_name,
                                 int64_t not_before)
 {
-    struct authz_gather *g = ctx;
-    const struct policy_group *pg = policy_snapshot_group(g->snap, key);
+    struct authz_raw_gather *g = ctx;
+    struct authz_raw *r = g->raw;
 
-    if (pg == NULL) /* linked in the store but not (yet) in this snapshot: grants nothing */
-        return;
-    if (g->n == g->cap) {
-        struct authz_membership *bigger;
-        g->cap = g->cap ? g->cap * 2 : 8;
-        bigger = gh_arena_alloc(g->a, g->cap * sizeof(*bigger));
-        if (g->n)
-            memcpy(bigger, g->m, g->n * sizeof(*bigger));
-        g->m = bigger;
+    if (r->nm == r->cap) {
+        struct authz_raw_m *bigger;
+        r->cap = r->cap ? r->cap * 2 : 8;
+        bigger = gh_arena_alloc(g->a, r->cap * sizeof(*bigger));
+        if (r->nm)
+            memcpy(bigger, r->m, r->nm * sizeof(*bigger));
+        r->m = bigger;
     }
-    g->m[g->n].group = pg;
-    g->m[g->n].via = gh_arena_strdup(g->a, group_name);
-    g->m[g->n].not_before = not_before;
-    g->n++;
+    r->m[r->nm].key = gh_arena_strdup(g->a, key);
+    r->m[r->nm].via = gh_arena_strdup(g->a, group_name);
+    r->m[r->nm].not_before = not_before;
+    r->nm++;
+}
+
+/* ---- facts cache ----
+ * Subject facts keyed by the identity claims that resolve them, tagged with the store's write
+ * generation: any committed SCIM write makes every entry stale (read-your-writes), so between
+ * provisioning cycles a decision costs no SQL at all. Bounded: a full shard is emptied. */
+#define AUTHZ_FACTS_SHARDS  64
+#define AUTHZ_FACTS_BUCKETS 1024
+
+struct authz_fact {
+    struct authz_fact *next;
+    uint64_t hash;
+    char *ident;
+    uint64_t generation;
+    struct authz_raw raw; /* strings and m malloc'd */
+};
+
+struct authz_facts_shard {
+    pthread_mutex_t lock;
+    struct authz_fact *buckets[AUTHZ_FACTS_BUCKETS];
+    size_t count;
+};
+
+struct authz_facts_cache {
+    size_t per_shard;
+    struct authz_facts_shard shards[AUTHZ_FACTS_SHARDS];
+};
+
+static void authz_fact_free(struct authz_fact *f)
+{
+    free(f->ident);
+    free((char *)f->raw.why);
+    free((char *)f->raw.id);
+    free((char *)f->raw.user_name);
+    free((char *)f->raw.external_id);
+    for (size_t i = 0; i < f->raw.nm; i++) {
+        free((char *)f->raw.m[i].key);
+        free((char *)f->raw.m[i].via);
+    }
+    free(f->raw.m);
+    free(f);
+}
+
+/* See decide.h. */
+struct authz_facts_cache *authz_facts_cache_new(size_t max_entries)
+{
+    struct authz_facts_cache *c = gh_xcalloc(1, sizeof(*c));
+    c->per_shard = max_entries / AUTHZ_FACTS_SHARDS;
+    for (int i = 0; i < AUTHZ_FACTS_SHARDS; i++)
+        pthread_mutex_init(&c->shards[i].lock, NULL);
+    return c;
+}
+
+static void authz_facts_shard_clear(struct authz_facts_shard *sh)
+{
+    for (int b = 0; b < AUTHZ_FACTS_BUCKETS; b++) {
+        struct authz_fact *f = sh->buckets[b], *next;
+        for (; f != NULL; f = next) {
+            next = f->next;
+            authz_fact_free(f);
+        }
+        sh->buckets[b] = NULL;
+    }
+    sh->count = 0;
+}
+
+/* See decide.h. */
+void authz_facts_cache_free(struct authz_facts_cache *c)
+{
+    if (c == NULL)
+        return;
+    for (int i = 0; i < AUTHZ_FACTS_SHARDS; i++) {
+        authz_facts_shard_clear(&c->shards[i]);
+        pthread_mutex_destroy(&c->shards[i].lock);
+    }
+    free(c);
+}
+
+static uint64_t authz_fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static const char *authz_dup_a(struct gh_arena *a, const char *s)
+{
+    return s != NULL ? gh_arena_strdup(a, s) : NULL;
+}
+
+static char *authz_dup_m(const char *s)
+{
+    return s != NULL ? gh_xstrdup(s) : NULL;
+}
+
+/* Copy a current entry into the request's arena; false on a miss or a stale entry. */
+static bool authz_facts_get(struct authz_facts_cache *c, const char *ident, uint64_t gen,
+                            struct gh_arena *a, struct authz_raw *out)
+{
+    uint64_t h = authz_fnv1a(ident);
+    struct authz_facts_shard *sh = &c->shards[h % AUTHZ_FACTS_SHARDS];
+    bool hit = false;
+
+    pthread_mutex_lock(&sh->lock);
+    for (struct authz_fact *f = sh->buckets[(h / AUTHZ_FACTS_SHARDS) % AUTHZ_FACTS_BUCKETS];
+         f != NULL; f = f->next) {
+        if (f->hash != h || f->generation != gen || strcmp(f->ident, ident) != 0)
+            continue;
+        *out = f->raw;
+        out->why = authz_dup_a(a, f->raw.why);
+        out->id = authz_dup_a(a, f->raw.id);
+        out->user_name = authz_dup_a(a, f->raw.user_name);
+        out->external_id = authz_dup_a(a, f->raw.external_id);
+        out->m = gh_arena_alloc(a, (f->raw.nm ? f->raw.nm : 1) * sizeof(*out->m));
+        for (size_t i = 0; i < f->raw.nm; i++) {
+            out->m[i].key = gh_arena_strdup(a, f->raw.m[i].key);
+            out->m[i].via = gh_arena_strdup(a, f->raw.m[i].via);
+            out->m[i].not_before = f->raw.m[i].not_before;
+        }
+        out->cap = out->nm;
+        hit = true;
+        break;
+    }
+    pthread_mutex_unlock(&sh->lock);
+    return hit;
+}
+
+/* Remember raw (deep-copied) for ident at generation gen, replacing an older entry. */
+static void authz_facts_put(struct authz_facts_cache *c, const char *ident, uint64_t gen,
+                            const struct authz_raw *raw)
+{
+    uint64_t h = authz_fnv1a(ident);
+    struct authz_facts_shard *sh = &c->shards[h % AUTHZ_FACTS_SHARDS];
+    struct authz_fact **slot, *f = gh_xcalloc(1, sizeof(*f));
+
+    f->hash = h;
+    f->ident = gh_xstrdup(ident);
+    f->generation = gen;
+    f->raw = *raw;
+    f->raw.why = authz_dup_m(raw->why);
+    f->raw.id = authz_dup_m(raw->id);
+    f->raw.user_name = authz_dup_m(raw->user_name);
+    f->raw.external_id = authz_dup_m(raw->external_id);
+    f->raw.m = gh_xcalloc(raw->nm ? raw->nm : 1, sizeof(*f->raw.m));
+    for (size_t i = 0; i < raw->nm; i++) {
+        f->raw.m[i].key = gh_xstrdup(raw->m[i].key);
+        f->raw.m[i].via = gh_xstrdup(raw->m[i].via);
+        f->raw.m[i].not_before = raw->m[i].not_before;
+    }
+    f->raw.cap = raw->nm;
+    pthread_mutex_lock(&sh->lock);
+    if (sh->count >= c->per_shard)
+        authz_facts_shard_clear(sh);
+    slot = &sh->buckets[(h / AUTHZ_FACTS_SHARDS) % AUTHZ_FACTS_BUCKETS];
+    for (struct authz_fact **p = slot; *p != NULL; p = &(*p)->next) {
+        if ((*p)->hash == h && strcmp((*p)->ident, ident) == 0) {
+            struct authz_fact *old = *p;
+            *p = old->next;
+            authz_fact_free(old);
+            sh->count--;
+            break;
+        }
+    }
+    f->next = *slot;
+    *slot = f;
+    sh->count++;
+    pthread_mutex_unlock(&sh->lock);
 }
 
 static int64_t authz_claims_int(const struct authz_claims *c, const char *name)
@@ -93,19 +277,47 @@ static int64_t authz_claims_int(const struct authz_claims *c, const char *name)
     return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
 }
 
-/*
- * Find the subject: each claim:attribute pair in order; the first claim present whose value
- * names a user wins. An externalId shared by several users is refused (fail closed).
- */
-static enum gh_status authz_resolve(struct gh_app *app, const struct authz_claims *claims,
-                                    struct gh_arena *a, struct scim_subject *sub, bool *found,
-                                    const char **why, struct gh_err *err)
+/* The cache key: every configured claim's value, in order ("" for absent ones). */
+static const char *authz_ident(struct gh_app *app, const struct authz_claims *claims,
+                               struct gh_arena *a)
 {
     const struct gh_list *pairs = &app->cfg->identity_claims;
+    struct gh_buf b;
+    const char *out;
+
+    gh_buf_init(&b, GH_CAP_JWT);
+    for (size_t i = 0; i < pairs->count; i++) {
+        const char *colon = strchr(pairs->items[i], ':');
+        char claim[64];
+        const char *v;
+        if (colon == NULL || (size_t)(colon - pairs->items[i]) >= sizeof(claim))
+            continue;
+        memcpy(claim, pairs->items[i], (size_t)(colon - pairs->items[i]));
+        claim[colon - pairs->items[i]] = '\0';
+        v = authz_claims_str(claims, claim);
+        gh_buf_printf(&b, NULL, "%s\x1f", v != NULL ? v : "");
+    }
+    out = gh_arena_strndup(a, gh_buf_str(&b), b.len);
+    gh_buf_free(&b);
+    return out;
+}
+
+/*
+ * Find the subject and its access from the store: each claim:attribute pair in order; the first
+ * claim present whose value names a user wins. An externalId shared by several users is refused
+ * (fail closed).
+ */
+static enum gh_status authz_raw_load(struct gh_app *app, const struct authz_claims *claims,
+                                     struct gh_arena *a, struct authz_raw *raw, struct gh_err *err)
+{
+    const struct gh_list *pairs = &app->cfg->identity_claims;
+    struct scim_subject sub;
     char tried[512];
     size_t used = 0;
+    enum gh_status st = GH_OK;
 
-    *found = false;
+    memset(raw, 0, sizeof(*raw));
+    memset(&sub, 0, sizeof(sub));
     tried[0] = '\0';
     for (size_t i = 0; i < pairs->count; i++) {
         const char *pair = pairs->items[i];
@@ -114,7 +326,6 @@ static enum gh_status authz_resolve(struct gh_app *app, const struct authz_claim
         const char *value;
         enum scim_user_key key;
         struct gh_err lerr = {0};
-        enum gh_status st;
 
         if (colon == NULL || (size_t)(colon - pair) >= sizeof(claim))
             continue;
@@ -124,18 +335,25 @@ static enum gh_status authz_resolve(struct gh_app *app, const struct authz_claim
         if (value == NULL || *value == '\0')
             continue;
         key = strcmp(colon + 1, "externalId") == 0 ? SCIM_KEY_EXTERNAL_ID : SCIM_KEY_USER_NAME;
-        st = scim_store_subject_find(app->store, key, value, sub, &lerr);
-        if (st == GH_OK && sub->matches > 1) {
-            *why = gh_arena_printf(a, "%d SCIM users have %s=%.128s; refusing to guess",
-                                   sub->matches, colon + 1, value);
-            scim_subject_clear(sub);
+        st = scim_store_subject_find(app->store, key, value, &sub, &lerr);
+        if (st == GH_OK && sub.matches > 1) {
+            raw->why = gh_arena_printf(a, "%d SCIM users have %s=%.128s; refusing to guess",
+                                       sub.matches, colon + 1, value);
+            scim_subject_clear(&sub);
             return GH_OK;
         }
         if (st == GH_OK) {
-            *found = true;
-            return GH_OK;
+            struct authz_raw_gather g = {raw, a};
+            raw->found = true;
+            raw->id = gh_arena_strdup(a, sub.id);
+            raw->user_name = gh_arena_strdup(a, sub.user_name);
+            raw->external_id = sub.external_id ? gh_arena_strdup(a, sub.external_id) : NULL;
+            raw->active = sub.active;
+            raw->not_before = sub.not_before;
+            scim_subject_clear(&sub);
+            return scim_store_subject_access(app->store, raw->id, authz_gather_access, &g, err);
         }
-        scim_subject_clear(sub);
+        scim_subject_clear(&sub);
         if (st != GH_E_NOT_FOUND)
             return GH_ERR(err, st, "%s", lerr.msg);
         if (used < sizeof(tried)) {
@@ -145,8 +363,8 @@ static enum gh_status authz_resolve(struct gh_app *app, const struct authz_claim
                 used += (size_t)w;
         }
     }
-    *why = used ? gh_arena_printf(a, "no SCIM user with %s", tried)
-                : "the token carries none of the claims in GATEHOUSE_IDENTITY_CLAIMS";
+    raw->why = used ? gh_arena_printf(a, "no SCIM user with %s", tried)
+                    : "the token carries none of the claims in GATEHOUSE_IDENTITY_CLAIMS";
     return GH_OK;
 }
 
@@ -157,18 +375,16 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
 {
     struct policy_snapshot *snap = policy_engine_acquire(app->policy);
     const struct policy_doc *doc = policy_snapshot_doc(snap);
-    struct scim_subject sub;
+    struct authz_raw raw;
     struct authz_facts f = {0};
-    struct authz_gather g = {snap, a, NULL, 0, 0};
+    struct authz_membership *m = NULL;
     char expected[37];
     const char *tid = authz_claims_str(claims, "tid");
-    const char *why = NULL;
     const char *token_id = authz_claims_str(claims, "uti");
     int64_t iat = authz_claims_int(claims, "iat");
-    bool found = false;
-    enum gh_status st;
+    enum gh_status st = GH_OK;
 
-    memset(&sub, 0, sizeof(sub));
+    memset(&raw, 0, sizeof(raw));
     memset(out, 0, sizeof(*out));
     authz_decision_id_new(out->decision_id, sizeof(out->decision_id));
     out->tenant = tid;
@@ -181,24 +397,39 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
         f.tenant_mismatch = tid != NULL ? tid : "(none)";
         f.expected_tenant = expected;
     } else {
-        st = authz_resolve(app, claims, a, &sub, &found, &why, err);
-        if (st)
-            goto out;
+        /* The generation is read before the store: a write racing with this load leaves the
+         * entry tagged older, so it is reloaded next time (never the other way round). */
+        uint64_t gen = scim_store_generation(app->store);
+        const char *ident = authz_ident(app, claims, a);
+        if (app->facts == NULL || !authz_facts_get(app->facts, ident, gen, a, &raw)) {
+            st = authz_raw_load(app, claims, a, &raw, err);
+            if (st)
+                goto out;
+            if (app->facts != NULL)
+                authz_facts_put(app->facts, ident, gen, &raw);
+        }
     }
-    f.provisioned = found;
-    f.unresolved = why;
-    if (found) {
-        f.active = sub.active;
-        f.user_name = gh_arena_strdup(a, sub.user_name);
-        f.user_not_before = sub.not_before;
-        out->subject_id = gh_arena_strdup(a, sub.id);
-        out->subject_user_name = f.user_name;
-        out->subject_external_id = sub.external_id ? gh_arena_strdup(a, sub.external_id) : NULL;
-        st = scim_store_subject_access(app->store, sub.id, authz_gather_access, &g, err);
-        if (st)
-            goto out;
-        f.memberships = g.m;
-        f.nmemberships = g.n;
+    f.provisioned = raw.found;
+    f.unresolved = raw.why;
+    if (raw.found) {
+        f.active = raw.active;
+        f.user_name = raw.user_name;
+        f.user_not_before = raw.not_before;
+        out->subject_id = raw.id;
+        out->subject_user_name = raw.user_name;
+        out->subject_external_id = raw.external_id;
+        m = gh_arena_alloc(a, (raw.nm ? raw.nm : 1) * sizeof(*m));
+        for (size_t i = 0; i < raw.nm; i++) {
+            /* linked in the store but not in this snapshot (being changed): grants nothing */
+            const struct policy_group *pg = policy_snapshot_group(snap, raw.m[i].key);
+            if (pg == NULL)
+                continue;
+            m[f.nmemberships].group = pg;
+            m[f.nmemberships].via = raw.m[i].via;
+            m[f.nmemberships].not_before = raw.m[i].not_before;
+            f.nmemberships++;
+        }
+        f.memberships = m;
     }
     f.defaults = doc->defaults;
     f.ndefaults = doc->ndefaults;
@@ -220,9 +451,7 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
         };
         authz_decision_log_write(app->decisions, &e);
     }
-    st = GH_OK;
 out:
-    scim_subject_clear(&sub);
     policy_snapshot_release(snap);
     return st;
 }

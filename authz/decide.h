@@ -83,6 +83,10 @@ struct authz_outcome {
 enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claims *claims,
                                     const struct authz_check *checks, size_t n, struct gh_arena *a,
                                     struct authz_outcome *out, struct gh_err *err);
+/* The subject-facts cache (see authorize.c); at most max_entries subjects. Thread-safe. */
+struct authz_facts_cache;
+struct authz_facts_cache *authz_facts_cache_new(size_t max_entries); /* caller frees */
+void authz_facts_cache_free(struct authz_facts_cache *c);            /* NULL is a no-op */
 /* /metrics collector: decisions by result, decision-log write failures (ctx unused). */
 void authz_decide_metrics(void *ctx, struct gh_buf *out);
 

@@ -34,9 +34,13 @@
  * leaves; SQLite's own limit is 32766 */
 #define SCIM_STORE_MAX_BINDS 2048
 
+/* Statements kept prepared on a read connection (the decision path runs them per request). */
+enum scim_cached { SCIM_Q_SUBJECT_NAME, SCIM_Q_SUBJECT_EXT, SCIM_Q_ACCESS, SCIM_Q_COUNT };
+
 struct scim_conn {
     sqlite3 *db;
     pthread_mutex_t lock;
+    sqlite3_stmt *cached[SCIM_Q_COUNT]; /* prepared on first use; finalised at close */
 };
 
 struct scim_store {
@@ -74,6 +78,20 @@ static enum gh_status scim_store_prepare(sqlite3 *db, const char *sql, sqlite3_s
 {
     if (sqlite3_prepare_v2(db, sql, -1, out, NULL) != SQLITE_OK)
         return scim_store_fail(db, err, "prepare");
+    return GH_OK;
+}
+
+/* A statement kept prepared on connection c (whose lock the caller holds), reset and unbound.
+ * The caller must not finalize it. */
+static enum gh_status scim_store_cached(struct scim_conn *c, enum scim_cached q, const char *sql,
+                                        sqlite3_stmt **out, struct gh_err *err)
+{
+    if (c->cached[q] == NULL && sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                                   &c->cached[q], NULL) != SQLITE_OK)
+        return scim_store_fail(c->db, err, "prepare");
+    sqlite3_reset(c->cached[q]);
+    sqlite3_clear_bindings(c->cached[q]);
+    *out = c->cached[q];
     return GH_OK;
 }
 
@@ -147,6 +165,8 @@ static enum gh_status scim_conn_open(struct scim_conn *c, const char *path, bool
 
 static void scim_conn_close(struct scim_conn *c)
 {
+    for (int i = 0; i < SCIM_Q_COUNT; i++)
+        sqlite3_finalize(c->cached[i]);
     if (c->db != NULL)
         sqlite3_close_v2(c->db);
     c->db = NULL;
@@ -1700,7 +1720,9 @@ enum gh_status scim_store_subject_find(struct scim_store *s, enum scim_user_key 
     int64_t cut, tomb;
 
     memset(out, 0, sizeof(*out));
-    rc = scim_store_prepare(c->db, sql[key == SCIM_KEY_EXTERNAL_ID], &st, err);
+    rc =
+        scim_store_cached(c, key == SCIM_KEY_EXTERNAL_ID ? SCIM_Q_SUBJECT_EXT : SCIM_Q_SUBJECT_NAME,
+                          sql[key == SCIM_KEY_EXTERNAL_ID], &st, err);
     if (rc)
         goto out;
     scim_store_bind_text(st, 1, value);
@@ -1722,7 +1744,8 @@ enum gh_status scim_store_subject_find(struct scim_store *s, enum scim_user_key 
     out->active = sqlite3_column_int(st, 3) != 0;
     out->matches = sqlite3_column_int(st, 6);
 out:
-    sqlite3_finalize(st);
+    if (st != NULL)
+        sqlite3_reset(st);
     scim_store_release(c);
     return rc;
 }
@@ -1736,13 +1759,13 @@ enum gh_status scim_store_subject_access(struct scim_store *s, const char *user_
     enum gh_status rc;
     int step;
 
-    rc = scim_store_prepare(c->db,
-                            "SELECT l.key, g.display_name, COALESCE(ct.at, 0) FROM members m "
-                            "JOIN access_group_links l ON l.group_id = m.group_id "
-                            "JOIN groups g ON g.id = m.group_id "
-                            "LEFT JOIN cutoffs ct ON ct.user_id = m.member_id AND ct.key = l.key "
-                            "WHERE m.member_id = ?1 AND m.member_type = 0",
-                            &st, err);
+    rc = scim_store_cached(c, SCIM_Q_ACCESS,
+                           "SELECT l.key, g.display_name, COALESCE(ct.at, 0) FROM members m "
+                           "JOIN access_group_links l ON l.group_id = m.group_id "
+                           "JOIN groups g ON g.id = m.group_id "
+                           "LEFT JOIN cutoffs ct ON ct.user_id = m.member_id AND ct.key = l.key "
+                           "WHERE m.member_id = ?1 AND m.member_type = 0",
+                           &st, err);
     if (rc)
         goto out;
     scim_store_bind_text(st, 1, user_id);
@@ -1751,7 +1774,8 @@ enum gh_status scim_store_subject_access(struct scim_store *s, const char *user_
     if (step != SQLITE_DONE)
         rc = scim_store_fail(c->db, err, "read access");
 out:
-    sqlite3_finalize(st);
+    if (st != NULL)
+        sqlite3_reset(st);
     scim_store_release(c);
     return rc;
 }

@@ -13,6 +13,7 @@ struct jwks_cache;
 struct authz_verifier;
 struct policy_engine;
 struct authz_decision_log;
+struct authz_facts_cache;
 
 struct gh_app {
     const struct gh_config *cfg;
@@ -21,6 +22,7 @@ struct gh_app {
     struct authz_verifier *verifier;      /* NULL when no OIDC discovery is configured */
     struct policy_engine *policy;         /* access groups and decisions */
     struct authz_decision_log *decisions; /* NULL when GATEHOUSE_DECISION_LOG is unset */
+    struct authz_facts_cache *facts;      /* subject facts by identity claims */
 };
 
 #endif

@@ -24,6 +24,8 @@
 #define GH_RELOAD_MAX 8
 /* How often the policy file is checked for changes. */
 #define GH_POLICY_WATCH_MS 1000
+/* Subjects whose facts are kept between decisions (about 0.5 KiB each). */
+#define GH_FACTS_CACHE_MAX 131072
 
 static struct {
     gh_reload_fn fn;
@@ -90,6 +92,7 @@ int gh_daemon_run(const struct gh_config *cfg)
         authz_decision_log_open(cfg->decision_log, &app.decisions, &err) != GH_OK)
         goto out;
     gh_metrics_register(authz_decide_metrics, NULL);
+    app.facts = authz_facts_cache_new(GH_FACTS_CACHE_MAX);
     if (cfg->oidc_discovery != NULL) {
         if (jwks_cache_new(cfg, &app.jwks, &err) != GH_OK ||
             authz_verifier_new(cfg, app.jwks, &app.verifier, &err) != GH_OK ||
@@ -133,6 +136,7 @@ out:
     gh_server_stop(srv);
     policy_engine_free(app.policy);
     authz_decision_log_close(app.decisions);
+    authz_facts_cache_free(app.facts);
     authz_verifier_free(app.verifier);
     jwks_cache_free(app.jwks);
     scim_store_close(app.store);
