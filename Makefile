@@ -168,7 +168,7 @@ test-deps:
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(call apt_install,wrk nginx-light)
-	$(Q)for b in bench/*.sh; do [ -f "$$b" ] && bash "$$b"; done; true
+	$(Q)set -e; for b in http scim token authorize; do bash bench/$$b.sh; done
 
 # ---- lint ----------------------------------------------------------------------------------------
 ALL_C := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
