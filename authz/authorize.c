@@ -285,7 +285,7 @@ static const char *authz_ident(struct gh_app *app, const struct authz_claims *cl
     struct gh_buf b;
     const char *out;
 
-    gh_buf_init(&b, GH_CAP_JWT);
+    gh_buf_init(&b, (size_t)GH_CAP_JWT);
     for (size_t i = 0; i < pairs->count; i++) {
         const char *colon = strchr(pairs->items[i], ':');
         char claim[64];

@@ -313,7 +313,7 @@ START_TEST(checks_and_tenant_and_log)
     const char *hdrs[] = {auth, "Content-Type: application/json", NULL};
     afx_start(OTHER_TID "," TID);
     char *tok = token(OID, UPN, -60);
-    scim_create("/scim/v2/Users", user_body(UPN, OID));
+    free(scim_create("/scim/v2/Users", user_body(UPN, OID)));
     /* GATEHOUSE_TENANTS' first entry is the SCIM tenant: a token from the second is valid but
      * its subject cannot be one of ours */
     expect(tok, "directory", "protect", false,
