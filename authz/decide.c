@@ -41,8 +41,8 @@ void authz_decide(const struct authz_facts *f, int64_t iat, const char *dataset,
                  f->user_name);
         return;
     }
-    authz_fmt_time(iat, issued, sizeof(issued));
     if (iat < f->user_not_before) {
+        authz_fmt_time(iat, issued, sizeof(issued));
         authz_fmt_time(f->user_not_before, when, sizeof(when));
         snprintf(out->reason, sizeof(out->reason),
                  "user %s was deprovisioned at %s, after this token was issued (%s): sign in "
@@ -71,6 +71,7 @@ void authz_decide(const struct authz_facts *f, int64_t iat, const char *dataset,
         return;
     }
     if (revoked != NULL) {
+        authz_fmt_time(iat, issued, sizeof(issued));
         authz_fmt_time(revoked->not_before, when, sizeof(when));
         snprintf(out->reason, sizeof(out->reason),
                  "membership of %s in access group \"%s\" changed at %s, after this token was "

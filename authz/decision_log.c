@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,12 +106,30 @@ void authz_decision_log_write(struct authz_decision_log *log, const struct authz
     free(line);
 }
 
-/* See decision_log.h. */
+static pthread_once_t authz_dl_once = PTHREAD_ONCE_INIT;
+static unsigned char authz_dl_prefix[8];
+static _Atomic uint64_t authz_dl_counter;
+
+static void authz_dl_init(void)
+{
+    if (RAND_bytes(authz_dl_prefix, sizeof(authz_dl_prefix)) != 1)
+        GH_ASSERT(!"RAND_bytes failed");
+    if (RAND_bytes((unsigned char *)&authz_dl_counter, sizeof(authz_dl_counter)) != 1)
+        GH_ASSERT(!"RAND_bytes failed");
+}
+
+/* See decision_log.h. Ids are unique, not secret: a random per-process prefix and a counter
+ * starting at a random value (a CSPRNG call per decision would cost more than the decision). */
 void authz_decision_id_new(char *buf, size_t cap)
 {
     unsigned char b[16];
-    if (RAND_bytes(b, sizeof(b)) != 1)
-        GH_ASSERT(!"RAND_bytes failed");
+    uint64_t n;
+
+    pthread_once(&authz_dl_once, authz_dl_init);
+    n = atomic_fetch_add(&authz_dl_counter, 1);
+    memcpy(b, authz_dl_prefix, 8);
+    for (int i = 0; i < 8; i++)
+        b[8 + i] = (unsigned char)(n >> (56 - 8 * i));
     b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
     snprintf(buf, cap, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
