@@ -295,7 +295,8 @@ static const char *authz_ident(struct gh_app *app, const struct authz_claims *cl
         memcpy(claim, pairs->items[i], (size_t)(colon - pairs->items[i]));
         claim[colon - pairs->items[i]] = '\0';
         v = authz_claims_str(claims, claim);
-        gh_buf_printf(&b, NULL, "%s\x1f", v != NULL ? v : "");
+        /* length-prefixed, so no value can run into the next one */
+        gh_buf_printf(&b, NULL, "%zu:%s;", v != NULL ? strlen(v) : 0, v != NULL ? v : "");
     }
     out = gh_arena_strndup(a, gh_buf_str(&b), b.len);
     gh_buf_free(&b);

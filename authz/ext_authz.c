@@ -2,80 +2,122 @@
  * ext_authz.c - /v1/ext_authz: the same decision for proxies in front of an application:
  * Envoy's ext_authz HTTP service (original method, path appended to the path_prefix), nginx
  * auth_request (X-Original-Method / X-Original-URI) and Traefik forwardAuth
- * (X-Forwarded-Method / X-Forwarded-Uri).
+ * (X-Forwarded-Method / X-Forwarded-Uri) - one of them, chosen by GATEHOUSE_EXT_AUTHZ_ORIGIN.
+ * A matching route rule decides the dataset; X-Gatehouse-* headers only fill in when none does.
  *
  * It answers only 200, 401 or 403, because nginx turns any other status of an auth subrequest
  * into a 500 for the client: every failure that is not about the token - no dataset, a bad
  * action, no key set yet, a store error - is a 403 (fail closed), never a 5xx. On 200 the
  * upstream gets X-Gatehouse-Subject, X-Gatehouse-User and X-Gatehouse-Decision-Id.
  */
+#define _GNU_SOURCE /* strcasestr */
 #include "authz/authz.h"
 #include "authz/decide.h"
 #include "policies/engine.h"
 #include "sidecar/gatehouse.h"
 
 #include <string.h>
+#include <strings.h>
 
 #define AUTHZ_EXT_PREFIX "/v1/ext_authz"
 
-/* The original request as the proxy describes it. */
-static void authz_ext_original(struct gh_req *r, const char **out_method, const char **out_path)
-{
-    const char *m = gh_req_header(r, "X-Forwarded-Method");
-    const char *p = gh_req_header(r, "X-Forwarded-Uri");
+/* Headers whose second copy would let a client add to what its proxy sets: refused. */
+static const char *const authz_ext_single[] = {
+    "X-Gatehouse-Dataset", "X-Gatehouse-Action", "X-Original-URI", "X-Original-Method",
+    "X-Forwarded-Uri",     "X-Forwarded-Method", "Authorization",  NULL,
+};
 
-    if (m == NULL)
+/*
+ * The original request, from the one source GATEHOUSE_EXT_AUTHZ_ORIGIN names (method and path
+ * always from the same source, so a client cannot mix its own header with its proxy's):
+ * "path" - Envoy appends the original path to the path_prefix and keeps the method;
+ * "x-original" - nginx auth_request with X-Original-URI / X-Original-Method;
+ * "x-forwarded" - Traefik forwardAuth with X-Forwarded-Uri / X-Forwarded-Method.
+ */
+static enum gh_status authz_ext_original(struct gh_req *r, const char **out_method,
+                                         const char **out_path, struct gh_err *err)
+{
+    const char *origin = gh_req_app(r)->cfg->ext_authz_origin;
+    const char *m, *p;
+
+    if (strcmp(origin, "x-original") == 0) {
         m = gh_req_header(r, "X-Original-Method");
-    if (p == NULL)
         p = gh_req_header(r, "X-Original-URI");
-    if (m == NULL)
+    } else if (strcmp(origin, "x-forwarded") == 0) {
+        m = gh_req_header(r, "X-Forwarded-Method");
+        p = gh_req_header(r, "X-Forwarded-Uri");
+    } else {
         m = gh_req_method(r);
-    if (p == NULL) {
         p = gh_req_path(r) + strlen(AUTHZ_EXT_PREFIX);
         if (*p == '\0')
             p = "/";
     }
+    if (m == NULL || p == NULL)
+        return GH_ERR(err, GH_E_INVALID, "the proxy did not describe the original request (%s)",
+                      origin);
     *out_method = m;
-    /* route rules match the path only */
     *out_path = gh_arena_strndup(gh_req_arena(r), p, strcspn(p, "?#"));
+    return GH_OK;
 }
 
-/* Dataset and action from X-Gatehouse-Dataset/-Action, else from the policy's route rules. */
+/* Why: route rules match path prefixes; a path the application may resolve differently
+ * ("/public/../payroll", "//payroll", encoded slashes or dots) must not be matched at all. */
+static bool authz_ext_path_ok(const char *p)
+{
+    size_t n = strlen(p);
+    if (p[0] != '/' || strstr(p, "//") != NULL || strstr(p, "/./") != NULL ||
+        strstr(p, "/../") != NULL || strcasestr(p, "%2e") != NULL || strcasestr(p, "%2f") != NULL ||
+        strcasestr(p, "%5c") != NULL || strchr(p, '\\') != NULL)
+        return false;
+    if ((n >= 2 && strcmp(p + n - 2, "/.") == 0) || (n >= 3 && strcmp(p + n - 3, "/..") == 0))
+        return false;
+    return true;
+}
+
+/* Dataset and action: the policy's route rule for the original request when one matches (a
+ * header cannot override it); else X-Gatehouse-Dataset/-Action, which the proxy must set itself
+ * (README: clear the client's copies). */
 static enum gh_status authz_ext_check(struct gh_req *r, struct authz_check *out, struct gh_err *err)
 {
     const char *ds = gh_req_header(r, "X-Gatehouse-Dataset");
     const char *ac = gh_req_header(r, "X-Gatehouse-Action");
-    const char *method, *path;
+    const char *method = NULL, *path = NULL;
     struct policy_snapshot *snap;
-    const struct policy_route *rt;
-    enum gh_status st = GH_OK;
+    const struct policy_route *rt = NULL;
+    enum gh_status st;
 
-    if (ds != NULL || ac != NULL) {
-        if (ds == NULL || *ds == '\0' || ac == NULL)
-            return GH_ERR(err, GH_E_INVALID,
-                          "X-Gatehouse-Dataset and X-Gatehouse-Action go together");
-        if (strlen(ds) > POLICY_NAME_MAX)
-            return GH_ERR(err, GH_E_INVALID, "X-Gatehouse-Dataset longer than %d bytes",
-                          POLICY_NAME_MAX);
-        if (policy_action_parse(ac, &out->action, err) != GH_OK)
-            return GH_ERR(err, GH_E_INVALID, "X-Gatehouse-Action must be protect or unprotect");
-        out->dataset = ds;
-        return GH_OK;
-    }
-    authz_ext_original(r, &method, &path);
+    for (size_t i = 0; authz_ext_single[i] != NULL; i++)
+        if (gh_req_header_count(r, authz_ext_single[i]) > 1)
+            return GH_ERR(err, GH_E_INVALID, "%s sent more than once", authz_ext_single[i]);
+    st = authz_ext_original(r, &method, &path, err);
+    if (st)
+        return st;
+    if (!authz_ext_path_ok(path))
+        return GH_ERR(err, GH_E_INVALID, "original path is not in normal form: %.200s", path);
     snap = policy_engine_acquire(gh_req_app(r)->policy);
     rt = policy_doc_route_match(policy_snapshot_doc(snap), method, path);
-    if (rt == NULL) {
-        st = GH_ERR(err, GH_E_INVALID,
-                    "no dataset for %.16s %.200s: send X-Gatehouse-Dataset and "
-                    "X-Gatehouse-Action, or add a route rule to the policy",
-                    method, path);
-    } else {
+    if (rt != NULL) {
         out->dataset = gh_arena_strdup(gh_req_arena(r), rt->dataset);
         out->action = rt->action;
     }
     policy_snapshot_release(snap);
-    return st;
+    if (rt != NULL)
+        return GH_OK;
+    if (ds == NULL && ac == NULL) {
+        return GH_ERR(err, GH_E_INVALID,
+                      "no dataset for %.16s %.200s: send X-Gatehouse-Dataset and "
+                      "X-Gatehouse-Action, or add a route rule to the policy",
+                      method, path);
+    }
+    if (ds == NULL || *ds == '\0' || ac == NULL)
+        return GH_ERR(err, GH_E_INVALID, "X-Gatehouse-Dataset and X-Gatehouse-Action go together");
+    if (strlen(ds) > POLICY_NAME_MAX)
+        return GH_ERR(err, GH_E_INVALID, "X-Gatehouse-Dataset longer than %d bytes",
+                      POLICY_NAME_MAX);
+    if (policy_action_parse(ac, &out->action, NULL) != GH_OK)
+        return GH_ERR(err, GH_E_INVALID, "X-Gatehouse-Action must be protect or unprotect");
+    out->dataset = ds;
+    return GH_OK;
 }
 
 /* Strip what may not appear in a header value (CR, LF and other controls). */

@@ -152,6 +152,9 @@ static enum gh_status policy_engine_load(struct policy_engine *pe, struct gh_err
     if (stat(pe->cfg->policy, &sb) != 0)
         return GH_ERR(err, GH_E_INVALID, "GATEHOUSE_POLICY: %s: %s", pe->cfg->policy,
                       strerror(errno));
+    /* What is remembered as seen is the file as it was before reading it: a file still being
+     * written when it fails to parse is seen as changed again once the writer is done. */
+    pe->seen = sb;
     st = policy_doc_load(pe->cfg->policy, &doc, err);
     if (st)
         return st;
@@ -179,7 +182,6 @@ static enum gh_status policy_engine_load(struct policy_engine *pe, struct gh_err
     }
     policy_docref_release(pe->doc);
     pe->doc = policy_docref_new(doc);
-    pe->seen = sb;
     gh_log(GH_LOG_INFO, "policy",
            "\"policy loaded\" access_groups=%zu default_grants=%zu routes=%zu", doc->ngroups,
            doc->ndefaults, doc->nroutes);
@@ -201,10 +203,14 @@ enum gh_status policy_engine_new(const struct gh_config *cfg, struct scim_store 
     pthread_cond_init(&pe->watch_cond, NULL);
     pe->doc = policy_docref_new(gh_xcalloc(1, sizeof(struct policy_doc)));
     pthread_mutex_lock(&pe->change_lock);
-    if (cfg->policy != NULL)
+    if (cfg->policy != NULL) {
         st = policy_engine_load(pe, err);
-    else
-        st = policy_engine_publish(pe, err);
+    } else {
+        /* no policy file: access groups a previous run declared in one must not keep granting */
+        st = scim_store_access_groups_sync(store, NULL, 0, err);
+        if (st == GH_OK)
+            st = policy_engine_publish(pe, err);
+    }
     pthread_mutex_unlock(&pe->change_lock);
     if (st) {
         policy_engine_free(pe);
@@ -247,11 +253,15 @@ void policy_engine_reload_hook(void *ctx)
 static bool policy_engine_changed(struct policy_engine *pe)
 {
     struct stat sb;
+    bool changed;
     if (stat(pe->cfg->policy, &sb) != 0)
         return false; /* a missing file is not a policy: keep the running one */
-    return sb.st_ino != pe->seen.st_ino || sb.st_size != pe->seen.st_size ||
-           sb.st_mtim.tv_sec != pe->seen.st_mtim.tv_sec ||
-           sb.st_mtim.tv_nsec != pe->seen.st_mtim.tv_nsec;
+    pthread_mutex_lock(&pe->change_lock);
+    changed = sb.st_ino != pe->seen.st_ino || sb.st_size != pe->seen.st_size ||
+              sb.st_mtim.tv_sec != pe->seen.st_mtim.tv_sec ||
+              sb.st_mtim.tv_nsec != pe->seen.st_mtim.tv_nsec;
+    pthread_mutex_unlock(&pe->change_lock);
+    return changed;
 }
 
 static void *policy_engine_watch_main(void *arg)
@@ -269,15 +279,9 @@ static void *policy_engine_watch_main(void *arg)
         if (pe->stop)
             break;
         pthread_mutex_unlock(&pe->watch_lock);
-        if (policy_engine_changed(pe)) {
-            struct stat sb;
-            /* Remember what was seen even when it fails to parse: one warning per change. */
-            if (policy_engine_reload(pe, NULL) != GH_OK && stat(pe->cfg->policy, &sb) == 0) {
-                pthread_mutex_lock(&pe->change_lock);
-                pe->seen = sb;
-                pthread_mutex_unlock(&pe->change_lock);
-            }
-        }
+        /* a failed reload still remembers the file it read: one warning per change */
+        if (policy_engine_changed(pe))
+            policy_engine_reload(pe, NULL);
         pthread_mutex_lock(&pe->watch_lock);
     }
     pthread_mutex_unlock(&pe->watch_lock);

@@ -476,10 +476,14 @@ const struct policy_group *policy_doc_group_find(const struct policy_doc *doc, c
     return NULL;
 }
 
-/* See policy.h. Methods compare case-sensitively (HTTP methods are case-sensitive). */
+/* See policy.h. Methods compare case-sensitively (HTTP methods are case-sensitive). The longest
+ * matching prefix wins, so a broad rule listed first cannot hide a more specific one. */
 const struct policy_route *policy_doc_route_match(const struct policy_doc *doc, const char *method,
                                                   const char *path)
 {
+    const struct policy_route *best = NULL;
+    size_t best_len = 0;
+
     for (size_t i = 0; i < doc->nroutes; i++) {
         const struct policy_route *rt = &doc->routes[i];
         size_t n = strlen(rt->path_prefix);
@@ -491,7 +495,11 @@ const struct policy_route *policy_doc_route_match(const struct policy_doc *doc, 
         if (n > 0 && rt->path_prefix[n - 1] != '/' && path[n] != '\0' && path[n] != '/' &&
             path[n] != '?')
             continue;
-        return rt;
+        if (best == NULL || n > best_len ||
+            (n == best_len && best->method == NULL && rt->method != NULL)) {
+            best = rt;
+            best_len = n;
+        }
     }
-    return NULL;
+    return best;
 }

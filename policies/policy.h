@@ -67,7 +67,8 @@ enum gh_status policy_doc_parse(const char *text, size_t len, struct policy_doc 
 enum gh_status policy_doc_load(const char *path, struct policy_doc **out_doc, struct gh_err *err);
 void policy_doc_free(struct policy_doc *doc); /* NULL is a no-op */
 const struct policy_group *policy_doc_group_find(const struct policy_doc *doc, const char *name);
-/* The route rule for an original request (first match in file order), or NULL. */
+/* The route rule for an original request (longest matching prefix; a rule naming the method
+ * beats one for any method), or NULL. */
 const struct policy_route *policy_doc_route_match(const struct policy_doc *doc, const char *method,
                                                   const char *path);
 

@@ -107,6 +107,9 @@ static const struct gh_cfg_row gh_cfg_rows[] = {
      "Ordered claim:attribute pairs resolving a token to a provisioned user"},
     {"GATEHOUSE_DECISION_LOG", GH_CFG_STR, "", 0, 0, OFF(decision_log),
      "Decision log: a file path, or stderr; empty disables"},
+    {"GATEHOUSE_EXT_AUTHZ_ORIGIN", GH_CFG_STR, "path", 0, 0, OFF(ext_authz_origin),
+     "Where /v1/ext_authz reads the original request: path (Envoy path_prefix), x-original "
+     "(nginx X-Original-URI/-Method) or x-forwarded (Traefik X-Forwarded-Uri/-Method)"},
     {"GATEHOUSE_LOG_LEVEL", GH_CFG_LEVEL, "info", 0, 0, OFF(log_level),
      "error, warn, info or debug"},
 };
@@ -449,6 +452,16 @@ static enum gh_status gh_cfg_validate(struct gh_config *cfg, const struct gh_cfg
                           "%s: GATEHOUSE_OIDC_DISCOVERY: http:// is allowed for loopback hosts "
                           "only",
                           v->source);
+    }
+    if (cfg->ext_authz_origin == NULL || (strcmp(cfg->ext_authz_origin, "path") != 0 &&
+                                          strcmp(cfg->ext_authz_origin, "x-original") != 0 &&
+                                          strcmp(cfg->ext_authz_origin, "x-forwarded") != 0)) {
+        /* The original request must come from one place the proxy controls, never from
+         * whichever header a client managed to send. */
+        v = gh_cfg_val(vals, "GATEHOUSE_EXT_AUTHZ_ORIGIN");
+        return GH_ERR(err, GH_E_INVALID,
+                      "%s: GATEHOUSE_EXT_AUTHZ_ORIGIN: expected path, x-original or x-forwarded",
+                      v->source);
     }
     for (size_t i = 0; i < cfg->identity_claims.count; i++) {
         const char *c = cfg->identity_claims.items[i];

@@ -64,7 +64,8 @@ struct gh_config {
     /* authorization */
     char *policy; /* path or NULL */
     struct gh_list identity_claims;
-    char *decision_log; /* path, "stderr", or NULL (off) */
+    char *decision_log;     /* path, "stderr", or NULL (off) */
+    char *ext_authz_origin; /* "path" (Envoy), "x-original" (nginx), "x-forwarded" (Traefik) */
     /* logging */
     int log_level; /* enum gh_log_level */
 };

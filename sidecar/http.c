@@ -91,6 +91,30 @@ const char *gh_req_header(const struct gh_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
+struct gh_http_count {
+    const char *name;
+    unsigned n;
+};
+
+static enum MHD_Result gh_http_count_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                        const char *value)
+{
+    struct gh_http_count *c = cls;
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, c->name) == 0)
+        c->n++;
+    return MHD_YES;
+}
+
+/* How many times a header was sent (case-insensitive name). */
+unsigned gh_req_header_count(const struct gh_req *r, const char *name)
+{
+    struct gh_http_count c = {name, 0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, gh_http_count_cb, &c);
+    return c.n;
+}
+
 /* A decoded query parameter, or NULL when absent or valueless (borrowed). */
 const char *gh_req_query(const struct gh_req *r, const char *name)
 {
@@ -267,7 +291,7 @@ static enum MHD_Result gh_http_queue(struct gh_req *r)
     if (!r->replied) {
         struct gh_err err = {0};
         GH_ERR(&err, GH_E_INTERNAL, "handler gave no reply");
-        gh_reply_error(r, &err);
+        gh_http_render(r, &err);
     }
     resp =
         MHD_create_response_from_buffer(r->reply_len, (void *)r->reply_body, MHD_RESPMEM_MUST_COPY);

@@ -21,10 +21,11 @@ struct gh_app;
 /* ---- reading the request (all results borrowed, valid until the request completes) ---- */
 const char *gh_req_method(const struct gh_req *r);
 const char *gh_req_path(const struct gh_req *r); /* decoded path, no query string */
-const char *gh_req_header(const struct gh_req *r, const char *name); /* case-insensitive */
-const char *gh_req_query(const struct gh_req *r, const char *name);  /* decoded, or NULL */
-bool gh_req_has_query(const struct gh_req *r, const char *name);     /* even without a value */
-const char *gh_req_body(const struct gh_req *r, size_t *out_len);    /* NUL-terminated */
+const char *gh_req_header(const struct gh_req *r, const char *name);    /* case-insensitive */
+const char *gh_req_query(const struct gh_req *r, const char *name);     /* decoded, or NULL */
+bool gh_req_has_query(const struct gh_req *r, const char *name);        /* even without a value */
+unsigned gh_req_header_count(const struct gh_req *r, const char *name); /* repeated headers */
+const char *gh_req_body(const struct gh_req *r, size_t *out_len);       /* NUL-terminated */
 struct gh_arena *gh_req_arena(struct gh_req *r);
 struct gh_app *gh_req_app(const struct gh_req *r);
 const char *gh_req_route(const struct gh_req *r); /* the matched route's label, for metrics */

@@ -35,7 +35,7 @@ struct afx {
 
 static struct afx fx;
 
-static void afx_start(const char *tenants)
+static void afx_start_mode(const char *tenants, const char *extra)
 {
     static char disc[320], pol[700], dlog[700], ten[200];
     char policy_path[600];
@@ -66,8 +66,15 @@ static void afx_start(const char *tenants)
         snprintf(ten, sizeof(ten), "GATEHOUSE_TENANTS=%s", tenants);
         env[n++] = ten;
     }
+    if (extra != NULL)
+        env[n++] = extra;
     env[n] = NULL;
     scim_proc = gh_proc_start(env, true);
+}
+
+static void afx_start(const char *tenants)
+{
+    afx_start_mode(tenants, NULL);
 }
 
 static void afx_stop(void)
@@ -422,14 +429,10 @@ START_TEST(ext_authz_for_proxies)
     ck_assert_int_eq(ext("DELETE", "/v1/ext_authz/payroll/slips/7", tok, NULL, NULL, &r), 403);
     ck_assert_ptr_nonnull(strstr(r.body, "no dataset for DELETE /payroll/slips/7"));
     gh_http_resp_free(&r);
-    /* nginx auth_request and Traefik forwardAuth describe the original request in headers */
+    /* in Envoy mode (the default) headers naming another original request are ignored */
     ck_assert_int_eq(ext("GET", "/v1/ext_authz", tok, "X-Original-URI: /payroll/x",
                          "X-Original-Method: GET", &r),
-                     200);
-    gh_http_resp_free(&r);
-    ck_assert_int_eq(
-        ext("GET", "/v1/ext_authz", tok, "X-Forwarded-Uri: /other", "X-Forwarded-Method: GET", &r),
-        403);
+                     403);
     gh_http_resp_free(&r);
     /* bad input is a 403, never a 400/5xx (nginx would turn those into 500) */
     ck_assert_int_eq(ext("GET", "/v1/ext_authz", tok, "X-Gatehouse-Dataset: payroll",
@@ -462,6 +465,75 @@ START_TEST(ext_authz_for_proxies)
 }
 END_TEST
 
+/* Like ext() with any number of extra headers (NULL-terminated). */
+static long ext_h(const char *path, const char *tok, const char *const *extra,
+                  struct gh_http_resp *r)
+{
+    char url[512], auth[8192];
+    const char *hdrs[16];
+    int n = 0;
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+    hdrs[n++] = auth;
+    for (size_t i = 0; extra[i] != NULL && n < 15; i++)
+        hdrs[n++] = extra[i];
+    hdrs[n] = NULL;
+    ck_assert_int_eq(gh_http("GET", url, hdrs, NULL, NULL, r), 0);
+    return r->status;
+}
+
+/* nginx auth_request mode (GATEHOUSE_EXT_AUTHZ_ORIGIN=x-original): a client's own X-Gatehouse-*
+ * or duplicated headers cannot steer the decision away from the route rule; paths not in normal
+ * form are refused. */
+START_TEST(ext_authz_nginx_mode_resists_spoofing)
+{
+    struct gh_http_resp r;
+    afx_start_mode(NULL, "GATEHOUSE_EXT_AUTHZ_ORIGIN=x-original");
+    char *tok = token(OID, UPN, -60);
+    char *uid = scim_create("/scim/v2/Users", user_body(UPN, OID));
+    const char *payroll[] = {"X-Original-URI: /payroll/x", "X-Original-Method: GET", NULL};
+    const char *spoof[] = {"X-Original-URI: /payroll/x", "X-Original-Method: GET",
+                           "X-Gatehouse-Dataset: directory", "X-Gatehouse-Action: protect", NULL};
+    const char *dup[] = {"X-Original-URI: /other", "X-Original-URI: /payroll/x",
+                         "X-Original-Method: GET", NULL};
+    const char *dots[] = {"X-Original-URI: /public/../payroll/x", "X-Original-Method: GET", NULL};
+    const char *other[] = {"X-Original-URI: /other",      "X-Original-Method: GET",
+                           "X-Forwarded-Uri: /payroll/x", "X-Gatehouse-Dataset: directory",
+                           "X-Gatehouse-Action: protect", NULL};
+    const char *missing[] = {"X-Gatehouse-Dataset: directory", "X-Gatehouse-Action: protect", NULL};
+
+    ck_assert_int_eq(ext_h("/v1/ext_authz", tok, payroll, &r), 403);
+    gh_http_resp_free(&r);
+    /* the route rule decides: the client's dataset header does not turn payroll into directory */
+    ck_assert_int_eq(ext_h("/v1/ext_authz", tok, spoof, &r), 403);
+    ck_assert_ptr_nonnull(strstr(r.body, "unprotect on payroll"));
+    gh_http_resp_free(&r);
+    ck_assert_int_eq(ext_h("/v1/ext_authz", tok, dup, &r), 403);
+    ck_assert_ptr_nonnull(strstr(r.body, "X-Original-URI sent more than once"));
+    gh_http_resp_free(&r);
+    ck_assert_int_eq(ext_h("/v1/ext_authz", tok, dots, &r), 403);
+    ck_assert_ptr_nonnull(strstr(r.body, "not in normal form"));
+    gh_http_resp_free(&r);
+    /* no rule for /other: the proxy's X-Gatehouse-* headers name the dataset; X-Forwarded-Uri is
+     * not this mode's source and is ignored */
+    ck_assert_int_eq(ext_h("/v1/ext_authz", tok, other, &r), 200);
+    gh_http_resp_free(&r);
+    /* the proxy must describe the original request in this mode */
+    ck_assert_int_eq(ext_h("/v1/ext_authz", tok, missing, &r), 403);
+    ck_assert_ptr_nonnull(strstr(r.body, "did not describe the original request"));
+    gh_http_resp_free(&r);
+    /* with the membership the route rule allows */
+    char *gid = scim_create_group("Payroll Analysts");
+    member("Add", gid, uid);
+    ck_assert_int_eq(ext_h("/v1/ext_authz", tok, payroll, &r), 200);
+    gh_http_resp_free(&r);
+    free(tok);
+    free(uid);
+    free(gid);
+    afx_stop();
+}
+END_TEST
+
 Suite *authorize_suite(void)
 {
     Suite *s = suite_create("authorize");
@@ -472,6 +544,7 @@ Suite *authorize_suite(void)
     tcase_add_test(tc, access_group_created_links_at_once);
     tcase_add_test(tc, checks_and_tenant_and_log);
     tcase_add_test(tc, ext_authz_for_proxies);
+    tcase_add_test(tc, ext_authz_nginx_mode_resists_spoofing);
     suite_add_tcase(s, tc);
     return s;
 }

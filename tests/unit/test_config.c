@@ -122,6 +122,8 @@ START_TEST(errors_name_setting_and_source)
         {"GATEHOUSE_OIDC_DISCOVERY=ftp://x/", "must be an https:// URL"},
         {"GATEHOUSE_OIDC_DISCOVERY=http://127.0.0.1:9/x", "needs GATEHOUSE_ALLOW_INSECURE"},
         {"GATEHOUSE_IDENTITY_CLAIMS=oid:mail", "GATEHOUSE_IDENTITY_CLAIMS"},
+        {"GATEHOUSE_EXT_AUTHZ_ORIGIN=auto",
+         "GATEHOUSE_EXT_AUTHZ_ORIGIN: expected path, x-original"},
         {"GATEHOUSE_NOT_A_SETTING=1", "environment: unknown setting GATEHOUSE_NOT_A_SETTING"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

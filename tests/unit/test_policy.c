@@ -99,6 +99,13 @@ START_TEST(route_rules)
     ck_assert_str_eq(policy_doc_route_match(doc, "GET", "/payroll")->dataset, "all");
     ck_assert_str_eq(policy_doc_route_match(doc, "POST", "/pay/x")->dataset, "all");
     policy_doc_free(doc);
+    /* the longest prefix wins whatever the order: a broad rule first cannot hide a narrow one */
+    doc = parse_ok("{\"routes\":[{\"path_prefix\":\"/\",\"dataset\":\"public\","
+                   "\"action\":\"protect\"},{\"path_prefix\":\"/payroll/\",\"dataset\":"
+                   "\"payroll\",\"action\":\"unprotect\"}]}");
+    ck_assert_str_eq(policy_doc_route_match(doc, "GET", "/payroll/x")->dataset, "payroll");
+    ck_assert_str_eq(policy_doc_route_match(doc, "GET", "/x")->dataset, "public");
+    policy_doc_free(doc);
     doc = parse_ok("{\"routes\":[{\"path_prefix\":\"/only\",\"dataset\":\"o\","
                    "\"action\":\"protect\"}]}");
     ck_assert_ptr_null(policy_doc_route_match(doc, "GET", "/other"));
