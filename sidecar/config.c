@@ -467,12 +467,11 @@ static enum gh_status gh_cfg_validate(struct gh_config *cfg, const struct gh_cfg
         const char *c = cfg->identity_claims.items[i];
         const char *colon = strchr(c, ':');
         if (colon == NULL || colon == c ||
-            (strcmp(colon + 1, "externalId") != 0 && strcmp(colon + 1, "userName") != 0 &&
-             strcmp(colon + 1, "id") != 0)) {
+            (strcmp(colon + 1, "externalId") != 0 && strcmp(colon + 1, "userName") != 0)) {
             v = gh_cfg_val(vals, "GATEHOUSE_IDENTITY_CLAIMS");
             return GH_ERR(err, GH_E_INVALID,
-                          "%s: GATEHOUSE_IDENTITY_CLAIMS: %.64s: expected claim:externalId, "
-                          "claim:userName or claim:id",
+                          "%s: GATEHOUSE_IDENTITY_CLAIMS: %.64s: expected claim:externalId or "
+                          "claim:userName",
                           v->source, c);
         }
     }
