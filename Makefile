@@ -167,7 +167,7 @@ test-deps:
 # ---- benchmarks ---------------------------------------------------------------------------------
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(call apt_install,wrk nginx-light)
+	$(Q)$(call apt_install,wrk nginx-light apache2 libapache2-mod-auth-openidc)
 	$(Q)set -e; for b in http scim token authorize; do bash bench/$$b.sh; done
 
 # ---- lint ----------------------------------------------------------------------------------------

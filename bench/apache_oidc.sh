@@ -156,6 +156,10 @@ APACHE
         echo "bench: apache-oidc on $port answered $code without a token" >&2
         return 1
     fi
+    # warm-up: let mpm_event spawn its processes first (a cold first run sees thousands of
+    # connection resets while it does)
+    wrk -t2 -c"$BENCH_CONNS" -d2s -H "Authorization: Bearer $tok" \
+        "http://127.0.0.1:$port/v1/authorize" >/dev/null 2>&1
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

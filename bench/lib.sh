@@ -8,7 +8,7 @@ GH_BIN=${GH_BIN:-build/gatehouse}
 bench_tmp=$(mktemp -d)
 bench_pids=()
 bench_cleanup() {
-    for p in "${bench_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    for p in "${bench_pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
     rm -rf "$bench_tmp"
 }
 trap bench_cleanup EXIT
