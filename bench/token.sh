@@ -33,34 +33,12 @@ if command -v wrk >/dev/null && command -v nginx >/dev/null && [ -x "$BUILD/gate
     # shellcheck source=bench/lib.sh
     . bench/lib.sh
     GH_SRCDIR=$PWD "$BUILD/token_bench" --emit "$bench_tmp"
-    kp=$(bench_port)
-    iss="https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
-    www="$bench_tmp/www"
-    mkdir -p "$www"
-    cp "$bench_tmp/keys.json" "$www/"
-    printf '{"issuer":"%s","jwks_uri":"http://127.0.0.1:%s/keys.json"}' "$iss" "$kp" \
-        >"$www/openid-configuration"
-    chmod 711 "$bench_tmp" && chmod 755 "$www" && chmod 644 "$www"/* # nginx workers run as nobody
-    mkdir -p "$bench_tmp/idp"
-    cat >"$bench_tmp/idp/nginx.conf" <<NGX
-worker_processes 1;
-pid $bench_tmp/idp/nginx.pid;
-error_log $bench_tmp/idp/error.log;
-events { worker_connections 64; }
-http {
-  access_log off;
-  default_type application/json;
-  server { listen 127.0.0.1:$kp; root $www; }
-}
-NGX
-    nginx -c "$bench_tmp/idp/nginx.conf" -g 'daemon off;' &
-    bench_pids+=($!)
-    bench_wait_http "http://127.0.0.1:$kp/keys.json"
+    bench_static_idp "$bench_tmp/keys.json"
     np=$(bench_port)
     gp=$(bench_port)
     bench_nginx_start "$np"
     bench_gatehouse_start "$gp" \
-        GATEHOUSE_OIDC_DISCOVERY="http://127.0.0.1:$kp/openid-configuration" \
+        GATEHOUSE_OIDC_DISCOVERY="$bench_disc_url" \
         GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=1 GATEHOUSE_AUDIENCE=api://gatehouse-bench
     cat >"$bench_tmp/post.lua" <<LUA
 wrk.method = "POST"
