@@ -132,9 +132,19 @@ void authz_decision_id_new(char *buf, size_t cap)
         b[8 + i] = (unsigned char)(n >> (56 - 8 * i));
     b[6] = (unsigned char)((b[6] & 0x0F) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3F) | 0x80);
-    snprintf(buf, cap, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
+    {
+        static const char hex[] = "0123456789abcdef";
+        char id[37];
+        size_t o = 0;
+        for (int k = 0; k < 16; k++) {
+            if (k == 4 || k == 6 || k == 8 || k == 10)
+                id[o++] = '-';
+            id[o++] = hex[b[k] >> 4];
+            id[o++] = hex[b[k] & 15];
+        }
+        id[o] = '\0';
+        snprintf(buf, cap, "%s", id);
+    }
 }
 
 /* See decision_log.h. */
