@@ -217,10 +217,22 @@ END_TEST
 START_TEST(ambiguous_groups_are_not_linked)
 {
     struct aglist l;
-    mk(SCIM_GROUP, GROUP("Ops"));
-    mk(SCIM_GROUP, GROUP("ops "));
+    struct gh_err err = {0};
+    const char *ops1 = mk(SCIM_GROUP, GROUP("Ops"));
+    const char *ops2 = mk(SCIM_GROUP, GROUP("ops "));
     ag_create("ops", "Ops", GH_OK);
     ck_assert_str_eq(ag_get(&l, "ops")->group_id, "");
+    /* the ambiguity ends when one of the two goes: the one left is linked */
+    ck_assert_int_eq(scim_store_delete(st, SCIM_GROUP, ops2, -1, &err), GH_OK);
+    ck_assert_str_eq(ag_get(&l, "ops")->group_id, ops1);
+    /* ... or is renamed away */
+    const char *dev1 = mk(SCIM_GROUP, GROUP("Dev"));
+    mk(SCIM_GROUP, GROUP(" dev"));
+    ag_create("dev", "Dev", GH_OK);
+    ck_assert_str_eq(ag_get(&l, "dev")->group_id, "");
+    update(SCIM_GROUP, dev1, (struct upd){.json = GROUP("Developers")});
+    ck_assert_str_ne(ag_get(&l, "dev")->group_id, "");
+    ck_assert_str_ne(ag_get(&l, "dev")->group_id, dev1);
     /* an IdP group whose name differs by inner whitespace is not linked */
     mk(SCIM_GROUP, GROUP("H R"));
     ag_create("hr", "HR", GH_OK);
