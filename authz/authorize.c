@@ -277,6 +277,22 @@ static int64_t authz_claims_int(const struct authz_claims *c, const char *name)
     return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
 }
 
+/* The value of the claim named by a GATEHOUSE_IDENTITY_CLAIMS pair "claim:attribute" (NULL when
+ * the token lacks it); *out_attr points at the attribute. Borrowed from claims and pair. */
+static const char *authz_pair_value(const struct authz_claims *claims, const char *pair,
+                                    const char **out_attr)
+{
+    const char *colon = strchr(pair, ':');
+    char claim[64];
+
+    *out_attr = colon != NULL ? colon + 1 : "";
+    if (colon == NULL || (size_t)(colon - pair) >= sizeof(claim))
+        return NULL;
+    memcpy(claim, pair, (size_t)(colon - pair));
+    claim[colon - pair] = '\0';
+    return authz_claims_str(claims, claim);
+}
+
 /* The cache key: every configured claim's value, in order ("" for absent ones). */
 static const char *authz_ident(struct gh_app *app, const struct authz_claims *claims,
                                struct gh_arena *a)
@@ -287,14 +303,8 @@ static const char *authz_ident(struct gh_app *app, const struct authz_claims *cl
 
     gh_buf_init(&b, (size_t)GH_CAP_JWT);
     for (size_t i = 0; i < pairs->count; i++) {
-        const char *colon = strchr(pairs->items[i], ':');
-        char claim[64];
-        const char *v;
-        if (colon == NULL || (size_t)(colon - pairs->items[i]) >= sizeof(claim))
-            continue;
-        memcpy(claim, pairs->items[i], (size_t)(colon - pairs->items[i]));
-        claim[colon - pairs->items[i]] = '\0';
-        v = authz_claims_str(claims, claim);
+        const char *attr;
+        const char *v = authz_pair_value(claims, pairs->items[i], &attr);
         /* length-prefixed, so no value can run into the next one */
         gh_buf_printf(&b, NULL, "%zu:%s;", v != NULL ? strlen(v) : 0, v != NULL ? v : "");
     }
@@ -321,25 +331,18 @@ static enum gh_status authz_raw_load(struct gh_app *app, const struct authz_clai
     memset(&sub, 0, sizeof(sub));
     tried[0] = '\0';
     for (size_t i = 0; i < pairs->count; i++) {
-        const char *pair = pairs->items[i];
-        const char *colon = strchr(pair, ':');
-        char claim[64];
-        const char *value;
+        const char *attr;
+        const char *value = authz_pair_value(claims, pairs->items[i], &attr);
         enum scim_user_key key;
         struct gh_err lerr = {0};
 
-        if (colon == NULL || (size_t)(colon - pair) >= sizeof(claim))
-            continue;
-        memcpy(claim, pair, (size_t)(colon - pair));
-        claim[colon - pair] = '\0';
-        value = authz_claims_str(claims, claim);
         if (value == NULL || *value == '\0')
             continue;
-        key = strcmp(colon + 1, "externalId") == 0 ? SCIM_KEY_EXTERNAL_ID : SCIM_KEY_USER_NAME;
+        key = strcmp(attr, "externalId") == 0 ? SCIM_KEY_EXTERNAL_ID : SCIM_KEY_USER_NAME;
         st = scim_store_subject_find(app->store, key, value, &sub, &lerr);
         if (st == GH_OK && sub.matches > 1) {
             raw->why = gh_arena_printf(a, "%d SCIM users have %s=%.128s; refusing to guess",
-                                       sub.matches, colon + 1, value);
+                                       sub.matches, attr, value);
             scim_subject_clear(&sub);
             return GH_OK;
         }
@@ -359,7 +362,7 @@ static enum gh_status authz_raw_load(struct gh_app *app, const struct authz_clai
             return GH_ERR(err, st, "%s", lerr.msg);
         if (used < sizeof(tried)) {
             int w = snprintf(tried + used, sizeof(tried) - used, "%s%s=%.128s", used ? " or " : "",
-                             colon + 1, value);
+                             attr, value);
             if (w > 0)
                 used += (size_t)w;
         }
