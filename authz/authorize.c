@@ -44,13 +44,12 @@ static bool authz_guid_in(const char *s, char out[37])
     return false;
 }
 
-/* The tenant the SCIM data comes from: GATEHOUSE_TENANTS' first entry, else the tenant named in
- * the configured issuer or discovery URL; "" when none is known (no tenant check). */
-static void authz_expected_tenant(const struct gh_config *cfg, char out[37])
+/* See decide.h. */
+void authz_expected_tenant(const struct gh_config *cfg, char out[40])
 {
     out[0] = '\0';
     if (cfg->tenants.count > 0) {
-        snprintf(out, 37, "%s", cfg->tenants.items[0]);
+        snprintf(out, 40, "%s", cfg->tenants.items[0]);
         return;
     }
     for (size_t i = 0; i < cfg->issuers.count; i++)
@@ -293,23 +292,40 @@ static const char *authz_pair_value(const struct authz_claims *claims, const cha
     return authz_claims_str(claims, claim);
 }
 
-/* The cache key: every configured claim's value, in order ("" for absent ones). */
+/* The cache key: every configured claim's value, in order, each as "<length>:<value>;" ("0:;"
+ * for absent ones): length-prefixed, so no value can run into the next one. */
 static const char *authz_ident(struct gh_app *app, const struct authz_claims *claims,
                                struct gh_arena *a)
 {
     const struct gh_list *pairs = &app->cfg->identity_claims;
-    struct gh_buf b;
-    const char *out;
+    const char *vals[GH_IDENT_PAIRS_MAX];
+    size_t lens[GH_IDENT_PAIRS_MAX], total = 1, npairs = pairs->count;
+    char *out, *o;
 
-    gh_buf_init(&b, (size_t)GH_CAP_JWT);
-    for (size_t i = 0; i < pairs->count; i++) {
+    if (npairs > GH_IDENT_PAIRS_MAX)
+        npairs = GH_IDENT_PAIRS_MAX; /* the configuration refuses more */
+    for (size_t i = 0; i < npairs; i++) {
         const char *attr;
-        const char *v = authz_pair_value(claims, pairs->items[i], &attr);
-        /* length-prefixed, so no value can run into the next one */
-        gh_buf_printf(&b, NULL, "%zu:%s;", v != NULL ? strlen(v) : 0, v != NULL ? v : "");
+        vals[i] = authz_pair_value(claims, pairs->items[i], &attr);
+        lens[i] = vals[i] != NULL ? strlen(vals[i]) : 0;
+        total += lens[i] + 22; /* digits of a size_t, ':' and ';' */
     }
-    out = gh_arena_strndup(a, gh_buf_str(&b), b.len);
-    gh_buf_free(&b);
+    o = out = gh_arena_alloc(a, total);
+    for (size_t i = 0; i < npairs; i++) {
+        char digits[21];
+        size_t nd = 0, len = lens[i];
+        do {
+            digits[nd++] = (char)('0' + len % 10);
+            len /= 10;
+        } while (len > 0);
+        while (nd > 0)
+            *o++ = digits[--nd];
+        *o++ = ':';
+        memcpy(o, vals[i] != NULL ? vals[i] : "", lens[i]);
+        o += lens[i];
+        *o++ = ';';
+    }
+    *o = '\0';
     return out;
 }
 
@@ -382,7 +398,7 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
     struct authz_raw raw;
     struct authz_facts f = {0};
     struct authz_membership *m = NULL;
-    char expected[37];
+    const char *expected = app->tenant;
     const char *tid = authz_claims_str(claims, "tid");
     const char *token_id = authz_claims_str(claims, "uti");
     int64_t iat = authz_claims_int(claims, "iat");
@@ -396,7 +412,6 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
     if (token_id == NULL)
         token_id = authz_claims_str(claims, "jti");
 
-    authz_expected_tenant(app->cfg, expected);
     if (expected[0] != '\0' && (tid == NULL || strcasecmp(tid, expected) != 0)) {
         f.tenant_mismatch = tid != NULL ? tid : "(none)";
         f.expected_tenant = expected;

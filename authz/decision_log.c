@@ -143,7 +143,11 @@ void authz_decision_id_new(char *buf, size_t cap)
             id[o++] = hex[b[k] & 15];
         }
         id[o] = '\0';
-        snprintf(buf, cap, "%s", id);
+        if (cap > 0) {
+            size_t len = o < cap - 1 ? o : cap - 1;
+            memcpy(buf, id, len);
+            buf[len] = '\0';
+        }
     }
 }
 

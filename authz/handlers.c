@@ -126,37 +126,59 @@ static enum gh_status authz_body_parse(struct gh_req *r, const cJSON *json,
     return GH_OK;
 }
 
-static void authz_add_str(cJSON *o, const char *k, const char *v)
+/* Appends that stop at the first failure (the cap), which *st keeps. */
+static void authz_put(struct gh_buf *b, enum gh_status *st, const char *s)
 {
-    if (v != NULL)
-        cJSON_AddStringToObject(o, k, v);
-    else
-        cJSON_AddNullToObject(o, k);
+    if (*st == GH_OK)
+        *st = gh_buf_puts(b, s, NULL);
 }
 
-/* The decision as JSON: allowed, decision_id, subject (the provisioned user), results. */
-static cJSON *authz_outcome_json(const struct authz_outcome *o, const struct authz_check *checks,
-                                 size_t n)
+static void authz_put_str(struct gh_buf *b, enum gh_status *st, const char *s)
 {
-    cJSON *reply = cJSON_CreateObject(), *subject, *results;
+    if (*st == GH_OK)
+        *st = gh_buf_json_str(b, s, NULL);
+}
 
-    cJSON_AddBoolToObject(reply, "allowed", o->allowed);
-    cJSON_AddStringToObject(reply, "decision_id", o->decision_id);
-    subject = cJSON_AddObjectToObject(reply, "subject");
-    authz_add_str(subject, "id", o->subject_id);
-    authz_add_str(subject, "userName", o->subject_user_name);
-    authz_add_str(subject, "externalId", o->subject_external_id);
-    authz_add_str(subject, "tenant", o->tenant);
-    results = cJSON_AddArrayToObject(reply, "results");
+/* The decision as JSON: allowed, decision_id, subject (the provisioned user), results. Written
+ * directly (no document tree): this runs for every decision. Caller frees *out_text. */
+static enum gh_status authz_outcome_text(const struct authz_outcome *o,
+                                         const struct authz_check *checks, size_t n,
+                                         char **out_text, size_t *out_len, struct gh_err *err)
+{
+    struct gh_buf b;
+    enum gh_status st = GH_OK;
+
+    gh_buf_init(&b, GH_CAP_AUTHZ_REPLY);
+    authz_put(&b, &st, o->allowed ? "{\"allowed\":true" : "{\"allowed\":false");
+    authz_put(&b, &st, ",\"decision_id\":");
+    authz_put_str(&b, &st, o->decision_id);
+    authz_put(&b, &st, ",\"subject\":{\"id\":");
+    authz_put_str(&b, &st, o->subject_id);
+    authz_put(&b, &st, ",\"userName\":");
+    authz_put_str(&b, &st, o->subject_user_name);
+    authz_put(&b, &st, ",\"externalId\":");
+    authz_put_str(&b, &st, o->subject_external_id);
+    authz_put(&b, &st, ",\"tenant\":");
+    authz_put_str(&b, &st, o->tenant);
+    authz_put(&b, &st, "},\"results\":[");
     for (size_t i = 0; i < n; i++) {
-        cJSON *res = cJSON_CreateObject();
-        cJSON_AddStringToObject(res, "dataset", checks[i].dataset);
-        cJSON_AddStringToObject(res, "action", policy_action_name(checks[i].action));
-        cJSON_AddBoolToObject(res, "allowed", o->results[i].allowed);
-        cJSON_AddStringToObject(res, "reason", o->results[i].reason);
-        cJSON_AddItemToArray(results, res);
+        authz_put(&b, &st, i ? ",{\"dataset\":" : "{\"dataset\":");
+        authz_put_str(&b, &st, checks[i].dataset);
+        authz_put(&b, &st, ",\"action\":");
+        authz_put_str(&b, &st, policy_action_name(checks[i].action));
+        authz_put(&b, &st, o->results[i].allowed ? ",\"allowed\":true" : ",\"allowed\":false");
+        authz_put(&b, &st, ",\"reason\":");
+        authz_put_str(&b, &st, o->results[i].reason);
+        authz_put(&b, &st, "}");
     }
-    return reply;
+    authz_put(&b, &st, "]}");
+    if (st != GH_OK) {
+        gh_buf_free(&b);
+        return GH_ERR(err, GH_E_INTERNAL, "decision reply larger than %zu bytes",
+                      GH_CAP_AUTHZ_REPLY);
+    }
+    *out_text = gh_buf_steal(&b, out_len);
+    return GH_OK;
 }
 
 /*
@@ -169,7 +191,8 @@ enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
     struct authz_claims *claims = NULL;
     struct authz_check *checks = NULL;
     const char *tok;
-    size_t tok_len, n = 0;
+    size_t tok_len, n = 0, text_len = 0;
+    char *text = NULL;
     struct authz_outcome outcome = {0};
     cJSON *json = NULL;
     enum gh_status st;
@@ -192,7 +215,10 @@ enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
     st = authz_request_decide(app, claims, checks, n, gh_req_arena(r), &outcome, err);
     if (st)
         goto out;
-    gh_reply_json(r, 200, authz_outcome_json(&outcome, checks, n));
+    st = authz_outcome_text(&outcome, checks, n, &text, &text_len, err);
+    if (st)
+        goto out;
+    gh_reply_take(r, 200, "application/json", text, text_len);
 out:
     cJSON_Delete(json);
     authz_claims_release(claims);

@@ -45,6 +45,26 @@ void gh_arena_free(struct gh_arena *a)
     free(a);
 }
 
+/* See arena.h. */
+void gh_arena_reset(struct gh_arena *a)
+{
+    struct gh_arena_chunk *c, *next, *keep = NULL;
+
+    for (c = a->head; c != NULL; c = next) {
+        next = c->next;
+        if (keep == NULL && c->size == GH_ARENA_CHUNK) {
+            keep = c;
+            continue;
+        }
+        free(c);
+    }
+    if (keep != NULL) {
+        keep->next = NULL;
+        keep->used = 0;
+    }
+    a->head = keep;
+}
+
 /* n zeroed bytes owned by the arena. */
 void *gh_arena_alloc(struct gh_arena *a, size_t n)
 {

@@ -14,6 +14,9 @@ struct gh_arena;
 /* ---- lifecycle ---- */
 struct gh_arena *gh_arena_new(void);    /* caller frees with gh_arena_free */
 void gh_arena_free(struct gh_arena *a); /* NULL is a no-op */
+/* Forget everything allocated (earlier pointers become invalid) but keep one standard chunk,
+ * so a reused arena serves the next small request without calling malloc. */
+void gh_arena_reset(struct gh_arena *a);
 
 /* ---- allocation (all results owned by the arena; abort on OOM) ---- */
 void *gh_arena_alloc(struct gh_arena *a, size_t n); /* zeroed, aligned for any type */

@@ -104,3 +104,60 @@ char *gh_buf_steal(struct gh_buf *b, size_t *out_len)
     b->alloc = 0;
     return p;
 }
+
+/* See buf.h. Runs of bytes that need no escape are appended in one piece. */
+enum gh_status gh_buf_json_str(struct gh_buf *b, const char *s, struct gh_err *err)
+{
+    static const char hex[] = "0123456789abcdef";
+    const char *run;
+    enum gh_status st;
+
+    if (s == NULL)
+        return gh_buf_append(b, "null", 4, err);
+    st = gh_buf_append(b, "\"", 1, err);
+    for (run = s; st == GH_OK && *s != '\0'; s++) {
+        unsigned char ch = (unsigned char)*s;
+        char esc[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t n = 2;
+
+        if (ch >= 0x20 && ch != '"' && ch != '\\')
+            continue;
+        switch (ch) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[ch >> 4];
+            esc[5] = hex[ch & 15];
+            n = 6;
+        }
+        st = gh_buf_append(b, run, (size_t)(s - run), err);
+        if (st == GH_OK)
+            st = gh_buf_append(b, esc, n, err);
+        run = s + 1;
+    }
+    if (st == GH_OK)
+        st = gh_buf_append(b, run, (size_t)(s - run), err);
+    if (st == GH_OK)
+        st = gh_buf_append(b, "\"", 1, err);
+    return st;
+}

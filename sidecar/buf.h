@@ -28,5 +28,8 @@ enum gh_status gh_buf_printf(struct gh_buf *b, struct gh_err *err, const char *f
     __attribute__((format(printf, 3, 4)));
 const char *gh_buf_str(const struct gh_buf *b);        /* "" when empty; borrowed */
 char *gh_buf_steal(struct gh_buf *b, size_t *out_len); /* caller frees; buffer is reset */
+/* Append s as a JSON string literal (RFC 8259 escapes for '"', '\\' and control characters;
+ * other bytes as they are), or the literal null when s is NULL. */
+enum gh_status gh_buf_json_str(struct gh_buf *b, const char *s, struct gh_err *err);
 
 #endif

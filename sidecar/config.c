@@ -463,6 +463,11 @@ static enum gh_status gh_cfg_validate(struct gh_config *cfg, const struct gh_cfg
                       "%s: GATEHOUSE_EXT_AUTHZ_ORIGIN: expected path, x-original or x-forwarded",
                       v->source);
     }
+    if (cfg->identity_claims.count > GH_IDENT_PAIRS_MAX) {
+        v = gh_cfg_val(vals, "GATEHOUSE_IDENTITY_CLAIMS");
+        return GH_ERR(err, GH_E_INVALID, "%s: GATEHOUSE_IDENTITY_CLAIMS: at most %d pairs",
+                      v->source, GH_IDENT_PAIRS_MAX);
+    }
     for (size_t i = 0; i < cfg->identity_claims.count; i++) {
         const char *c = cfg->identity_claims.items[i];
         const char *colon = strchr(c, ':');

@@ -8,6 +8,8 @@
  * rest); the last call (upload_data_size == 0) runs the handler and queues the reply, which keeps
  * the connection alive. NOTIFY_COMPLETED records metrics, writes the access line and frees the
  * request's arena. Limits: connection count, idle timeout, per-connection memory (header cap).
+ * Each worker thread keeps the last completed request's struct, arena chunk and body buffer for
+ * its next request (no malloc on the hot path); the thread's exit frees them.
  */
 #include "http.h"
 #include "app.h"
@@ -34,6 +36,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <pthread.h>
 
 struct gh_reply_hdr {
     const char *name, *value; /* arena */
@@ -56,7 +59,8 @@ struct gh_req {
     unsigned status;
     struct gh_reply_hdr *hdrs;
     const char *content_type;
-    const char *reply_body; /* arena */
+    const char *reply_body; /* arena, or reply_owned */
+    char *reply_owned;      /* malloc'd body handed to MHD (MUST_FREE); NULL once handed */
     size_t reply_len;
 };
 
@@ -156,6 +160,14 @@ const char *gh_req_route(const struct gh_req *r)
     return r->route != NULL ? r->route->label : "none";
 }
 
+/* RFC 6750 b64token: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", then "=" padding (accepted
+ * anywhere here; token parsers check the shape). */
+static bool gh_http_b64token_char(unsigned char ch)
+{
+    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+           ch == '-' || ch == '.' || ch == '_' || ch == '~' || ch == '+' || ch == '/' || ch == '=';
+}
+
 /*
  * Parse an Authorization value as RFC 6750 §2.1 "Bearer <b64token>". The scheme is
  * case-insensitive; exactly one space-separated credential of b64token characters is accepted,
@@ -175,7 +187,8 @@ enum gh_status gh_http_parse_bearer(const char *authorization, const char **out_
     p = authorization + 7;
     while (*p == ' ')
         p++;
-    n = strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/=");
+    for (n = 0; gh_http_b64token_char((unsigned char)p[n]); n++)
+        ;
     if (n == 0)
         return GH_ERR(err, GH_E_UNAUTHORIZED, "empty bearer token");
     if (p[n] != '\0' && strspn(p + n, " \t") != strlen(p + n))
@@ -237,7 +250,24 @@ void gh_reply(struct gh_req *r, unsigned status, const char *content_type, const
     r->reply_len = len;
 }
 
-/* Reply with a JSON document; takes ownership of body. */
+/* See http.h. */
+void gh_reply_take(struct gh_req *r, unsigned status, const char *content_type, char *body,
+                   size_t len)
+{
+    if (r->replied) {
+        free(body);
+        return;
+    }
+    r->replied = true;
+    r->status = status;
+    r->content_type = content_type;
+    r->reply_owned = body;
+    r->reply_body = body;
+    r->reply_len = len;
+}
+
+/* Reply with a JSON document; takes ownership of body. cJSON allocates with malloc (no hooks
+ * are installed), so the printed text goes to MHD as it is. */
 void gh_reply_json(struct gh_req *r, unsigned status, cJSON *body)
 {
     char *s = cJSON_PrintUnformatted(body);
@@ -246,8 +276,7 @@ void gh_reply_json(struct gh_req *r, unsigned status, cJSON *body)
         gh_reply(r, 500, "application/json", "{\"error\":\"internal\"}", 20);
         return;
     }
-    gh_reply(r, status, "application/json", s, strlen(s));
-    free(s);
+    gh_reply_take(r, status, "application/json", s, strlen(s));
 }
 
 /* The default error body for routes without a protocol of their own. */
@@ -293,8 +322,14 @@ static enum MHD_Result gh_http_queue(struct gh_req *r)
         GH_ERR(&err, GH_E_INTERNAL, "handler gave no reply");
         gh_http_render(r, &err);
     }
-    resp =
-        MHD_create_response_from_buffer(r->reply_len, (void *)r->reply_body, MHD_RESPMEM_MUST_COPY);
+    if (r->reply_owned != NULL) {
+        resp = MHD_create_response_from_buffer(r->reply_len, r->reply_owned, MHD_RESPMEM_MUST_FREE);
+        if (resp != NULL)
+            r->reply_owned = NULL; /* MHD frees it with the response */
+    } else {
+        resp = MHD_create_response_from_buffer(r->reply_len, (void *)r->reply_body,
+                                               MHD_RESPMEM_MUST_COPY);
+    }
     if (resp == NULL)
         return MHD_NO;
     if (r->content_type != NULL)
@@ -334,6 +369,73 @@ static void gh_http_dispatch(struct gh_req *r)
     }
 }
 
+/* ---- per-thread reuse of request state ---- */
+
+static pthread_once_t gh_http_spare_once = PTHREAD_ONCE_INIT;
+static pthread_key_t gh_http_spare_key;
+
+static void gh_http_req_destroy(void *p)
+{
+    struct gh_req *r = p;
+    if (r == NULL)
+        return;
+    free(r->reply_owned);
+    gh_buf_free(&r->body);
+    gh_arena_free(r->arena);
+    free(r);
+}
+
+static void gh_http_spare_init(void)
+{
+    int rc = pthread_key_create(&gh_http_spare_key, gh_http_req_destroy);
+    GH_ASSERT(rc == 0);
+}
+
+/* A cleared request: this thread's spare when it has one, else a new one. */
+static struct gh_req *gh_http_req_new(struct gh_server *srv)
+{
+    struct gh_req *r;
+
+    pthread_once(&gh_http_spare_once, gh_http_spare_init);
+    r = pthread_getspecific(gh_http_spare_key);
+    if (r != NULL) {
+        struct gh_arena *a = r->arena;
+        struct gh_buf body = r->body;
+        pthread_setspecific(gh_http_spare_key, NULL);
+        memset(r, 0, sizeof(*r));
+        r->arena = a;
+        r->body = body;
+        r->body.cap = (size_t)srv->cfg->max_body;
+    } else {
+        r = gh_xcalloc(1, sizeof(*r));
+        r->arena = gh_arena_new();
+        gh_buf_init(&r->body, (size_t)srv->cfg->max_body);
+    }
+    r->app = srv->app;
+    r->route_index = -1;
+    return r;
+}
+
+/* Done with r: kept as this thread's spare (cleared of what it pointed at) or freed. */
+static void gh_http_req_done(struct gh_req *r)
+{
+    free(r->reply_owned);
+    r->reply_owned = NULL;
+    pthread_once(&gh_http_spare_once, gh_http_spare_init);
+    if (pthread_getspecific(gh_http_spare_key) != NULL) {
+        gh_http_req_destroy(r);
+        return;
+    }
+    gh_arena_reset(r->arena);
+    /* a large body's memory is not worth keeping per thread */
+    if (r->body.alloc > 16 * 1024)
+        gh_buf_free(&r->body);
+    else
+        gh_buf_reset(&r->body);
+    if (pthread_setspecific(gh_http_spare_key, r) != 0)
+        gh_http_req_destroy(r);
+}
+
 static enum MHD_Result gh_http_access(void *cls, struct MHD_Connection *conn, const char *url,
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
@@ -348,14 +450,10 @@ static enum MHD_Result gh_http_access(void *cls, struct MHD_Connection *conn, co
         const char *cl;
         enum gh_status st;
 
-        r = gh_xcalloc(1, sizeof(*r));
+        r = gh_http_req_new(srv);
         r->conn = conn;
-        r->app = srv->app;
-        r->arena = gh_arena_new();
         r->method = method;
         r->path = url;
-        r->route_index = -1;
-        gh_buf_init(&r->body, (size_t)srv->cfg->max_body);
         clock_gettime(CLOCK_MONOTONIC, &r->start);
         *con_cls = r;
         atomic_fetch_add(&srv->inflight, 1);
@@ -437,9 +535,7 @@ static void gh_http_completed(void *cls, struct MHD_Connection *conn, void **con
            r->method, gh_log_q(qpath, sizeof(qpath), r->path), gh_req_route(r),
            r->replied ? r->status : 0, secs * 1000.0,
            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
-    gh_buf_free(&r->body);
-    gh_arena_free(r->arena);
-    free(r);
+    gh_http_req_done(r);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->inflight, 1);
 }

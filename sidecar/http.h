@@ -45,6 +45,10 @@ void gh_reply_header(struct gh_req *r, const char *name, const char *value); /* 
 void gh_reply(struct gh_req *r, unsigned status, const char *content_type, const char *body,
               size_t len);                                          /* body copied */
 void gh_reply_json(struct gh_req *r, unsigned status, cJSON *body); /* takes body */
+/* Reply with a malloc'd body of len bytes; takes body (freed here when a reply was already set)
+ * and hands it to the HTTP library without a copy. content_type must outlive the request. */
+void gh_reply_take(struct gh_req *r, unsigned status, const char *content_type, char *body,
+                   size_t len);
 /* The default error reply: {"error":"<status name>","message":"<err->msg>"} as JSON. */
 void gh_reply_error(struct gh_req *r, const struct gh_err *err);
 bool gh_req_replied(const struct gh_req *r);

@@ -122,6 +122,9 @@ START_TEST(errors_name_setting_and_source)
         {"GATEHOUSE_OIDC_DISCOVERY=ftp://x/", "must be an https:// URL"},
         {"GATEHOUSE_OIDC_DISCOVERY=http://127.0.0.1:9/x", "needs GATEHOUSE_ALLOW_INSECURE"},
         {"GATEHOUSE_IDENTITY_CLAIMS=oid:mail", "GATEHOUSE_IDENTITY_CLAIMS"},
+        {"GATEHOUSE_IDENTITY_CLAIMS=a:userName,b:userName,c:userName,d:userName,e:userName,"
+         "f:userName,g:userName,h:userName,i:userName",
+         "at most 8 pairs"},
         {"GATEHOUSE_EXT_AUTHZ_ORIGIN=auto",
          "GATEHOUSE_EXT_AUTHZ_ORIGIN: expected path, x-original"},
         {"GATEHOUSE_NOT_A_SETTING=1", "environment: unknown setting GATEHOUSE_NOT_A_SETTING"},

@@ -5,6 +5,7 @@
 #include "sidecar/gatehouse.h"
 
 #include <check.h>
+#include <cjson/cJSON.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -63,6 +64,55 @@ START_TEST(arena_alloc_and_strings)
 }
 END_TEST
 
+START_TEST(arena_reset_reuses_a_chunk)
+{
+    struct gh_arena *a = gh_arena_new();
+    char *first = gh_arena_strdup(a, "first");
+    gh_arena_alloc(a, 100000); /* a one-off chunk, freed by the reset */
+    for (int i = 0; i < 3000; i++)
+        gh_arena_alloc(a, 16); /* several standard chunks: one is kept */
+    gh_arena_reset(a);
+    char *again = gh_arena_strdup(a, "again");
+    ck_assert_str_eq(again, "again");
+    unsigned char *z = gh_arena_alloc(a, 64);
+    for (int i = 0; i < 64; i++)
+        ck_assert_int_eq(z[i], 0);
+    (void)first;
+    gh_arena_reset(a);
+    gh_arena_reset(a); /* an empty arena too */
+    gh_arena_free(a);
+}
+END_TEST
+
+START_TEST(buf_json_str_round_trips)
+{
+    struct gh_buf b;
+    char all[256];
+    cJSON *j;
+    for (int i = 1; i < 256; i++)
+        all[i - 1] = (char)i;
+    all[255] = '\0';
+    gh_buf_init(&b, 4096);
+    ck_assert_int_eq(gh_buf_json_str(&b, NULL, NULL), GH_OK);
+    ck_assert_str_eq(gh_buf_str(&b), "null");
+    gh_buf_reset(&b);
+    ck_assert_int_eq(gh_buf_json_str(&b, "a\"b\\c\n\x01", NULL), GH_OK);
+    ck_assert_str_eq(gh_buf_str(&b), "\"a\\\"b\\\\c\\n\\u0001\"");
+    gh_buf_reset(&b);
+    ck_assert_int_eq(gh_buf_json_str(&b, all, NULL), GH_OK);
+    j = cJSON_Parse(gh_buf_str(&b));
+    ck_assert_ptr_nonnull(j);
+    ck_assert(cJSON_IsString(j));
+    ck_assert_str_eq(j->valuestring, all);
+    cJSON_Delete(j);
+    /* the cap holds */
+    gh_buf_free(&b);
+    gh_buf_init(&b, 8);
+    ck_assert_int_eq(gh_buf_json_str(&b, "0123456789", NULL), GH_E_TOO_LARGE);
+    gh_buf_free(&b);
+}
+END_TEST
+
 START_TEST(buf_cap_enforced)
 {
     struct gh_buf b;
@@ -97,6 +147,8 @@ Suite *util_suite(void)
     tcase_add_test(tc, err_http_mapping);
     tcase_add_test(tc, arena_alloc_and_strings);
     tcase_add_test(tc, buf_cap_enforced);
+    tcase_add_test(tc, arena_reset_reuses_a_chunk);
+    tcase_add_test(tc, buf_json_str_round_trips);
     tcase_add_test(tc, log_quote_escapes);
     suite_add_tcase(s, tc);
     return s;
