@@ -270,26 +270,14 @@ static void authz_facts_put(struct authz_facts_cache *c, const char *ident, uint
     pthread_mutex_unlock(&sh->lock);
 }
 
-static int64_t authz_claims_int(const struct authz_claims *c, const char *name)
+/* The i-th GATEHOUSE_IDENTITY_CLAIMS pair "claim:attribute": the claim's value in the token (NULL
+ * when absent); *out_attr points at the attribute. Borrowed from claims and the configuration. */
+static const char *authz_pair_value(const struct gh_app *app, const struct authz_claims *claims,
+                                    size_t i, const char **out_attr)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(authz_claims_json(c), name);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
-}
-
-/* The value of the claim named by a GATEHOUSE_IDENTITY_CLAIMS pair "claim:attribute" (NULL when
- * the token lacks it); *out_attr points at the attribute. Borrowed from claims and pair. */
-static const char *authz_pair_value(const struct authz_claims *claims, const char *pair,
-                                    const char **out_attr)
-{
-    const char *colon = strchr(pair, ':');
-    char claim[64];
-
+    const char *colon = strchr(app->cfg->identity_claims.items[i], ':');
     *out_attr = colon != NULL ? colon + 1 : "";
-    if (colon == NULL || (size_t)(colon - pair) >= sizeof(claim))
-        return NULL;
-    memcpy(claim, pair, (size_t)(colon - pair));
-    claim[colon - pair] = '\0';
-    return authz_claims_str(claims, claim);
+    return authz_claims_identity(claims, i);
 }
 
 /* The cache key: every configured claim's value, in order, each as "<length>:<value>;" ("0:;"
@@ -306,7 +294,7 @@ static const char *authz_ident(struct gh_app *app, const struct authz_claims *cl
         npairs = GH_IDENT_PAIRS_MAX; /* the configuration refuses more */
     for (size_t i = 0; i < npairs; i++) {
         const char *attr;
-        vals[i] = authz_pair_value(claims, pairs->items[i], &attr);
+        vals[i] = authz_pair_value(app, claims, i, &attr);
         lens[i] = vals[i] != NULL ? strlen(vals[i]) : 0;
         total += lens[i] + 22; /* digits of a size_t, ':' and ';' */
     }
@@ -348,7 +336,7 @@ static enum gh_status authz_raw_load(struct gh_app *app, const struct authz_clai
     tried[0] = '\0';
     for (size_t i = 0; i < pairs->count; i++) {
         const char *attr;
-        const char *value = authz_pair_value(claims, pairs->items[i], &attr);
+        const char *value = authz_pair_value(app, claims, i, &attr);
         enum scim_user_key key;
         struct gh_err lerr = {0};
 
@@ -399,9 +387,9 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
     struct authz_facts f = {0};
     struct authz_membership *m = NULL;
     const char *expected = app->tenant;
-    const char *tid = authz_claims_str(claims, "tid");
-    const char *token_id = authz_claims_str(claims, "uti");
-    int64_t iat = authz_claims_int(claims, "iat");
+    const char *tid = authz_claims_tid(claims);
+    const char *token_id = authz_claims_token_id(claims);
+    int64_t iat = authz_claims_iat(claims);
     enum gh_status st = GH_OK;
 
     memset(&raw, 0, sizeof(raw));
@@ -409,8 +397,6 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
     authz_decision_id_new(out->decision_id, sizeof(out->decision_id));
     out->tenant = tid;
     out->results = gh_arena_alloc(a, (n ? n : 1) * sizeof(*out->results));
-    if (token_id == NULL)
-        token_id = authz_claims_str(claims, "jti");
 
     if (expected[0] != '\0' && (tid == NULL || strcasecmp(tid, expected) != 0)) {
         f.tenant_mismatch = tid != NULL ? tid : "(none)";

@@ -45,6 +45,13 @@ void authz_claims_release(struct authz_claims *c); /* NULL is a no-op */
 const cJSON *authz_claims_json(const struct authz_claims *c);
 const char *authz_claims_str(const struct authz_claims *c, const char *name); /* or NULL */
 int64_t authz_claims_exp(const struct authz_claims *c);
+/* Claims every decision reads, looked up once when the token was verified (borrowed, or NULL):
+ * tid; uti, else jti; iat (0 when absent); the claim named by the i-th GATEHOUSE_IDENTITY_CLAIMS
+ * pair (NULL when absent, not a string, or i is out of range). */
+const char *authz_claims_tid(const struct authz_claims *c);
+const char *authz_claims_token_id(const struct authz_claims *c);
+int64_t authz_claims_iat(const struct authz_claims *c);
+const char *authz_claims_identity(const struct authz_claims *c, size_t i);
 
 /* ---- HTTP (route table rows in sidecar/router.c) ---- */
 /* POST /v1/authorize: bearer token -> verified subject -> decision (fail-closed until access

@@ -72,6 +72,11 @@ struct authz_claims {
     size_t kid_len;
     uint64_t generation; /* key set the signature was checked against */
     unsigned char hash[SHA256_DIGEST_LENGTH];
+    /* looked up once (borrowed from json) */
+    const char *tid, *token_id;
+    int64_t iat;
+    const char *identity[GH_IDENT_PAIRS_MAX];
+    size_t nidentity;
 };
 
 struct authz_cache_entry {
@@ -664,11 +669,12 @@ static enum gh_status authz_claims_scope_check(const struct authz_verifier *v, c
                                                struct gh_err *err)
 {
     const struct gh_config *cfg = v->cfg;
-    const cJSON *scp = cJSON_GetObjectItemCaseSensitive(p, "scp");
-    const cJSON *roles = cJSON_GetObjectItemCaseSensitive(p, "roles"), *r;
+    const cJSON *scp, *roles, *r;
 
     if (cfg->required_scopes.count == 0 && cfg->required_roles.count == 0)
         return GH_OK;
+    scp = cJSON_GetObjectItemCaseSensitive(p, "scp");
+    roles = cJSON_GetObjectItemCaseSensitive(p, "roles");
     if (scp != NULL) {
         if (cJSON_IsString(scp) && authz_words_match(scp->valuestring, &cfg->required_scopes))
             return GH_OK;
@@ -712,6 +718,62 @@ const char *authz_claims_str(const struct authz_claims *c, const char *name)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(c->json, name);
     return cJSON_IsString(m) ? m->valuestring : NULL;
+}
+
+static const char *authz_json_str(const cJSON *o, const char *name)
+{
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(m) ? m->valuestring : NULL;
+}
+
+/* Look up the claims every decision reads, once per verified token. */
+static void authz_claims_index(const struct authz_verifier *v, struct authz_claims *c)
+{
+    const struct gh_list *pairs = &v->cfg->identity_claims;
+    const cJSON *iat = cJSON_GetObjectItemCaseSensitive(c->json, "iat");
+
+    c->tid = authz_json_str(c->json, "tid");
+    c->token_id = authz_json_str(c->json, "uti");
+    if (c->token_id == NULL)
+        c->token_id = authz_json_str(c->json, "jti");
+    c->iat = cJSON_IsNumber(iat) ? (int64_t)iat->valuedouble : 0;
+    for (size_t i = 0; i < pairs->count && i < GH_IDENT_PAIRS_MAX; i++) {
+        const char *colon = strchr(pairs->items[i], ':');
+        char claim[64];
+        size_t n = colon != NULL ? (size_t)(colon - pairs->items[i]) : 0;
+
+        c->identity[i] = NULL;
+        if (n > 0 && n < sizeof(claim)) {
+            memcpy(claim, pairs->items[i], n);
+            claim[n] = '\0';
+            c->identity[i] = authz_json_str(c->json, claim);
+        }
+        c->nidentity = i + 1;
+    }
+}
+
+/* See authz.h. */
+const char *authz_claims_tid(const struct authz_claims *c)
+{
+    return c->tid;
+}
+
+/* See authz.h. */
+const char *authz_claims_token_id(const struct authz_claims *c)
+{
+    return c->token_id;
+}
+
+/* See authz.h. */
+int64_t authz_claims_iat(const struct authz_claims *c)
+{
+    return c->iat;
+}
+
+/* See authz.h. */
+const char *authz_claims_identity(const struct authz_claims *c, size_t i)
+{
+    return i < c->nidentity ? c->identity[i] : NULL;
 }
 
 /* The token's exp (epoch seconds). */
@@ -976,6 +1038,7 @@ static enum gh_status authz_token_verify_full(struct authz_verifier *v, const ch
     c->kid_len = hdr.kid_len;
     c->generation = jwks_set_generation(set);
     memcpy(c->hash, hash, sizeof(c->hash));
+    authz_claims_index(v, c);
     *out = c;
 out:
     cJSON_Delete(p);
@@ -986,36 +1049,55 @@ out:
 }
 
 /*
- * SHA-256 of the whole token (the cache key) and, on the way, of the JWS Signing Input (all
- * bytes before the last '.'), which RS256/ES256 need for the signature check: SHA-256 is a
- * stream, so the shared prefix is hashed once. *out_have_input says whether input_sha256 was set.
+ * SHA-256 of the whole token (the cache key) and, on the way, the hash state after the JWS
+ * Signing Input (all bytes before the last '.'), which RS256/ES256 need on a cache miss: SHA-256
+ * is a stream, so the shared prefix is hashed once and only finished when it is needed.
+ * OpenSSL's low-level SHA-256 is used here, deprecated in 3.0 but present: the EVP interface
+ * allocates a context per call (and another to fork it), which cost more than the hashing of a
+ * cached token's ~1 KiB on every request.
  */
-static enum gh_status authz_token_hash(const struct authz_verifier *v, const char *tok, size_t len,
-                                       unsigned char *token_sha256, unsigned char *input_sha256,
-                                       bool *out_have_input, struct gh_err *err)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+struct authz_token_digest {
+    unsigned char token[SHA256_DIGEST_LENGTH];
+    SHA256_CTX input; /* the state after the signing input, when have_input */
+    bool have_input;
+};
+
+static enum gh_status authz_token_hash(const char *tok, size_t len, struct authz_token_digest *d,
+                                       struct gh_err *err)
 {
-    EVP_MD_CTX *m = EVP_MD_CTX_new(), *pre = NULL;
+    SHA256_CTX m;
     size_t dot = len;
-    bool ok;
+    int ok;
 
     while (dot > 0 && tok[dot - 1] != '.')
         dot--;
-    *out_have_input = false;
-    ok = m != NULL && EVP_DigestInit_ex(m, v->md[AUTHZ_ALG_RS256], NULL) == 1;
+    d->have_input = false;
+    ok = SHA256_Init(&m);
     if (ok && dot > 0) {
-        pre = EVP_MD_CTX_new();
-        ok = pre != NULL && EVP_DigestUpdate(m, tok, dot - 1) == 1 &&
-             EVP_MD_CTX_copy_ex(pre, m) == 1 && EVP_DigestFinal_ex(pre, input_sha256, NULL) == 1;
-        *out_have_input = ok;
+        ok = SHA256_Update(&m, tok, dot - 1);
+        d->input = m;
+        d->have_input = ok == 1;
     }
-    ok = ok && EVP_DigestUpdate(m, tok + (dot ? dot - 1 : 0), len - (dot ? dot - 1 : 0)) == 1 &&
-         EVP_DigestFinal_ex(m, token_sha256, NULL) == 1;
-    EVP_MD_CTX_free(pre);
-    EVP_MD_CTX_free(m);
+    ok = ok && SHA256_Update(&m, tok + (dot ? dot - 1 : 0), len - (dot ? dot - 1 : 0)) &&
+         SHA256_Final(d->token, &m);
+    OPENSSL_cleanse(&m, sizeof(m));
     if (!ok)
         return AUTHZ_ERR(err, GH_E_INTERNAL, "SHA-256 failed");
     return GH_OK;
 }
+
+/* The SHA-256 of the signing input from the saved state, or false. Clears the state. */
+static bool authz_token_input_sha256(struct authz_token_digest *d,
+                                     unsigned char out[SHA256_DIGEST_LENGTH])
+{
+    bool ok = d->have_input && SHA256_Final(out, &d->input) == 1;
+    d->have_input = false;
+    OPENSSL_cleanse(&d->input, sizeof(d->input));
+    return ok;
+}
+#pragma GCC diagnostic pop
 
 /* A cached entry is still good only while its signing key is in the current set, so that a key
  * removed from the JWKS stops working for cached tokens too. */
@@ -1040,8 +1122,8 @@ static bool authz_cached_key_present(struct authz_verifier *v, const struct auth
 enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, size_t len,
                                   struct authz_claims **out_claims, struct gh_err *err)
 {
-    unsigned char hash[SHA256_DIGEST_LENGTH], input_sha256[SHA256_DIGEST_LENGTH];
-    bool have_input_sha256 = false;
+    unsigned char input_sha256[SHA256_DIGEST_LENGTH];
+    struct authz_token_digest d;
     int64_t now = (int64_t)time(NULL);
     struct authz_claims *c = NULL;
     struct gh_err e = {0};
@@ -1054,11 +1136,11 @@ enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, siz
         st = AUTHZ_DENY(&e, "token is larger than %d bytes", GH_CAP_JWT);
         goto out;
     }
-    st = authz_token_hash(v, tok, len, hash, input_sha256, &have_input_sha256, &e);
+    st = authz_token_hash(tok, len, &d, &e);
     if (st)
         goto out;
     if (v->cache_on) {
-        c = authz_cache_get(v, hash, now);
+        c = authz_cache_get(v, d.token, now);
         if (c != NULL && !authz_cached_key_present(v, c)) {
             authz_claims_release(c);
             c = NULL;
@@ -1067,8 +1149,9 @@ enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, siz
             res = AUTHZ_R_CACHED;
     }
     if (c == NULL) {
-        st = authz_token_verify_full(v, tok, len, hash, have_input_sha256 ? input_sha256 : NULL,
-                                     now, &c, &e);
+        bool have_input = authz_token_input_sha256(&d, input_sha256);
+        st = authz_token_verify_full(v, tok, len, d.token, have_input ? input_sha256 : NULL, now,
+                                     &c, &e);
         if (st)
             goto out;
         if (v->cache_on)
@@ -1076,6 +1159,7 @@ enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, siz
     }
     st = authz_claims_scope_check(v, c->json, &e);
 out:
+    OPENSSL_cleanse(&d, sizeof(d));
     if (st != GH_OK) {
         char q[300], oid[64];
         res = st == GH_E_FORBIDDEN     ? AUTHZ_R_FORBIDDEN

@@ -161,12 +161,17 @@ const char *gh_req_route(const struct gh_req *r)
 }
 
 /* RFC 6750 b64token: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", then "=" padding (accepted
- * anywhere here; token parsers check the shape). */
-static bool gh_http_b64token_char(unsigned char ch)
-{
-    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-           ch == '-' || ch == '.' || ch == '_' || ch == '~' || ch == '+' || ch == '/' || ch == '=';
-}
+ * anywhere here; token parsers check the shape). A table: this runs over every token. */
+static const unsigned char gh_http_b64token[256] = {
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,
+    ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1,
+    ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+    ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['-'] = 1, ['.'] = 1,
+    ['_'] = 1, ['~'] = 1, ['+'] = 1, ['/'] = 1, ['='] = 1};
 
 /*
  * Parse an Authorization value as RFC 6750 §2.1 "Bearer <b64token>". The scheme is
@@ -187,7 +192,7 @@ enum gh_status gh_http_parse_bearer(const char *authorization, const char **out_
     p = authorization + 7;
     while (*p == ' ')
         p++;
-    for (n = 0; gh_http_b64token_char((unsigned char)p[n]); n++)
+    for (n = 0; gh_http_b64token[(unsigned char)p[n]]; n++)
         ;
     if (n == 0)
         return GH_ERR(err, GH_E_UNAUTHORIZED, "empty bearer token");
