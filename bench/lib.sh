@@ -3,6 +3,7 @@
 
 BENCH_SECONDS=${BENCH_SECONDS:-5}
 BENCH_CONNS=${BENCH_CONNS:-64}
+BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 GH_BIN=${GH_BIN:-build/gatehouse}
 
 bench_tmp=$(mktemp -d)
@@ -62,6 +63,11 @@ bench_wrk() {
     shift
     wrk -t2 -c"$BENCH_CONNS" -d"${BENCH_SECONDS}s" "$@" "$url" 2>/dev/null |
         awk '/Requests\/sec/ {print $2}'
+}
+
+# The median of the numbers given as arguments.
+bench_median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 bench_ratio() {
