@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 enum gh_cfg_type {
     GH_CFG_STR,    /* free text */
@@ -53,7 +54,8 @@ static const struct gh_cfg_row gh_cfg_rows[] = {
     {"GATEHOUSE_TLS_CERT", GH_CFG_PATH, "", 0, 0, OFF(tls_cert),
      "PEM certificate chain; with GATEHOUSE_TLS_KEY enables HTTPS (TLS 1.2+)"},
     {"GATEHOUSE_TLS_KEY", GH_CFG_PATH, "", 0, 0, OFF(tls_key), "PEM private key for HTTPS"},
-    {"GATEHOUSE_THREADS", GH_CFG_INT, "2", 1, 256, OFF(threads), "HTTP worker threads"},
+    {"GATEHOUSE_THREADS", GH_CFG_INT, "0", 0, 256, OFF(threads),
+     "HTTP worker threads; 0: twice the online CPUs (at least 2, at most 64)"},
     {"GATEHOUSE_MAX_CONNECTIONS", GH_CFG_INT, "1024", 1, 65536, OFF(max_connections),
      "Concurrent connections accepted; more are refused"},
     {"GATEHOUSE_CONN_TIMEOUT", GH_CFG_INT, "30", 1, 3600, OFF(conn_timeout),
@@ -403,6 +405,16 @@ static const struct gh_cfg_value *gh_cfg_val(const struct gh_cfg_value *vals, co
 }
 
 /* Rules that tie several settings together. */
+/* GATEHOUSE_THREADS=0: twice the online CPUs, so that a worker waiting on the store's fsync or
+ * on a key fetch leaves the cores busy with decisions (measured in bench/authorize.sh). */
+static int gh_cfg_auto_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    return n > 32 ? 64 : (int)(2 * n);
+}
+
 static enum gh_status gh_cfg_validate(struct gh_config *cfg, const struct gh_cfg_value *vals,
                                       struct gh_err *err)
 {
@@ -531,6 +543,8 @@ enum gh_status gh_config_load(const char *file, char *const *envp, struct gh_con
             goto out;
     }
     st = gh_cfg_validate(cfg, vals, err);
+    if (st == GH_OK && cfg->threads == 0)
+        cfg->threads = gh_cfg_auto_threads();
 out:
     for (size_t i = 0; i < GH_CFG_NROWS; i++) {
         if (vals[i].raw != NULL) {

@@ -56,6 +56,10 @@ START_TEST(defaults)
     ck_assert_ptr_null(cfg->tls_cert);
     ck_assert_int_eq(cfg->log_level, GH_LOG_INFO);
     ck_assert_uint_eq(cfg->identity_claims.count, 3);
+    /* threads: twice the online CPUs */
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    ck_assert_int_eq(cfg->threads, cpus > 32 ? 64 : (int)(2 * (cpus < 1 ? 1 : cpus)));
+    ck_assert_int_ge(cfg->threads, 2);
     gh_config_free(cfg);
 }
 END_TEST
@@ -108,7 +112,7 @@ START_TEST(errors_name_setting_and_source)
         const char *var, *want;
     } cases[] = {
         {"GATEHOUSE_LISTEN=nonsense", "environment: GATEHOUSE_LISTEN: expected host:port"},
-        {"GATEHOUSE_THREADS=0", "environment: GATEHOUSE_THREADS: expected an integer from 1"},
+        {"GATEHOUSE_THREADS=-1", "environment: GATEHOUSE_THREADS: expected an integer from 0"},
         {"GATEHOUSE_THREADS=2x", "GATEHOUSE_THREADS"},
         {"GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=maybe", "GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER"},
         {"GATEHOUSE_LOG_LEVEL=loud", "GATEHOUSE_LOG_LEVEL: expected error, warn"},
