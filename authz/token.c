@@ -1050,7 +1050,7 @@ out:
 
 /*
  * SHA-256 of the whole token (the cache key) and, on the way, the hash state after the JWS
- * Signing Input (all bytes before the last '.'), which RS256/ES256 need on a cache miss: SHA-256
+ * Signing Input (the bytes before the second '.'), which RS256/ES256 need on a cache miss: SHA-256
  * is a stream, so the shared prefix is hashed once and only finished when it is needed.
  * OpenSSL's low-level SHA-256 is used here, deprecated in 3.0 but present: the EVP interface
  * allocates a context per call (and another to fork it), which cost more than the hashing of a
@@ -1067,20 +1067,22 @@ struct authz_token_digest {
 static enum gh_status authz_token_hash(const char *tok, size_t len, struct authz_token_digest *d,
                                        struct gh_err *err)
 {
+    /* The signing input ends at the second '.' (authz_token_split refuses any other shape, so
+     * the saved state is only ever used for a token split exactly there). */
+    const char *d1 = memchr(tok, '.', len);
+    const char *d2 = d1 != NULL ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - tok)) : NULL;
+    size_t signed_len = d2 != NULL ? (size_t)(d2 - tok) : 0;
     SHA256_CTX m;
-    size_t dot = len;
     int ok;
 
-    while (dot > 0 && tok[dot - 1] != '.')
-        dot--;
     d->have_input = false;
     ok = SHA256_Init(&m);
-    if (ok && dot > 0) {
-        ok = SHA256_Update(&m, tok, dot - 1);
+    if (ok && d2 != NULL) {
+        ok = SHA256_Update(&m, tok, signed_len);
         d->input = m;
         d->have_input = ok == 1;
     }
-    ok = ok && SHA256_Update(&m, tok + (dot ? dot - 1 : 0), len - (dot ? dot - 1 : 0)) &&
+    ok = ok && SHA256_Update(&m, tok + signed_len, len - signed_len) &&
          SHA256_Final(d->token, &m);
     OPENSSL_cleanse(&m, sizeof(m));
     if (!ok)
