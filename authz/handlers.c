@@ -149,6 +149,7 @@ static enum gh_status authz_outcome_text(const struct authz_outcome *o,
     enum gh_status st = GH_OK;
 
     gh_buf_init(&b, GH_CAP_AUTHZ_REPLY);
+    gh_buf_reserve(&b, 256 + n * 384); /* one allocation for the usual reply */
     authz_put(&b, &st, o->allowed ? "{\"allowed\":true" : "{\"allowed\":false");
     authz_put(&b, &st, ",\"decision_id\":");
     authz_put_str(&b, &st, o->decision_id);

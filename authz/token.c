@@ -1082,8 +1082,7 @@ static enum gh_status authz_token_hash(const char *tok, size_t len, struct authz
         d->input = m;
         d->have_input = ok == 1;
     }
-    ok = ok && SHA256_Update(&m, tok + signed_len, len - signed_len) &&
-         SHA256_Final(d->token, &m);
+    ok = ok && SHA256_Update(&m, tok + signed_len, len - signed_len) && SHA256_Final(d->token, &m);
     OPENSSL_cleanse(&m, sizeof(m));
     if (!ok)
         return AUTHZ_ERR(err, GH_E_INTERNAL, "SHA-256 failed");

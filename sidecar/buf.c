@@ -36,6 +36,21 @@ void gh_buf_reset(struct gh_buf *b)
         b->data[0] = '\0';
 }
 
+/* Make room for n more bytes up front (never past the cap), so a known-size result grows once. */
+void gh_buf_reserve(struct gh_buf *b, size_t n)
+{
+    size_t want;
+    if (n > b->cap - b->len)
+        n = b->cap - b->len;
+    want = b->len + n + 1;
+    if (want > b->alloc) {
+        b->data = gh_xrealloc(b->data, want);
+        if (b->alloc == 0)
+            b->data[0] = '\0';
+        b->alloc = want;
+    }
+}
+
 /* Append n bytes; GH_E_TOO_LARGE (buffer unchanged) when the cap would be passed. */
 enum gh_status gh_buf_append(struct gh_buf *b, const void *p, size_t n, struct gh_err *err)
 {

@@ -20,8 +20,9 @@ struct gh_buf {
 };
 
 void gh_buf_init(struct gh_buf *b, size_t cap);
-void gh_buf_free(struct gh_buf *b);  /* frees data; the struct may be re-initialised */
-void gh_buf_reset(struct gh_buf *b); /* len = 0, keeps memory */
+void gh_buf_free(struct gh_buf *b);              /* frees data; the struct may be re-initialised */
+void gh_buf_reset(struct gh_buf *b);             /* len = 0, keeps memory */
+void gh_buf_reserve(struct gh_buf *b, size_t n); /* room for n more bytes (within the cap) */
 enum gh_status gh_buf_append(struct gh_buf *b, const void *p, size_t n, struct gh_err *err);
 enum gh_status gh_buf_puts(struct gh_buf *b, const char *s, struct gh_err *err);
 enum gh_status gh_buf_printf(struct gh_buf *b, struct gh_err *err, const char *fmt, ...)

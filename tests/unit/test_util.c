@@ -127,6 +127,17 @@ START_TEST(buf_cap_enforced)
     ck_assert_int_eq(gh_buf_printf(&b, NULL, "%05d", 7), GH_OK);
     ck_assert_str_eq(gh_buf_str(&b), "00007");
     gh_buf_free(&b);
+    /* reserve: never past the cap, contents kept */
+    gh_buf_init(&b, 10);
+    gh_buf_reserve(&b, 1000);
+    ck_assert_uint_le(b.alloc, 11);
+    ck_assert_str_eq(gh_buf_str(&b), "");
+    ck_assert_int_eq(gh_buf_puts(&b, "abc", &err), GH_OK);
+    gh_buf_reserve(&b, 4);
+    ck_assert_str_eq(gh_buf_str(&b), "abc");
+    ck_assert_int_eq(gh_buf_puts(&b, "defghij", &err), GH_OK);
+    ck_assert_int_eq(gh_buf_puts(&b, "k", &err), GH_E_TOO_LARGE);
+    gh_buf_free(&b);
 }
 END_TEST
 
