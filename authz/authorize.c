@@ -45,18 +45,17 @@ static bool authz_guid_in(const char *s, char out[37])
 }
 
 /* See decide.h. */
-void authz_expected_tenant(const struct gh_config *cfg, char out[40])
+const char *authz_expected_tenant(const struct gh_config *cfg, char buf[37])
 {
-    out[0] = '\0';
-    if (cfg->tenants.count > 0) {
-        snprintf(out, 40, "%s", cfg->tenants.items[0]);
-        return;
-    }
+    buf[0] = '\0';
+    if (cfg->tenants.count > 0)
+        return cfg->tenants.items[0];
     for (size_t i = 0; i < cfg->issuers.count; i++)
-        if (authz_guid_in(cfg->issuers.items[i], out))
-            return;
+        if (authz_guid_in(cfg->issuers.items[i], buf))
+            return buf;
     if (cfg->oidc_discovery != NULL)
-        authz_guid_in(cfg->oidc_discovery, out);
+        authz_guid_in(cfg->oidc_discovery, buf);
+    return buf;
 }
 
 /* What the store says about a subject, independent of the policy snapshot (all in the arena

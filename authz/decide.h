@@ -84,10 +84,10 @@ struct authz_outcome {
 enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claims *claims,
                                     const struct authz_check *checks, size_t n, struct gh_arena *a,
                                     struct authz_outcome *out, struct gh_err *err);
-/* The tenant the SCIM data comes from: GATEHOUSE_TENANTS' first entry, else the tenant GUID named
- * in the configured issuer or discovery URL; "" when none is known (no tenant check). Computed
- * once at start-up into gh_app.tenant. */
-void authz_expected_tenant(const struct gh_config *cfg, char out[40]);
+/* The tenant the SCIM data comes from: GATEHOUSE_TENANTS' first entry (borrowed from cfg), else
+ * the tenant GUID named in the configured issuer or discovery URL (copied into buf); "" when none
+ * is known (no tenant check). Computed once at start-up into gh_app.tenant. */
+const char *authz_expected_tenant(const struct gh_config *cfg, char buf[37]);
 /* The subject-facts cache (see authorize.c); at most max_entries subjects. Thread-safe. */
 struct authz_facts_cache;
 struct authz_facts_cache *authz_facts_cache_new(size_t max_entries); /* caller frees */

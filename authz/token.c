@@ -1054,7 +1054,9 @@ out:
  * is a stream, so the shared prefix is hashed once and only finished when it is needed.
  * OpenSSL's low-level SHA-256 is used here, deprecated in 3.0 but present: the EVP interface
  * allocates a context per call (and another to fork it), which cost more than the hashing of a
- * cached token's ~1 KiB on every request.
+ * cached token's ~1 KiB on every request. Note for FIPS builds: these digests (the cache key
+ * and, on a miss, the RS256/ES256 signing-input digest) are computed outside the provider; a
+ * FIPS-only deployment would pass NULL for input_sha256 (the EVP path below) instead.
  */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"

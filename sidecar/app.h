@@ -23,7 +23,8 @@ struct gh_app {
     struct policy_engine *policy;         /* access groups and decisions */
     struct authz_decision_log *decisions; /* NULL when GATEHOUSE_DECISION_LOG is unset */
     struct authz_facts_cache *facts;      /* subject facts by identity claims */
-    char tenant[40]; /* the tenant the SCIM data comes from ("" when unknown); see decide.h */
+    const char *tenant;  /* the tenant the SCIM data comes from ("" when unknown); see decide.h */
+    char tenant_buf[37]; /* behind tenant when it came from the issuer */
 };
 
 #endif

@@ -32,8 +32,5 @@
 #define GH_CAP_AUTHZ_CHECKS 100
 /* Most GATEHOUSE_IDENTITY_CLAIMS pairs (each is a lookup tried in order). */
 #define GH_IDENT_PAIRS_MAX 8
-/* Largest /v1/authorize reply: 100 checks of a 256-byte dataset and reason, every byte escaped
- * (6x), plus the subject, stays well below this. */
-#define GH_CAP_AUTHZ_REPLY ((size_t)1024 * 1024)
 
 #endif

@@ -6,6 +6,7 @@
  * value came from ("gatehouse.conf:7: GATEHOUSE_LISTEN: bad port"). Secrets are reduced to
  * SHA-256 digests as soon as they are parsed and the clear text is wiped (OPENSSL_cleanse).
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "config.h"
 #include "buf.h"
 #include "caps.h"
@@ -17,6 +18,7 @@
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +57,7 @@ static const struct gh_cfg_row gh_cfg_rows[] = {
      "PEM certificate chain; with GATEHOUSE_TLS_KEY enables HTTPS (TLS 1.2+)"},
     {"GATEHOUSE_TLS_KEY", GH_CFG_PATH, "", 0, 0, OFF(tls_key), "PEM private key for HTTPS"},
     {"GATEHOUSE_THREADS", GH_CFG_INT, "0", 0, 256, OFF(threads),
-     "HTTP worker threads; 0: twice the online CPUs (at least 2, at most 64)"},
+     "HTTP worker threads; 0: twice the usable CPUs (affinity, cgroup quota; 2 to 64)"},
     {"GATEHOUSE_MAX_CONNECTIONS", GH_CFG_INT, "1024", 1, 65536, OFF(max_connections),
      "Concurrent connections accepted; more are refused"},
     {"GATEHOUSE_CONN_TIMEOUT", GH_CFG_INT, "30", 1, 3600, OFF(conn_timeout),
@@ -405,13 +407,39 @@ static const struct gh_cfg_value *gh_cfg_val(const struct gh_cfg_value *vals, co
 }
 
 /* Rules that tie several settings together. */
-/* GATEHOUSE_THREADS=0: twice the online CPUs, so that a worker waiting on the store's fsync or
+/* The CPUs this process may use: online CPUs, fewer when pinned (affinity) or limited by a
+ * cgroup v2 quota (a pod's CPU limit: "/sys/fs/cgroup/cpu.max" holds "<quota|max> <period>"). */
+static long gh_cfg_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    FILE *f;
+
+    if (n < 1)
+        n = 1;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0 && CPU_COUNT(&set) < n)
+        n = CPU_COUNT(&set);
+    f = fopen("/sys/fs/cgroup/cpu.max", "re");
+    if (f != NULL) {
+        char quota[32];
+        long period = 0;
+        if (fscanf(f, "%31s %ld", quota, &period) == 2 && strcmp(quota, "max") != 0 && period > 0) {
+            long q = strtol(quota, NULL, 10);
+            long c = q > 0 ? (q + period - 1) / period : 0;
+            if (c >= 1 && c < n)
+                n = c;
+        }
+        fclose(f);
+    }
+    return n;
+}
+
+/* GATEHOUSE_THREADS=0: twice the usable CPUs, so that a worker waiting on the store's fsync or
  * on a key fetch leaves the cores busy with decisions (measured in bench/authorize.sh). */
 static int gh_cfg_auto_threads(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1)
-        n = 1;
+    long n = gh_cfg_cpus();
     return n > 32 ? 64 : (int)(2 * n);
 }
 

@@ -93,7 +93,7 @@ int gh_daemon_run(const struct gh_config *cfg)
         goto out;
     gh_metrics_register(authz_decide_metrics, NULL);
     app.facts = authz_facts_cache_new(GH_FACTS_CACHE_MAX);
-    authz_expected_tenant(cfg, app.tenant);
+    app.tenant = authz_expected_tenant(cfg, app.tenant_buf);
     if (cfg->oidc_discovery != NULL) {
         if (jwks_cache_new(cfg, &app.jwks, &err) != GH_OK ||
             authz_verifier_new(cfg, app.jwks, &app.verifier, &err) != GH_OK ||

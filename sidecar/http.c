@@ -374,7 +374,19 @@ static void gh_http_dispatch(struct gh_req *r)
     }
 }
 
-/* ---- per-thread reuse of request state ---- */
+/* ---- per-thread reuse of request state ----
+ * Off under AddressSanitizer, so that a handler keeping a pointer into a finished request is a
+ * use-after-free ASan reports rather than a read of the next request's data. */
+#if defined(__SANITIZE_ADDRESS__)
+#define GH_HTTP_REUSE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GH_HTTP_REUSE 0
+#endif
+#endif
+#ifndef GH_HTTP_REUSE
+#define GH_HTTP_REUSE 1
+#endif
 
 static pthread_once_t gh_http_spare_once = PTHREAD_ONCE_INIT;
 static pthread_key_t gh_http_spare_key;
@@ -427,16 +439,20 @@ static void gh_http_req_done(struct gh_req *r)
     free(r->reply_owned);
     r->reply_owned = NULL;
     pthread_once(&gh_http_spare_once, gh_http_spare_init);
-    if (pthread_getspecific(gh_http_spare_key) != NULL) {
+    if (!GH_HTTP_REUSE || pthread_getspecific(gh_http_spare_key) != NULL) {
         gh_http_req_destroy(r);
         return;
     }
     gh_arena_reset(r->arena);
-    /* a large body's memory is not worth keeping per thread */
-    if (r->body.alloc > 16 * 1024)
+    /* a large body's memory is not worth keeping per thread; a kept one is wiped (SCIM bodies
+     * carry personal data) */
+    if (r->body.alloc > 16 * 1024) {
         gh_buf_free(&r->body);
-    else
+    } else {
+        if (r->body.data != NULL)
+            memset(r->body.data, 0, r->body.len);
         gh_buf_reset(&r->body);
+    }
     if (pthread_setspecific(gh_http_spare_key, r) != 0)
         gh_http_req_destroy(r);
 }
