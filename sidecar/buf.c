@@ -160,7 +160,9 @@ enum gh_status gh_buf_json_str(struct gh_buf *b, const char *s, struct gh_err *e
             esc[1] = 't';
             break;
         default:
-            memcpy(esc + 1, "u00", 3);
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
             esc[4] = hex[ch >> 4];
             esc[5] = hex[ch & 15];
             n = 6;

@@ -422,11 +422,12 @@ static long gh_cfg_cpus(void)
         n = CPU_COUNT(&set);
     f = fopen("/sys/fs/cgroup/cpu.max", "re");
     if (f != NULL) {
-        char quota[32];
-        long period = 0;
-        if (fscanf(f, "%31s %ld", quota, &period) == 2 && strcmp(quota, "max") != 0 && period > 0) {
-            long q = strtol(quota, NULL, 10);
-            long c = q > 0 ? (q + period - 1) / period : 0;
+        char line[64];
+        if (fgets(line, sizeof(line), f) != NULL && strncmp(line, "max", 3) != 0) {
+            char *end;
+            long quota = strtol(line, &end, 10);
+            long period = end != line ? strtol(end, NULL, 10) : 0;
+            long c = quota > 0 && period > 0 ? (quota + period - 1) / period : 0;
             if (c >= 1 && c < n)
                 n = c;
         }

@@ -446,7 +446,7 @@ static void gh_http_req_done(struct gh_req *r)
     gh_arena_reset(r->arena);
     /* a large body's memory is not worth keeping per thread; a kept one is wiped (SCIM bodies
      * carry personal data) */
-    if (r->body.alloc > 16 * 1024) {
+    if (r->body.alloc > (size_t)16 * 1024) {
         gh_buf_free(&r->body);
     } else {
         if (r->body.data != NULL)
