@@ -313,6 +313,90 @@ START_TEST(access_group_created_links_at_once)
 }
 END_TEST
 
+/* POST /v1/authorize with a raw body (NULL: none); returns the status, *out_body parsed or NULL. */
+static long authorize_raw(const char *tok, const char *body, cJSON **out_body)
+{
+    struct gh_http_resp r;
+    char url[256], auth[8192];
+    const char *hdrs[] = {auth, "Content-Type: application/json", NULL};
+    long status;
+    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_proc));
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+    ck_assert_int_eq(gh_http("POST", url, hdrs, body, NULL, &r), 0);
+    status = r.status;
+    *out_body = cJSON_Parse(r.body);
+    gh_http_resp_free(&r);
+    return status;
+}
+
+/* The decision reply is written by hand (no JSON library on the hot path): names with quotes,
+ * backslashes and non-ASCII letters must come back as the same strings. One worker thread, so
+ * consecutive requests reuse the same per-thread request state: a request must never see the
+ * previous one's body. */
+START_TEST(reply_escapes_and_requests_share_nothing)
+{
+    struct gh_http_resp r;
+    char url[256];
+    const char *hdrs[] = {"Authorization: Bearer " ADMIN_TOKEN, "Content-Type: application/json",
+                          NULL};
+    const char *upn = "zo\xc3\xab.o'neil@contoso.example";
+    const char *name = "Q\"uote\\Back \xc3\xa9quipe";
+    char want[256];
+    cJSON *j = NULL;
+
+    afx_start_mode(NULL, "GATEHOUSE_THREADS=1");
+    char *tok = token(OID, upn, -60);
+    char *uid = scim_create("/scim/v2/Users", user_body(upn, OID));
+    char *gid = scim_create_group("Q\\\"uote\\\\Back \xc3\xa9quipe");
+    member("Add", gid, uid);
+    snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_proc));
+    ck_assert_int_eq(
+        gh_http("POST", url, hdrs,
+                "{\"name\":\"Q\\\"uote\\\\Back \xc3\xa9quipe\",\"grants\":[{\"dataset\":"
+                "\"sp\\\"ecial\\\\set\",\"actions\":[\"protect\"]}]}",
+                NULL, &r),
+        0);
+    ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+    gh_http_resp_free(&r);
+
+    /* a long body first ... */
+    ck_assert_int_eq(authorize_raw(tok,
+                                   "{\"dataset\":\"sp\\\"ecial\\\\set\",\"action\":\"protect\","
+                                   "\"padding\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}",
+                                   &j),
+                     200);
+    ck_assert_ptr_nonnull(j);
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "allowed")));
+    ck_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "subject"), "userName")->valuestring, upn);
+    ck_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0), "dataset")
+            ->valuestring,
+        "sp\"ecial\\set");
+    snprintf(want, sizeof(want), "access group \"%s\" (IdP group \"%s\") grants protect on %s",
+             name, name, "sp\"ecial\\set");
+    ck_assert_str_eq(reason_of(j), want);
+    cJSON_Delete(j);
+
+    /* ... then no body at all, then a shorter one: neither sees the bytes before */
+    ck_assert_int_eq(authorize_raw(tok, NULL, &j), 400);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItem(j, "message")->valuestring, "empty"));
+    cJSON_Delete(j);
+    ck_assert_int_eq(authorize_raw(tok, "{\"dataset\":\"d\",\"action\":\"protect\"}", &j), 200);
+    ck_assert_str_eq(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0), "dataset")
+            ->valuestring,
+        "d");
+    ck_assert_ptr_nonnull(strstr(reason_of(j), "no access group"));
+    cJSON_Delete(j);
+    free(tok);
+    free(uid);
+    free(gid);
+    afx_stop();
+}
+END_TEST
+
 START_TEST(checks_and_tenant_and_log)
 {
     struct gh_http_resp r;
@@ -542,6 +626,7 @@ Suite *authorize_suite(void)
     tcase_add_test(tc, provisioning_drives_decisions);
     tcase_add_test(tc, deactivation_and_deletion_cut_off);
     tcase_add_test(tc, access_group_created_links_at_once);
+    tcase_add_test(tc, reply_escapes_and_requests_share_nothing);
     tcase_add_test(tc, checks_and_tenant_and_log);
     tcase_add_test(tc, ext_authz_for_proxies);
     tcase_add_test(tc, ext_authz_nginx_mode_resists_spoofing);
