@@ -112,6 +112,9 @@ struct authz_verifier {
     char allowed_names[64];      /* "RS256 ES256" for messages */
     EVP_MD *md[AUTHZ_ALG_COUNT]; /* fetched once: per-call fetches cost a provider lookup */
     char *scope_hint;
+    /* the claim name of each GATEHOUSE_IDENTITY_CLAIMS pair ("" when it cannot be one) */
+    char identity_claim[GH_IDENT_PAIRS_MAX][64];
+    size_t nidentity;
     bool cache_on;
     struct authz_cache_shard shards[AUTHZ_CACHE_SHARDS];
     atomic_uint_fast64_t results[AUTHZ_R_COUNT];
@@ -713,23 +716,21 @@ const cJSON *authz_claims_json(const struct authz_claims *c)
     return c->json;
 }
 
-/* A string claim, or NULL when absent or not a string. Borrowed. */
-const char *authz_claims_str(const struct authz_claims *c, const char *name)
-{
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(c->json, name);
-    return cJSON_IsString(m) ? m->valuestring : NULL;
-}
-
 static const char *authz_json_str(const cJSON *o, const char *name)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, name);
     return cJSON_IsString(m) ? m->valuestring : NULL;
 }
 
+/* A string claim, or NULL when absent or not a string. Borrowed. */
+const char *authz_claims_str(const struct authz_claims *c, const char *name)
+{
+    return authz_json_str(c->json, name);
+}
+
 /* Look up the claims every decision reads, once per verified token. */
 static void authz_claims_index(const struct authz_verifier *v, struct authz_claims *c)
 {
-    const struct gh_list *pairs = &v->cfg->identity_claims;
     const cJSON *iat = cJSON_GetObjectItemCaseSensitive(c->json, "iat");
 
     c->tid = authz_json_str(c->json, "tid");
@@ -737,19 +738,10 @@ static void authz_claims_index(const struct authz_verifier *v, struct authz_clai
     if (c->token_id == NULL)
         c->token_id = authz_json_str(c->json, "jti");
     c->iat = cJSON_IsNumber(iat) ? (int64_t)iat->valuedouble : 0;
-    for (size_t i = 0; i < pairs->count && i < GH_IDENT_PAIRS_MAX; i++) {
-        const char *colon = strchr(pairs->items[i], ':');
-        char claim[64];
-        size_t n = colon != NULL ? (size_t)(colon - pairs->items[i]) : 0;
-
-        c->identity[i] = NULL;
-        if (n > 0 && n < sizeof(claim)) {
-            memcpy(claim, pairs->items[i], n);
-            claim[n] = '\0';
-            c->identity[i] = authz_json_str(c->json, claim);
-        }
-        c->nidentity = i + 1;
-    }
+    for (size_t i = 0; i < v->nidentity; i++)
+        c->identity[i] =
+            v->identity_claim[i][0] ? authz_json_str(c->json, v->identity_claim[i]) : NULL;
+    c->nidentity = v->nidentity;
 }
 
 /* See authz.h. */
@@ -921,6 +913,16 @@ enum gh_status authz_verifier_new(const struct gh_config *cfg, struct jwks_cache
         gh_buf_printf(&hint, NULL, "%s%s", i ? " " : "", hl->items[i]);
     v->scope_hint = gh_xstrdup(gh_buf_str(&hint));
     gh_buf_free(&hint);
+    /* "claim:attribute" pairs, split once here rather than for every verified token */
+    for (size_t i = 0; i < cfg->identity_claims.count && i < GH_IDENT_PAIRS_MAX; i++) {
+        const char *pair = cfg->identity_claims.items[i], *colon = strchr(pair, ':');
+        size_t n = colon != NULL ? (size_t)(colon - pair) : 0;
+        if (n > 0 && n < sizeof(v->identity_claim[i])) {
+            memcpy(v->identity_claim[i], pair, n);
+            v->identity_claim[i][n] = '\0';
+        }
+        v->nidentity = i + 1;
+    }
     v->cache_on = cfg->token_cache_size > 0;
     per = cfg->token_cache_size > 0
               ? ((size_t)cfg->token_cache_size + AUTHZ_CACHE_SHARDS - 1) / AUTHZ_CACHE_SHARDS

@@ -406,7 +406,6 @@ static const struct gh_cfg_value *gh_cfg_val(const struct gh_cfg_value *vals, co
     return &vals[row - gh_cfg_rows];
 }
 
-/* Rules that tie several settings together. */
 /* The CPUs this process may use: online CPUs, fewer when pinned (affinity) or limited by a
  * cgroup v2 quota (a pod's CPU limit: "/sys/fs/cgroup/cpu.max" holds "<quota|max> <period>"). */
 static long gh_cfg_cpus(void)
@@ -444,6 +443,7 @@ static int gh_cfg_auto_threads(void)
     return n > 32 ? 64 : (int)(2 * n);
 }
 
+/* Rules that tie several settings together. */
 static enum gh_status gh_cfg_validate(struct gh_config *cfg, const struct gh_cfg_value *vals,
                                       struct gh_err *err)
 {
