@@ -222,18 +222,11 @@ END_TEST
 START_TEST(tls_self_signed)
 {
     char *dir = gh_tmpdir_new();
-    char cmd[2048], cert[600], key[600], envc[640], envk[640], url[256];
+    char cert[600], key[600], envc[640], envk[640], url[256];
     struct gh_proc *p;
     struct gh_http_resp r;
 
-    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
-    snprintf(key, sizeof(key), "%s/key.pem", dir);
-    snprintf(cmd, sizeof(cmd),
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
-             ">/dev/null 2>&1",
-             key, cert);
-    ck_assert_int_eq(system(cmd), 0);
+    gh_selfsigned_cert(dir, cert, key);
     snprintf(envc, sizeof(envc), "GATEHOUSE_TLS_CERT=%s", cert);
     snprintf(envk, sizeof(envk), "GATEHOUSE_TLS_KEY=%s", key);
     const char *env[] = {envc, envk, NULL};

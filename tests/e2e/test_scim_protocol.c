@@ -279,15 +279,8 @@ START_TEST(https_and_location)
     scim_res_free(&r);
 
     char *dir = gh_tmpdir_new();
-    char cmd[2048], cert[600], key[600], envc[640], envk[640], url[256];
-    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
-    snprintf(key, sizeof(key), "%s/key.pem", dir);
-    snprintf(cmd, sizeof(cmd),
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
-             ">/dev/null 2>&1",
-             key, cert);
-    ck_assert_int_eq(system(cmd), 0);
+    char cert[600], key[600], envc[640], envk[640], url[256];
+    gh_selfsigned_cert(dir, cert, key);
     snprintf(envc, sizeof(envc), "GATEHOUSE_TLS_CERT=%s", cert);
     snprintf(envk, sizeof(envk), "GATEHOUSE_TLS_KEY=%s", key);
     const char *env[] = {envc, envk, "GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN, NULL};

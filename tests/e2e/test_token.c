@@ -773,36 +773,20 @@ START_TEST(metrics_report_keys_and_validations)
 }
 END_TEST
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf = calloc(1, 65536);
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_gt(fread(buf, 1, 65535, f), 0);
-    fclose(f);
-    return buf;
-}
-
 /* The production path: HTTPS discovery and JWKS, trusted through GATEHOUSE_CA_FILE, no insecure
  * opt-in. */
 START_TEST(https_issuer_with_ca_file)
 {
     char *dir = gh_tmpdir_new();
-    char cmd[2048], cert[600], key[600], disc[320], ca[640];
+    char cert[600], key[600], disc[320], ca[640];
     char *cert_pem, *key_pem, *tok;
     struct efx f;
     struct gh_http_resp r;
 
-    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
-    snprintf(key, sizeof(key), "%s/key.pem", dir);
-    snprintf(cmd, sizeof(cmd),
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
-             ">/dev/null 2>&1",
-             key, cert);
-    ck_assert_int_eq(system(cmd), 0);
-    cert_pem = slurp(cert);
-    key_pem = slurp(key);
+    gh_selfsigned_cert(dir, cert, key);
+    cert_pem = gh_read_file(cert);
+    key_pem = gh_read_file(key);
+    ck_assert(cert_pem[0] != '\0' && key_pem[0] != '\0');
     f.idp = gh_idp_start_tls(TID, cert_pem, key_pem);
     f.k1 = gh_mint_key_load("rsa1", "kid-one");
     f.k2 = gh_mint_key_load("rsa2", "kid-two");

@@ -95,7 +95,8 @@ static pid_t gh_proc_spawn(const char *const *env, const char *const *argv, cons
     return pid;
 }
 
-static char *gh_proc_slurp(const char *path)
+/* See support.h. */
+char *gh_read_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
     char *buf;
@@ -116,7 +117,7 @@ static char *gh_proc_slurp(const char *path)
 const char *gh_proc_log(struct gh_proc *p)
 {
     free(p->log);
-    p->log = gh_proc_slurp(p->logpath);
+    p->log = gh_read_file(p->logpath);
     return p->log;
 }
 
@@ -200,7 +201,7 @@ int gh_proc_run_to_exit(const char *const *env, const char *const *argv, char *l
             ck_abort_msg("gatehouse did not exit within 10 s");
         }
     }
-    text = gh_proc_slurp(logpath);
+    text = gh_read_file(logpath);
     snprintf(log, cap, "%s", text);
     free(text);
     gh_tmpdir_remove(dir);
@@ -252,6 +253,20 @@ int gh_proc_stop(struct gh_proc *p)
 }
 
 /* See support.h. */
+/* See support.h. */
+void gh_selfsigned_cert(const char *dir, char cert[600], char key[600])
+{
+    char cmd[2048];
+    snprintf(cert, 600, "%s/cert.pem", dir);
+    snprintf(key, 600, "%s/key.pem", dir);
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
+             ">/dev/null 2>&1",
+             key, cert);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
 char *gh_tmpdir_new(void)
 {
     const char *base = getenv("TMPDIR");

@@ -56,5 +56,10 @@ void gh_http_resp_free(struct gh_http_resp *r);
 /* mkdtemp under $TMPDIR; caller removes with gh_tmpdir_remove. Returns owned path. */
 char *gh_tmpdir_new(void);
 void gh_tmpdir_remove(char *path); /* recursive; frees path */
+/* A whole file as a NUL-terminated string (owned; "" when it cannot be read). */
+char *gh_read_file(const char *path);
+/* A self-signed P-256 certificate for 127.0.0.1 (openssl req): <dir>/cert.pem and <dir>/key.pem,
+ * whose paths are written to cert and key. Fails the test when openssl fails. */
+void gh_selfsigned_cert(const char *dir, char cert[600], char key[600]);
 
 #endif

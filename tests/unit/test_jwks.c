@@ -273,22 +273,12 @@ START_TEST(fetch_errors_caps_and_timeouts)
 }
 END_TEST
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf = calloc(1, 65536);
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_gt(fread(buf, 1, 65535, f), 0);
-    fclose(f);
-    return buf;
-}
-
 /* HTTPS IdP with a self-signed certificate: trusted through ca_file it works, without it the
  * fetch is refused (peer verification on), and plain http is refused for non-opt-in configs. */
 START_TEST(fetch_https_verifies_peer)
 {
     char *dir = gh_tmpdir_new();
-    char cmd[2048], cert[600], key[600];
+    char cert[600], key[600];
     char *cert_pem, *key_pem;
     struct gh_idp *idp;
     struct gh_mint_key *k = gh_mint_key_load("rsa1", "k1");
@@ -297,16 +287,10 @@ START_TEST(fetch_https_verifies_peer)
     struct gh_err err = {0};
     long age;
 
-    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
-    snprintf(key, sizeof(key), "%s/key.pem", dir);
-    snprintf(cmd, sizeof(cmd),
-             "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-             "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout %s -out %s "
-             ">/dev/null 2>&1",
-             key, cert);
-    ck_assert_int_eq(system(cmd), 0);
-    cert_pem = slurp(cert);
-    key_pem = slurp(key);
+    gh_selfsigned_cert(dir, cert, key);
+    cert_pem = gh_read_file(cert);
+    key_pem = gh_read_file(key);
+    ck_assert(cert_pem[0] != '\0' && key_pem[0] != '\0');
     idp = gh_idp_start_tls(TID, cert_pem, key_pem);
     gh_idp_set_keys(idp, &k, 1);
     ck_assert(strncmp(gh_idp_jwks_url(idp), "https://", 8) == 0);
