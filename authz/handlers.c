@@ -127,19 +127,6 @@ static enum gh_status authz_body_parse(struct gh_req *r, const cJSON *json,
     return GH_OK;
 }
 
-/* Appends that stop at the first failure (the cap), which *st keeps. */
-static void authz_put(struct gh_buf *b, enum gh_status *st, const char *s)
-{
-    if (*st == GH_OK)
-        *st = gh_buf_puts(b, s, NULL);
-}
-
-static void authz_put_str(struct gh_buf *b, enum gh_status *st, const char *s)
-{
-    if (*st == GH_OK)
-        *st = gh_buf_json_str(b, s, NULL);
-}
-
 /* The decision as JSON: allowed, decision_id, subject (the provisioned user), results. Written
  * directly (no document tree): this runs for every decision. Caller frees *out_text. */
 static enum gh_status authz_outcome_text(const struct authz_outcome *o,
@@ -153,29 +140,29 @@ static enum gh_status authz_outcome_text(const struct authz_outcome *o,
      * the store's rows), and a cap smaller than their sum would turn a decision into a 500. */
     gh_buf_init(&b, SIZE_MAX / 2);
     gh_buf_reserve(&b, 256 + n * 384); /* one allocation for the usual reply */
-    authz_put(&b, &st, o->allowed ? "{\"allowed\":true" : "{\"allowed\":false");
-    authz_put(&b, &st, ",\"decision_id\":");
-    authz_put_str(&b, &st, o->decision_id);
-    authz_put(&b, &st, ",\"subject\":{\"id\":");
-    authz_put_str(&b, &st, o->subject_id);
-    authz_put(&b, &st, ",\"userName\":");
-    authz_put_str(&b, &st, o->subject_user_name);
-    authz_put(&b, &st, ",\"externalId\":");
-    authz_put_str(&b, &st, o->subject_external_id);
-    authz_put(&b, &st, ",\"tenant\":");
-    authz_put_str(&b, &st, o->tenant);
-    authz_put(&b, &st, "},\"results\":[");
+    gh_buf_cat(&b, &st, o->allowed ? "{\"allowed\":true" : "{\"allowed\":false");
+    gh_buf_cat(&b, &st, ",\"decision_id\":");
+    gh_buf_cat_json(&b, &st, o->decision_id);
+    gh_buf_cat(&b, &st, ",\"subject\":{\"id\":");
+    gh_buf_cat_json(&b, &st, o->subject_id);
+    gh_buf_cat(&b, &st, ",\"userName\":");
+    gh_buf_cat_json(&b, &st, o->subject_user_name);
+    gh_buf_cat(&b, &st, ",\"externalId\":");
+    gh_buf_cat_json(&b, &st, o->subject_external_id);
+    gh_buf_cat(&b, &st, ",\"tenant\":");
+    gh_buf_cat_json(&b, &st, o->tenant);
+    gh_buf_cat(&b, &st, "},\"results\":[");
     for (size_t i = 0; i < n; i++) {
-        authz_put(&b, &st, i ? ",{\"dataset\":" : "{\"dataset\":");
-        authz_put_str(&b, &st, checks[i].dataset);
-        authz_put(&b, &st, ",\"action\":");
-        authz_put_str(&b, &st, policy_action_name(checks[i].action));
-        authz_put(&b, &st, o->results[i].allowed ? ",\"allowed\":true" : ",\"allowed\":false");
-        authz_put(&b, &st, ",\"reason\":");
-        authz_put_str(&b, &st, o->results[i].reason);
-        authz_put(&b, &st, "}");
+        gh_buf_cat(&b, &st, i ? ",{\"dataset\":" : "{\"dataset\":");
+        gh_buf_cat_json(&b, &st, checks[i].dataset);
+        gh_buf_cat(&b, &st, ",\"action\":");
+        gh_buf_cat_json(&b, &st, policy_action_name(checks[i].action));
+        gh_buf_cat(&b, &st, o->results[i].allowed ? ",\"allowed\":true" : ",\"allowed\":false");
+        gh_buf_cat(&b, &st, ",\"reason\":");
+        gh_buf_cat_json(&b, &st, o->results[i].reason);
+        gh_buf_cat(&b, &st, "}");
     }
-    authz_put(&b, &st, "]}");
+    gh_buf_cat(&b, &st, "]}");
     if (st != GH_OK) {
         gh_buf_free(&b);
         return GH_ERR(err, GH_E_INTERNAL, "decision reply could not be built");

@@ -178,3 +178,17 @@ enum gh_status gh_buf_json_str(struct gh_buf *b, const char *s, struct gh_err *e
         st = gh_buf_append(b, "\"", 1, err);
     return st;
 }
+
+/* See buf.h. */
+void gh_buf_cat(struct gh_buf *b, enum gh_status *st, const char *s)
+{
+    if (*st == GH_OK)
+        *st = gh_buf_puts(b, s, NULL);
+}
+
+/* See buf.h. */
+void gh_buf_cat_json(struct gh_buf *b, enum gh_status *st, const char *s)
+{
+    if (*st == GH_OK)
+        *st = gh_buf_json_str(b, s, NULL);
+}

@@ -32,5 +32,10 @@ char *gh_buf_steal(struct gh_buf *b, size_t *out_len); /* caller frees; buffer i
 /* Append s as a JSON string literal (RFC 8259 escapes for '"', '\\' and control characters;
  * other bytes as they are), or the literal null when s is NULL. */
 enum gh_status gh_buf_json_str(struct gh_buf *b, const char *s, struct gh_err *err);
+/* Sticky appends for text written piece by piece (JSON replies and log lines): each does nothing
+ * once *st holds an error and records the first failure there. _json appends s as gh_buf_json_str
+ * does. */
+void gh_buf_cat(struct gh_buf *b, enum gh_status *st, const char *s);
+void gh_buf_cat_json(struct gh_buf *b, enum gh_status *st, const char *s);
 
 #endif

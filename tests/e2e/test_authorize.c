@@ -112,6 +112,13 @@ static cJSON *authorize(const char *tok, const char *dataset, const char *action
     ck_assert_int_eq(gh_http("POST", url, hdrs, body, NULL, &r), 0);
     ck_assert_msg(r.status == 200, "authorize: %ld %s", r.status, r.body);
     j = cJSON_Parse(r.body);
+    ck_assert_ptr_nonnull(j);
+    {
+        /* the hand-written reply is exactly what cJSON prints for the same document */
+        char *canon = cJSON_PrintUnformatted(j);
+        ck_assert_str_eq(r.body, canon);
+        free(canon);
+    }
     gh_http_resp_free(&r);
     return j;
 }

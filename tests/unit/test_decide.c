@@ -139,6 +139,15 @@ START_TEST(decision_log_lines)
     ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
     cJSON *j = cJSON_Parse(line);
     ck_assert_ptr_nonnull(j);
+    {
+        /* the hand-written line is exactly what cJSON prints for the same document */
+        char *canon = cJSON_PrintUnformatted(j);
+        size_t n = strlen(line);
+        ck_assert(n > 0 && line[n - 1] == '\n');
+        line[n - 1] = '\0';
+        ck_assert_str_eq(line, canon);
+        free(canon);
+    }
     ck_assert_str_eq(cJSON_GetObjectItem(j, "decision_id")->valuestring, id);
     ck_assert_str_eq(
         cJSON_GetObjectItem(cJSON_GetObjectItem(j, "subject"), "userName")->valuestring,
