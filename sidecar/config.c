@@ -108,7 +108,7 @@ static const struct gh_cfg_row gh_cfg_rows[] = {
     {"GATEHOUSE_POLICY", GH_CFG_PATH, "", 0, 0, OFF(policy), "Policy file (JSON access groups)"},
     {"GATEHOUSE_IDENTITY_CLAIMS", GH_CFG_LIST,
      "oid:externalId,upn:userName,preferred_username:userName", 0, 0, OFF(identity_claims),
-     "Ordered claim:attribute pairs resolving a token to a provisioned user"},
+     "Ordered claim:attribute pairs resolving a token to a provisioned user (at most 8)"},
     {"GATEHOUSE_DECISION_LOG", GH_CFG_STR, "", 0, 0, OFF(decision_log),
      "Decision log: a file path, or stderr; empty disables"},
     {"GATEHOUSE_EXT_AUTHZ_ORIGIN", GH_CFG_STR, "path", 0, 0, OFF(ext_authz_origin),
