@@ -1145,6 +1145,8 @@ static enum gh_status scim_store_member_type(sqlite3 *db, sqlite3_stmt *st, cons
 /*
  * Apply a membership change inside the current write transaction. Adds are INSERT OR IGNORE
  * and removes of non-members are no-ops, so retried requests change nothing (ENTRA.md §1.24).
+ * The change is a net one (a PATCH's ops already reduced in order, patch.c), so each row is
+ * written at most once and the cut-off trigger fires only for members really removed.
  * *out_changed counts rows actually written; the ids are recorded in q for the listener.
  */
 static enum gh_status scim_store_members_apply(sqlite3 *db, const char *group_id,
@@ -1158,6 +1160,20 @@ static enum gh_status scim_store_members_apply(sqlite3 *db, const char *group_id
     if (m == NULL)
         return GH_OK;
     q->members_of = group_id;
+    if (m->add_count > 0 || m->check_count > 0) {
+        rc = scim_store_prepare(db,
+                                "SELECT 0 FROM users WHERE id = ?1 UNION ALL "
+                                "SELECT 1 FROM groups WHERE id = ?1 AND id <> ?2",
+                                &look, err);
+        if (rc)
+            goto out;
+    }
+    for (size_t i = 0; i < m->check_count; i++) {
+        int type = 0;
+        rc = scim_store_member_type(db, look, group_id, m->check[i], &type, err);
+        if (rc)
+            goto out;
+    }
     if (m->replace) {
         /* Drop only the members not in the new list, so that a repeated PUT (or replace) of
          * the same list changes nothing; the ids go in as one bound JSON array. */
@@ -1206,12 +1222,6 @@ static enum gh_status scim_store_members_apply(sqlite3 *db, const char *group_id
                                 "INSERT OR IGNORE INTO members(group_id, member_id, member_type) "
                                 "VALUES (?1, ?2, ?3)",
                                 &ins, err);
-        if (rc)
-            goto out;
-        rc = scim_store_prepare(db,
-                                "SELECT 0 FROM users WHERE id = ?1 UNION ALL "
-                                "SELECT 1 FROM groups WHERE id = ?1 AND id <> ?2",
-                                &look, err);
         if (rc)
             goto out;
         for (size_t i = 0; i < m->add_count; i++) {

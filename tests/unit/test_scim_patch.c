@@ -29,7 +29,7 @@ static const struct {
     const char *patch;
     const char *after;     /* NULL: the patch must fail with scim_type */
     const char *scim_type; /* for failures */
-    const char *members;   /* "R" (replace) "+a+b-c" */
+    const char *members;   /* "R" (replace) "-c+a+b" (removes, adds), "?d" (checked only) */
 } cases[] = {
     {"default dialect disable: active \"False\"", SCIM_USER,
      "{" CORE ",\"userName\":\"u\",\"active\":true}",
@@ -192,6 +192,83 @@ static const struct {
      "{" GRP ",\"displayName\":\"g\",\"externalId\":\"e\"}",
      OPS("{\"op\":\"replace\",\"value\":{\"id\":\"0f1e\",\"displayName\":\"renamed\"}}"),
      "{" GRP ",\"displayName\":\"renamed\",\"externalId\":\"e\"}", NULL, ""},
+    /* operations apply in order (RFC 7644 §3.5.2): the members a PATCH leaves are those the
+     * ops give one after the other; add and remove come out disjoint, so the store may run them
+     * in any order */
+    {"group: add then remove (default dialect)", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":\"u\"}]},{\"op\":"
+         "\"Remove\",\"path\":\"members\",\"value\":[{\"value\":\"u\"}]}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "-u?u"},
+    {"group: add then remove (flag dialect)", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"add\",\"path\":\"members\",\"value\":[{\"value\":\"u\"},{\"value\":"
+         "\"v\"}]},{\"op\":\"remove\",\"path\":\"members[value eq \\\"u\\\"]\"}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "-u+v?u"},
+    {"group: remove then add", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"remove\",\"path\":\"members[value eq \\\"u\\\"]\"},{\"op\":\"add\","
+         "\"path\":\"members\",\"value\":[{\"value\":\"u\"}]}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "+u"},
+    {"group: add, remove, add again", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":\"u\"}]},{\"op\":"
+         "\"Remove\",\"path\":\"members\",\"value\":[{\"value\":\"u\"}]},{\"op\":\"Add\","
+         "\"path\":\"members\",\"value\":[{\"value\":\"u\"},{\"value\":\"u\"}]}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "+u"},
+    {"group: replace then add", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"replace\",\"path\":\"members\",\"value\":[{\"value\":\"a\"}]},{\"op\":"
+         "\"add\",\"path\":\"members\",\"value\":[{\"value\":\"u\"}]}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "R+a+u"},
+    {"group: add then replace", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":\"u\"}]},{\"op\":"
+         "\"Replace\",\"path\":\"members\",\"value\":[{\"value\":\"a\"}]}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "R+a?u"},
+    {"group: replace then remove one of them", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"replace\",\"path\":\"members\",\"value\":[{\"value\":\"a\"},{\"value\":"
+         "\"u\"}]},{\"op\":\"remove\",\"path\":\"members[value eq \\\"u\\\"]\"}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "R+a?u"},
+    {"group: remove every member, then add", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"Remove\",\"path\":\"members\"},{\"op\":\"Add\",\"path\":\"members\","
+         "\"value\":[{\"value\":\"u\"}]}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "R+u"},
+    {"group: add, then remove every member", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":\"u\"}]},{\"op\":"
+         "\"Remove\",\"path\":\"members\"}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "R?u"},
+    {"group: members keep the order of their first op", SCIM_GROUP,
+     "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":\"c\"},{\"value\":"
+         "\"a\"},{\"value\":\"x\"}]},{\"op\":\"Remove\",\"path\":\"members\",\"value\":"
+         "[{\"value\":\"y\"},{\"value\":\"x\"}]},{\"op\":\"Add\",\"path\":\"members\","
+         "\"value\":[{\"value\":\"b\"},{\"value\":\"a\"}]}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "-x-y+c+a+b?x"},
+    {"user: replace then remove", SCIM_USER, "{" CORE ",\"userName\":\"u\",\"title\":\"t\"}",
+     OPS("{\"op\":\"Replace\",\"path\":\"title\",\"value\":\"CTO\"},{\"op\":\"Remove\","
+         "\"path\":\"title\"}"),
+     "{" CORE ",\"userName\":\"u\"}", NULL, ""},
+    {"user: remove then add", SCIM_USER, "{" CORE ",\"userName\":\"u\",\"title\":\"t\"}",
+     OPS("{\"op\":\"remove\",\"path\":\"title\"},{\"op\":\"add\",\"path\":\"title\","
+         "\"value\":\"CTO\"}"),
+     "{" CORE ",\"userName\":\"u\",\"title\":\"CTO\"}", NULL, ""},
+    {"user: add an email, then replace it", SCIM_USER, "{" CORE ",\"userName\":\"u\"}",
+     OPS("{\"op\":\"Add\",\"path\":\"emails\",\"value\":[{\"type\":\"work\",\"value\":"
+         "\"a@x\"}]},{\"op\":\"Replace\",\"path\":\"emails[type eq \\\"work\\\"].value\","
+         "\"value\":\"b@x\"}"),
+     "{" CORE ",\"userName\":\"u\",\"emails\":[{\"type\":\"work\",\"value\":\"b@x\"}]}", NULL, ""},
+    {"user: replace emails, then add one, then remove the first", SCIM_USER,
+     "{" CORE ",\"userName\":\"u\",\"emails\":[{\"type\":\"home\",\"value\":\"h@x\"}]}",
+     OPS("{\"op\":\"replace\",\"path\":\"emails\",\"value\":[{\"type\":\"work\",\"value\":"
+         "\"a@x\"}]},{\"op\":\"add\",\"path\":\"emails\",\"value\":[{\"type\":\"other\","
+         "\"value\":\"o@x\"}]},{\"op\":\"remove\",\"path\":\"emails[value eq "
+         "\\\"a@x\\\"]\"}"),
+     "{" CORE ",\"userName\":\"u\",\"emails\":[{\"type\":\"other\",\"value\":\"o@x\"}]}", NULL, ""},
+    {"user: disable then enable again", SCIM_USER, "{" CORE ",\"userName\":\"u\",\"active\":true}",
+     OPS("{\"op\":\"Replace\",\"path\":\"active\",\"value\":\"False\"},{\"op\":"
+         "\"Replace\",\"path\":\"active\",\"value\":\"True\"}"),
+     "{" CORE ",\"userName\":\"u\",\"active\":true}", NULL, ""},
+    {"user: givenName set, then name removed, then familyName set", SCIM_USER,
+     "{" CORE ",\"userName\":\"u\",\"name\":{\"givenName\":\"G\"}}",
+     OPS("{\"op\":\"Replace\",\"path\":\"name.givenName\",\"value\":\"H\"},{\"op\":"
+         "\"Remove\",\"path\":\"name\"},{\"op\":\"Add\",\"path\":\"name.familyName\","
+         "\"value\":\"F\"}"),
+     "{" CORE ",\"userName\":\"u\",\"name\":{\"familyName\":\"F\"}}", NULL, ""},
     /* errors */
     {"unknown op", SCIM_USER, "{" CORE ",\"userName\":\"u\"}",
      OPS("{\"op\":\"move\",\"path\":\"title\",\"value\":\"x\"}"), NULL, "invalidSyntax", ""},
@@ -225,6 +302,8 @@ static void members_dump(const struct scim_patch_members *m, char *buf, size_t c
         n += (size_t)snprintf(buf + n, cap - n, "-%s", m->remove[i]);
     for (size_t i = 0; i < m->add_count; i++)
         n += (size_t)snprintf(buf + n, cap - n, "+%s", m->add[i]);
+    for (size_t i = 0; i < m->check_count; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "?%s", m->check[i]);
 }
 
 START_TEST(patch_table)
