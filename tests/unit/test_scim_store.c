@@ -387,6 +387,9 @@ START_TEST(store_patch_members_in_order)
     ck_assert_int_eq(patch_group(g, GH_OK, PADD("%s"), v), 8);
     ck_assert_int_ge(access_nbf(v), now + 1);
     ck_assert_int_le(access_nbf(v), now + 3);
+    /* the listener hears of the members a replace took out, too */
+    ck_assert_str_eq(ev.log, "members+(1) members-(1) members+(2) members-(1) members-(1) "
+                             "members-(1) members+(1)");
 }
 END_TEST
 
