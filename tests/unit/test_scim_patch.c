@@ -343,6 +343,61 @@ START_TEST(patch_table)
 }
 END_TEST
 
+/* A large PATCH (Entra batches hundreds of members; the body cap allows tens of thousands): one
+ * Add of N ids, then one Remove of every other one and a re-add of the first; the net change
+ * lists each id once, in the order of its first op (the reduction sorts, it never rescans). */
+START_TEST(patch_members_large)
+{
+    enum { N = 20000 };
+    struct gh_arena *a = gh_arena_new();
+    struct gh_err err = {0};
+    struct scim_patch_members m;
+    cJSON *res = cJSON_Parse("{" GRP ",\"displayName\":\"g\"}");
+    cJSON *patch = cJSON_CreateObject(), *ops = cJSON_AddArrayToObject(patch, "Operations");
+    cJSON *add = cJSON_CreateArray(), *rm = cJSON_CreateArray(), *readd = cJSON_CreateArray();
+    char id[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "id-%05d", N - i); /* not in sorted order */
+        cJSON *one = cJSON_CreateObject();
+        cJSON_AddStringToObject(one, "value", id);
+        cJSON_AddItemToArray(add, one);
+        if (i % 2 == 1)
+            cJSON_AddItemToArray(rm, cJSON_Duplicate(one, true));
+        if (i == 1)
+            cJSON_AddItemToArray(readd, cJSON_Duplicate(one, true));
+    }
+    cJSON *op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "op", "Add");
+    cJSON_AddStringToObject(op, "path", "members");
+    cJSON_AddItemToObject(op, "value", add);
+    cJSON_AddItemToArray(ops, op);
+    op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "op", "Remove");
+    cJSON_AddStringToObject(op, "path", "members");
+    cJSON_AddItemToObject(op, "value", rm);
+    cJSON_AddItemToArray(ops, op);
+    op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "op", "Add");
+    cJSON_AddStringToObject(op, "path", "members");
+    cJSON_AddItemToObject(op, "value", readd);
+    cJSON_AddItemToArray(ops, op);
+
+    ck_assert_int_eq(scim_patch_apply(a, SCIM_GROUP, res, patch, &m, &err), GH_OK);
+    ck_assert(!m.replace);
+    ck_assert_uint_eq(m.add_count, N / 2 + 1);
+    ck_assert_uint_eq(m.remove_count, N / 2 - 1);
+    ck_assert_uint_eq(m.check_count, N / 2 - 1);
+    ck_assert_str_eq(m.add[0], "id-20000");
+    ck_assert_str_eq(m.add[1], "id-19999"); /* removed, then added again: first seen second */
+    ck_assert_str_eq(m.add[2], "id-19998");
+    ck_assert_str_eq(m.remove[0], "id-19997");
+    ck_assert_str_eq(m.remove[N / 2 - 2], "id-00001");
+    cJSON_Delete(res);
+    cJSON_Delete(patch);
+    gh_arena_free(a);
+}
+END_TEST
+
 /* ---- normalisation of request bodies (POST/PUT) ---- */
 static const struct {
     const char *name;
@@ -533,6 +588,7 @@ Suite *scim_patch_suite(void)
     Suite *s = suite_create("scim_patch");
     TCase *tc = tcase_create("patch");
     tcase_add_loop_test(tc, patch_table, 0, sizeof(cases) / sizeof(cases[0]));
+    tcase_add_test(tc, patch_members_large);
     tcase_add_loop_test(tc, normalize_table, 0, sizeof(norm_cases) / sizeof(norm_cases[0]));
     tcase_add_loop_test(tc, projection_table, 0, sizeof(proj_cases) / sizeof(proj_cases[0]));
     tcase_add_test(tc, etag_parse);
