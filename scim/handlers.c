@@ -462,6 +462,8 @@ static enum gh_status scim_upd_patch(void *ctx, const struct scim_rec *cur, stru
     mc->add_count = u->pm.add_count;
     mc->remove = u->pm.remove;
     mc->remove_count = u->pm.remove_count;
+    mc->check = u->pm.check;
+    mc->check_count = u->pm.check_count;
     return GH_OK;
 }
 

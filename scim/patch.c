@@ -8,6 +8,10 @@
  *    matches, so several ops on one filter fill one element;
  *  - booleans as "True"/"False" (coerced later by scim_resource_normalize);
  *  - members as [{"value": id}, ...] for add and remove, and members[value eq "id"] for remove.
+ * Operations take effect in order (§3.5.2): attribute ops edit the body one after the other;
+ * member ops are logged in order and reduced, once the message is through, to the net change
+ * (the last op on an id wins; a replace or remove-all voids what came before it), so the store
+ * writes each membership row at most once and its triggers see what the PATCH as a whole did.
  * Every operation is idempotent: an add of an existing element or member adds nothing, and a
  * remove of something absent succeeds, because Entra retries for weeks (ENTRA.md §1.24).
  */
@@ -15,10 +19,18 @@
 #include "scim/filter.h"
 #include "sidecar/gatehouse.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 enum scim_pop { SCIM_P_ADD, SCIM_P_REPLACE, SCIM_P_REMOVE };
+
+/* One member op on one id, as logged (seq: its place in the message). */
+struct scim_pmember {
+    const char *id; /* arena-owned */
+    size_t seq;
+    bool add;
+};
 
 struct scim_pctx {
     struct gh_arena *a;
@@ -26,6 +38,9 @@ struct scim_pctx {
     cJSON *res;
     struct scim_patch_members *m;
     struct gh_err *err;
+    struct scim_pmember *log; /* member ops in message order (arena) */
+    size_t nlog, caplog;
+    size_t cleared; /* log entries before this one were voided by a replace or remove-all */
 };
 
 static enum gh_status scim_patch_fail(struct gh_err *err, const char *scim_type, const char *msg,
@@ -37,18 +52,99 @@ static enum gh_status scim_patch_fail(struct gh_err *err, const char *scim_type,
     return GH_E_INVALID;
 }
 
-static void scim_patch_push(struct gh_arena *a, const char ***arr, size_t *n, size_t *cap,
-                            const char *id)
+/* Log one member op (an add or a remove of id) after those before it. */
+static void scim_patch_member_log(struct scim_pctx *c, const char *id, bool add)
 {
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        const char **next = gh_arena_alloc(a, ncap * sizeof(*next));
-        if (*n > 0)
-            memcpy(next, *arr, *n * sizeof(*next));
-        *arr = next;
-        *cap = ncap;
+    if (c->nlog == c->caplog) {
+        size_t ncap = c->caplog ? c->caplog * 2 : 16;
+        struct scim_pmember *next = gh_arena_alloc(c->a, ncap * sizeof(*next));
+        if (c->nlog > 0)
+            memcpy(next, c->log, c->nlog * sizeof(*next));
+        c->log = next;
+        c->caplog = ncap;
     }
-    (*arr)[(*n)++] = gh_arena_strdup(a, id);
+    c->log[c->nlog] = (struct scim_pmember){gh_arena_strdup(c->a, id), c->nlog, add};
+    c->nlog++;
+}
+
+/* replace / remove-all: the members become exactly what the ops after it add. */
+static void scim_patch_member_clear(struct scim_pctx *c)
+{
+    c->m->replace = true;
+    c->cleared = c->nlog;
+}
+
+/* Log order by id, then by place in the message. */
+static int scim_patch_member_cmp_id(const void *x, const void *y)
+{
+    const struct scim_pmember *a = x, *b = y;
+    int d = strcmp(a->id, b->id);
+    if (d != 0)
+        return d;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int scim_patch_member_cmp_seq(const void *x, const void *y)
+{
+    const struct scim_pmember *a = x, *b = y;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/*
+ * Reduce the member log to the net change of the whole message (O(n log n), whatever the mix of
+ * ops): an id's last op after the last clear decides whether it ends up added or removed; an id
+ * some op added but that does not end up added is still checked by the store, because every op
+ * of a PATCH must be valid (an unknown id fails the request even if a later op removes it). Each
+ * list keeps the order of the ids' first op. After a clear, removes need no list: the store keeps
+ * only the ids added.
+ */
+static void scim_patch_member_net(struct scim_pctx *c)
+{
+    struct scim_patch_members *m = c->m;
+    struct scim_pmember *log = c->log, *add, *rm, *chk;
+    size_t nadd = 0, nrm = 0, nchk = 0;
+
+    if (c->nlog == 0)
+        return;
+    add = gh_arena_alloc(c->a, c->nlog * sizeof(*add));
+    rm = gh_arena_alloc(c->a, c->nlog * sizeof(*rm));
+    chk = gh_arena_alloc(c->a, c->nlog * sizeof(*chk));
+    qsort(log, c->nlog, sizeof(*log), scim_patch_member_cmp_id);
+    for (size_t i = 0, j; i < c->nlog; i = j) {
+        const struct scim_pmember *last = NULL; /* the id's last op after the clear */
+        size_t first = SIZE_MAX;                /* the seq of its first op after the clear */
+        bool ever_added = false;
+        for (j = i; j < c->nlog && strcmp(log[j].id, log[i].id) == 0; j++) {
+            ever_added = ever_added || log[j].add;
+            if (log[j].seq >= c->cleared) {
+                last = &log[j];
+                first = first < log[j].seq ? first : log[j].seq;
+            }
+        }
+        if (last != NULL && last->add) {
+            add[nadd++] = (struct scim_pmember){log[i].id, first, true};
+            continue;
+        }
+        if (last != NULL && !m->replace)
+            rm[nrm++] = (struct scim_pmember){log[i].id, first, false};
+        if (ever_added)
+            chk[nchk++] = (struct scim_pmember){log[i].id, log[i].seq, true};
+    }
+    qsort(add, nadd, sizeof(*add), scim_patch_member_cmp_seq);
+    qsort(rm, nrm, sizeof(*rm), scim_patch_member_cmp_seq);
+    qsort(chk, nchk, sizeof(*chk), scim_patch_member_cmp_seq);
+    m->add = gh_arena_alloc(c->a, (nadd ? nadd : 1) * sizeof(*m->add));
+    m->remove = gh_arena_alloc(c->a, (nrm ? nrm : 1) * sizeof(*m->remove));
+    m->check = gh_arena_alloc(c->a, (nchk ? nchk : 1) * sizeof(*m->check));
+    for (size_t i = 0; i < nadd; i++)
+        m->add[i] = add[i].id;
+    for (size_t i = 0; i < nrm; i++)
+        m->remove[i] = rm[i].id;
+    for (size_t i = 0; i < nchk; i++)
+        m->check[i] = chk[i].id;
+    m->add_count = nadd;
+    m->remove_count = nrm;
+    m->check_count = nchk;
 }
 
 /* ---- members ---- */
@@ -57,17 +153,13 @@ static void scim_patch_push(struct gh_arena *a, const char ***arr, size_t *n, si
 static enum gh_status scim_patch_member_ids(struct scim_pctx *c, const cJSON *v, bool add)
 {
     const cJSON *e;
-    struct scim_patch_members *m = c->m;
 
     if (cJSON_IsObject(v) || cJSON_IsString(v)) {
         const cJSON *one = cJSON_IsString(v) ? v : cJSON_GetObjectItem(v, "value");
         if (!cJSON_IsString(one) || one->valuestring[0] == '\0')
             return scim_patch_fail(c->err, SCIM_ST_INVALID_VALUE,
                                    "a member needs a string \"value\"", NULL);
-        if (add)
-            scim_patch_push(c->a, &m->add, &m->add_count, &m->add_cap, one->valuestring);
-        else
-            scim_patch_push(c->a, &m->remove, &m->remove_count, &m->remove_cap, one->valuestring);
+        scim_patch_member_log(c, one->valuestring, add);
         return GH_OK;
     }
     if (!cJSON_IsArray(v))
@@ -84,8 +176,6 @@ static enum gh_status scim_patch_member_ids(struct scim_pctx *c, const cJSON *v,
 /* members[value eq "a" or value eq "b"]: the ids named. Anything else is not supported. */
 static enum gh_status scim_patch_member_filter(struct scim_pctx *c, const struct scim_filter *f)
 {
-    struct scim_patch_members *m = c->m;
-
     if (f->op == SCIM_F_OR) {
         enum gh_status st = scim_patch_member_filter(c, f->left);
         return st ? st : scim_patch_member_filter(c, f->right);
@@ -93,7 +183,7 @@ static enum gh_status scim_patch_member_filter(struct scim_pctx *c, const struct
     if (f->op != SCIM_F_EQ || f->vtype != SCIM_V_STRING || strcasecmp(f->path.attr, "value") != 0)
         return scim_patch_fail(c->err, SCIM_ST_INVALID_FILTER,
                                "member filters must be value eq \"id\" (or several with or)", NULL);
-    scim_patch_push(c->a, &m->remove, &m->remove_count, &m->remove_cap, f->str);
+    scim_patch_member_log(c, f->str, false);
     return GH_OK;
 }
 
@@ -110,9 +200,7 @@ static enum gh_status scim_patch_members(struct scim_pctx *c, enum scim_pop op,
                                    NULL);
         return cJSON_IsNull(value) || value == NULL ? GH_OK : scim_patch_member_ids(c, value, true);
     case SCIM_P_REPLACE:
-        c->m->replace = true;
-        c->m->add_count = 0;
-        c->m->remove_count = 0;
+        scim_patch_member_clear(c);
         return value == NULL || cJSON_IsNull(value) ? GH_OK : scim_patch_member_ids(c, value, true);
     case SCIM_P_REMOVE:
         if (p->vfilter != NULL)
@@ -120,9 +208,7 @@ static enum gh_status scim_patch_members(struct scim_pctx *c, enum scim_pop op,
         if (value != NULL && !cJSON_IsNull(value))
             return scim_patch_member_ids(c, value, false);
         /* remove every member (RFC 7644 §3.5.2.2) */
-        c->m->replace = true;
-        c->m->add_count = 0;
-        c->m->remove_count = 0;
+        scim_patch_member_clear(c);
         return GH_OK;
     }
     return GH_OK;
@@ -439,7 +525,7 @@ enum gh_status scim_patch_apply(struct gh_arena *a, enum scim_kind kind, cJSON *
                                 const cJSON *patch, struct scim_patch_members *out_members,
                                 struct gh_err *err)
 {
-    struct scim_pctx c = {a, kind, res, out_members, err};
+    struct scim_pctx c = {a, kind, res, out_members, err, NULL, 0, 0, 0};
     const cJSON *ops, *o;
     enum gh_status st;
     int n = 0;
@@ -480,5 +566,6 @@ enum gh_status scim_patch_apply(struct gh_arena *a, enum scim_kind kind, cJSON *
         if (st)
             return st;
     }
+    scim_patch_member_net(&c);
     return GH_OK;
 }

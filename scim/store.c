@@ -357,6 +357,7 @@ struct scim_evq {
     const char *members_of;        /* the group whose members changed */
     const char **added, **removed; /* owned arrays of borrowed ids */
     size_t nadded, nremoved, cap_added, cap_removed;
+    struct gh_arena *ids; /* owned (NULL until needed): ids read back from the store */
 };
 
 static void scim_evq_push(struct scim_evq *q, enum scim_event_type t, const char *id)
@@ -374,6 +375,14 @@ static void scim_evq_member(const char ***arr, size_t *n, size_t *cap, const cha
         *arr = gh_xrealloc(*arr, *cap * sizeof(**arr));
     }
     (*arr)[(*n)++] = id;
+}
+
+/* Free what q owns (after emitting it, or instead of that when the write rolled back). */
+static void scim_evq_discard(struct scim_evq *q)
+{
+    free(q->added);
+    free(q->removed);
+    gh_arena_free(q->ids);
 }
 
 static void scim_evq_emit(struct scim_store *s, struct scim_evq *q, const char *ts)
@@ -397,8 +406,7 @@ static void scim_evq_emit(struct scim_store *s, struct scim_evq *q, const char *
             s->listener(s->listener_ctx, &e);
         }
     }
-    free(q->added);
-    free(q->removed);
+    scim_evq_discard(q);
 }
 
 /* ---- reads ---- */
@@ -1145,6 +1153,8 @@ static enum gh_status scim_store_member_type(sqlite3 *db, sqlite3_stmt *st, cons
 /*
  * Apply a membership change inside the current write transaction. Adds are INSERT OR IGNORE
  * and removes of non-members are no-ops, so retried requests change nothing (ENTRA.md §1.24).
+ * The change is a net one (a PATCH's ops already reduced in order, patch.c), so each row is
+ * written at most once and the cut-off trigger fires only for members really removed.
  * *out_changed counts rows actually written; the ids are recorded in q for the listener.
  */
 static enum gh_status scim_store_members_apply(sqlite3 *db, const char *group_id,
@@ -1158,28 +1168,51 @@ static enum gh_status scim_store_members_apply(sqlite3 *db, const char *group_id
     if (m == NULL)
         return GH_OK;
     q->members_of = group_id;
+    if (m->add_count > 0 || m->check_count > 0) {
+        rc = scim_store_prepare(db,
+                                "SELECT 0 FROM users WHERE id = ?1 UNION ALL "
+                                "SELECT 1 FROM groups WHERE id = ?1 AND id <> ?2",
+                                &look, err);
+        if (rc)
+            goto out;
+    }
+    for (size_t i = 0; i < m->check_count; i++) {
+        int type = 0;
+        rc = scim_store_member_type(db, look, group_id, m->check[i], &type, err);
+        if (rc)
+            goto out;
+    }
     if (m->replace) {
         /* Drop only the members not in the new list, so that a repeated PUT (or replace) of
-         * the same list changes nothing; the ids go in as one bound JSON array. */
+         * the same list changes nothing; the ids go in as one bound JSON array, and those
+         * dropped come back for the listener like single removes. */
         cJSON *keep = cJSON_CreateArray();
         char *keep_json;
+        int step = SQLITE_DONE;
         for (size_t i = 0; i < m->add_count; i++)
             cJSON_AddItemToArray(keep, cJSON_CreateString(m->add[i]));
         keep_json = cJSON_PrintUnformatted(keep);
         cJSON_Delete(keep);
         rc = scim_store_prepare(db,
                                 "DELETE FROM members WHERE group_id = ?1 AND member_id NOT IN "
-                                "(SELECT value FROM json_each(?2))",
+                                "(SELECT value FROM json_each(?2)) RETURNING member_id",
                                 &del, err);
         if (rc == GH_OK) {
             scim_store_bind_text(del, 1, group_id);
             scim_store_bind_text(del, 2, keep_json ? keep_json : "[]");
-            rc = scim_store_step_done(db, del, err);
+            while ((step = sqlite3_step(del)) == SQLITE_ROW) {
+                if (q->ids == NULL)
+                    q->ids = gh_arena_new();
+                (*out_changed)++;
+                scim_evq_member(&q->removed, &q->nremoved, &q->cap_removed,
+                                gh_arena_strdup(q->ids, (const char *)sqlite3_column_text(del, 0)));
+            }
+            if (step != SQLITE_DONE)
+                rc = scim_store_fail(db, err, "write");
         }
         cJSON_free(keep_json);
         if (rc)
             goto out;
-        *out_changed += sqlite3_changes(db);
         sqlite3_finalize(del);
         del = NULL;
     }
@@ -1206,12 +1239,6 @@ static enum gh_status scim_store_members_apply(sqlite3 *db, const char *group_id
                                 "INSERT OR IGNORE INTO members(group_id, member_id, member_type) "
                                 "VALUES (?1, ?2, ?3)",
                                 &ins, err);
-        if (rc)
-            goto out;
-        rc = scim_store_prepare(db,
-                                "SELECT 0 FROM users WHERE id = ?1 UNION ALL "
-                                "SELECT 1 FROM groups WHERE id = ?1 AND id <> ?2",
-                                &look, err);
         if (rc)
             goto out;
         for (size_t i = 0; i < m->add_count; i++) {
@@ -1294,8 +1321,7 @@ out:
         out->body = gh_xstrdup(row->body);
         scim_evq_emit(s, &q, out->modified);
     } else {
-        free(q.added);
-        free(q.removed);
+        scim_evq_discard(&q);
     }
     pthread_mutex_unlock(&s->writer.lock);
     return rc;
@@ -1408,8 +1434,7 @@ out:
         scim_evq_emit(s, &q, out->modified);
     } else {
         scim_rec_clear(out);
-        free(q.added);
-        free(q.removed);
+        scim_evq_discard(&q);
     }
     pthread_mutex_unlock(&s->writer.lock);
     return rc;

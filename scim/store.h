@@ -55,6 +55,10 @@ struct scim_members_change {
     size_t add_count;
     const char *const *remove;
     size_t remove_count;
+    /* ids checked like adds (a user or another group, else GH_E_INVALID) but not written: a
+     * PATCH op added them and a later one took them out again */
+    const char *const *check;
+    size_t check_count;
 };
 
 /* A list query. */

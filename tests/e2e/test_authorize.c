@@ -219,6 +219,59 @@ START_TEST(provisioning_drives_decisions)
 }
 END_TEST
 
+/* RFC 7644 §3.5.2: a PATCH's operations take effect in order, and decisions (memberships and
+ * their cut-offs) follow the net effect: add then remove leaves no access, remove then add of a
+ * member keeps it without cutting off the tokens already issued. */
+START_TEST(ordered_patch_ops_drive_decisions)
+{
+    afx_start(NULL);
+    char *old = token(OID, UPN, -60);
+    char *uid = scim_create("/scim/v2/Users", user_body(UPN, OID));
+    char *gid = scim_create_group("Payroll Analysts");
+    char body[1024];
+
+    /* default dialect: added then removed in one PATCH: no access */
+    snprintf(body, sizeof(body),
+             PATCHOP "\"Operations\":[{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":"
+                     "\"%s\"}]},{\"op\":\"Remove\",\"path\":\"members\",\"value\":[{\"value\":"
+                     "\"%s\"}]}]}",
+             uid, uid);
+    scim_ok("PATCH", scim_path2("/scim/v2/Groups/", gid), body, 204);
+    expect(old, "payroll", "unprotect", false, "no access group");
+    /* flag dialect: removed then added: access, and nothing was cut off */
+    snprintf(body, sizeof(body),
+             PATCHOP
+             "\"Operations\":[{\"op\":\"remove\",\"path\":\"members[value eq \\\"%s\\\"]\"},"
+             "{\"op\":\"add\",\"path\":\"members\",\"value\":[{\"value\":\"%s\"}]}]}",
+             uid, uid);
+    scim_ok("PATCH", scim_path2("/scim/v2/Groups/", gid), body, 204);
+    expect(old, "payroll", "unprotect", true, "Payroll Analysts");
+    /* the same again, now of a member: the membership never lapsed, older tokens keep it */
+    scim_ok("PATCH", scim_path2("/scim/v2/Groups/", gid), body, 204);
+    expect(old, "payroll", "unprotect", true, "Payroll Analysts");
+    /* disabled then enabled in one PATCH: the user never was inactive */
+    scim_ok("PATCH", scim_path2("/scim/v2/Users/", uid),
+            PATCHOP "\"Operations\":[{\"op\":\"Replace\",\"path\":\"active\",\"value\":\"False\"},"
+                    "{\"op\":\"Replace\",\"path\":\"active\",\"value\":\"True\"}]}",
+            200);
+    expect(old, "payroll", "unprotect", true, "Payroll Analysts");
+    /* added (a retry) then removed, of a member: removed, and cut off */
+    snprintf(body, sizeof(body),
+             PATCHOP "\"Operations\":[{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":"
+                     "\"%s\"}]},{\"op\":\"Remove\",\"path\":\"members\",\"value\":[{\"value\":"
+                     "\"%s\"}]}]}",
+             uid, uid);
+    scim_ok("PATCH", scim_path2("/scim/v2/Groups/", gid), body, 204);
+    expect(old, "payroll", "unprotect", false, "no access group");
+    member("Add", gid, uid);
+    expect(old, "payroll", "unprotect", false, "changed at");
+    free(old);
+    free(uid);
+    free(gid);
+    afx_stop();
+}
+END_TEST
+
 START_TEST(deactivation_and_deletion_cut_off)
 {
     afx_start(NULL);
@@ -631,6 +684,7 @@ Suite *authorize_suite(void)
     TCase *tc = tcase_create("e2e");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, provisioning_drives_decisions);
+    tcase_add_test(tc, ordered_patch_ops_drive_decisions);
     tcase_add_test(tc, deactivation_and_deletion_cut_off);
     tcase_add_test(tc, access_group_created_links_at_once);
     tcase_add_test(tc, reply_escapes_and_requests_share_nothing);

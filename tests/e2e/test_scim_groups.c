@@ -1,8 +1,9 @@
 /*
  * test_scim_groups.c - /scim/v2/Groups against the real daemon with Entra ID's request bodies:
  * create with the ADSCIM schema, lookups with excludedAttributes=members, uniqueness, renames in
- * both dialects, member add/remove in both dialects, idempotent retries, memberships that survive
- * a soft delete and vanish with a hard delete.
+ * both dialects, member add/remove in both dialects, idempotent retries, operations that take
+ * effect in order (RFC 7644 §3.5.2), memberships that survive a soft delete and vanish with a hard
+ * delete.
  */
 #include "scim_client.h"
 
@@ -180,6 +181,110 @@ START_TEST(members_both_dialects_idempotent)
 }
 END_TEST
 
+/* One PATCH of a group with the given operations (JSON, comma-separated): answers `want` (204:
+ * no body). Returns the ETag. */
+static const char *patch_group(const char *g, long want, const char *ops)
+{
+    static char etag[64];
+    char body[4096];
+    snprintf(body, sizeof(body), PATCHOP "%s]}", ops);
+    struct scim_res r = scim_call("PATCH", scim_path("/scim/v2/Groups/%s", g), body);
+    ck_assert_msg(r.status == want, "%s: %ld %s", body, r.status, r.raw);
+    if (want == 204)
+        ck_assert_ptr_null(r.json);
+    else
+        ck_assert_str_eq(scim_str(r.json, "scimType"), "invalidValue");
+    snprintf(etag, sizeof(etag), "%s", r.etag);
+    scim_res_free(&r);
+    return etag;
+}
+
+/* tmpl with its one "%s" replaced by id (a ring of static buffers). */
+static const char *op_for(const char *tmpl, const char *id)
+{
+    static char out[8][512];
+    static int k;
+    char *o = out[k++ % 8];
+    const char *at = strstr(tmpl, "%s");
+    ck_assert_ptr_nonnull(at);
+    snprintf(o, sizeof(out[0]), "%.*s%s%s", (int)(at - tmpl), tmpl, id, at + 2);
+    return o;
+}
+
+/* RFC 7644 §3.5.2: the operations of one PATCH take effect in order, in both dialects (§1.9):
+ * add then remove leaves no member, remove then add leaves one, replace then add keeps both, add
+ * then replace keeps only the replacement. Retries stay idempotent (§1.24). */
+START_TEST(members_ops_in_order)
+{
+    static const struct {
+        const char *add, *remove, *replace;
+    } dialects[] = {
+        {"{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"$ref\":null,\"value\":\"%s\"}]}",
+         "{\"op\":\"Remove\",\"path\":\"members\",\"value\":[{\"$ref\":null,\"value\":\"%s\"}]}",
+         "{\"op\":\"Replace\",\"path\":\"members\",\"value\":[{\"value\":\"%s\"}]}"},
+        {"{\"op\":\"add\",\"path\":\"members\",\"value\":[{\"value\":\"%s\"}]}",
+         "{\"op\":\"remove\",\"path\":\"members[value eq \\\"%s\\\"]\"}",
+         "{\"op\":\"replace\",\"path\":\"members\",\"value\":[{\"value\":\"%s\"}]}"},
+    };
+    const char *bad = "0bad0000-0000-4000-8000-000000000000";
+    char ops[2048], got[512], want[512], name[64];
+    for (size_t d = 0; d < 2; d++) {
+        const char *add = dialects[d].add, *rm = dialects[d].remove, *rp = dialects[d].replace;
+        snprintf(name, sizeof(name), "Ordered%zu", d);
+        char *g = scim_create_group(name);
+        snprintf(name, sizeof(name), "ord-u%zu@contoso.com", d);
+        char *u = scim_create_user(name);
+        snprintf(name, sizeof(name), "ord-v%zu@contoso.com", d);
+        char *v = scim_create_user(name);
+
+        /* add then remove, of a non-member: not a member afterwards, nothing changed */
+        snprintf(ops, sizeof(ops), "%s,%s", op_for(add, u), op_for(rm, u));
+        for (int i = 0; i < 2; i++)
+            ck_assert_str_eq(patch_group(g, 204, ops), "W/\"1\"");
+        scim_members(g, got, sizeof(got));
+        ck_assert_str_eq(got, "");
+        /* remove then add: a member afterwards */
+        snprintf(ops, sizeof(ops), "%s,%s", op_for(rm, u), op_for(add, u));
+        ck_assert_str_eq(patch_group(g, 204, ops), "W/\"2\"");
+        scim_members(g, got, sizeof(got));
+        ck_assert_str_eq(got, u);
+        /* ... and again, of a member: it stays, and the group is unchanged (same ETag) */
+        ck_assert_str_eq(patch_group(g, 204, ops), "W/\"2\"");
+        scim_members(g, got, sizeof(got));
+        ck_assert_str_eq(got, u);
+        /* add then remove, of a member: removed */
+        snprintf(ops, sizeof(ops), "%s,%s", op_for(add, u), op_for(rm, u));
+        ck_assert_str_eq(patch_group(g, 204, ops), "W/\"3\"");
+        scim_members(g, got, sizeof(got));
+        ck_assert_str_eq(got, "");
+        /* replace then add: both */
+        snprintf(ops, sizeof(ops), "%s,%s", op_for(rp, u), op_for(add, v));
+        ck_assert_str_eq(patch_group(g, 204, ops), "W/\"4\"");
+        scim_members(g, got, sizeof(got));
+        snprintf(want, sizeof(want), "%s,%s", strcmp(u, v) < 0 ? u : v, strcmp(u, v) < 0 ? v : u);
+        ck_assert_str_eq(got, want);
+        /* add then replace: only the replacement */
+        snprintf(ops, sizeof(ops), "%s,%s", op_for(add, u), op_for(rp, v));
+        ck_assert_str_eq(patch_group(g, 204, ops), "W/\"5\"");
+        scim_members(g, got, sizeof(got));
+        ck_assert_str_eq(got, v);
+        /* replace then remove: none */
+        snprintf(ops, sizeof(ops), "%s,%s", op_for(rp, u), op_for(rm, u));
+        ck_assert_str_eq(patch_group(g, 204, ops), "W/\"6\"");
+        scim_members(g, got, sizeof(got));
+        ck_assert_str_eq(got, "");
+        /* an unknown id fails the whole PATCH even when a later op removes it again */
+        snprintf(ops, sizeof(ops), "%s,%s,%s", op_for(add, v), op_for(add, bad), op_for(rm, bad));
+        patch_group(g, 400, ops);
+        scim_members(g, got, sizeof(got));
+        ck_assert_str_eq(got, "");
+        free(g);
+        free(u);
+        free(v);
+    }
+}
+END_TEST
+
 /* §1.12: a disabled user keeps its memberships; a deleted one loses them */
 START_TEST(memberships_survive_soft_delete)
 {
@@ -325,6 +430,7 @@ Suite *scim_groups_suite(void)
     tcase_add_test(tc, group_uniqueness);
     tcase_add_test(tc, group_rename_both_dialects);
     tcase_add_test(tc, members_both_dialects_idempotent);
+    tcase_add_test(tc, members_ops_in_order);
     tcase_add_test(tc, memberships_survive_soft_delete);
     tcase_add_test(tc, group_put_and_nested);
     tcase_add_test(tc, concurrent_member_adds);

@@ -445,6 +445,58 @@ START_TEST(retries_and_put)
 }
 END_TEST
 
+/* RFC 7644 §3.5.2: operations on ordinary attributes take effect in order, in one 200 */
+START_TEST(user_ops_in_order)
+{
+    char *id = scim_create_user("order@contoso.com");
+    struct scim_res r = scim_call(
+        "PATCH", scim_path("/scim/v2/Users/%s", id),
+        "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":["
+        "{\"op\":\"Replace\",\"path\":\"title\",\"value\":\"CTO\"},"
+        "{\"op\":\"Remove\",\"path\":\"title\"},"
+        "{\"op\":\"Remove\",\"path\":\"nickName\"},"
+        "{\"op\":\"Add\",\"path\":\"nickName\",\"value\":\"ord\"},"
+        "{\"op\":\"Add\",\"path\":\"emails\",\"value\":[{\"type\":\"work\",\"value\":"
+        "\"first@contoso.com\"}]},"
+        "{\"op\":\"Replace\",\"path\":\"emails[type eq \\\"work\\\"].value\",\"value\":"
+        "\"second@contoso.com\"},"
+        "{\"op\":\"Replace\",\"path\":\"active\",\"value\":\"False\"},"
+        "{\"op\":\"Replace\",\"path\":\"active\",\"value\":\"True\"}]}");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_null(cJSON_GetObjectItem(r.json, "title"));
+    ck_assert_str_eq(scim_str(r.json, "nickName"), "ord");
+    cJSON *emails = cJSON_GetObjectItem(r.json, "emails");
+    ck_assert_int_eq(cJSON_GetArraySize(emails), 1);
+    ck_assert_str_eq(scim_str(cJSON_GetArrayItem(emails, 0), "value"), "second@contoso.com");
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "active")));
+    scim_res_free(&r);
+
+    /* flag dialect, lower case: add an email, replace the list, remove what was added first */
+    r = scim_call(
+        "PATCH", scim_path("/scim/v2/Users/%s", id),
+        "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":["
+        "{\"op\":\"add\",\"path\":\"emails[type eq \\\"home\\\"].value\",\"value\":"
+        "\"home@contoso.com\"},"
+        "{\"op\":\"replace\",\"path\":\"emails\",\"value\":[{\"type\":\"other\",\"value\":"
+        "\"other@contoso.com\"},{\"type\":\"work\",\"value\":\"third@contoso.com\"}]},"
+        "{\"op\":\"remove\",\"path\":\"emails[type eq \\\"work\\\"]\"},"
+        "{\"op\":\"replace\",\"value\":{\"title\":\"Lead\",\"name.givenName\":\"O\"}},"
+        "{\"op\":\"remove\",\"path\":\"name\"}]}");
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(scim_str(r.json, "title"), "Lead");
+    ck_assert_ptr_null(cJSON_GetObjectItem(r.json, "name"));
+    scim_res_free(&r);
+    r = scim_call("GET", scim_path("/scim/v2/Users/%s", id), NULL);
+    emails = cJSON_GetObjectItem(r.json, "emails");
+    ck_assert_int_eq(cJSON_GetArraySize(emails), 1);
+    ck_assert_str_eq(scim_str(cJSON_GetArrayItem(emails, 0), "value"), "other@contoso.com");
+    ck_assert_str_eq(scim_str(r.json, "title"), "Lead");
+    ck_assert_str_eq(r.etag, "W/\"3\"");
+    scim_res_free(&r);
+    free(id);
+}
+END_TEST
+
 /* PATCH of userName to a taken one is a 409; bad bodies are 400 with the right scimType */
 START_TEST(user_errors)
 {
@@ -503,6 +555,7 @@ Suite *scim_users_suite(void)
     tcase_add_test(tc, roles_forms);
     tcase_add_test(tc, hard_delete);
     tcase_add_test(tc, retries_and_put);
+    tcase_add_test(tc, user_ops_in_order);
     tcase_add_test(tc, user_errors);
     suite_add_tcase(s, tc);
     return s;

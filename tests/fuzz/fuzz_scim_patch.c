@@ -2,7 +2,8 @@
  * fuzz_scim_patch.c - the PATCH engine and body normalisation on untrusted PatchOp messages and
  * resource bodies. Invariants checked: a patch either fails with GH_E_INVALID and a scimType, or
  * leaves a body that normalises into one with `schemas` first and a non-empty userName /
- * displayName; member ids collected are non-empty strings; nothing leaks or crashes.
+ * displayName; member ids collected are non-empty strings, and the ids added and removed are
+ * disjoint (the net change); nothing leaks or crashes.
  */
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
@@ -40,6 +41,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             GH_ASSERT(cols.name != NULL && cols.name[0] != '\0');
             for (size_t i = 0; i < m.add_count; i++)
                 GH_ASSERT(m.add[i][0] != '\0');
+            for (size_t i = 0; i < m.check_count; i++)
+                GH_ASSERT(m.check[i][0] != '\0');
+            /* the net change: no id both added and removed; after a clear, no removes */
+            GH_ASSERT(!m.replace || m.remove_count == 0);
+            for (size_t i = 0; i < m.remove_count; i++)
+                for (size_t j = 0; j < m.add_count; j++)
+                    GH_ASSERT(strcmp(m.remove[i], m.add[j]) != 0);
             char *txt = cJSON_PrintUnformatted(res);
             GH_ASSERT(txt != NULL);
             free(txt);

@@ -29,7 +29,7 @@ static const struct {
     const char *patch;
     const char *after;     /* NULL: the patch must fail with scim_type */
     const char *scim_type; /* for failures */
-    const char *members;   /* "R" (replace) "+a+b-c" */
+    const char *members;   /* "R" (replace) "-c+a+b" (removes, adds), "?d" (checked only) */
 } cases[] = {
     {"default dialect disable: active \"False\"", SCIM_USER,
      "{" CORE ",\"userName\":\"u\",\"active\":true}",
@@ -192,6 +192,83 @@ static const struct {
      "{" GRP ",\"displayName\":\"g\",\"externalId\":\"e\"}",
      OPS("{\"op\":\"replace\",\"value\":{\"id\":\"0f1e\",\"displayName\":\"renamed\"}}"),
      "{" GRP ",\"displayName\":\"renamed\",\"externalId\":\"e\"}", NULL, ""},
+    /* operations apply in order (RFC 7644 §3.5.2): the members a PATCH leaves are those the
+     * ops give one after the other; add and remove come out disjoint, so the store may run them
+     * in any order */
+    {"group: add then remove (default dialect)", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":\"u\"}]},{\"op\":"
+         "\"Remove\",\"path\":\"members\",\"value\":[{\"value\":\"u\"}]}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "-u?u"},
+    {"group: add then remove (flag dialect)", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"add\",\"path\":\"members\",\"value\":[{\"value\":\"u\"},{\"value\":"
+         "\"v\"}]},{\"op\":\"remove\",\"path\":\"members[value eq \\\"u\\\"]\"}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "-u+v?u"},
+    {"group: remove then add", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"remove\",\"path\":\"members[value eq \\\"u\\\"]\"},{\"op\":\"add\","
+         "\"path\":\"members\",\"value\":[{\"value\":\"u\"}]}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "+u"},
+    {"group: add, remove, add again", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":\"u\"}]},{\"op\":"
+         "\"Remove\",\"path\":\"members\",\"value\":[{\"value\":\"u\"}]},{\"op\":\"Add\","
+         "\"path\":\"members\",\"value\":[{\"value\":\"u\"},{\"value\":\"u\"}]}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "+u"},
+    {"group: replace then add", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"replace\",\"path\":\"members\",\"value\":[{\"value\":\"a\"}]},{\"op\":"
+         "\"add\",\"path\":\"members\",\"value\":[{\"value\":\"u\"}]}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "R+a+u"},
+    {"group: add then replace", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":\"u\"}]},{\"op\":"
+         "\"Replace\",\"path\":\"members\",\"value\":[{\"value\":\"a\"}]}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "R+a?u"},
+    {"group: replace then remove one of them", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"replace\",\"path\":\"members\",\"value\":[{\"value\":\"a\"},{\"value\":"
+         "\"u\"}]},{\"op\":\"remove\",\"path\":\"members[value eq \\\"u\\\"]\"}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "R+a?u"},
+    {"group: remove every member, then add", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"Remove\",\"path\":\"members\"},{\"op\":\"Add\",\"path\":\"members\","
+         "\"value\":[{\"value\":\"u\"}]}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "R+u"},
+    {"group: add, then remove every member", SCIM_GROUP, "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":\"u\"}]},{\"op\":"
+         "\"Remove\",\"path\":\"members\"}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "R?u"},
+    {"group: members keep the order of their first op", SCIM_GROUP,
+     "{" GRP ",\"displayName\":\"g\"}",
+     OPS("{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":\"c\"},{\"value\":"
+         "\"a\"},{\"value\":\"x\"}]},{\"op\":\"Remove\",\"path\":\"members\",\"value\":"
+         "[{\"value\":\"y\"},{\"value\":\"x\"}]},{\"op\":\"Add\",\"path\":\"members\","
+         "\"value\":[{\"value\":\"b\"},{\"value\":\"a\"}]}"),
+     "{" GRP ",\"displayName\":\"g\"}", NULL, "-x-y+c+a+b?x"},
+    {"user: replace then remove", SCIM_USER, "{" CORE ",\"userName\":\"u\",\"title\":\"t\"}",
+     OPS("{\"op\":\"Replace\",\"path\":\"title\",\"value\":\"CTO\"},{\"op\":\"Remove\","
+         "\"path\":\"title\"}"),
+     "{" CORE ",\"userName\":\"u\"}", NULL, ""},
+    {"user: remove then add", SCIM_USER, "{" CORE ",\"userName\":\"u\",\"title\":\"t\"}",
+     OPS("{\"op\":\"remove\",\"path\":\"title\"},{\"op\":\"add\",\"path\":\"title\","
+         "\"value\":\"CTO\"}"),
+     "{" CORE ",\"userName\":\"u\",\"title\":\"CTO\"}", NULL, ""},
+    {"user: add an email, then replace it", SCIM_USER, "{" CORE ",\"userName\":\"u\"}",
+     OPS("{\"op\":\"Add\",\"path\":\"emails\",\"value\":[{\"type\":\"work\",\"value\":"
+         "\"a@x\"}]},{\"op\":\"Replace\",\"path\":\"emails[type eq \\\"work\\\"].value\","
+         "\"value\":\"b@x\"}"),
+     "{" CORE ",\"userName\":\"u\",\"emails\":[{\"type\":\"work\",\"value\":\"b@x\"}]}", NULL, ""},
+    {"user: replace emails, then add one, then remove the first", SCIM_USER,
+     "{" CORE ",\"userName\":\"u\",\"emails\":[{\"type\":\"home\",\"value\":\"h@x\"}]}",
+     OPS("{\"op\":\"replace\",\"path\":\"emails\",\"value\":[{\"type\":\"work\",\"value\":"
+         "\"a@x\"}]},{\"op\":\"add\",\"path\":\"emails\",\"value\":[{\"type\":\"other\","
+         "\"value\":\"o@x\"}]},{\"op\":\"remove\",\"path\":\"emails[value eq "
+         "\\\"a@x\\\"]\"}"),
+     "{" CORE ",\"userName\":\"u\",\"emails\":[{\"type\":\"other\",\"value\":\"o@x\"}]}", NULL, ""},
+    {"user: disable then enable again", SCIM_USER, "{" CORE ",\"userName\":\"u\",\"active\":true}",
+     OPS("{\"op\":\"Replace\",\"path\":\"active\",\"value\":\"False\"},{\"op\":"
+         "\"Replace\",\"path\":\"active\",\"value\":\"True\"}"),
+     "{" CORE ",\"userName\":\"u\",\"active\":true}", NULL, ""},
+    {"user: givenName set, then name removed, then familyName set", SCIM_USER,
+     "{" CORE ",\"userName\":\"u\",\"name\":{\"givenName\":\"G\"}}",
+     OPS("{\"op\":\"Replace\",\"path\":\"name.givenName\",\"value\":\"H\"},{\"op\":"
+         "\"Remove\",\"path\":\"name\"},{\"op\":\"Add\",\"path\":\"name.familyName\","
+         "\"value\":\"F\"}"),
+     "{" CORE ",\"userName\":\"u\",\"name\":{\"familyName\":\"F\"}}", NULL, ""},
     /* errors */
     {"unknown op", SCIM_USER, "{" CORE ",\"userName\":\"u\"}",
      OPS("{\"op\":\"move\",\"path\":\"title\",\"value\":\"x\"}"), NULL, "invalidSyntax", ""},
@@ -225,6 +302,8 @@ static void members_dump(const struct scim_patch_members *m, char *buf, size_t c
         n += (size_t)snprintf(buf + n, cap - n, "-%s", m->remove[i]);
     for (size_t i = 0; i < m->add_count; i++)
         n += (size_t)snprintf(buf + n, cap - n, "+%s", m->add[i]);
+    for (size_t i = 0; i < m->check_count; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "?%s", m->check[i]);
 }
 
 START_TEST(patch_table)
@@ -258,6 +337,61 @@ START_TEST(patch_table)
         free(txt);
         cJSON_Delete(want);
     }
+    cJSON_Delete(res);
+    cJSON_Delete(patch);
+    gh_arena_free(a);
+}
+END_TEST
+
+/* A large PATCH (Entra batches hundreds of members; the body cap allows tens of thousands): one
+ * Add of N ids, then one Remove of every other one and a re-add of the first; the net change
+ * lists each id once, in the order of its first op (the reduction sorts, it never rescans). */
+START_TEST(patch_members_large)
+{
+    enum { N = 20000 };
+    struct gh_arena *a = gh_arena_new();
+    struct gh_err err = {0};
+    struct scim_patch_members m;
+    cJSON *res = cJSON_Parse("{" GRP ",\"displayName\":\"g\"}");
+    cJSON *patch = cJSON_CreateObject(), *ops = cJSON_AddArrayToObject(patch, "Operations");
+    cJSON *add = cJSON_CreateArray(), *rm = cJSON_CreateArray(), *readd = cJSON_CreateArray();
+    char id[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(id, sizeof(id), "id-%05d", N - i); /* not in sorted order */
+        cJSON *one = cJSON_CreateObject();
+        cJSON_AddStringToObject(one, "value", id);
+        cJSON_AddItemToArray(add, one);
+        if (i % 2 == 1)
+            cJSON_AddItemToArray(rm, cJSON_Duplicate(one, true));
+        if (i == 1)
+            cJSON_AddItemToArray(readd, cJSON_Duplicate(one, true));
+    }
+    cJSON *op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "op", "Add");
+    cJSON_AddStringToObject(op, "path", "members");
+    cJSON_AddItemToObject(op, "value", add);
+    cJSON_AddItemToArray(ops, op);
+    op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "op", "Remove");
+    cJSON_AddStringToObject(op, "path", "members");
+    cJSON_AddItemToObject(op, "value", rm);
+    cJSON_AddItemToArray(ops, op);
+    op = cJSON_CreateObject();
+    cJSON_AddStringToObject(op, "op", "Add");
+    cJSON_AddStringToObject(op, "path", "members");
+    cJSON_AddItemToObject(op, "value", readd);
+    cJSON_AddItemToArray(ops, op);
+
+    ck_assert_int_eq(scim_patch_apply(a, SCIM_GROUP, res, patch, &m, &err), GH_OK);
+    ck_assert(!m.replace);
+    ck_assert_uint_eq(m.add_count, N / 2 + 1);
+    ck_assert_uint_eq(m.remove_count, N / 2 - 1);
+    ck_assert_uint_eq(m.check_count, N / 2 - 1);
+    ck_assert_str_eq(m.add[0], "id-20000");
+    ck_assert_str_eq(m.add[1], "id-19999"); /* removed, then added again: first seen second */
+    ck_assert_str_eq(m.add[2], "id-19998");
+    ck_assert_str_eq(m.remove[0], "id-19997");
+    ck_assert_str_eq(m.remove[N / 2 - 2], "id-00001");
     cJSON_Delete(res);
     cJSON_Delete(patch);
     gh_arena_free(a);
@@ -454,6 +588,7 @@ Suite *scim_patch_suite(void)
     Suite *s = suite_create("scim_patch");
     TCase *tc = tcase_create("patch");
     tcase_add_loop_test(tc, patch_table, 0, sizeof(cases) / sizeof(cases[0]));
+    tcase_add_test(tc, patch_members_large);
     tcase_add_loop_test(tc, normalize_table, 0, sizeof(norm_cases) / sizeof(norm_cases[0]));
     tcase_add_loop_test(tc, projection_table, 0, sizeof(proj_cases) / sizeof(proj_cases[0]));
     tcase_add_test(tc, etag_parse);

@@ -1,15 +1,18 @@
 /*
  * test_scim_store.c - the identity store: create/get/update/delete, uniqueness, membership rows
  * (idempotent adds and removes, cleanup on delete), the lookups issue 5 builds on (userName,
- * externalId, groups of a user), change events, If-Match versions, and reopening a database.
+ * externalId, groups of a user), change events, If-Match versions, and reopening a database;
+ * a group PATCH through the engine and the store, whose operations take effect in order.
  */
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
 
 #include <check.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct scim_store *st;
@@ -228,6 +231,168 @@ START_TEST(store_crud_and_lookups)
 }
 END_TEST
 
+/* ---- a group PATCH as the handler runs it: engine, then store, in one transaction ---- */
+
+struct patch_ctx {
+    const char *json;
+    struct gh_arena *a;
+    struct scim_patch_members pm;
+};
+
+static enum gh_status patch_fn(void *ctx, const struct scim_rec *cur, struct scim_row *row,
+                               struct scim_members_change *mc, struct gh_err *err)
+{
+    struct patch_ctx *p = ctx;
+    cJSON *res = cJSON_Parse(cur->body), *patch = cJSON_Parse(p->json);
+    enum gh_status rc;
+    (void)row; /* no attribute ops here: the body stays as it is */
+    ck_assert_ptr_nonnull(patch);
+    rc = scim_patch_apply(p->a, SCIM_GROUP, res, patch, &p->pm, err);
+    cJSON_Delete(res);
+    cJSON_Delete(patch);
+    if (rc)
+        return rc;
+    mc->replace = p->pm.replace;
+    mc->add = p->pm.add;
+    mc->add_count = p->pm.add_count;
+    mc->remove = p->pm.remove;
+    mc->remove_count = p->pm.remove_count;
+    mc->check = p->pm.check;
+    mc->check_count = p->pm.check_count;
+    return GH_OK;
+}
+
+/* PATCH group gid with the operations fmt (a printf format) describes; returns the version. */
+static int64_t patch_group(const char *gid, enum gh_status want, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int64_t patch_group(const char *gid, enum gh_status want, const char *fmt, ...)
+{
+    char ops[1024], json[1200];
+    struct patch_ctx p = {json, gh_arena_new(), {0}};
+    struct scim_rec rec = {0};
+    struct gh_err err = {0};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ops, sizeof(ops), fmt, ap);
+    va_end(ap);
+    snprintf(json, sizeof(json),
+             "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+             "\"Operations\":[%s]}",
+             ops);
+    enum gh_status rc = scim_store_update(st, SCIM_GROUP, gid, patch_fn, &p, &rec, &err);
+    ck_assert_msg(rc == want, "%s: %d %s", ops, rc, err.msg);
+    int64_t v = rec.version;
+    scim_rec_clear(&rec);
+    gh_arena_free(p.a);
+    return v;
+}
+
+static void has_cb(void *ctx, const char *id, enum scim_kind type, const char *display)
+{
+    char *out = ctx;
+    size_t n = strlen(out);
+    (void)type;
+    (void)display;
+    snprintf(out + n, 512 - n, "%s%s", n ? "," : "", id);
+}
+
+/* The member ids of a group, in the store's order, as "a,b". */
+static const char *member_list(const char *gid)
+{
+    static char out[512];
+    out[0] = '\0';
+    ck_assert_int_eq(scim_store_group_members(st, gid, has_cb, out, NULL), GH_OK);
+    return out;
+}
+
+static void nbf_cb(void *ctx, const char *key, const char *group_name, int64_t not_before)
+{
+    (void)key;
+    (void)group_name;
+    *(int64_t *)ctx = not_before;
+}
+
+/* The cut-off of user uid's one access group (-1 when it reaches none). */
+static int64_t access_nbf(const char *uid)
+{
+    int64_t nbf = -1;
+    ck_assert_int_eq(scim_store_subject_access(st, uid, nbf_cb, &nbf, NULL), GH_OK);
+    return nbf;
+}
+
+#define PADD(id)         "{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":\"" id "\"}]}"
+#define PREMOVE(id)      "{\"op\":\"Remove\",\"path\":\"members\",\"value\":[{\"value\":\"" id "\"}]}"
+#define PREMOVE_FLAG(id) "{\"op\":\"remove\",\"path\":\"members[value eq \\\"" id "\\\"]\"}"
+#define PREPLACE(id)     "{\"op\":\"replace\",\"path\":\"members\",\"value\":[{\"value\":\"" id "\"}]}"
+
+/* RFC 7644 §3.5.2: a PATCH's operations take effect in order, and the membership rows - and
+ * with them the cut-off and link triggers and the change events - see only the net change. */
+START_TEST(store_patch_members_in_order)
+{
+    char u[40], v[40], w[40], g[40], want[128];
+    struct scim_access_group_def def = {"readers", "Readers", "[]"};
+    int64_t now = (int64_t)time(NULL);
+
+    mk(SCIM_USER, "{\"userName\":\"u@x\"}", u, GH_OK);
+    mk(SCIM_USER, "{\"userName\":\"v@x\"}", v, GH_OK);
+    mk(SCIM_USER, "{\"userName\":\"w@x\"}", w, GH_OK);
+    mk(SCIM_GROUP, "{\"displayName\":\"Readers\"}", g, GH_OK);
+    ck_assert_int_eq(scim_store_access_group_create(st, &def, NULL), GH_OK);
+    ck_assert_int_eq(patch_group(g, GH_OK, PADD("%s"), u), 2);
+    ck_assert_int_eq(access_nbf(u), 0);
+    memset(&ev, 0, sizeof(ev));
+
+    /* remove then add a member: still a member, nothing written, no cut-off of its tokens */
+    ck_assert_int_eq(patch_group(g, GH_OK, PREMOVE("%s") "," PADD("%s"), u, u), 2);
+    ck_assert_str_eq(member_list(g), u);
+    ck_assert_int_eq(access_nbf(u), 0);
+    ck_assert_int_eq(patch_group(g, GH_OK, PREMOVE_FLAG("%s") "," PADD("%s"), u, u), 2);
+    ck_assert_int_eq(access_nbf(u), 0);
+    /* add then remove a non-member: not a member, nothing written */
+    ck_assert_int_eq(patch_group(g, GH_OK, PADD("%s") "," PREMOVE("%s"), v, v), 2);
+    ck_assert_int_eq(patch_group(g, GH_OK, PADD("%s") "," PREMOVE_FLAG("%s"), v, v), 2);
+    ck_assert_str_eq(member_list(g), u);
+    ck_assert_str_eq(ev.log, "");
+    /* ... and left no cut-off: added later, v's older tokens count */
+    ck_assert_int_eq(patch_group(g, GH_OK, PADD("%s"), v), 3);
+    ck_assert_int_eq(access_nbf(v), 0);
+
+    /* add then remove a member: removed, with its cut-off */
+    ck_assert_int_eq(patch_group(g, GH_OK, PADD("%s") "," PREMOVE("%s"), u, u), 4);
+    ck_assert_str_eq(member_list(g), v);
+    ck_assert_int_eq(access_nbf(u), -1);
+    /* replace then add: both; add then replace: only the replacement */
+    ck_assert_int_eq(patch_group(g, GH_OK, PREPLACE("%s") "," PADD("%s"), u, w), 5);
+    snprintf(want, sizeof(want), "%s,%s", strcmp(u, w) < 0 ? u : w, strcmp(u, w) < 0 ? w : u);
+    ck_assert_str_eq(member_list(g), want);
+    ck_assert_int_ge(access_nbf(u), now + 1); /* back, but the removal's cut-off stays */
+    ck_assert_int_le(access_nbf(u), now + 3);
+    ck_assert_int_eq(access_nbf(v), -1); /* replaced away */
+    ck_assert_int_eq(access_nbf(w), 0);
+    ck_assert_int_eq(patch_group(g, GH_OK, PADD("%s") "," PREPLACE("%s"), v, w), 6);
+    ck_assert_str_eq(member_list(g), w);
+    ck_assert_int_eq(access_nbf(w), 0);
+    /* replace with a list then remove from it */
+    ck_assert_int_eq(patch_group(g, GH_OK, PREPLACE("%s") "," PREMOVE_FLAG("%s"), w, w), 7);
+    ck_assert_str_eq(member_list(g), "");
+    ck_assert_int_eq(access_nbf(u), -1);
+
+    /* every op is checked, also one a later op undoes: an unknown id fails the whole PATCH */
+    patch_group(g, GH_E_INVALID, PADD("%s") "," PADD("nope") "," PREMOVE("nope"), u);
+    patch_group(g, GH_E_INVALID, PADD("%s") "," PREPLACE("nope") "," PREPLACE("%s"), u, u);
+    patch_group(g, GH_E_INVALID, PADD("%s") "," PREMOVE("%s"), g, g); /* not its own member */
+    ck_assert_str_eq(member_list(g), "");
+    ck_assert_int_eq(patch_group(g, GH_OK, PREMOVE("%s"), u), 7);
+    /* v, replaced away above, comes back with that removal's cut-off */
+    ck_assert_int_eq(patch_group(g, GH_OK, PADD("%s"), v), 8);
+    ck_assert_int_ge(access_nbf(v), now + 1);
+    ck_assert_int_le(access_nbf(v), now + 3);
+    /* the listener hears of the members a replace took out, too */
+    ck_assert_str_eq(ev.log, "members+(1) members-(1) members+(2) members-(1) members-(1) "
+                             "members-(1) members+(1)");
+}
+END_TEST
+
 START_TEST(store_reopen_keeps_data)
 {
     char a[40];
@@ -275,6 +440,7 @@ Suite *scim_store_suite(void)
     TCase *tc = tcase_create("store");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, store_crud_and_lookups);
+    tcase_add_test(tc, store_patch_members_in_order);
     tcase_add_test(tc, store_reopen_keeps_data);
     tcase_add_test(tc, store_list_paging);
     suite_add_tcase(s, tc);
