@@ -119,7 +119,7 @@ static void expect_challenge(struct gh_http_resp *r, long status, const char *co
 
     ck_assert_msg(r->status == status, "status %ld, want %ld: %s", r->status, status, r->body);
     ck_assert_ptr_nonnull(gh_http_resp_header(r, "WWW-Authenticate", h, sizeof(h)));
-    snprintf(needle, sizeof(needle), "Bearer error=\"%s\"", code);
+    snprintf(needle, sizeof(needle), "Bearer realm=\"gatehouse\", error=\"%s\"", code);
     ck_assert_msg(strncmp(h, needle, strlen(needle)) == 0, "challenge: %s", h);
     ck_assert_msg(strstr(h, "error_description=\"") != NULL, "challenge: %s", h);
     ck_assert_msg(strstr(h, want) != NULL, "challenge \"%s\" lacks \"%s\"", h, want);
@@ -553,19 +553,33 @@ START_TEST(rejection_rule)
 }
 END_TEST
 
+/* RFC 6750 §3.1: a request without credentials (no Authorization, or another scheme) gets a
+ * challenge with the realm and no error code; a Bearer credential that fails gets
+ * invalid_token. */
 START_TEST(missing_bearer_is_401_challenge)
 {
+    static const char *const schemes[] = {NULL, "Authorization: Basic YTpi",
+                                          "Authorization: Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnag",
+                                          "Authorization: Bearerx abc"};
     struct efx f;
     struct gh_http_resp r;
-    const char *hdrs[] = {"Authorization: Basic YTpi", NULL};
+    char h[512];
 
     efx_start(&f, NULL, true);
-    authorize(&f, NULL, BODY, &r);
-    expect_challenge(&r, 401, "invalid_token", "");
-    gh_http_resp_free(&r);
-    ck_assert_int_eq(gh_http("POST", f.url, hdrs, BODY, NULL, &r), 0);
-    expect_challenge(&r, 401, "invalid_token", "");
-    gh_http_resp_free(&r);
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        const char *hdrs[] = {schemes[i], NULL};
+        ck_assert_int_eq(gh_http("POST", f.url, hdrs, BODY, NULL, &r), 0);
+        ck_assert_msg(r.status == 401, "%zu: %ld", i, r.status);
+        ck_assert_ptr_nonnull(gh_http_resp_header(&r, "WWW-Authenticate", h, sizeof(h)));
+        ck_assert_msg(strcmp(h, "Bearer realm=\"gatehouse\"") == 0, "%zu: challenge %s", i, h);
+        gh_http_resp_free(&r);
+    }
+    {
+        const char *hdrs[] = {"Authorization: Bearer not-a-jwt", NULL};
+        ck_assert_int_eq(gh_http("POST", f.url, hdrs, BODY, NULL, &r), 0);
+        expect_challenge(&r, 401, "invalid_token", "compact JWS");
+        gh_http_resp_free(&r);
+    }
     efx_stop(&f);
 }
 END_TEST
