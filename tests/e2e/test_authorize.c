@@ -469,6 +469,70 @@ START_TEST(checks_and_tenant_and_log)
 }
 END_TEST
 
+/* The string member `name` of o; fails the test (rather than crashing) when it is not one. */
+static const char *str_of(const cJSON *o, const char *name)
+{
+    const cJSON *m = cJSON_GetObjectItem(o, name);
+    ck_assert_msg(cJSON_IsString(m), "no string member \"%s\"", name);
+    return m->valuestring;
+}
+
+/* The decision log of an unprovisioned subject: "result" next to "allowed", and the values of
+ * the identity claims (GATEHOUSE_IDENTITY_CLAIMS, default oid, upn, preferred_username) as
+ * fields of the subject, absent ones null; every line exactly what cJSON prints for it. */
+START_TEST(decision_log_unprovisioned_claims)
+{
+    afx_start(NULL);
+    char *tok = token(OID, UPN, -60);
+    cJSON *j = authorize(tok, "payroll", "unprotect");
+    char id[64], line[4096];
+    int ours = 0;
+    FILE *f;
+
+    snprintf(id, sizeof(id), "%s", str_of(j, "decision_id"));
+    cJSON_Delete(j);
+    free(scim_create("/scim/v2/Users", user_body(UPN, OID)));
+    j = authorize(tok, "directory", "protect"); /* provisioned now: default grant */
+    cJSON_Delete(j);
+    f = fopen(fx.log_path, "r");
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        cJSON *l = cJSON_Parse(line);
+        const cJSON *sub, *cl;
+        char *canon;
+        size_t n = strlen(line);
+        ck_assert_ptr_nonnull(l);
+        ck_assert(n > 0 && line[n - 1] == '\n');
+        line[n - 1] = '\0';
+        canon = cJSON_PrintUnformatted(l);
+        ck_assert_str_eq(line, canon);
+        free(canon);
+        sub = cJSON_GetObjectItem(l, "subject");
+        cl = cJSON_GetObjectItem(sub, "claims");
+        if (strstr(line, id) != NULL) {
+            ours++;
+            ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(l, "allowed")));
+            ck_assert_str_eq(str_of(l, "result"), "deny");
+            ck_assert(cJSON_IsNull(cJSON_GetObjectItem(sub, "id")));
+            ck_assert_msg(cJSON_IsObject(cl), "no subject.claims: %s", line);
+            ck_assert_str_eq(str_of(cl, "oid"), OID);
+            ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cl, "upn")));
+            ck_assert_str_eq(str_of(cl, "preferred_username"), UPN);
+        } else {
+            ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(l, "allowed")));
+            ck_assert_str_eq(str_of(l, "result"), "allow");
+            ck_assert(cJSON_IsString(cJSON_GetObjectItem(sub, "id")));
+            ck_assert_ptr_null(cl);
+        }
+        cJSON_Delete(l);
+    }
+    fclose(f);
+    ck_assert_int_eq(ours, 1);
+    free(tok);
+    afx_stop();
+}
+END_TEST
+
 /* One request, returning the status and the WWW-Authenticate value (into h; "" when absent). */
 static long challenge_of(const char *method, const char *path, const char *auth, const char *body,
                          char *h, size_t cap)
@@ -698,6 +762,7 @@ Suite *authorize_suite(void)
     tcase_add_test(tc, access_group_created_links_at_once);
     tcase_add_test(tc, reply_escapes_and_requests_share_nothing);
     tcase_add_test(tc, checks_and_tenant_and_log);
+    tcase_add_test(tc, decision_log_unprovisioned_claims);
     tcase_add_test(tc, challenges_per_route_family);
     tcase_add_test(tc, ext_authz_for_proxies);
     tcase_add_test(tc, ext_authz_nginx_mode_resists_spoofing);
