@@ -157,11 +157,18 @@ START_TEST(decision_log_lines)
     ck_assert_int_eq(id[14], '4');
     authz_decision_log_counts(&a0, &d0, &e0);
     ck_assert_int_eq(authz_decision_log_open(path, &log, &err), GH_OK);
-    struct authz_decision_entry e = {id,          "u1",  "alice@contoso.com", "t1",   "payroll",
-                                     "unprotect", false, "reason \"quoted\"", "uti-1"};
-    e.claim_names = names;
-    e.claim_values = values;
-    e.nclaims = 3;
+    struct authz_decision_entry e = {.decision_id = id,
+                                     .subject_id = "u1",
+                                     .subject_user_name = "alice@contoso.com",
+                                     .tenant = "t1",
+                                     .dataset = "payroll",
+                                     .action = "unprotect",
+                                     .allowed = false,
+                                     .reason = "reason \"quoted\"",
+                                     .token_id = "uti-1",
+                                     .claim_names = names,
+                                     .claim_values = values,
+                                     .nclaims = 3};
     authz_decision_log_write(log, &e);
     e.allowed = true;
     e.subject_id = NULL;
