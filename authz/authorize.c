@@ -375,6 +375,31 @@ static enum gh_status authz_raw_load(struct gh_app *app, const struct authz_clai
     return GH_OK;
 }
 
+/* The identity claims for the decision log of an unprovisioned subject: each distinct claim
+ * name of GATEHOUSE_IDENTITY_CLAIMS (arena) with the token's value (borrowed from claims, NULL
+ * when absent), in configuration order. Returns how many were written (<= GH_IDENT_PAIRS_MAX).
+ * Distinct names keep the logged object free of duplicate members. */
+static size_t authz_claims_for_log(const struct gh_app *app, const struct authz_claims *claims,
+                                   struct gh_arena *a, const char **names, const char **values)
+{
+    const struct gh_list *pairs = &app->cfg->identity_claims;
+    size_t n = 0;
+
+    for (size_t i = 0; i < pairs->count && i < GH_IDENT_PAIRS_MAX; i++) {
+        const char *pair = pairs->items[i], *attr;
+        size_t len = strcspn(pair, ":");
+        bool seen = len == 0;
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = strlen(names[k]) == len && memcmp(names[k], pair, len) == 0;
+        if (seen)
+            continue;
+        names[n] = gh_arena_strndup(a, pair, len);
+        values[n] = authz_pair_value(app, claims, i, &attr);
+        n++;
+    }
+    return n;
+}
+
 /* See decide.h. */
 enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claims *claims,
                                     const struct authz_check *checks, size_t n, struct gh_arena *a,
@@ -389,6 +414,8 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
     const char *tid = authz_claims_tid(claims);
     const char *token_id = authz_claims_token_id(claims);
     int64_t iat = authz_claims_iat(claims);
+    const char *claim_names[GH_IDENT_PAIRS_MAX], *claim_values[GH_IDENT_PAIRS_MAX];
+    size_t nclaims = 0;
     enum gh_status st = GH_OK;
 
     memset(&raw, 0, sizeof(raw));
@@ -437,6 +464,8 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
     }
     f.defaults = doc->defaults;
     f.ndefaults = doc->ndefaults;
+    if (out->subject_id == NULL)
+        nclaims = authz_claims_for_log(app, claims, a, claim_names, claim_values);
     out->allowed = n > 0;
     for (size_t i = 0; i < n; i++) {
         struct authz_decision_entry e;
@@ -452,6 +481,9 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
             out->results[i].allowed,
             out->results[i].reason,
             token_id,
+            claim_names,
+            claim_values,
+            nclaims,
         };
         authz_decision_log_write(app->decisions, &e);
     }

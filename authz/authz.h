@@ -57,8 +57,9 @@ const char *authz_claims_identity(const struct authz_claims *c, size_t i);
 /* POST /v1/authorize: bearer token -> verified subject -> decision (fail-closed until access
  * groups exist). */
 enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err);
-/* Error renderer for authz routes: 401 + WWW-Authenticate invalid_token, 403 +
- * insufficient_scope (RFC 6750 §3), other statuses as {"error","message"} JSON. */
+/* Error renderer for authz routes: 401 + WWW-Authenticate (realm "gatehouse"; invalid_token
+ * when a Bearer credential failed, no error code without one), 403 + insufficient_scope (RFC
+ * 6750 §3), other statuses as {"error","message"} JSON. */
 void authz_render_error(struct gh_req *r, const struct gh_err *err);
 /* /v1/ext_authz (any method, any path below it) for Envoy ext_authz, nginx auth_request and
  * Traefik forwardAuth: only 200, 401 or 403. */

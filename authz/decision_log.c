@@ -85,13 +85,28 @@ void authz_decision_log_write(struct authz_decision_log *log, const struct authz
     gh_buf_cat_json(&b, &st, e->subject_id);
     gh_buf_cat(&b, &st, ",\"userName\":");
     gh_buf_cat_json(&b, &st, e->subject_user_name);
+    /* An unprovisioned subject is known only by its token: the identity claims' values say
+     * which SCIM user was looked for, as fields an operator can query (not only in reason). */
+    if (e->subject_id == NULL && e->nclaims > 0) {
+        gh_buf_cat(&b, &st, ",\"claims\":{");
+        for (size_t i = 0; i < e->nclaims; i++) {
+            if (i > 0)
+                gh_buf_cat(&b, &st, ",");
+            gh_buf_cat_json(&b, &st, e->claim_names[i]);
+            gh_buf_cat(&b, &st, ":");
+            gh_buf_cat_json(&b, &st, e->claim_values[i]);
+        }
+        gh_buf_cat(&b, &st, "}");
+    }
     gh_buf_cat(&b, &st, "},\"tenant\":");
     gh_buf_cat_json(&b, &st, e->tenant);
     gh_buf_cat(&b, &st, ",\"dataset\":");
     gh_buf_cat_json(&b, &st, e->dataset);
     gh_buf_cat(&b, &st, ",\"action\":");
     gh_buf_cat_json(&b, &st, e->action);
-    gh_buf_cat(&b, &st, e->allowed ? ",\"allowed\":true" : ",\"allowed\":false");
+    gh_buf_cat(&b, &st,
+               e->allowed ? ",\"allowed\":true,\"result\":\"allow\""
+                          : ",\"allowed\":false,\"result\":\"deny\"");
     gh_buf_cat(&b, &st, ",\"reason\":");
     gh_buf_cat_json(&b, &st, e->reason);
     gh_buf_cat(&b, &st, ",\"token_id\":");

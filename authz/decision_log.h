@@ -2,8 +2,11 @@
  * decision_log.h - the decision log: one JSON line per check (GATEHOUSE_DECISION_LOG).
  *
  *   {"decision_id":"…","time":"2026-11-22T08:00:00.123Z","subject":{"id":…,"userName":…},
- *    "tenant":"…","dataset":"payroll","action":"unprotect","allowed":false,"reason":"…",
- *    "token_id":"<uti or jti>"}
+ *    "tenant":"…","dataset":"payroll","action":"unprotect","allowed":false,"result":"deny",
+ *    "reason":"…","token_id":"<uti or jti>"}
+ *
+ * For a subject that is not provisioned (id null), subject also holds "claims": the values of
+ * the GATEHOUSE_IDENTITY_CLAIMS claims in the token, e.g. {"oid":"…","upn":null,…}.
  *
  * Never the token itself. Lines are written with one write(2) each on an O_APPEND descriptor,
  * so concurrent writers never interleave within a line. Thread-safe.
@@ -14,6 +17,7 @@
 #include "sidecar/err.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct authz_decision_log;
 
@@ -27,6 +31,11 @@ struct authz_decision_entry {
     bool allowed;
     const char *reason;
     const char *token_id; /* uti or jti, may be NULL */
+    /* When subject_id is NULL: the configured identity claims (distinct names) and the token's
+     * values for them (an entry may be NULL: absent), logged as subject.claims. */
+    const char *const *claim_names;
+    const char *const *claim_values;
+    size_t nclaims;
 };
 
 /* ---- lifecycle ---- */

@@ -4,8 +4,9 @@
  * The bearer token is verified first (401/403 before anything about the body is revealed),
  * then the body shape is checked (400), then the decision is made from the provisioned identity
  * and its access groups (authorize.c).
- * Every 401 carries `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3, STYLE 3.7),
- * a 403 carries `insufficient_scope` with the scopes needed (§3.1).
+ * Every 401 carries `WWW-Authenticate: Bearer realm="gatehouse"`, with error="invalid_token" when a
+ * Bearer credential was sent and failed (RFC 6750 §3.1: none without credentials); a 403
+ * carries `insufficient_scope` with the scopes needed.
  */
 #include "authz/authz.h"
 #include "authz/decide.h"
@@ -17,57 +18,41 @@
 
 /* Longest dataset name accepted in a check. */
 #define AUTHZ_DATASET_MAX 256
-/* Longest error_description put in a header: keeps the header well inside proxy limits. */
+/* Longest error_description put in the JSON body (the header applies its own cap). */
 #define AUTHZ_DESC_MAX 200
-
-/* RFC 6750 §3: error_description is a quoted-string limited to %x20-21 / %x23-5B / %x5D-7E;
- * anything else (including text that came from the token) is replaced. */
-static void authz_header_safe(char *dst, size_t cap, const char *src)
-{
-    size_t o = 0;
-    for (; *src != '\0' && o + 1 < cap && o < AUTHZ_DESC_MAX; src++) {
-        unsigned char ch = (unsigned char)*src;
-        dst[o++] = (char)((ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\') ? '?' : ch);
-    }
-    dst[o] = '\0';
-}
+/* The protection space of the authz routes (RFC 6750 §3 realm). */
+#define AUTHZ_REALM "gatehouse"
 
 /*
- * Error renderer for authz routes (gh_error_render_fn): 401 invalid_token and 403
- * insufficient_scope as RFC 6750 challenges with a small JSON body; everything else through the
- * default JSON error. Never includes the token: err->msg never holds it.
+ * Error renderer for authz routes (gh_error_render_fn): 401 and 403 insufficient_scope as RFC
+ * 6750 challenges (gh_reply_bearer_challenge: realm only for a request without credentials,
+ * invalid_token for a failed one) with a small JSON body; everything else through the default
+ * JSON error. Never includes the token: err->msg never holds it.
  */
 void authz_render_error(struct gh_req *r, const struct gh_err *err)
 {
     struct gh_app *app = gh_req_app(r);
-    char desc[AUTHZ_DESC_MAX + 1], hdr[AUTHZ_DESC_MAX + 1024];
-    const char *code;
+    const char *code, *scope = NULL;
     unsigned status;
     cJSON *body;
+    char desc[AUTHZ_DESC_MAX + 1];
 
     if (err->status == GH_E_UNAUTHORIZED) {
-        code = "invalid_token";
         status = 401;
     } else if (err->status == GH_E_FORBIDDEN) {
-        code = "insufficient_scope";
         status = 403;
+        if (app != NULL && app->verifier != NULL)
+            scope = authz_verifier_scope_hint(app->verifier);
     } else {
         gh_reply_error(r, err);
         return;
     }
-    authz_header_safe(desc, sizeof(desc), err->msg[0] ? err->msg : gh_status_name(err->status));
-    if (status == 403 && app != NULL && app->verifier != NULL &&
-        authz_verifier_scope_hint(app->verifier)[0] != '\0') {
-        char scope[512];
-        authz_header_safe(scope, sizeof(scope), authz_verifier_scope_hint(app->verifier));
-        snprintf(hdr, sizeof(hdr), "Bearer error=\"%s\", scope=\"%s\", error_description=\"%s\"",
-                 code, scope, desc);
-    } else {
-        snprintf(hdr, sizeof(hdr), "Bearer error=\"%s\", error_description=\"%s\"", code, desc);
-    }
-    gh_reply_header(r, "WWW-Authenticate", hdr);
+    code = gh_reply_bearer_challenge(r, AUTHZ_REALM, err, scope);
+    snprintf(desc, sizeof(desc), "%.*s", AUTHZ_DESC_MAX,
+             err->msg[0] ? err->msg : gh_status_name(err->status));
     body = cJSON_CreateObject();
-    cJSON_AddStringToObject(body, "error", code);
+    /* no credentials: no error code in the challenge (§3.1), nor in the body */
+    cJSON_AddStringToObject(body, "error", code != NULL ? code : gh_status_name(err->status));
     cJSON_AddStringToObject(body, "error_description", desc);
     gh_reply_json(r, status, body);
 }

@@ -5,7 +5,7 @@
  *  1. size cap and strict compact form (three canonical base64url segments);
  *  2. header: JSON object, no duplicate members, alg from the configured allow-list (none and
  *     HS* refused before any library sees the token), kid required, crit refused; jku, x5u,
- *     jwk and x5c are never read, so they can never choose a key or trigger a fetch;
+ *     jwk and x5c refused, so a token can never choose a key or trigger a fetch;
  *  3. key by kid only (one forced, rate-limited JWKS refresh on a miss), kty/curve matching alg;
  *  4. signature over exactly the "header.payload" bytes with the cached EVP_PKEY (ES*: JOSE
  *     r||s converted to DER, r = s = 0 refused);
@@ -33,6 +33,10 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+/* JOSE header members that carry or point at key material (RFC 7515 §4.1.2-4.1.6); x5t and
+ * x5t#S256 are only thumbprints and stay allowed (Entra's v1 tokens send x5t). */
+static const char *const authz_key_members[] = {"jku", "x5u", "jwk", "x5c"};
 
 /* Microsoft Graph's application id: the audience of tokens that were requested for Graph. */
 #define AUTHZ_GRAPH_APP_ID "00000003-0000-0000-c000-000000000000"
@@ -304,8 +308,19 @@ enum gh_status authz_token_header_parse(const char *b64, size_t len, unsigned al
         st = AUTHZ_DENY(err, "token typ is not JWT");
         goto out;
     }
-    /* The key is chosen by kid alone; jku/x5u/jwk/x5c are never consulted (key substitution
-     * and SSRF: CVE-2018-0114, PortSwigger "jku header injection"). */
+    /* The key is chosen by kid alone, from the configured JWKS. A header that offers a key of
+     * its own (jwk, x5c) or a place to fetch one (jku, x5u) is refused rather than ignored:
+     * Entra never sends them, and a token that does is an attempt at key substitution or SSRF
+     * (CVE-2018-0114, PortSwigger "jku header injection") that the operator should see. */
+    for (size_t i = 0; i < sizeof(authz_key_members) / sizeof(authz_key_members[0]); i++) {
+        if (cJSON_GetObjectItemCaseSensitive(h, authz_key_members[i]) != NULL) {
+            st = AUTHZ_DENY(err,
+                            "token header has %s: embedded or remote keys (jku, x5u, jwk, x5c) "
+                            "are not accepted",
+                            authz_key_members[i]);
+            goto out;
+        }
+    }
     kid = cJSON_GetObjectItemCaseSensitive(h, "kid");
     if (!cJSON_IsString(kid) || kid->valuestring[0] == '\0') {
         st = AUTHZ_DENY(err, "token header has no kid");
@@ -537,6 +552,30 @@ static bool authz_starts_with(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/*
+ * Entra's keys name the issuer they sign for (the v2 form, or the {tenantid} template in the
+ * multi-tenant document); honour it ("Validate the signing key issuer"), so that one tenant's
+ * key never vouches for another tenant's token. A key without one (v1 documents, other IdPs)
+ * passes. The key's issuer, with {tenantid} replaced by the token's tid, must be the token's
+ * iss; or, since Entra signs v1 tokens with the same v2-labelled keys, it may be the v2 issuer
+ * https://login.microsoftonline.com/<tid>/v2.0 of the token's tenant when iss is exactly that
+ * tenant's v1 issuer https://sts.windows.net/<tid>/ (Microsoft.IdentityModel's
+ * ValidateIssuerSigningKey accepts the same pair). Both sides name the same tid, so the pairing
+ * never crosses tenants; a tid that is not a GUID never completes a template.
+ */
+static bool authz_key_issuer_ok(const char *key_iss, const char *iss, const char *tid)
+{
+    char v1[sizeof(AUTHZ_V1_ISSUER) + 40], v2[sizeof(AUTHZ_V2_ISSUER) + 48];
+
+    if (key_iss == NULL || authz_issuer_matches(key_iss, iss, tid))
+        return true;
+    if (tid == NULL || !authz_is_guid(tid))
+        return false;
+    snprintf(v1, sizeof(v1), "%s%s/", AUTHZ_V1_ISSUER, tid);
+    snprintf(v2, sizeof(v2), "%s%s/v2.0", AUTHZ_V2_ISSUER, tid);
+    return strcmp(iss, v1) == 0 && authz_issuer_matches(key_iss, v2, tid);
+}
+
 static enum gh_status authz_claims_issuer_check(const struct authz_verifier *v, const cJSON *p,
                                                 const struct jwks_set *set,
                                                 const struct jwks_key *key, struct gh_err *err)
@@ -582,10 +621,7 @@ static enum gh_status authz_claims_issuer_check(const struct authz_verifier *v, 
         return AUTHZ_DENY(err,
                           "tenant %s: a multi-tenant ({tenantid}) issuer needs GATEHOUSE_TENANTS",
                           authz_quote(q, sizeof(q), tid ? tid : "?"));
-    /* Entra's multi-tenant keys name the issuer they sign for; honour it ("Validate the
-     * signing key issuer"), so one tenant's key cannot vouch for another tenant's issuer. */
-    if (jwks_key_issuer(key) != NULL &&
-        !authz_issuer_matches(jwks_key_issuer(key), iss->valuestring, tid))
+    if (!authz_key_issuer_ok(jwks_key_issuer(key), iss->valuestring, tid))
         return AUTHZ_DENY(err, "signing key kid=%s is not valid for issuer %s", jwks_key_kid(key),
                           authz_quote(q, sizeof(q), iss->valuestring));
     return GH_OK;

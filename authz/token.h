@@ -48,7 +48,8 @@ struct authz_header {
 enum gh_status authz_token_split(const char *tok, size_t len, struct authz_jws *out,
                                  struct gh_err *err);
 /* Decode and check the header segment: JSON object without duplicate members, alg in the
- * allowed mask (bit per enum authz_alg; none/HS* always refused), kid present, no crit. */
+ * allowed mask (bit per enum authz_alg; none/HS* always refused), kid present, no crit, no
+ * jku/x5u/jwk/x5c. */
 enum gh_status authz_token_header_parse(const char *b64, size_t len, unsigned allowed_algs,
                                         struct authz_header *out, struct gh_err *err);
 /* Parse decoded JSON into an object; rejects trailing bytes, embedded NULs and duplicate

@@ -195,10 +195,11 @@ enum gh_status policy_admin_handle(struct gh_req *r, struct gh_err *err)
     return GH_ERR(err, GH_E_METHOD, "method not allowed on this path");
 }
 
-/* See admin.h: plain JSON errors; 401 with an RFC 6750 challenge. */
+/* See admin.h: plain JSON errors; 401 with an RFC 6750 challenge (gh_reply_bearer_challenge). */
 void policy_admin_render_error(struct gh_req *r, const struct gh_err *err)
 {
+    /* RFC 6750 §3.1: realm only without credentials, invalid_token for a wrong token */
     if (err->status == GH_E_UNAUTHORIZED)
-        gh_reply_header(r, "WWW-Authenticate", "Bearer realm=\"gatehouse-admin\"");
+        gh_reply_bearer_challenge(r, "gatehouse-admin", err, NULL);
     gh_reply_error(r, err);
 }

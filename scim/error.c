@@ -51,8 +51,9 @@ void scim_error_render(struct gh_req *r, const struct gh_err *err)
     cJSON *j = scim_error_body(err, &http);
     char *text;
 
+    /* RFC 6750 §3.1: realm only without credentials, invalid_token for a wrong secret */
     if (err != NULL && err->status == GH_E_UNAUTHORIZED)
-        gh_reply_header(r, "WWW-Authenticate", "Bearer realm=\"gatehouse-scim\"");
+        gh_reply_bearer_challenge(r, "gatehouse-scim", err, NULL);
     text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     if (text == NULL) { /* cJSON could not allocate: a bare 500 still says what it is */

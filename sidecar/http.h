@@ -51,6 +51,11 @@ void gh_reply_take(struct gh_req *r, unsigned status, const char *content_type, 
                    size_t len);
 /* The default error reply: {"error":"<status name>","message":"<err->msg>"} as JSON. */
 void gh_reply_error(struct gh_req *r, const struct gh_err *err);
+/* RFC 6750 §3 WWW-Authenticate for a 401/403 of a bearer route (challenge.c): realm only when
+ * the request carried no Bearer credential, else error="invalid_token" (401) or
+ * "insufficient_scope" with scope (403) and error_description. Returns that code, or NULL. */
+const char *gh_reply_bearer_challenge(struct gh_req *r, const char *realm, const struct gh_err *err,
+                                      const char *scope);
 bool gh_req_replied(const struct gh_req *r);
 unsigned gh_req_reply_status(const struct gh_req *r);
 

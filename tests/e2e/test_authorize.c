@@ -522,6 +522,131 @@ START_TEST(checks_and_tenant_and_log)
 }
 END_TEST
 
+/* The string member `name` of o; fails the test (rather than crashing) when it is not one. */
+static const char *str_of(const cJSON *o, const char *name)
+{
+    const cJSON *m = cJSON_GetObjectItem(o, name);
+    ck_assert_msg(cJSON_IsString(m), "no string member \"%s\"", name);
+    return m->valuestring;
+}
+
+/* The decision log of an unprovisioned subject: "result" next to "allowed", and the values of
+ * the identity claims (GATEHOUSE_IDENTITY_CLAIMS, default oid, upn, preferred_username) as
+ * fields of the subject, absent ones null; every line exactly what cJSON prints for it. */
+START_TEST(decision_log_unprovisioned_claims)
+{
+    afx_start(NULL);
+    char *tok = token(OID, UPN, -60);
+    cJSON *j = authorize(tok, "payroll", "unprotect");
+    char id[64], line[4096];
+    int ours = 0;
+    FILE *f;
+
+    snprintf(id, sizeof(id), "%s", str_of(j, "decision_id"));
+    cJSON_Delete(j);
+    free(scim_create("/scim/v2/Users", user_body(UPN, OID)));
+    j = authorize(tok, "directory", "protect"); /* provisioned now: default grant */
+    cJSON_Delete(j);
+    f = fopen(fx.log_path, "r");
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        cJSON *l = cJSON_Parse(line);
+        const cJSON *sub, *cl;
+        char *canon;
+        size_t n = strlen(line);
+        ck_assert_ptr_nonnull(l);
+        ck_assert(n > 0 && line[n - 1] == '\n');
+        line[n - 1] = '\0';
+        canon = cJSON_PrintUnformatted(l);
+        ck_assert_str_eq(line, canon);
+        free(canon);
+        sub = cJSON_GetObjectItem(l, "subject");
+        cl = cJSON_GetObjectItem(sub, "claims");
+        if (strstr(line, id) != NULL) {
+            ours++;
+            ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(l, "allowed")));
+            ck_assert_str_eq(str_of(l, "result"), "deny");
+            ck_assert(cJSON_IsNull(cJSON_GetObjectItem(sub, "id")));
+            ck_assert_msg(cJSON_IsObject(cl), "no subject.claims: %s", line);
+            ck_assert_str_eq(str_of(cl, "oid"), OID);
+            ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cl, "upn")));
+            ck_assert_str_eq(str_of(cl, "preferred_username"), UPN);
+        } else {
+            ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(l, "allowed")));
+            ck_assert_str_eq(str_of(l, "result"), "allow");
+            ck_assert(cJSON_IsString(cJSON_GetObjectItem(sub, "id")));
+            ck_assert_ptr_null(cl);
+        }
+        cJSON_Delete(l);
+    }
+    fclose(f);
+    ck_assert_int_eq(ours, 1);
+    free(tok);
+    afx_stop();
+}
+END_TEST
+
+/* One request, returning the status and the WWW-Authenticate value (into h; "" when absent). */
+static long challenge_of(const char *method, const char *path, const char *auth, const char *body,
+                         char *h, size_t cap)
+{
+    struct gh_http_resp r;
+    char url[512];
+    const char *hdrs[] = {auth, "Content-Type: application/json", NULL};
+    long status;
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    ck_assert_int_eq(gh_http(method, url, auth != NULL ? hdrs : hdrs + 1, body, NULL, &r), 0);
+    status = r.status;
+    if (gh_http_resp_header(&r, "WWW-Authenticate", h, cap) == NULL)
+        h[0] = '\0';
+    gh_http_resp_free(&r);
+    return status;
+}
+
+/* RFC 6750 §3.1 on every route family: no credentials (no Authorization, or another scheme) is
+ * a 401 whose challenge names the realm and carries no error code; a Bearer credential that
+ * fails is error="invalid_token", with the realm too. */
+START_TEST(challenges_per_route_family)
+{
+    static const struct {
+        const char *method, *path, *realm;
+    } routes[] = {
+        {"POST", "/v1/authorize", "gatehouse"},
+        {"GET", "/v1/ext_authz/payroll/x", "gatehouse"},
+        {"GET", "/scim/v2/Users", "gatehouse-scim"},
+        {"POST", "/scim/v2/Groups", "gatehouse-scim"},
+        {"GET", "/admin/v1/access-groups", "gatehouse-admin"},
+    };
+    static const char *const none[] = {NULL, "Authorization: Basic dXNlcjpwYXNz",
+                                       "Authorization: Digest username=\"x\""};
+    static const char *const bad[] = {"Authorization: Bearer wrong-secret-0123456789",
+                                      "Authorization: bearer a.b.c"};
+    afx_start(NULL);
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        char h[1024], want[128];
+        const char *body = strcmp(routes[i].method, "POST") == 0 ? "{}" : NULL;
+        for (size_t k = 0; k < sizeof(none) / sizeof(none[0]); k++) {
+            long st = challenge_of(routes[i].method, routes[i].path, none[k], body, h, sizeof(h));
+            snprintf(want, sizeof(want), "Bearer realm=\"%s\"", routes[i].realm);
+            ck_assert_msg(st == 401, "%s %s (%zu): %ld", routes[i].method, routes[i].path, k, st);
+            ck_assert_msg(strcmp(h, want) == 0, "%s %s (%zu): challenge \"%s\", want \"%s\"",
+                          routes[i].method, routes[i].path, k, h, want);
+        }
+        for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+            long st = challenge_of(routes[i].method, routes[i].path, bad[k], body, h, sizeof(h));
+            snprintf(want, sizeof(want), "Bearer realm=\"%s\", error=\"invalid_token\"",
+                     routes[i].realm);
+            ck_assert_msg(st == 401, "%s %s (bad %zu): %ld", routes[i].method, routes[i].path, k,
+                          st);
+            ck_assert_msg(strncmp(h, want, strlen(want)) == 0,
+                          "%s %s (bad %zu): challenge \"%s\", want \"%s...\"", routes[i].method,
+                          routes[i].path, k, h, want);
+        }
+    }
+    afx_stop();
+}
+END_TEST
+
 /* /v1/ext_authz: headers or route rules; only 200, 401, 403. */
 static long ext(const char *method, const char *path, const char *tok, const char *h1,
                 const char *h2, struct gh_http_resp *r)
@@ -589,9 +714,11 @@ START_TEST(ext_authz_for_proxies)
     /* tokens: missing or invalid -> 401 with the RFC 6750 challenge */
     ck_assert_int_eq(ext("GET", "/v1/ext_authz/payroll", NULL, NULL, NULL, &r), 401);
     ck_assert_ptr_nonnull(gh_http_resp_header(&r, "WWW-Authenticate", h, sizeof(h)));
-    ck_assert_ptr_nonnull(strstr(h, "Bearer error=\"invalid_token\""));
+    ck_assert_str_eq(h, "Bearer realm=\"gatehouse\"");
     gh_http_resp_free(&r);
     ck_assert_int_eq(ext("GET", "/v1/ext_authz/payroll", "a.b.c", NULL, NULL, &r), 401);
+    ck_assert_ptr_nonnull(gh_http_resp_header(&r, "WWW-Authenticate", h, sizeof(h)));
+    ck_assert_ptr_nonnull(strstr(h, "Bearer realm=\"gatehouse\", error=\"invalid_token\""));
     gh_http_resp_free(&r);
     /* deactivated: 403 */
     scim_ok("PATCH", scim_path2("/scim/v2/Users/", uid),
@@ -689,6 +816,8 @@ Suite *authorize_suite(void)
     tcase_add_test(tc, access_group_created_links_at_once);
     tcase_add_test(tc, reply_escapes_and_requests_share_nothing);
     tcase_add_test(tc, checks_and_tenant_and_log);
+    tcase_add_test(tc, decision_log_unprovisioned_claims);
+    tcase_add_test(tc, challenges_per_route_family);
     tcase_add_test(tc, ext_authz_for_proxies);
     tcase_add_test(tc, ext_authz_nginx_mode_resists_spoofing);
     suite_add_tcase(s, tc);

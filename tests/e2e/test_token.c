@@ -33,9 +33,11 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* IdP with k1 ("kid-one") answering with Cache-Control max-age (-1: none), daemon pointed at
- * it with `extra` settings. */
-static void efx_start_age(struct efx *f, const char *const *extra, bool wait_ready, long max_age)
+/* IdP with k1 ("kid-one") answering with Cache-Control max-age (-1: none), or with the JWKS
+ * document raw_jwks when not NULL, and with discovery issuer disc_issuer when not NULL; daemon
+ * pointed at it with `extra` settings. */
+static void efx_start_full(struct efx *f, const char *const *extra, bool wait_ready, long max_age,
+                           const char *raw_jwks, const char *disc_issuer)
 {
     static char disc[320];
     const char *env[32];
@@ -45,6 +47,10 @@ static void efx_start_age(struct efx *f, const char *const *extra, bool wait_rea
     f->k1 = gh_mint_key_load("rsa1", "kid-one");
     f->k2 = gh_mint_key_load("rsa2", "kid-two");
     gh_idp_set_keys(f->idp, &f->k1, 1);
+    if (raw_jwks != NULL)
+        gh_idp_set_jwks_raw(f->idp, raw_jwks);
+    if (disc_issuer != NULL)
+        gh_idp_set_issuer(f->idp, disc_issuer);
     gh_idp_set_max_age(f->idp, max_age);
     snprintf(disc, sizeof(disc), "GATEHOUSE_OIDC_DISCOVERY=%s", gh_idp_discovery_url(f->idp));
     env[n++] = disc;
@@ -57,6 +63,11 @@ static void efx_start_age(struct efx *f, const char *const *extra, bool wait_rea
     env[n] = NULL;
     f->p = gh_proc_start(env, wait_ready);
     snprintf(f->url, sizeof(f->url), "%s/v1/authorize", gh_proc_url(f->p));
+}
+
+static void efx_start_age(struct efx *f, const char *const *extra, bool wait_ready, long max_age)
+{
+    efx_start_full(f, extra, wait_ready, max_age, NULL, NULL);
 }
 
 static void efx_start(struct efx *f, const char *const *extra, bool wait_ready)
@@ -108,7 +119,7 @@ static void expect_challenge(struct gh_http_resp *r, long status, const char *co
 
     ck_assert_msg(r->status == status, "status %ld, want %ld: %s", r->status, status, r->body);
     ck_assert_ptr_nonnull(gh_http_resp_header(r, "WWW-Authenticate", h, sizeof(h)));
-    snprintf(needle, sizeof(needle), "Bearer error=\"%s\"", code);
+    snprintf(needle, sizeof(needle), "Bearer realm=\"gatehouse\", error=\"%s\"", code);
     ck_assert_msg(strncmp(h, needle, strlen(needle)) == 0, "challenge: %s", h);
     ck_assert_msg(strstr(h, "error_description=\"") != NULL, "challenge: %s", h);
     ck_assert_msg(strstr(h, want) != NULL, "challenge \"%s\" lacks \"%s\"", h, want);
@@ -388,19 +399,49 @@ static char *rule_no_kid(struct efx *f)
     return t;
 }
 
-static char *rule_jku(struct efx *f)
+/* A token whose header offers a key of its own (member `name` with JSON `value`), signed with
+ * the attacker's key under the attacker's kid. */
+static char *mint_key_header(struct efx *f, const char *name, const char *value)
 {
     struct gh_mint_key *evil = gh_mint_key_load("rsa3", "evil");
     cJSON *c = claims(f);
-    char *p = cJSON_PrintUnformatted(c), hdr[512];
+    char *p = cJSON_PrintUnformatted(c), hdr[2048];
     char *t;
-    snprintf(hdr, sizeof(hdr), "{\"alg\":\"RS256\",\"kid\":\"evil\",\"jku\":\"%s\"}",
-             gh_idp_jwks_url(f->idp));
+    snprintf(hdr, sizeof(hdr), "{\"alg\":\"RS256\",\"kid\":\"evil\",\"%s\":%s}", name, value);
     t = gh_mint_sign(evil, "RS256", hdr, p);
     free(p);
     cJSON_Delete(c);
     gh_mint_key_free(evil);
     return t;
+}
+
+static char *rule_jku(struct efx *f)
+{
+    char v[400];
+    snprintf(v, sizeof(v), "\"%s\"", gh_idp_jwks_url(f->idp));
+    return mint_key_header(f, "jku", v);
+}
+
+static char *rule_x5u(struct efx *f)
+{
+    return mint_key_header(f, "x5u", "\"http://127.0.0.1:9/cert.pem\"");
+}
+
+static char *rule_jwk(struct efx *f)
+{
+    struct gh_mint_key *evil = gh_mint_key_load("rsa3", "evil");
+    cJSON *jwk = gh_mint_key_jwk(evil);
+    char *v = cJSON_PrintUnformatted(jwk);
+    char *t = mint_key_header(f, "jwk", v);
+    free(v);
+    cJSON_Delete(jwk);
+    gh_mint_key_free(evil);
+    return t;
+}
+
+static char *rule_x5c(struct efx *f)
+{
+    return mint_key_header(f, "x5c", "[\"MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\"]");
 }
 
 static char *rule_bad_signature(struct efx *f)
@@ -475,7 +516,10 @@ static const struct {
     {"alg allow-list", rule_alg_not_allowed, "alg RS512 is not accepted"},
     {"crit", rule_crit, "crit"},
     {"no kid", rule_no_kid, "token header has no kid"},
-    {"jku ignored", rule_jku, "unknown signing key kid=evil"},
+    {"jku", rule_jku, "token header has jku"},
+    {"x5u", rule_x5u, "token header has x5u"},
+    {"jwk", rule_jwk, "token header has jwk"},
+    {"x5c", rule_x5c, "token header has x5c"},
     {"signature", rule_bad_signature, "signature verification failed"},
     {"padding", rule_padding, "not strict base64url"},
     {"two segments", rule_two_segments, "compact JWS"},
@@ -509,19 +553,33 @@ START_TEST(rejection_rule)
 }
 END_TEST
 
+/* RFC 6750 §3.1: a request without credentials (no Authorization, or another scheme) gets a
+ * challenge with the realm and no error code; a Bearer credential that fails gets
+ * invalid_token. */
 START_TEST(missing_bearer_is_401_challenge)
 {
+    static const char *const schemes[] = {NULL, "Authorization: Basic YTpi",
+                                          "Authorization: Negotiate YIIGhgYGKwYBBQUCoIIGejCCBnag",
+                                          "Authorization: Bearerx abc"};
     struct efx f;
     struct gh_http_resp r;
-    const char *hdrs[] = {"Authorization: Basic YTpi", NULL};
+    char h[512];
 
     efx_start(&f, NULL, true);
-    authorize(&f, NULL, BODY, &r);
-    expect_challenge(&r, 401, "invalid_token", "");
-    gh_http_resp_free(&r);
-    ck_assert_int_eq(gh_http("POST", f.url, hdrs, BODY, NULL, &r), 0);
-    expect_challenge(&r, 401, "invalid_token", "");
-    gh_http_resp_free(&r);
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        const char *hdrs[] = {schemes[i], NULL};
+        ck_assert_int_eq(gh_http("POST", f.url, hdrs, BODY, NULL, &r), 0);
+        ck_assert_msg(r.status == 401, "%zu: %ld", i, r.status);
+        ck_assert_ptr_nonnull(gh_http_resp_header(&r, "WWW-Authenticate", h, sizeof(h)));
+        ck_assert_msg(strcmp(h, "Bearer realm=\"gatehouse\"") == 0, "%zu: challenge %s", i, h);
+        gh_http_resp_free(&r);
+    }
+    {
+        const char *hdrs[] = {"Authorization: Bearer not-a-jwt", NULL};
+        ck_assert_int_eq(gh_http("POST", f.url, hdrs, BODY, NULL, &r), 0);
+        expect_challenge(&r, 401, "invalid_token", "compact JWS");
+        gh_http_resp_free(&r);
+    }
     efx_stop(&f);
 }
 END_TEST
@@ -550,6 +608,94 @@ START_TEST(insufficient_scope_is_403)
     gh_http_resp_free(&r);
     free(tok);
     efx_stop(&f);
+}
+END_TEST
+
+/* ---- signing-key issuer (Entra v2 keys name the issuer they sign for) ----------------- */
+
+#define TID2     "0b6c8a1e-2f3d-4c5b-9a8e-7d6f5e4c3b2a"
+#define ISS_V1   "https://sts.windows.net/" TID "/"
+#define ISS_V2   "https://login.microsoftonline.com/" TID "/v2.0"
+#define ISS_TMPL "https://login.microsoftonline.com/{tenantid}/v2.0"
+
+/* The JWKS of k with "issuer": key_issuer on its one key, as Entra publishes it. Owned. */
+static char *jwks_with_issuer(const struct gh_mint_key *k, const char *key_issuer)
+{
+    cJSON *root = cJSON_CreateObject(), *jwk = gh_mint_key_jwk(k);
+    char *doc;
+    cJSON_AddStringToObject(jwk, "issuer", key_issuer);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "keys"), jwk);
+    doc = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return doc;
+}
+
+/* POST a token for (iss, tid) signed with k1 and expect `status` (and, for 401, `want`). */
+static void expect_iss(struct efx *f, const char *iss, const char *tid, long status,
+                       const char *want)
+{
+    struct gh_http_resp r;
+    char *tok = mintk(f->k1, "RS256", gh_mint_claims(iss, AUD, tid));
+    authorize(f, tok, BODY, &r);
+    if (status == 401)
+        expect_challenge(&r, 401, "invalid_token", want);
+    else
+        ck_assert_msg(r.status == status, "iss %s tid %s: %ld %s", iss, tid, r.status, r.body);
+    gh_http_resp_free(&r);
+    free(tok);
+}
+
+/* Entra signs v1 tokens with the same keys as v2 ones, and the keys name the v2 issuer: with
+ * both issuers configured, a genuine v1 token passes. */
+START_TEST(v1_and_v2_tokens_with_v2_issuer_key)
+{
+    static const char *const extra[] = {"GATEHOUSE_ISSUER=" ISS_V2 "," ISS_V1, NULL};
+    struct gh_mint_key *k = gh_mint_key_load("rsa1", "kid-one");
+    char *doc = jwks_with_issuer(k, ISS_V2);
+    struct efx f;
+
+    efx_start_full(&f, extra, true, 86400, doc, NULL);
+    expect_iss(&f, ISS_V2, TID, 200, NULL);
+    expect_iss(&f, ISS_V1, TID, 200, NULL);
+    efx_stop(&f);
+    free(doc);
+    gh_mint_key_free(k);
+}
+END_TEST
+
+/* Multi-tenant: a key of tenant TID never signs for TID2 (v1 or v2), and a {tenantid} key from
+ * the /common document signs each tenant's own tokens only. */
+START_TEST(key_issuer_cross_tenant_refused)
+{
+    static const char *const extra[] = {"GATEHOUSE_ISSUER=" ISS_TMPL
+                                        ",https://sts.windows.net/{tenantid}/",
+                                        "GATEHOUSE_TENANTS=" TID "," TID2, NULL};
+    static const char *const extra_v1[] = {"GATEHOUSE_ISSUER=" ISS_TMPL "," ISS_V1,
+                                           "GATEHOUSE_TENANTS=" TID "," TID2, NULL};
+    struct gh_mint_key *k = gh_mint_key_load("rsa1", "kid-one");
+    char *doc = jwks_with_issuer(k, ISS_V2);
+    struct efx f;
+
+    efx_start_full(&f, extra, true, 86400, doc, ISS_TMPL);
+    expect_iss(&f, ISS_V2, TID, 200, NULL);
+    expect_iss(&f, ISS_V1, TID, 200, NULL);
+    expect_iss(&f, "https://login.microsoftonline.com/" TID2 "/v2.0", TID2, 401,
+               "signing key kid=kid-one is not valid for issuer");
+    expect_iss(&f, "https://sts.windows.net/" TID2 "/", TID2, 401,
+               "signing key kid=kid-one is not valid for issuer");
+    efx_stop(&f);
+    free(doc);
+
+    /* the {tenantid} key of a /common discovery: each tenant's v1 and v2 tokens pass, but a v1
+     * iss of TID under tid TID2 does not (the key resolves to TID2's issuer) */
+    doc = jwks_with_issuer(k, ISS_TMPL);
+    efx_start_full(&f, extra_v1, true, 86400, doc, ISS_TMPL);
+    expect_iss(&f, ISS_V1, TID, 200, NULL);
+    expect_iss(&f, "https://login.microsoftonline.com/" TID2 "/v2.0", TID2, 200, NULL);
+    expect_iss(&f, ISS_V1, TID2, 401, "signing key kid=kid-one is not valid for issuer");
+    efx_stop(&f);
+    free(doc);
+    gh_mint_key_free(k);
 }
 END_TEST
 
@@ -839,6 +985,8 @@ Suite *token_e2e_suite(void)
     tcase_add_loop_test(tc, rejection_rule, 0, (int)(sizeof(rules) / sizeof(rules[0])));
     tcase_add_test(tc, missing_bearer_is_401_challenge);
     tcase_add_test(tc, insufficient_scope_is_403);
+    tcase_add_test(tc, v1_and_v2_tokens_with_v2_issuer_key);
+    tcase_add_test(tc, key_issuer_cross_tenant_refused);
     tcase_add_test(tc, rotation_new_kid_in_old_kid_out);
     tcase_add_test(tc, outage_known_kids_keep_working);
     tcase_add_test(tc, unknown_kid_flood_bounded);

@@ -107,15 +107,48 @@ START_TEST(rules)
 }
 END_TEST
 
+/* The string member `name` of o; fails the test (rather than crashing) when it is not one. */
+static const char *str_of(const cJSON *o, const char *name)
+{
+    const cJSON *m = cJSON_GetObjectItem(o, name);
+    ck_assert_msg(cJSON_IsString(m), "no string member \"%s\"", name);
+    return m->valuestring;
+}
+
+/* The line is exactly what cJSON prints for the document it parses to (so the hand-written
+ * writer escapes and orders like a JSON library would). Returns the parsed line. */
+static cJSON *read_line(FILE *f)
+{
+    char line[2048], *canon;
+    size_t n;
+    cJSON *j;
+
+    ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+    j = cJSON_Parse(line);
+    ck_assert_ptr_nonnull(j);
+    canon = cJSON_PrintUnformatted(j);
+    n = strlen(line);
+    ck_assert(n > 0 && line[n - 1] == '\n');
+    line[n - 1] = '\0';
+    ck_assert_str_eq(line, canon);
+    free(canon);
+    return j;
+}
+
 START_TEST(decision_log_lines)
 {
+    static const char *const names[] = {"oid", "upn", "preferred_username"};
+    static const char *const values[] = {"6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b", NULL,
+                                         "bob \"the\" \\ builder"};
     char path[] = "/tmp/gh-decisions-XXXXXX";
     int fd = mkstemp(path);
     struct authz_decision_log *log = NULL;
     struct gh_err err = {0};
     char id[40], line[2048];
     unsigned long a0, d0, e0, a1, d1, e1;
+    const cJSON *sub, *cl;
     FILE *f;
+    cJSON *j;
 
     ck_assert_int_ge(fd, 0);
     close(fd);
@@ -124,11 +157,22 @@ START_TEST(decision_log_lines)
     ck_assert_int_eq(id[14], '4');
     authz_decision_log_counts(&a0, &d0, &e0);
     ck_assert_int_eq(authz_decision_log_open(path, &log, &err), GH_OK);
-    struct authz_decision_entry e = {id,          "u1",  "alice@contoso.com", "t1",   "payroll",
-                                     "unprotect", false, "reason \"quoted\"", "uti-1"};
+    struct authz_decision_entry e = {.decision_id = id,
+                                     .subject_id = "u1",
+                                     .subject_user_name = "alice@contoso.com",
+                                     .tenant = "t1",
+                                     .dataset = "payroll",
+                                     .action = "unprotect",
+                                     .allowed = false,
+                                     .reason = "reason \"quoted\"",
+                                     .token_id = "uti-1",
+                                     .claim_names = names,
+                                     .claim_values = values,
+                                     .nclaims = 3};
     authz_decision_log_write(log, &e);
     e.allowed = true;
     e.subject_id = NULL;
+    e.subject_user_name = NULL;
     authz_decision_log_write(log, &e);
     authz_decision_log_write(NULL, &e);
     authz_decision_log_close(log);
@@ -136,28 +180,29 @@ START_TEST(decision_log_lines)
     ck_assert_uint_eq(a1 - a0, 2);
     ck_assert_uint_eq(d1 - d0, 1);
     f = fopen(path, "r");
-    ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
-    cJSON *j = cJSON_Parse(line);
-    ck_assert_ptr_nonnull(j);
-    {
-        /* the hand-written line is exactly what cJSON prints for the same document */
-        char *canon = cJSON_PrintUnformatted(j);
-        size_t n = strlen(line);
-        ck_assert(n > 0 && line[n - 1] == '\n');
-        line[n - 1] = '\0';
-        ck_assert_str_eq(line, canon);
-        free(canon);
-    }
-    ck_assert_str_eq(cJSON_GetObjectItem(j, "decision_id")->valuestring, id);
-    ck_assert_str_eq(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "subject"), "userName")->valuestring,
-        "alice@contoso.com");
+    /* a provisioned subject: no claims (the subject says who it is) */
+    j = read_line(f);
+    ck_assert_str_eq(str_of(j, "decision_id"), id);
+    sub = cJSON_GetObjectItem(j, "subject");
+    ck_assert_str_eq(cJSON_GetObjectItem(sub, "userName")->valuestring, "alice@contoso.com");
+    ck_assert_ptr_null(cJSON_GetObjectItem(sub, "claims"));
     ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "allowed")));
-    ck_assert_str_eq(cJSON_GetObjectItem(j, "reason")->valuestring, "reason \"quoted\"");
-    ck_assert_str_eq(cJSON_GetObjectItem(j, "token_id")->valuestring, "uti-1");
+    ck_assert_str_eq(str_of(j, "result"), "deny");
+    ck_assert_str_eq(str_of(j, "reason"), "reason \"quoted\"");
+    ck_assert_str_eq(str_of(j, "token_id"), "uti-1");
     cJSON_Delete(j);
-    ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
-    ck_assert_ptr_nonnull(strstr(line, "\"subject\":{\"id\":null"));
+    /* an unprovisioned one: the identity claims' values as fields, absent ones null */
+    j = read_line(f);
+    sub = cJSON_GetObjectItem(j, "subject");
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(sub, "id")));
+    cl = cJSON_GetObjectItem(sub, "claims");
+    ck_assert_int_eq(cJSON_GetArraySize(cl), 3);
+    ck_assert_str_eq(str_of(cl, "oid"), values[0]);
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cl, "upn")));
+    ck_assert_str_eq(str_of(cl, "preferred_username"), values[2]);
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "allowed")));
+    ck_assert_str_eq(str_of(j, "result"), "allow");
+    cJSON_Delete(j);
     ck_assert_ptr_null(fgets(line, sizeof(line), f));
     fclose(f);
     unlink(path);

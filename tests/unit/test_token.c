@@ -436,28 +436,43 @@ START_TEST(reject_missing_or_long_kid)
 }
 END_TEST
 
-/* jku/x5u/jwk/x5c never select or fetch a key: an attacker's embedded key gets "unknown kid". */
+/* jku, x5u, jwk and x5c are refused outright (README): a header that offers its own key or a
+ * place to fetch one is an attack or a misconfigured issuer, never an Entra token. Each member
+ * is refused on its own, whatever the kid names (the attacker's kid or a known one). */
 START_TEST(reject_embedded_and_remote_keys)
 {
+    static const char *const members[] = {"jku", "x5u", "jwk", "x5c"};
     struct tfx f;
     struct gh_mint_key *evil = gh_mint_key_load("rsa3", "attacker");
     cJSON *jwk = gh_mint_key_jwk(evil);
-    char *jwks = cJSON_PrintUnformatted(jwk), hdr[2048];
-    char *t1, *t2;
+    char *jwks = cJSON_PrintUnformatted(jwk), hdr[2048], want[128];
 
     tfx_start(&f, NULL);
-    snprintf(hdr, sizeof(hdr),
-             "{\"alg\":\"RS256\",\"kid\":\"attacker\",\"jwk\":%s,"
-             "\"jku\":\"http://127.0.0.1:9/keys\",\"x5u\":\"http://127.0.0.1:9/x5u\"}",
-             jwks);
-    t1 = mint_hdr(evil, "RS256", hdr, claims());
-    expect_deny(&f, t1, "unknown signing key kid=attacker");
-    /* the attacker keeps a known kid but signs with their key: signature fails */
-    snprintf(hdr, sizeof(hdr), "{\"alg\":\"RS256\",\"kid\":\"r1\",\"jwk\":%s}", jwks);
-    t2 = mint_hdr(evil, "RS256", hdr, claims());
-    expect_deny(&f, t2, "signature verification failed");
-    free(t1);
-    free(t2);
+    for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+        const char *value = strcmp(members[i], "jwk") == 0   ? jwks
+                            : strcmp(members[i], "x5c") == 0 ? "[\"MIIBIjANBgkqhkiG9w0BAQEFAAOC\"]"
+                                                             : "\"http://127.0.0.1:9/keys\"";
+        char *t;
+        snprintf(want, sizeof(want), "token header has %s", members[i]);
+        snprintf(hdr, sizeof(hdr), "{\"alg\":\"RS256\",\"kid\":\"attacker\",\"%s\":%s}", members[i],
+                 value);
+        t = mint_hdr(evil, "RS256", hdr, claims());
+        expect_deny(&f, t, want);
+        free(t);
+        /* with a known kid and the right key too: the header alone is enough to refuse */
+        snprintf(hdr, sizeof(hdr), "{\"alg\":\"RS256\",\"kid\":\"r1\",\"%s\":%s}", members[i],
+                 value);
+        t = mint_hdr(f.rsa, "RS256", hdr, claims());
+        expect_deny(&f, t, want);
+        free(t);
+    }
+    /* x5t (a thumbprint, sent by Entra in v1 tokens) names no key material: still accepted */
+    {
+        char *t =
+            mint_hdr(f.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"r1\",\"x5t\":\"r1\"}", claims());
+        expect_ok(&f, t);
+        free(t);
+    }
     free(jwks);
     cJSON_Delete(jwk);
     gh_mint_key_free(evil);
@@ -829,6 +844,115 @@ START_TEST(reject_key_issuer_mismatch)
               "signing key kid=r1 is not valid for issuer");
     free(doc);
     cJSON_Delete(root);
+    tfx_stop(&f);
+}
+END_TEST
+
+/* Install rsa1 ("r1") alone, its JWK carrying "issuer" key_issuer (Entra's v2 keys do). */
+static void load_key_with_issuer(struct tfx *f, const char *key_issuer, const char *disc_issuer)
+{
+    cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "keys");
+    cJSON *jwk = gh_mint_key_jwk(f->rsa);
+    struct gh_err err = {0};
+    char *doc;
+
+    cJSON_AddStringToObject(jwk, "issuer", key_issuer);
+    cJSON_AddItemToArray(arr, jwk);
+    doc = cJSON_PrintUnformatted(root);
+    ck_assert_int_eq(jwks_cache_load_doc(f->cache, doc, strlen(doc), disc_issuer, &err), GH_OK);
+    free(doc);
+    cJSON_Delete(root);
+}
+
+/* Entra signs v1 tokens (iss sts.windows.net/<tid>/) with the same keys as v2 ones, and those
+ * keys name the v2 issuer: with both issuers configured, both token versions pass
+ * (Microsoft.IdentityModel ValidateIssuerSigningKey compares the key's issuer with the v2
+ * issuer of the token's tenant). */
+START_TEST(key_issuer_v2_signs_v1_of_same_tenant)
+{
+    static const char *const extra[] = {"GATEHOUSE_ISSUER=" ISS_V2 "," ISS_V1, NULL};
+    static const char *const tmpl_extra[] = {
+        "GATEHOUSE_ISSUER=https://login.microsoftonline.com/{tenantid}/v2.0,"
+        "https://sts.windows.net/{tenantid}/",
+        "GATEHOUSE_TENANTS=" TID "," TID2, NULL};
+    struct tfx f;
+    cJSON *c;
+    char *t;
+
+    tfx_start(&f, extra);
+    load_key_with_issuer(&f, ISS_V2, ISS_V2);
+    t = mint(f.rsa, "RS256", claims());
+    expect_ok(&f, t);
+    free(t);
+    c = claims();
+    cJSON_ReplaceItemInObject(c, "iss", cJSON_CreateString(ISS_V1));
+    t = mint(f.rsa, "RS256", c);
+    expect_ok(&f, t);
+    free(t);
+    tfx_stop(&f);
+
+    /* the multi-tenant (/common) key names the {tenantid} template: each tenant's v1 token */
+    tfx_start(&f, tmpl_extra);
+    load_key_with_issuer(&f, "https://login.microsoftonline.com/{tenantid}/v2.0",
+                         "https://login.microsoftonline.com/{tenantid}/v2.0");
+    t = mint(f.rsa, "RS256", gh_mint_claims(ISS_V1, AUD, TID));
+    expect_ok(&f, t);
+    free(t);
+    t = mint(f.rsa, "RS256", gh_mint_claims("https://sts.windows.net/" TID2 "/", AUD, TID2));
+    expect_ok(&f, t);
+    free(t);
+    tfx_stop(&f);
+}
+END_TEST
+
+/* A key that names tenant A's issuer never signs for tenant B, v1 or v2; nor does a {tenantid}
+ * key sign a v1 token whose iss names a tenant other than its tid. */
+START_TEST(key_issuer_never_crosses_tenants)
+{
+    static const char *const tmpl_extra[] = {
+        "GATEHOUSE_ISSUER=https://login.microsoftonline.com/{tenantid}/v2.0,"
+        "https://sts.windows.net/{tenantid}/",
+        "GATEHOUSE_TENANTS=" TID "," TID2, NULL};
+    static const char *const v1_extra[] = {"GATEHOUSE_ISSUER=" ISS_V1,
+                                           "GATEHOUSE_TENANTS=" TID "," TID2, NULL};
+    struct tfx f;
+
+    tfx_start(&f, tmpl_extra);
+    load_key_with_issuer(&f, ISS_V2, "https://login.microsoftonline.com/{tenantid}/v2.0");
+    deny_with(&f, gh_mint_claims("https://login.microsoftonline.com/" TID2 "/v2.0", AUD, TID2),
+              "signing key kid=r1 is not valid for issuer");
+    deny_with(&f, gh_mint_claims("https://sts.windows.net/" TID2 "/", AUD, TID2),
+              "signing key kid=r1 is not valid for issuer https://sts.windows.net/" TID2 "/");
+    /* the key's own tenant still passes, v1 and v2 */
+    {
+        char *t = mint(f.rsa, "RS256", gh_mint_claims(ISS_V1, AUD, TID));
+        expect_ok(&f, t);
+        free(t);
+    }
+    /* a key naming another tenant's v1 issuer signs only that exact issuer (a fresh token: the
+     * one above is in the verified-token cache) */
+    load_key_with_issuer(&f, "https://sts.windows.net/" TID2 "/",
+                         "https://login.microsoftonline.com/{tenantid}/v2.0");
+    {
+        cJSON *c = gh_mint_claims(ISS_V1, AUD, TID);
+        cJSON_AddStringToObject(c, "uti", "fresh");
+        deny_with(&f, c, "signing key kid=r1 is not valid for issuer");
+    }
+    tfx_stop(&f);
+
+    /* tenant A's v1 issuer configured exactly, a token claiming tid B (allowed) with A's iss:
+     * the template key resolves to B's v2 issuer, whose v1 twin is not this iss */
+    tfx_start(&f, v1_extra);
+    load_key_with_issuer(&f, "https://login.microsoftonline.com/{tenantid}/v2.0",
+                         "https://login.microsoftonline.com/{tenantid}/v2.0");
+    deny_with(&f, gh_mint_claims(ISS_V1, AUD, TID2), "signing key kid=r1 is not valid for issuer");
+    {
+        char *t = mint(f.rsa, "RS256", gh_mint_claims(ISS_V1, AUD, TID));
+        expect_ok(&f, t);
+        free(t);
+    }
+    /* a tid that is not a GUID can never complete a {tenantid} key issuer */
+    deny_with(&f, gh_mint_claims(ISS_V1, AUD, "x"), "signing key kid=r1 is not valid for issuer");
     tfx_stop(&f);
 }
 END_TEST
@@ -1240,6 +1364,8 @@ Suite *token_suite(void)
     tcase_add_test(tc, issuer_template_with_tenant_allow_list);
     tcase_add_test(tc, issuer_template_requires_tenants);
     tcase_add_test(tc, reject_key_issuer_mismatch);
+    tcase_add_test(tc, key_issuer_v2_signs_v1_of_same_tenant);
+    tcase_add_test(tc, key_issuer_never_crosses_tenants);
     tcase_add_test(tc, reject_graph_audience);
     tcase_add_test(tc, reject_other_audience);
     tcase_add_test(tc, reject_aud_array_with_non_string);
