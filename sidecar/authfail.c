@@ -187,10 +187,10 @@ struct gh_authfail *gh_authfail_new(const struct gh_authfail_opts *o)
     af->sets = gh_xcalloc(af->nsets, sizeof(*af->sets));
     for (size_t i = 0; i < af->nsets; i++)
         pthread_mutex_init(&af->sets[i].mu, NULL);
-    GH_ASSERT(o->burst >= 1 && o->per_min >= 1 && o->log_interval_s >= 1);
-    af->step_us = (int64_t)60 * 1000 * 1000 / o->per_min;
-    af->burst_us = af->step_us * o->burst;
-    af->interval_ms = (int64_t)o->log_interval_s * 1000;
+    /* the config's bounds keep each at 1 or more; a zero would divide by it */
+    af->step_us = (int64_t)60 * 1000 * 1000 / (o->per_min > 0 ? o->per_min : 1);
+    af->burst_us = af->step_us * (o->burst > 0 ? o->burst : 1);
+    af->interval_ms = (int64_t)(o->log_interval_s > 0 ? o->log_interval_s : 1) * 1000;
     /* Without randomness the seed is fixed: sets become predictable, nothing worse. */
     if (RAND_bytes((unsigned char *)&af->seed, sizeof(af->seed)) != 1)
         af->seed = 0x5bd1e9955bd1e995ULL;
@@ -272,15 +272,14 @@ void gh_authfail_free(struct gh_authfail *af)
 /* ---- counting and logging ---- */
 
 /* One summary line; a key of family 0 stands for every address without lines of its own. */
-static void gh_authfail_log_summary(const struct gh_authfail *af,
-                                    const struct gh_authfail_line *l)
+static void gh_authfail_log_summary(const struct gh_authfail *af, const struct gh_authfail_line *l)
 {
     char addr[64];
     gh_log(GH_LOG_WARN, "auth",
            "\"auth failures\" route=%s addr=%s count=%lu throttled=%lu interval_s=%lld",
            gh_authfail_route_names[l->route],
-           l->key.fam == 0 ? "other" : gh_authfail_key_str(&l->key, addr, sizeof(addr)),
-           l->count, l->throttled, (long long)(af->interval_ms / 1000));
+           l->key.fam == 0 ? "other" : gh_authfail_key_str(&l->key, addr, sizeof(addr)), l->count,
+           l->throttled, (long long)(af->interval_ms / 1000));
 }
 
 /* True when a first-failure line may be written now (the global line budget). */
@@ -317,8 +316,7 @@ static size_t gh_authfail_take(struct gh_authfail_entry *e, struct gh_authfail_l
 /* The entry for k in set s (locked): found, an empty slot, or the one closest to forgiven,
  * whose pending counts move to the "other" summary (a line per evicted address would let an
  * address-spraying attacker buy log lines). */
-static struct gh_authfail_entry *gh_authfail_slot(struct gh_authfail *af,
-                                                  struct gh_authfail_set *s,
+static struct gh_authfail_entry *gh_authfail_slot(struct gh_authfail *af, struct gh_authfail_set *s,
                                                   const struct gh_authfail_key *k)
 {
     struct gh_authfail_entry *victim = NULL;
@@ -367,7 +365,7 @@ unsigned gh_authfail_note(struct gh_authfail *af, const struct sockaddr *addr,
     int64_t now_us = now_ms * 1000, tat, wait_us = 0;
     bool quiet = true;
 
-    GH_ASSERT(route >= 0 && route < GH_AUTHFAIL_NROUTES);
+    GH_ASSERT((unsigned)route < GH_AUTHFAIL_NROUTES);
     atomic_fetch_add_explicit(&af->failures[route], 1, memory_order_relaxed);
     pthread_mutex_lock(&s->mu);
     e = gh_authfail_slot(af, s, &k);

@@ -19,7 +19,7 @@
 #define FLOOD_THREADS 2
 #define FLOOD_EACH    1000  /* at least 2,000 wrong secrets in all ... */
 #define FLOOD_MAX     20000 /* ... and on until "Entra" is done, within bounds */
-#define ENTRA_WRITES  50 /* POST /Users + PATCH members each */
+#define ENTRA_WRITES  50    /* POST /Users + PATCH members each */
 
 static double now_s(void)
 {
@@ -75,8 +75,8 @@ static void *flood_run(void *arg)
     double deadline = now_s() + 20;
 
     snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), f->path);
-    for (int i = 0; (i < FLOOD_EACH || !atomic_load(&entra_done)) && i < FLOOD_MAX &&
-                    now_s() < deadline;
+    for (int i = 0;
+         (i < FLOOD_EACH || !atomic_load(&entra_done)) && i < FLOOD_MAX && now_s() < deadline;
          i++) {
         struct gh_http_resp r;
         if (gh_http_client_do(f->c, "GET", url, hdrs, NULL, &r) != 0) {
@@ -92,7 +92,8 @@ static void *flood_run(void *arg)
             cJSON *j = cJSON_Parse(r.body);
             cJSON *st = cJSON_GetObjectItem(j, "status");
             bool ok = gh_http_resp_header(&r, "Retry-After", ra, sizeof(ra)) != NULL &&
-                      atol(ra) >= 1 && cJSON_IsString(st) && strcmp(st->valuestring, "429") == 0 &&
+                      strtol(ra, NULL, 10) >= 1 && cJSON_IsString(st) &&
+                      strcmp(st->valuestring, "429") == 0 &&
                       strstr(r.headers, "application/scim+json") != NULL;
             if (!ok && f->bad[0] == '\0')
                 snprintf(f->bad, sizeof(f->bad), "%s%s", r.headers, r.body);
@@ -210,7 +211,8 @@ START_TEST(flood_throttled_entra_unharmed)
     /* clients before threads: libcurl's global init is not thread-safe */
     for (int i = 0; i < FLOOD_THREADS; i++) {
         fl[i].c = gh_http_client_new("127.0.0.1");
-        fl[i].path = i == 0 ? "/scim/v2/Users" : "/scim/v2/Groups?filter=displayName%20eq%20%22x%22";
+        fl[i].path =
+            i == 0 ? "/scim/v2/Users" : "/scim/v2/Groups?filter=displayName%20eq%20%22x%22";
     }
     en.c = gh_http_client_new("127.0.0.2");
     en.gid = gid;
@@ -291,7 +293,7 @@ START_TEST(flood_throttled_entra_unharmed)
             total = log_count("msg=\"unauthorized\" route=scim");
             while ((p = strstr(p, "msg=\"auth failures\" route=scim")) != NULL) {
                 const char *c = strstr(p, " count=");
-                total += c != NULL ? atoi(c + 7) : 0;
+                total += c != NULL ? (int)strtol(c + 7, NULL, 10) : 0;
                 p++;
             }
             if (total >= n401 + n429 + 1)

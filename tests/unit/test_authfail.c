@@ -235,8 +235,10 @@ START_TEST(metrics_counted)
     note(af, "192.0.2.1", 1000);
     note(af, "192.0.2.1", 1000);
     gh_authfail_metrics(af, &out);
-    ck_assert_ptr_nonnull(strstr(gh_buf_str(&out), "gatehouse_auth_failures_total{route=\"scim\"} 3\n"));
-    ck_assert_ptr_nonnull(strstr(gh_buf_str(&out), "gatehouse_auth_failures_total{route=\"admin\"} 0\n"));
+    ck_assert_ptr_nonnull(
+        strstr(gh_buf_str(&out), "gatehouse_auth_failures_total{route=\"scim\"} 3\n"));
+    ck_assert_ptr_nonnull(
+        strstr(gh_buf_str(&out), "gatehouse_auth_failures_total{route=\"admin\"} 0\n"));
     ck_assert_ptr_nonnull(strstr(gh_buf_str(&out), "gatehouse_auth_throttled_total 2\n"));
     gh_buf_free(&out);
     gh_authfail_free(af);
