@@ -201,9 +201,10 @@ START_TEST(flood_throttled_entra_unharmed)
     struct flood fl[FLOOD_THREADS];
     struct entra en = {0};
     pthread_t ft[FLOOD_THREADS], et;
-    struct gh_http_resp r;
+    struct gh_http_resp r = {0};
     char url[512], *gid = scim_create_group("Flood watchers");
     int n401 = 0, n429 = 0, other = 0;
+    int extra = 0, extra429 = 0; /* wrong secrets after the flood, and their 429s */
     double t0, secs;
 
     memset(fl, 0, sizeof(fl));
@@ -243,17 +244,24 @@ START_TEST(flood_throttled_entra_unharmed)
     ck_assert_msg(n401 <= 20 + (int)secs + 2, "%d of %d wrong secrets got 401 in %.1f s", n401,
                   n401 + n429, secs);
 
-    /* the right secret passes from the throttled address; its 429 carries Retry-After */
+    /* the right secret passes from the throttled address (made sure of first: a second may
+     * have passed since the flood's end and earned one failure back) */
     {
         const char *right[] = {SCIM_AUTH, NULL}, *wrong[] = {WRONG_AUTH, NULL};
         snprintf(url, sizeof(url), "%s/scim/v2/Users?count=1", gh_proc_url(scim_proc));
-        ck_assert_int_eq(gh_http_client_do(fl[0].c, "GET", url, right, NULL, &r), 0);
-        ck_assert_int_eq(r.status, 200);
-        gh_http_resp_free(&r);
-        ck_assert_int_eq(gh_http_client_do(fl[0].c, "GET", url, wrong, NULL, &r), 0);
+        for (int i = 0; i < 5 && r.status != 429; i++) {
+            if (i > 0)
+                gh_http_resp_free(&r);
+            ck_assert_int_eq(gh_http_client_do(fl[0].c, "GET", url, wrong, NULL, &r), 0);
+            extra++;
+            extra429 += r.status == 429;
+        }
         ck_assert_int_eq(r.status, 429);
         retry_after(&r);
         ck_assert_ptr_null(gh_http_resp_header(&r, "WWW-Authenticate", url, sizeof(url)));
+        gh_http_resp_free(&r);
+        ck_assert_int_eq(gh_http_client_do(fl[0].c, "GET", url, right, NULL, &r), 0);
+        ck_assert_int_eq(r.status, 200);
         gh_http_resp_free(&r);
         /* /v1/ext_authz may only answer 200/401/403, whatever the address did before */
         snprintf(url, sizeof(url), "%s/v1/ext_authz/payroll", gh_proc_url(scim_proc));
@@ -268,9 +276,9 @@ START_TEST(flood_throttled_entra_unharmed)
         snprintf(url, sizeof(url), "%s/metrics", gh_proc_url(scim_proc));
         ck_assert_int_eq(gh_http("GET", url, NULL, NULL, NULL, &r), 0);
         snprintf(want, sizeof(want), "gatehouse_auth_failures_total{route=\"scim\"} %d",
-                 n401 + n429 + 1);
+                 n401 + n429 + extra);
         ck_assert_msg(strstr(r.body, want) != NULL, "no '%s' in\n%s", want, r.body);
-        snprintf(want, sizeof(want), "gatehouse_auth_throttled_total %d", n429 + 1);
+        snprintf(want, sizeof(want), "gatehouse_auth_throttled_total %d", n429 + extra429);
         ck_assert_msg(strstr(r.body, want) != NULL, "no '%s' in\n%s", want, r.body);
         gh_http_resp_free(&r);
     }
@@ -289,19 +297,20 @@ START_TEST(flood_throttled_entra_unharmed)
         double deadline = now_s() + 5;
         int total = 0;
         while (now_s() < deadline) {
-            const char *p = gh_proc_log(scim_proc);
+            const char *p;
             total = log_count("msg=\"unauthorized\" route=scim");
+            p = gh_proc_log(scim_proc); /* after log_count, which reads the log anew */
             while ((p = strstr(p, "msg=\"auth failures\" route=scim")) != NULL) {
                 const char *c = strstr(p, " count=");
                 total += c != NULL ? (int)strtol(c + 7, NULL, 10) : 0;
                 p++;
             }
-            if (total >= n401 + n429 + 1)
+            if (total >= n401 + n429 + extra)
                 break;
             struct timespec nap = {0, 100L * 1000 * 1000};
             nanosleep(&nap, NULL);
         }
-        ck_assert_int_eq(total, n401 + n429 + 1);
+        ck_assert_int_eq(total, n401 + n429 + extra);
     }
 
     for (int i = 0; i < FLOOD_THREADS; i++)
