@@ -14,21 +14,24 @@
 
 #define POLICY_ADMIN_PREFIX "/admin/v1/access-groups"
 
-/* Why: the admin API changes who may decrypt what; it answers nothing without the secret. */
+/* Why: the admin API changes who may decrypt what; it answers nothing without the secret. The
+ * secret is checked first (the right one always passes); a wrong one counts against the client
+ * address: 401, then 429 with Retry-After (sidecar/authfail.c). */
 static enum gh_status policy_admin_auth(struct gh_req *r, struct gh_err *err)
 {
     const struct gh_config *cfg = gh_req_app(r)->cfg;
+    struct gh_err why = {0};
     const char *tok;
     size_t len;
-    enum gh_status st = gh_req_bearer(r, &tok, &len, err);
+    enum gh_status st = gh_req_bearer(r, &tok, &len, &why);
 
+    if (st == GH_OK && cfg->admin_token.count == 0)
+        st = GH_ERR(&why, GH_E_UNAUTHORIZED, "GATEHOUSE_ADMIN_TOKEN is not set");
+    else if (st == GH_OK && !gh_secret_set_matches(&cfg->admin_token, tok, len))
+        st = GH_ERR(&why, GH_E_UNAUTHORIZED, "wrong admin token");
     if (st)
-        return st;
-    if (cfg->admin_token.count == 0)
-        return GH_ERR(err, GH_E_UNAUTHORIZED, "GATEHOUSE_ADMIN_TOKEN is not set");
-    if (!gh_secret_set_matches(&cfg->admin_token, tok, len))
-        return GH_ERR(err, GH_E_UNAUTHORIZED, "wrong admin token");
-    return GH_OK;
+        st = gh_authfail_reject(r, GH_AUTHFAIL_ADMIN, &why, err);
+    return st;
 }
 
 struct policy_admin_group_name {

@@ -26,23 +26,22 @@
 /* ---- plumbing ---- */
 
 /* Authenticate the request: a Bearer credential whose SHA-256 matches a configured SCIM
- * secret. The token is never logged; the reason is. */
+ * secret. The credential is checked first, so the right secret passes even from an address
+ * over its failure budget; a wrong one counts against the address and is answered 401, or 429
+ * once the budget is spent (sidecar/authfail.c). The token is never logged; the reason is. */
 static enum gh_status scim_auth(struct gh_req *r, struct gh_err *err)
 {
     const struct gh_config *cfg = gh_req_app(r)->cfg;
+    struct gh_err why = {0};
     const char *tok = NULL;
     size_t len = 0;
     enum gh_status st;
 
-    st = gh_req_bearer(r, &tok, &len, err);
+    st = gh_req_bearer(r, &tok, &len, &why);
     if (st == GH_OK && !gh_secret_set_matches(&cfg->scim_token, tok, len))
-        st = GH_ERR(err, GH_E_UNAUTHORIZED, "the SCIM bearer token is not valid");
-    if (st) {
-        char q[GH_ERR_MSG_MAX + 8];
-        gh_log(GH_LOG_WARN, "scim", "\"unauthorized\" path=%s reason=%s",
-               gh_log_q((char[160]){0}, 160, gh_req_path(r)),
-               gh_log_q(q, sizeof(q), err ? err->msg : "bad token"));
-    }
+        st = GH_ERR(&why, GH_E_UNAUTHORIZED, "the SCIM bearer token is not valid");
+    if (st)
+        st = gh_authfail_reject(r, GH_AUTHFAIL_SCIM, &why, err);
     return st;
 }
 

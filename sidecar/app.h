@@ -14,6 +14,7 @@ struct authz_verifier;
 struct policy_engine;
 struct authz_decision_log;
 struct authz_facts_cache;
+struct gh_authfail;
 
 struct gh_app {
     const struct gh_config *cfg;
@@ -23,6 +24,7 @@ struct gh_app {
     struct policy_engine *policy;         /* access groups and decisions */
     struct authz_decision_log *decisions; /* NULL when GATEHOUSE_DECISION_LOG is unset */
     struct authz_facts_cache *facts;      /* subject facts by identity claims */
+    struct gh_authfail *authfail;         /* failed authentications per client address */
     const char *tenant;  /* the tenant the SCIM data comes from ("" when unknown); see decide.h */
     char tenant_buf[37]; /* behind tenant when it came from the issuer */
 };

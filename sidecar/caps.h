@@ -30,6 +30,10 @@
 #define GH_CAP_CONFIG_LINE 4096
 /* /v1/authorize checks in one request. */
 #define GH_CAP_AUTHZ_CHECKS 100
+/* Client addresses whose failed authentications are tracked at once (about 80 bytes each). A
+ * fixed table, so an attacker spraying addresses cannot grow memory; legitimate clients that
+ * fail at the same moment are a handful. */
+#define GH_CAP_AUTHFAIL_ADDRS 4096
 /* Most GATEHOUSE_IDENTITY_CLAIMS pairs (each is a lookup tried in order). */
 #define GH_IDENT_PAIRS_MAX 8
 

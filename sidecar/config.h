@@ -44,6 +44,9 @@ struct gh_config {
     /* secrets */
     struct gh_secret_set scim_token;
     struct gh_secret_set admin_token;
+    int auth_fail_burst;        /* failed authentications an address may make at once */
+    int auth_fail_rate;         /* ... and per minute after that */
+    int auth_fail_log_interval; /* seconds between summary log lines per address */
     /* tokens and keys */
     char *oidc_discovery;
     struct gh_list issuers;

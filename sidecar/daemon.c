@@ -93,6 +93,14 @@ int gh_daemon_run(const struct gh_config *cfg)
         goto out;
     gh_metrics_register(authz_decide_metrics, NULL);
     app.facts = authz_facts_cache_new(GH_FACTS_CACHE_MAX);
+    {
+        struct gh_authfail_opts o = {GH_CAP_AUTHFAIL_ADDRS, cfg->auth_fail_burst,
+                                     cfg->auth_fail_rate, cfg->auth_fail_log_interval};
+        app.authfail = gh_authfail_new(&o);
+        gh_metrics_register(gh_authfail_metrics, app.authfail);
+        if (gh_authfail_start(app.authfail, &err) != GH_OK)
+            goto out;
+    }
     app.tenant = authz_expected_tenant(cfg, app.tenant_buf);
     if (cfg->oidc_discovery != NULL) {
         if (jwks_cache_new(cfg, &app.jwks, &err) != GH_OK ||
@@ -138,6 +146,7 @@ out:
     policy_engine_free(app.policy);
     authz_decision_log_close(app.decisions);
     authz_facts_cache_free(app.facts);
+    gh_authfail_free(app.authfail);
     authz_verifier_free(app.verifier);
     jwks_cache_free(app.jwks);
     scim_store_close(app.store);

@@ -73,6 +73,8 @@ unsigned gh_status_http(enum gh_status st)
         return 405;
     case GH_E_TOO_LARGE:
         return 413;
+    case GH_E_TOO_MANY:
+        return 429;
     case GH_E_UPSTREAM:
     case GH_E_UNAVAILABLE:
         return 503;
@@ -87,9 +89,9 @@ unsigned gh_status_http(enum gh_status st)
 const char *gh_status_name(enum gh_status st)
 {
     static const char *const names[] = {
-        "ok",        "invalid",     "not_found",          "conflict", "unauthorized",
-        "forbidden", "too_large",   "precondition",       "upstream", "store",
-        "internal",  "unavailable", "method_not_allowed",
+        "ok",        "invalid",     "not_found",          "conflict",          "unauthorized",
+        "forbidden", "too_large",   "precondition",       "upstream",          "store",
+        "internal",  "unavailable", "method_not_allowed", "too_many_requests",
     };
     if ((size_t)st < sizeof(names) / sizeof(names[0]))
         return names[st];

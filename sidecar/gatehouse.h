@@ -6,6 +6,7 @@
 
 #include "app.h"
 #include "arena.h"
+#include "authfail.h"
 #include "buf.h"
 #include "caps.h"
 #include "config.h"

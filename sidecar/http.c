@@ -160,6 +160,14 @@ const char *gh_req_route(const struct gh_req *r)
     return r->route != NULL ? r->route->label : "none";
 }
 
+/* The TCP peer's address (borrowed from MHD, valid until the request completes), or NULL. */
+const struct sockaddr *gh_req_client_addr(const struct gh_req *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return ci != NULL ? ci->client_addr : NULL;
+}
+
 /* RFC 6750 b64token: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/", then "=" padding (accepted
  * anywhere here; token parsers check the shape). A table: this runs over every token. */
 static const unsigned char gh_http_b64token[256] = {

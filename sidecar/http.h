@@ -17,6 +17,7 @@
 
 struct gh_req;
 struct gh_app;
+struct sockaddr;
 
 /* ---- reading the request (all results borrowed, valid until the request completes) ---- */
 const char *gh_req_method(const struct gh_req *r);
@@ -29,6 +30,9 @@ const char *gh_req_body(const struct gh_req *r, size_t *out_len);       /* NUL-t
 struct gh_arena *gh_req_arena(struct gh_req *r);
 struct gh_app *gh_req_app(const struct gh_req *r);
 const char *gh_req_route(const struct gh_req *r); /* the matched route's label, for metrics */
+/* The peer's socket address (AF_INET or AF_INET6), or NULL when the library cannot say. The
+ * TCP peer, never a header such as X-Forwarded-For, which any client can write. */
+const struct sockaddr *gh_req_client_addr(const struct gh_req *r);
 /* Extract an RFC 6750 bearer token from Authorization. GH_E_UNAUTHORIZED when absent or not a
  * Bearer credential (the message says which). The token is borrowed from the request. */
 enum gh_status gh_req_bearer(const struct gh_req *r, const char **out_tok, size_t *out_len,

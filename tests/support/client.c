@@ -4,6 +4,7 @@
 #include "support.h"
 
 #include <curl/curl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,11 +25,11 @@ static size_t gh_client_write(char *ptr, size_t size, size_t nmemb, void *userda
     return n;
 }
 
-/* See support.h. */
-int gh_http(const char *method, const char *url, const char *const *headers, const char *body,
-            const char *ca_file, struct gh_http_resp *out)
+/* One request on handle c (reused by the caller or not). Returns 0 on any HTTP status. */
+static int gh_client_perform(CURL *c, const char *method, const char *url,
+                             const char *const *headers, const char *body, const char *ca_file,
+                             struct gh_http_resp *out)
 {
-    CURL *c = curl_easy_init();
     struct curl_slist *hl = NULL;
     struct gh_client_sink b = {0}, h = {0};
     CURLcode rc;
@@ -39,13 +40,14 @@ int gh_http(const char *method, const char *url, const char *const *headers, con
     if (body != NULL)
         hl = curl_slist_append(hl, "Expect:");
     curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (strcmp(method, "HEAD") == 0)
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     if (body != NULL) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    } else {
+        curl_easy_setopt(c, CURLOPT_HTTPGET, 1L); /* a reused handle forgets the last body */
     }
+    curl_easy_setopt(c, CURLOPT_NOBODY, strcmp(method, "HEAD") == 0 ? 1L : 0L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, gh_client_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
@@ -62,9 +64,54 @@ int gh_http(const char *method, const char *url, const char *const *headers, con
     out->body = b.data != NULL ? b.data : strdup("");
     out->body_len = b.len;
     out->headers = h.data != NULL ? h.data : strdup("");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hl);
-    curl_easy_cleanup(c);
     return rc == CURLE_OK ? 0 : -1;
+}
+
+/* See support.h. */
+int gh_http(const char *method, const char *url, const char *const *headers, const char *body,
+            const char *ca_file, struct gh_http_resp *out)
+{
+    CURL *c = curl_easy_init();
+    int rc = gh_client_perform(c, method, url, headers, body, ca_file, out);
+    curl_easy_cleanup(c);
+    return rc;
+}
+
+struct gh_http_client {
+    CURL *curl;
+};
+
+/* See support.h. "host!" makes libcurl bind the numeric address rather than look up an
+ * interface by that name. */
+struct gh_http_client *gh_http_client_new(const char *local_addr)
+{
+    struct gh_http_client *c = calloc(1, sizeof(*c));
+    char iface[64];
+
+    c->curl = curl_easy_init();
+    if (local_addr != NULL) {
+        snprintf(iface, sizeof(iface), "host!%s", local_addr);
+        curl_easy_setopt(c->curl, CURLOPT_INTERFACE, iface);
+    }
+    return c;
+}
+
+/* See support.h. */
+int gh_http_client_do(struct gh_http_client *c, const char *method, const char *url,
+                      const char *const *headers, const char *body, struct gh_http_resp *out)
+{
+    return gh_client_perform(c->curl, method, url, headers, body, NULL, out);
+}
+
+/* See support.h. */
+void gh_http_client_free(struct gh_http_client *c)
+{
+    if (c == NULL)
+        return;
+    curl_easy_cleanup(c->curl);
+    free(c);
 }
 
 /* See support.h. The last occurrence wins (after redirects/100-continue). */

@@ -47,6 +47,16 @@ struct gh_http_resp {
  * https URLs (NULL for http). Returns 0 on success (any HTTP status), -1 on transport error. */
 int gh_http(const char *method, const char *url, const char *const *headers, const char *body,
             const char *ca_file, struct gh_http_resp *out);
+/* A client whose requests share kept-alive connections, sent from local_addr (a numeric
+ * loopback address such as "127.0.0.2", so a test can be two clients; NULL: the default). Use
+ * one per thread; create it before starting threads (libcurl's global init is not
+ * thread-safe). Free with gh_http_client_free. */
+struct gh_http_client;
+struct gh_http_client *gh_http_client_new(const char *local_addr);
+/* Like gh_http (http URLs only) on c's connections. */
+int gh_http_client_do(struct gh_http_client *c, const char *method, const char *url,
+                      const char *const *headers, const char *body, struct gh_http_resp *out);
+void gh_http_client_free(struct gh_http_client *c);
 /* A response header's value (case-insensitive name), copied into buf; NULL when absent. */
 const char *gh_http_resp_header(const struct gh_http_resp *r, const char *name, char *buf,
                                 size_t cap);

@@ -26,19 +26,11 @@ START_TEST(err_http_mapping)
         enum gh_status st;
         unsigned http;
     } cases[] = {
-        {GH_OK, 200},
-        {GH_E_INVALID, 400},
-        {GH_E_UNAUTHORIZED, 401},
-        {GH_E_FORBIDDEN, 403},
-        {GH_E_NOT_FOUND, 404},
-        {GH_E_METHOD, 405},
-        {GH_E_CONFLICT, 409},
-        {GH_E_PRECONDITION, 412},
-        {GH_E_TOO_LARGE, 413},
-        {GH_E_STORE, 500},
-        {GH_E_INTERNAL, 500},
-        {GH_E_UPSTREAM, 503},
-        {GH_E_UNAVAILABLE, 503},
+        {GH_OK, 200},          {GH_E_INVALID, 400},     {GH_E_UNAUTHORIZED, 401},
+        {GH_E_FORBIDDEN, 403}, {GH_E_NOT_FOUND, 404},   {GH_E_METHOD, 405},
+        {GH_E_TOO_MANY, 429},  {GH_E_CONFLICT, 409},    {GH_E_PRECONDITION, 412},
+        {GH_E_TOO_LARGE, 413}, {GH_E_STORE, 500},       {GH_E_INTERNAL, 500},
+        {GH_E_UPSTREAM, 503},  {GH_E_UNAVAILABLE, 503},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         ck_assert_uint_eq(gh_status_http(cases[i].st), cases[i].http);
