@@ -16,11 +16,11 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#define SF_TID  "72f988bf-86f1-41af-91ab-2d7cd011db47"
-#define SF_OID  "6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b"
-#define SF_UPN  "alice@contoso.example"
+#define SF_TID "72f988bf-86f1-41af-91ab-2d7cd011db47"
+#define SF_OID "6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b"
+#define SF_UPN "alice@contoso.example"
 #define SF_POLICY                                                                                  \
-    "{\"access_groups\":[],\"default_grants\":[{\"dataset\":\"directory\",\"actions\":"             \
+    "{\"access_groups\":[],\"default_grants\":[{\"dataset\":\"directory\",\"actions\":"            \
     "[\"protect\"]}]}"
 /* Small enough to fill in a few dozen requests, large enough for the schema and a few users. */
 #define SF_FSIZE (2LL * 1024 * 1024)
@@ -52,8 +52,7 @@ static void sf_start(long long fsize)
         sf.idp = gh_idp_start(SF_TID);
         sf.key = gh_mint_key_load("rsa1", "kid-one");
         gh_idp_set_keys(sf.idp, &sf.key, 1);
-        snprintf(disc, sizeof(disc), "GATEHOUSE_OIDC_DISCOVERY=%s",
-                 gh_idp_discovery_url(sf.idp));
+        snprintf(disc, sizeof(disc), "GATEHOUSE_OIDC_DISCOVERY=%s", gh_idp_discovery_url(sf.idp));
         snprintf(pol, sizeof(pol), "GATEHOUSE_POLICY=%s", policy_path);
         /* the db outlives one daemon: the last step restarts on it */
         snprintf(sf.db_env, sizeof(sf.db_env), "GATEHOUSE_DB=%s/gatehouse.db", sf.dir);
@@ -98,9 +97,9 @@ static void sf_expect_allowed(const char *tok)
 
     snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_proc));
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
-    ck_assert_int_eq(gh_http("POST", url, hdrs, "{\"dataset\":\"directory\",\"action\":\"protect\"}",
-                             NULL, &r),
-                     0);
+    ck_assert_int_eq(
+        gh_http("POST", url, hdrs, "{\"dataset\":\"directory\",\"action\":\"protect\"}", NULL, &r),
+        0);
     ck_assert_msg(r.status == 200, "authorize: %ld %s", r.status, r.body);
     j = cJSON_Parse(r.body);
     ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItem(j, "allowed")), "authorize: %s", r.body);
@@ -209,10 +208,10 @@ START_TEST(full_store_refuses_writes_with_503_and_keeps_serving)
 
     sf_start(SF_FSIZE);
     tok = sf_token();
-    alice = scim_create("/scim/v2/Users",
-                        "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],"
-                        "\"userName\":\"" SF_UPN "\",\"externalId\":\"" SF_OID
-                        "\",\"active\":true}");
+    alice =
+        scim_create("/scim/v2/Users",
+                    "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],"
+                    "\"userName\":\"" SF_UPN "\",\"externalId\":\"" SF_OID "\",\"active\":true}");
     sf_expect_allowed(tok);
     sf_expect_readyz(true);
     sf_expect_metrics(1, 0);
