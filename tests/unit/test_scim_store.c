@@ -305,16 +305,34 @@ static bool metrics_has(const char *line)
     return has;
 }
 
+static char log_lines[4096];
+
+static void log_sink(void *ctx, enum gh_log_level level, const char *line, size_t len)
+{
+    size_t n = strlen(log_lines);
+    (void)ctx;
+    (void)level;
+    snprintf(log_lines + n, sizeof(log_lines) - n, "%.*s\n", (int)len, line);
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
 /* A write the file system refuses (EFBIG past RLIMIT_FSIZE, as SQLITE_FULL or SQLITE_IOERR) is
  * GH_E_UNAVAILABLE, not GH_E_STORE; the store reports itself not writable, still reads, and
- * clears the condition at the next committed write. */
+ * clears the condition at the next committed write. Only the two transitions are logged. */
 START_TEST(store_cannot_write_is_unavailable)
 {
     char ids[64][SCIM_ID_LEN + 1], id[SCIM_ID_LEN + 1];
     struct gh_err err = {0}, err2 = {0};
     struct rlimit old, low;
     struct scim_rec rec = {0};
-    enum gh_status rc = GH_OK, rc_read, rc_after;
+    enum gh_status rc = GH_OK, rc_read, rc_after, rc_again;
     const char *reason = NULL;
     bool writable_during, metrics_during;
     void (*old_xfsz)(int) = signal(SIGXFSZ, SIG_IGN);
@@ -322,6 +340,8 @@ START_TEST(store_cannot_write_is_unavailable)
 
     ck_assert(scim_store_writable(st, &reason));
     ck_assert(metrics_has("\ngatehouse_store_writable 1\n"));
+    log_lines[0] = '\0';
+    gh_log_set_sink(log_sink, NULL);
     ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
     low = old;
     low.rlim_cur = 512 * 1024;
@@ -333,9 +353,12 @@ START_TEST(store_cannot_write_is_unavailable)
             break;
         acked++;
     }
+    /* a retry fails the same way */
+    rc_again = mk_padded(acked, 32 * 1024, id, &err2);
+    memset(&err2, 0, sizeof(err2));
     writable_during = scim_store_writable(st, &reason);
     metrics_during = metrics_has("\ngatehouse_store_writable 0\n") &&
-                     metrics_has("\ngatehouse_store_write_failures_total 1\n");
+                     metrics_has("\ngatehouse_store_write_failures_total 2\n");
     rc_read = acked > 0 ? scim_store_get(st, SCIM_USER, ids[0], &rec, &err2) : GH_E_INTERNAL;
     scim_rec_clear(&rec);
     setrlimit(RLIMIT_FSIZE, &old);
@@ -344,6 +367,7 @@ START_TEST(store_cannot_write_is_unavailable)
     ck_assert_msg(acked > 0 && acked < 64, "acked %d", acked);
     ck_assert_msg(rc == GH_E_UNAVAILABLE, "got %s: %s", gh_status_name(rc), err.msg);
     ck_assert_uint_eq(gh_status_http(rc), 503);
+    ck_assert_int_eq(rc_again, GH_E_UNAVAILABLE);
     ck_assert(!writable_during);
     ck_assert_ptr_nonnull(strstr(reason, "cannot write"));
     ck_assert(metrics_during);
@@ -356,6 +380,10 @@ START_TEST(store_cannot_write_is_unavailable)
     ck_assert_msg(rc_after == GH_OK, "%s", err2.msg);
     ck_assert(scim_store_writable(st, &reason));
     ck_assert(metrics_has("\ngatehouse_store_writable 1\n"));
+    gh_log_set_sink(NULL, NULL);
+    ck_assert_msg(count_of(log_lines, "store cannot write") == 1 &&
+                      count_of(log_lines, "store writable again") == 1,
+                  "%s", log_lines);
 }
 END_TEST
 
