@@ -189,9 +189,12 @@ static long cr_send(struct cr_worker *w, struct cr_op *op)
     char url[512], body[2048];
     struct gh_http_resp r;
     long status;
+    bool group_op = op->type == CR_CREATE_GROUP || op->type == CR_ADD_MEMBER ||
+                    op->type == CR_REMOVE_MEMBER || op->type == CR_DELETE_GROUP;
+    /* the user the op names (a member for member ops), the group for group ops */
     const struct cr_user *u =
         &w->m.u[op->type == CR_ADD_MEMBER || op->type == CR_REMOVE_MEMBER ? op->other : op->slot];
-    const struct cr_group *g = &w->m.g[op->slot];
+    const struct cr_group *g = group_op ? &w->m.g[op->slot] : NULL;
 
     body[0] = '\0';
     switch (op->type) {
