@@ -76,14 +76,10 @@ static const char *const scim_store_tables[] = {"users", "groups"};
  */
 static enum gh_status scim_store_status(sqlite3 *db)
 {
-    switch (sqlite3_extended_errcode(db) & 0xff) {
-    case SQLITE_FULL:
-    case SQLITE_IOERR:
-    case SQLITE_READONLY:
+    int primary = sqlite3_extended_errcode(db) & 0xff;
+    if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_READONLY)
         return GH_E_UNAVAILABLE;
-    default:
-        return GH_E_STORE;
-    }
+    return GH_E_STORE;
 }
 
 /* Record SQLite's last error on db ("what: message"). For a failure of the storage the log also
