@@ -4,6 +4,7 @@
 #   make run        install Debian packages if missing, build, run on 127.0.0.1:8080
 #   make test       install test packages if missing, run unit + e2e tests + fuzz corpus replay
 #   make SANITIZE=address,undefined test    the same, built with ASan/UBSan into build-asan/
+#   make crashtest  kill -9 the daemon under SCIM writes, CRASH_CYCLES times (default 30)
 #   make bench      benchmarks (figures as ratios against baselines measured in the same run)
 #   make format | format-check | lint-banned | tidy | cppcheck | check-headers | fuzz | clean
 
@@ -56,7 +57,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 
 .PHONY: all run test check unit e2e fuzz-replay fuzz bench deps test-deps format format-check \
-        lint-banned tidy cppcheck check-headers check-valgrind clean
+        lint-banned tidy cppcheck check-headers check-valgrind crashtest clean
 
 all: $(BUILD)/gatehouse
 
@@ -106,6 +107,16 @@ check-valgrind: $(BUILD)/unit_tests
 
 e2e: $(BUILD)/e2e_tests $(BUILD)/gatehouse
 	$(Q)GH_BINARY=$(abspath $(BUILD)/gatehouse) GH_SRCDIR=$(CURDIR) $(BUILD)/e2e_tests
+
+# kill -9 under concurrent SCIM writes, restart, check every acknowledged write (tests/crash/).
+# CRASH_CYCLES=5 is a short run for CI.
+CRASH_CYCLES ?= 30
+$(BUILD)/crash_test: $(BUILD)/obj/tests/crash/crash.o $(SUP_OBJS) $(BUILD)/libgatehouse.a
+	$(Q)$(CC) $(LDSAN) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+crashtest: $(BUILD)/crash_test $(BUILD)/gatehouse
+	$(Q)CRASH_CYCLES=$(CRASH_CYCLES) GH_BINARY=$(abspath $(BUILD)/gatehouse) GH_SRCDIR=$(CURDIR) \
+	  $(BUILD)/crash_test
 
 # Fuzz targets: replay the corpus with a plain driver (gcc) inside `make test`; `make fuzz` runs
 # libFuzzer (clang) for FUZZ_SECONDS each.

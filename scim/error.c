@@ -5,13 +5,19 @@
  * "status" is a string, scimType is set only where RFC 7644 defines one (400, and 409
  * uniqueness), and the body is application/scim+json like every SCIM response (ENTRA.md §1.4).
  * Server-side failures (5xx) carry a generic detail: the precise cause is in the log, not on
- * the wire.
+ * the wire. A 503 (the store cannot write, shutting down) says "retry later" in the detail and
+ * in Retry-After (RFC 9110 §10.2.3), so nothing the client sent is lost if it retries.
  */
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
 
 #include <stdio.h>
 #include <string.h>
+
+/* Seconds a client should wait before retrying a 503. Entra keeps its own retry schedule
+ * (ENTRA.md §1.24: hours apart) and ignores the header; other SCIM clients back off this long
+ * instead of hammering a full disk. */
+#define SCIM_ERROR_RETRY_AFTER "120"
 
 /*
  * The SCIM Error document for err and its HTTP status (see scim.h). Caller owns the result
@@ -35,7 +41,10 @@ cJSON *scim_error_body(const struct gh_err *err, unsigned *out_http)
     if (scim_type != NULL && (http == 400 || http == 409))
         cJSON_AddStringToObject(j, "scimType", scim_type);
     /* the cause of a 5xx (an SQLite message, a path) stays in the log */
-    if (http >= 500)
+    if (http == 503)
+        cJSON_AddStringToObject(j, "detail",
+                                "temporarily unavailable; retry later (see the gatehouse log)");
+    else if (http >= 500)
         cJSON_AddStringToObject(j, "detail", "internal error; see the gatehouse log");
     else
         cJSON_AddStringToObject(j, "detail",
@@ -54,6 +63,8 @@ void scim_error_render(struct gh_req *r, const struct gh_err *err)
     /* RFC 6750 §3.1: realm only without credentials, invalid_token for a wrong secret */
     if (err != NULL && err->status == GH_E_UNAUTHORIZED)
         gh_reply_bearer_challenge(r, "gatehouse-scim", err, NULL);
+    if (http == 503)
+        gh_reply_header(r, "Retry-After", SCIM_ERROR_RETRY_AFTER);
     text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     if (text == NULL) { /* cJSON could not allocate: a bare 500 still says what it is */

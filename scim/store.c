@@ -10,6 +10,12 @@
  * read-modify-write (PUT, PATCH, If-Match) sees no interleaved writer. Reads: a pool of
  * SCIM_STORE_READERS connections, each with its own mutex.
  *
+ * A write that fails because the disk cannot take it (SQLITE_FULL: disk full or a file-size
+ * limit; SQLITE_IOERR*; a read-only database) is GH_E_UNAVAILABLE (503, retried by the client),
+ * not GH_E_STORE (500), and marks the store not writable (/readyz, /metrics) until a write
+ * commits again. Reads and decisions use the read connections and are unaffected. A write is
+ * acknowledged only after its COMMIT returned SQLITE_OK, so a refused write is never a 2xx.
+ *
  * Filters (RFC 7644 §3.4.2.2) compile to a WHERE clause whose text only ever contains SQL
  * written here, column names and generated aliases; every value from the request - literals and
  * the JSON paths built from attribute names - is a bound parameter.
@@ -53,24 +59,57 @@ struct scim_store {
     /* committed changes by event type, for /metrics; members events count members */
     _Atomic unsigned long changes[SCIM_EV_MEMBERS_REMOVED + 1];
     _Atomic uint64_t generation; /* bumped after each committed write */
+    /* false from a write refused for lack of space or I/O until the next commit; changed only
+     * with the writer lock held, read lock-free */
+    atomic_bool writable;
+    _Atomic unsigned long write_failures; /* writes refused that way since start */
 };
 
 static const char *const scim_store_tables[] = {"users", "groups"};
 
+/*
+ * The status for the error SQLite last reported on db. Failures of the storage under the
+ * database - no space (SQLITE_FULL, also a write(2) past RLIMIT_FSIZE: EFBIG), an I/O error,
+ * a read-only file or file system - say nothing about the request and may pass (space is
+ * freed, the disk remounted), so the client is told to retry (503). Anything else (a
+ * constraint, corruption, a bug) is a 500.
+ */
+static enum gh_status scim_store_status(sqlite3 *db)
+{
+    int primary = sqlite3_extended_errcode(db) & 0xff;
+    if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_READONLY)
+        return GH_E_UNAVAILABLE;
+    return GH_E_STORE;
+}
+
+/* Record SQLite's last error on db ("what: message"). For a failure of the storage the log also
+ * gets the extended code: "disk I/O error" alone does not say which operation failed (778 is
+ * SQLITE_IOERR_WRITE, 13 SQLITE_FULL). */
+static enum gh_status scim_store_err(sqlite3 *db, struct gh_err *err, const char *what,
+                                     const char *msg)
+{
+    enum gh_status st = scim_store_status(db);
+    if (st == GH_E_UNAVAILABLE)
+        return GH_ERR(err, st, "sqlite: %s%s%s (code %d)", what, *what ? ": " : "", msg,
+                      sqlite3_extended_errcode(db));
+    return GH_ERR(err, st, "sqlite: %s%s%s", what, *what ? ": " : "", msg);
+}
+
 static enum gh_status scim_store_exec(sqlite3 *db, const char *sql, struct gh_err *err)
 {
     char *msg = NULL;
+    enum gh_status st;
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        GH_ERR(err, GH_E_STORE, "sqlite: %s", msg ? msg : sqlite3_errmsg(db));
+        st = scim_store_err(db, err, "", msg ? msg : sqlite3_errmsg(db));
         sqlite3_free(msg);
-        return GH_E_STORE;
+        return st;
     }
     return GH_OK;
 }
 
 static enum gh_status scim_store_fail(sqlite3 *db, struct gh_err *err, const char *what)
 {
-    return GH_ERR(err, GH_E_STORE, "sqlite: %s: %s", what, sqlite3_errmsg(db));
+    return scim_store_err(db, err, what, sqlite3_errmsg(db));
 }
 
 static enum gh_status scim_store_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out,
@@ -183,6 +222,8 @@ enum gh_status scim_store_open(const char *path, struct scim_store **out_store, 
     struct scim_store *s = gh_xcalloc(1, sizeof(*s));
     enum gh_status st;
 
+    atomic_init(&s->writable, true);
+
     st = scim_conn_open(&s->writer, path, true, err);
     if (st)
         goto out;
@@ -261,6 +302,17 @@ bool scim_store_ready(void *ctx, const char **out_reason)
     if (!ok)
         *out_reason = "store not answering";
     return ok;
+}
+
+/* /readyz check (advisory): false while writes are refused because the store cannot write. */
+bool scim_store_writable(void *ctx, const char **out_reason)
+{
+    struct scim_store *s = ctx;
+    if (atomic_load(&s->writable))
+        return true;
+    *out_reason = "cannot write (disk full, file size limit, I/O error or read-only database): "
+                  "writes answer 503 until one succeeds; reads and decisions are served";
+    return false;
 }
 
 /* ---- small helpers ---- */
@@ -1096,18 +1148,46 @@ out:
 
 /* ---- writes ---- */
 
+/*
+ * Track whether the store can write, from the outcome of one write transaction (writer lock
+ * held): a commit clears the condition, a write refused as GH_E_UNAVAILABLE sets it. Only the
+ * transitions are logged, so a full disk under Entra's retries does not flood the log (each
+ * refused request still has its access line and "handler failed" line).
+ */
+static void scim_store_note_write(struct scim_store *s, enum gh_status rc, struct gh_err *err)
+{
+    char q[GH_ERR_MSG_MAX + 8];
+
+    if (rc == GH_OK) {
+        if (!atomic_exchange(&s->writable, true))
+            gh_log(GH_LOG_WARN, "store", "\"store writable again\"");
+    } else if (rc == GH_E_UNAVAILABLE) {
+        atomic_fetch_add(&s->write_failures, 1);
+        if (atomic_exchange(&s->writable, false))
+            gh_log(GH_LOG_ERROR, "store",
+                   "\"store cannot write: writes answer 503 until one succeeds\" err=%s",
+                   gh_log_q(q, sizeof(q), err != NULL ? err->msg : ""));
+    }
+}
+
 /* Lock the writer and open a write transaction. */
 static enum gh_status scim_store_begin(struct scim_store *s, struct gh_err *err)
 {
     enum gh_status rc;
     pthread_mutex_lock(&s->writer.lock);
     rc = scim_store_exec(s->writer.db, "BEGIN IMMEDIATE", err);
-    if (rc)
+    if (rc) {
+        scim_store_note_write(s, rc, err);
         pthread_mutex_unlock(&s->writer.lock);
+    }
     return rc;
 }
 
-/* Commit (or roll back when rc is an error); the writer stays locked for the listener. */
+/*
+ * Commit (or roll back when rc is an error); the writer stays locked for the listener. Only a
+ * COMMIT that returned SQLITE_OK is a success: a failed one (no space for the WAL frames, a
+ * failed fsync) is rolled back and reported, so the caller never acknowledges it.
+ */
 static enum gh_status scim_store_end(struct scim_store *s, enum gh_status rc, struct gh_err *err)
 {
     if (rc == GH_OK)
@@ -1116,6 +1196,7 @@ static enum gh_status scim_store_end(struct scim_store *s, enum gh_status rc, st
         scim_store_exec(s->writer.db, "ROLLBACK", NULL);
     else
         atomic_fetch_add(&s->generation, 1);
+    scim_store_note_write(s, rc, err);
     return rc;
 }
 
@@ -1849,6 +1930,14 @@ void scim_store_metrics(void *ctx, struct gh_buf *out)
     gh_metrics_family(out, "gatehouse_scim_memberships", "gauge",
                       "Direct group memberships in the identity store");
     gh_metrics_sample(out, "gatehouse_scim_memberships", "", (double)members);
+    gh_metrics_family(out, "gatehouse_store_writable", "gauge",
+                      "1 when the store takes writes, 0 after a write refused for lack of space, "
+                      "an I/O error or a read-only database (until a write succeeds)");
+    gh_metrics_sample(out, "gatehouse_store_writable", "", atomic_load(&s->writable) ? 1 : 0);
+    gh_metrics_family(out, "gatehouse_store_write_failures_total", "counter",
+                      "Writes refused (503) because the store could not write");
+    gh_metrics_sample(out, "gatehouse_store_write_failures_total", "",
+                      (double)atomic_load(&s->write_failures));
     gh_metrics_family(out, "gatehouse_scim_changes_total", "counter",
                       "Changes committed since start, by event (members: one per member)");
     for (size_t i = 0; i < sizeof(ev_names) / sizeof(ev_names[0]); i++) {

@@ -6,6 +6,9 @@
  * Writes go through one connection under a mutex; reads use a small pool of read connections,
  * so GETs and filters never wait for a write's fsync.
  *
+ * A write the storage cannot take (disk full, file-size limit, I/O error, read-only database)
+ * fails with GH_E_UNAVAILABLE (503: retry later) and is never committed; see scim_store_writable.
+ *
  * Resources are stored as their normalised JSON body (no id, meta or members) plus indexed
  * columns. Group membership lives in its own table (one row per member).
  */
@@ -113,6 +116,9 @@ void scim_store_close(struct scim_store *s); /* NULL is a no-op */
 int scim_store_schema_version(struct scim_store *s);
 /* Readiness probe for /readyz (ctx is the store). */
 bool scim_store_ready(void *ctx, const char **out_reason);
+/* Advisory /readyz check (ctx is the store): false after a write was refused because the store
+ * cannot write (no space, I/O error, read-only: GH_E_UNAVAILABLE), until a write commits. */
+bool scim_store_writable(void *ctx, const char **out_reason);
 /* Register the change listener (start-up only; one listener; NULL removes it). */
 void scim_store_listen(struct scim_store *s, scim_store_listener_fn fn, void *ctx);
 /* A metrics collector (gh_metrics_register; ctx is the store): resource gauges and change

@@ -77,12 +77,19 @@ int gh_daemon_run(const struct gh_config *cfg)
     /* Block before any thread starts so every thread inherits the mask. */
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* A write past RLIMIT_FSIZE (a file-size quota) raises SIGXFSZ, whose default action kills
+     * the process: every client would lose the daemon, decisions included. Ignored, write(2)
+     * fails with EFBIG instead, SQLite reports it, and only that write is refused (503, like a
+     * full disk). */
+    signal(SIGXFSZ, SIG_IGN);
     gh_metrics_init();
 
     app.cfg = cfg;
     if (scim_store_open(cfg->db, &app.store, &err) != GH_OK)
         goto out;
     gh_health_register("store", scim_store_ready, app.store);
+    /* advisory: a store that cannot write still serves decisions and reads (health.c) */
+    gh_health_register_advisory("store_writable", scim_store_writable, app.store);
     gh_metrics_register(scim_store_metrics, app.store);
     if (policy_engine_new(cfg, app.store, &app.policy, &err) != GH_OK ||
         policy_engine_watch(app.policy, GH_POLICY_WATCH_MS, &err) != GH_OK)

@@ -23,7 +23,7 @@ enum gh_status {
     GH_E_UPSTREAM,     /* an upstream (IdP, JWKS host) failed: 503 */
     GH_E_STORE,        /* the store failed: 500 */
     GH_E_INTERNAL,     /* a bug or resource exhaustion: 500 */
-    GH_E_UNAVAILABLE,  /* not ready yet or shutting down: 503 */
+    GH_E_UNAVAILABLE,  /* not ready, shutting down, or the store cannot write now: 503 */
     GH_E_METHOD,       /* method not allowed on this path: 405 */
     GH_E_TOO_MANY,     /* too many failed authentications from the address: 429 */
 };

@@ -2,6 +2,11 @@
  * health.c - /healthz (the process answers) and /readyz (every registered component is ready
  * and the daemon is not shutting down). Probes are registered before serving and never removed,
  * so readers need no lock.
+ *
+ * An advisory check is shown in /readyz but does not make it 503: it reports a degraded part
+ * (the store cannot write) while the daemon still does work a load balancer should keep sending
+ * (decisions, SCIM reads). Taking such a sidecar out of rotation would turn a full disk into an
+ * authorization outage.
  */
 #include "health.h"
 
@@ -15,6 +20,7 @@ struct gh_health_probe {
     const char *name;
     gh_ready_fn fn;
     void *ctx;
+    bool advisory; /* reported, never gates readiness */
 };
 
 static struct gh_health_probe gh_health_probes[GH_HEALTH_MAX];
@@ -25,7 +31,14 @@ static atomic_bool gh_health_stopping;
 void gh_health_register(const char *name, gh_ready_fn fn, void *ctx)
 {
     GH_ASSERT(gh_health_nprobes < GH_HEALTH_MAX);
-    gh_health_probes[gh_health_nprobes++] = (struct gh_health_probe){name, fn, ctx};
+    gh_health_probes[gh_health_nprobes++] = (struct gh_health_probe){name, fn, ctx, false};
+}
+
+/* Register an advisory check: listed in /readyz, never makes it 503. Start-up only. */
+void gh_health_register_advisory(const char *name, gh_ready_fn fn, void *ctx)
+{
+    GH_ASSERT(gh_health_nprobes < GH_HEALTH_MAX);
+    gh_health_probes[gh_health_nprobes++] = (struct gh_health_probe){name, fn, ctx, true};
 }
 
 /* Forget all probes (tests). */
@@ -48,7 +61,7 @@ bool gh_health_ready(void)
     if (atomic_load(&gh_health_stopping))
         return false;
     for (int i = 0; i < gh_health_nprobes; i++)
-        if (!gh_health_probes[i].fn(gh_health_probes[i].ctx, &why))
+        if (!gh_health_probes[i].advisory && !gh_health_probes[i].fn(gh_health_probes[i].ctx, &why))
             return false;
     return true;
 }
@@ -61,7 +74,8 @@ enum gh_status gh_health_handle_healthz(struct gh_req *r, struct gh_err *err)
     return GH_OK;
 }
 
-/* GET /readyz: 200 when ready, else 503 with the components that are not. */
+/* GET /readyz: 200 when ready, else 503 with the components that are not. Advisory checks are
+ * listed ("ok" or their reason) without changing the status. */
 enum gh_status gh_health_handle_readyz(struct gh_req *r, struct gh_err *err)
 {
     cJSON *body = cJSON_CreateObject();
@@ -76,7 +90,7 @@ enum gh_status gh_health_handle_readyz(struct gh_req *r, struct gh_err *err)
         bool ok = gh_health_probes[i].fn(gh_health_probes[i].ctx, &why);
         cJSON_AddStringToObject(checks, gh_health_probes[i].name,
                                 ok ? "ok" : (why != NULL ? why : "not ready"));
-        ready = ready && ok;
+        ready = ready && (ok || gh_health_probes[i].advisory);
     }
     cJSON_AddStringToObject(body, "status", ready ? "ready" : "not ready");
     gh_reply_json(r, ready ? 200 : 503, body);

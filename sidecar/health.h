@@ -2,7 +2,8 @@
  * health.h - liveness (/healthz) and readiness (/readyz).
  *
  * Components register a readiness probe at start-up (the store; later the JWKS cache). /readyz
- * answers 200 only when every probe says ready, else 503 naming those that are not.
+ * answers 200 only when every probe says ready, else 503 naming those that are not. Advisory
+ * checks are listed too but leave the status alone.
  */
 #ifndef GH_HEALTH_H
 #define GH_HEALTH_H
@@ -16,7 +17,9 @@
 typedef bool (*gh_ready_fn)(void *ctx, const char **out_reason);
 
 void gh_health_register(const char *name, gh_ready_fn fn, void *ctx); /* start-up only, <= 16 */
-void gh_health_reset(void);                                           /* tests only */
+/* Listed in /readyz checks but never makes it 503 (a degraded part, e.g. store_writable). */
+void gh_health_register_advisory(const char *name, gh_ready_fn fn, void *ctx);
+void gh_health_reset(void); /* tests only */
 bool gh_health_ready(void);
 void gh_health_set_stopping(void); /* /readyz answers 503 from now on (shutdown) */
 

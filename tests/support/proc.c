@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -52,7 +53,7 @@ static bool gh_proc_env_has(const char *const *env, const char *key)
 }
 
 static pid_t gh_proc_spawn(const char *const *env, const char *const *argv, const char *dir,
-                           const char *logpath, bool *out_tls)
+                           const char *logpath, long long fsize_limit, bool *out_tls)
 {
     char *envv[128];
     char *args[32];
@@ -89,6 +90,17 @@ static pid_t gh_proc_spawn(const char *const *env, const char *const *argv, cons
         dup2(devnull, 0);
         dup2(fd, 1);
         dup2(fd, 2);
+        if (fsize_limit > 0) {
+            /* Only the soft limit: the test raises it again later (prlimit) to free "space".
+             * SIGXFSZ goes back to its default so that only the daemon's own set-up can
+             * ignore it (an ignored signal survives execve). */
+            struct rlimit rl;
+            getrlimit(RLIMIT_FSIZE, &rl);
+            rl.rlim_cur = (rlim_t)fsize_limit;
+            if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+                _exit(125);
+            signal(SIGXFSZ, SIG_DFL);
+        }
         execve(args[0], args, envv);
         _exit(127);
     }
@@ -135,13 +147,19 @@ bool gh_proc_wait_log(struct gh_proc *p, const char *needle, int timeout_ms)
 /* See support.h. */
 struct gh_proc *gh_proc_start(const char *const *env, bool wait_ready)
 {
+    return gh_proc_start_fsize(env, wait_ready, 0);
+}
+
+/* See support.h. */
+struct gh_proc *gh_proc_start_fsize(const char *const *env, bool wait_ready, long long fsize_limit)
+{
     struct gh_proc *p = calloc(1, sizeof(*p));
     const char *line;
     int status;
 
     p->dir = gh_tmpdir_new();
     snprintf(p->logpath, sizeof(p->logpath), "%s/stderr.log", p->dir);
-    p->pid = gh_proc_spawn(env, NULL, p->dir, p->logpath, &p->tls);
+    p->pid = gh_proc_spawn(env, NULL, p->dir, p->logpath, fsize_limit, &p->tls);
     for (int i = 0; i < 1000; i++) {
         line = strstr(gh_proc_log(p), "msg=\"listening\" addr=");
         if (line != NULL && strchr(line, '\n') != NULL)
@@ -190,7 +208,7 @@ int gh_proc_run_to_exit(const char *const *env, const char *const *argv, char *l
     char *text;
 
     snprintf(logpath, sizeof(logpath), "%s/stderr.log", dir);
-    pid = gh_proc_spawn(env, argv, dir, logpath, &tls);
+    pid = gh_proc_spawn(env, argv, dir, logpath, 0, &tls);
     for (int i = 0; i < 1000; i++) {
         if (waitpid(pid, &status, WNOHANG) == pid)
             break;

@@ -23,6 +23,10 @@ struct gh_proc;
  * "listening" log line and then for /readyz to answer 200 when wait_ready is true.
  * Caller stops it with gh_proc_stop. Aborts the test on failure. */
 struct gh_proc *gh_proc_start(const char *const *env, bool wait_ready);
+/* The same with RLIMIT_FSIZE's soft limit set to fsize_limit bytes in the child (0: unchanged),
+ * so that its files stop growing there like on a full disk; the hard limit is kept, so the test
+ * can raise the soft one again with prlimit(2). */
+struct gh_proc *gh_proc_start_fsize(const char *const *env, bool wait_ready, long long fsize_limit);
 /* Like gh_proc_start but expects the daemon to exit by itself; returns its exit status and
  * copies its stderr into log (cap bytes). */
 int gh_proc_run_to_exit(const char *const *env, const char *const *argv, char *log, size_t cap);

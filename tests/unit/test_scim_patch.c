@@ -563,6 +563,9 @@ START_TEST(error_bodies)
         {GH_E_TOO_LARGE, "tooMany", "big", 413, "{\"status\":\"413\",\"detail\":\"big\"}"},
         {GH_E_STORE, NULL, "sqlite: disk I/O error /var/x.db", 500,
          "{\"status\":\"500\",\"detail\":\"internal error; see the gatehouse log\"}"},
+        {GH_E_UNAVAILABLE, NULL, "sqlite: write: disk I/O error (code 778)", 503,
+         "{\"status\":\"503\",\"detail\":\"temporarily unavailable; retry later (see the "
+         "gatehouse log)\"}"},
     };
     for (size_t i = 0; i < sizeof(ecases) / sizeof(ecases[0]); i++) {
         struct gh_err err = {0};

@@ -1,17 +1,20 @@
 /*
  * test_scim_store.c - the identity store: create/get/update/delete, uniqueness, membership rows
  * (idempotent adds and removes, cleanup on delete), the lookups issue 5 builds on (userName,
- * externalId, groups of a user), change events, If-Match versions, and reopening a database;
- * a group PATCH through the engine and the store, whose operations take effect in order.
+ * externalId, groups of a user), change events, If-Match versions, reopening a database, a
+ * group PATCH through the engine and the store (operations take effect in order), and a store
+ * that cannot write (RLIMIT_FSIZE standing in for a full disk).
  */
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
 
 #include <check.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -434,6 +437,121 @@ START_TEST(store_list_paging)
 }
 END_TEST
 
+/* One user with a pad-byte title; the status of the create. */
+static enum gh_status mk_padded(int i, size_t pad, char id[SCIM_ID_LEN + 1], struct gh_err *err)
+{
+    struct scim_row row = {0};
+    struct scim_rec rec = {0};
+    char *body = malloc(pad + 128), name[32];
+    enum gh_status rc;
+    int n = snprintf(body, 128, "{\"userName\":\"pad%d@x\",\"title\":\"", i);
+
+    memset(body + n, 'p', pad);
+    snprintf(body + n + pad, 8, "\"}");
+    snprintf(name, sizeof(name), "pad%d@x", i);
+    row.body = body;
+    row.cols.name = name;
+    rc = scim_store_create(st, SCIM_USER, &row, NULL, &rec, err);
+    if (rc == GH_OK)
+        memcpy(id, rec.id, SCIM_ID_LEN + 1);
+    scim_rec_clear(&rec);
+    free(body);
+    return rc;
+}
+
+static bool metrics_has(const char *line)
+{
+    struct gh_buf b;
+    bool has;
+    gh_buf_init(&b, 64 * 1024);
+    scim_store_metrics(st, &b);
+    has = strstr(gh_buf_str(&b), line) != NULL;
+    gh_buf_free(&b);
+    return has;
+}
+
+static char log_lines[4096];
+
+static void log_sink(void *ctx, enum gh_log_level level, const char *line, size_t len)
+{
+    size_t n = strlen(log_lines);
+    (void)ctx;
+    (void)level;
+    snprintf(log_lines + n, sizeof(log_lines) - n, "%.*s\n", (int)len, line);
+}
+
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* A write the file system refuses (EFBIG past RLIMIT_FSIZE, as SQLITE_FULL or SQLITE_IOERR) is
+ * GH_E_UNAVAILABLE, not GH_E_STORE; the store reports itself not writable, still reads, and
+ * clears the condition at the next committed write. Only the two transitions are logged. */
+START_TEST(store_cannot_write_is_unavailable)
+{
+    char ids[64][SCIM_ID_LEN + 1], id[SCIM_ID_LEN + 1];
+    struct gh_err err = {0}, err2 = {0};
+    struct rlimit old, low;
+    struct scim_rec rec = {0};
+    enum gh_status rc = GH_OK, rc_read, rc_after, rc_again;
+    const char *reason = NULL;
+    bool writable_during, metrics_during;
+    void (*old_xfsz)(int) = signal(SIGXFSZ, SIG_IGN);
+    int acked = 0;
+
+    ck_assert(scim_store_writable(st, &reason));
+    ck_assert(metrics_has("\ngatehouse_store_writable 1\n"));
+    log_lines[0] = '\0';
+    gh_log_set_sink(log_sink, NULL);
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+    low = old;
+    low.rlim_cur = 512 * 1024;
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &low), 0);
+    /* the limit is process-wide (CK_FORK=no under valgrind): restore it before any assert */
+    while (acked < 64) {
+        rc = mk_padded(acked, 32 * 1024, ids[acked], &err);
+        if (rc != GH_OK)
+            break;
+        acked++;
+    }
+    /* a retry fails the same way */
+    rc_again = mk_padded(acked, 32 * 1024, id, &err2);
+    memset(&err2, 0, sizeof(err2));
+    writable_during = scim_store_writable(st, &reason);
+    metrics_during = metrics_has("\ngatehouse_store_writable 0\n") &&
+                     metrics_has("\ngatehouse_store_write_failures_total 2\n");
+    rc_read = acked > 0 ? scim_store_get(st, SCIM_USER, ids[0], &rec, &err2) : GH_E_INTERNAL;
+    scim_rec_clear(&rec);
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, old_xfsz);
+
+    ck_assert_msg(acked > 0 && acked < 64, "acked %d", acked);
+    ck_assert_msg(rc == GH_E_UNAVAILABLE, "got %s: %s", gh_status_name(rc), err.msg);
+    ck_assert_uint_eq(gh_status_http(rc), 503);
+    ck_assert_int_eq(rc_again, GH_E_UNAVAILABLE);
+    ck_assert(!writable_during);
+    ck_assert_ptr_nonnull(strstr(reason, "cannot write"));
+    ck_assert(metrics_during);
+    ck_assert_int_eq(rc_read, GH_OK);
+    /* the refused user is not there; the next write commits and clears the condition */
+    snprintf(id, sizeof(id), "pad%d@x", acked);
+    ck_assert_int_eq(scim_store_user_find(st, SCIM_KEY_USER_NAME, id, &rec, NULL), GH_E_NOT_FOUND);
+    memset(&err2, 0, sizeof(err2));
+    rc_after = mk_padded(acked, 32 * 1024, id, &err2);
+    ck_assert_msg(rc_after == GH_OK, "%s", err2.msg);
+    ck_assert(scim_store_writable(st, &reason));
+    ck_assert(metrics_has("\ngatehouse_store_writable 1\n"));
+    gh_log_set_sink(NULL, NULL);
+    ck_assert_msg(count_of(log_lines, "store cannot write") == 1 &&
+                      count_of(log_lines, "store writable again") == 1,
+                  "%s", log_lines);
+}
+END_TEST
+
 Suite *scim_store_suite(void)
 {
     Suite *s = suite_create("scim_store");
@@ -443,6 +561,7 @@ Suite *scim_store_suite(void)
     tcase_add_test(tc, store_patch_members_in_order);
     tcase_add_test(tc, store_reopen_keeps_data);
     tcase_add_test(tc, store_list_paging);
+    tcase_add_test(tc, store_cannot_write_is_unavailable);
     suite_add_tcase(s, tc);
     return s;
 }
