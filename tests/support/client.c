@@ -4,6 +4,7 @@
 #include "support.h"
 
 #include <curl/curl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,6 +29,16 @@ static size_t gh_client_write(char *ptr, size_t size, size_t nmemb, void *userda
 int gh_http(const char *method, const char *url, const char *const *headers, const char *body,
             const char *ca_file, struct gh_http_resp *out)
 {
+    return gh_http_from(NULL, method, url, headers, body, ca_file, out);
+}
+
+/* See support.h. */
+int gh_http_from(const char *local_ip, const char *method, const char *url,
+                 const char *const *headers, const char *body, const char *ca_file,
+                 struct gh_http_resp *out)
+{
+    char iface[64];
+
     CURL *c = curl_easy_init();
     struct curl_slist *hl = NULL;
     struct gh_client_sink b = {0}, h = {0};
@@ -56,6 +67,11 @@ int gh_http(const char *method, const char *url, const char *const *headers, con
     curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
     if (ca_file != NULL)
         curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
+    if (local_ip != NULL) {
+        /* "host!" makes curl take the value as an address, never an interface name */
+        snprintf(iface, sizeof(iface), "host!%s", local_ip);
+        curl_easy_setopt(c, CURLOPT_INTERFACE, iface);
+    }
     rc = curl_easy_perform(c);
     if (rc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);

@@ -47,6 +47,11 @@ struct gh_http_resp {
  * https URLs (NULL for http). Returns 0 on success (any HTTP status), -1 on transport error. */
 int gh_http(const char *method, const char *url, const char *const *headers, const char *body,
             const char *ca_file, struct gh_http_resp *out);
+/* The same from a given local address (e.g. "127.0.0.2", so the daemon sees another client);
+ * NULL: the system's choice. */
+int gh_http_from(const char *local_ip, const char *method, const char *url,
+                 const char *const *headers, const char *body, const char *ca_file,
+                 struct gh_http_resp *out);
 /* A response header's value (case-insensitive name), copied into buf; NULL when absent. */
 const char *gh_http_resp_header(const struct gh_http_resp *r, const char *name, char *buf,
                                 size_t cap);
