@@ -541,10 +541,11 @@ static void gh_http_conn_phase(struct gh_conn *c, enum gh_conn_phase phase, int 
         return;
     if (phase != GH_CONN_BUSY) {
         now = gh_http_now_ms();
-        atomic_store(&c->since_ms, now);
-        atomic_store(&c->deadline_ms, now + (long long)secs * 1000);
+        atomic_store_explicit(&c->since_ms, now, memory_order_relaxed);
+        atomic_store_explicit(&c->deadline_ms, now + (long long)secs * 1000, memory_order_relaxed);
     }
-    atomic_store(&c->phase, (int)phase);
+    /* release: a reaper that sees this phase sees its times (plain stores on x86) */
+    atomic_store_explicit(&c->phase, (int)phase, memory_order_release);
 }
 
 /*
@@ -635,9 +636,9 @@ static void *gh_http_reaper(void *arg)
         now = gh_http_now_ms();
         pressure = srv->nconns > srv->pressure_at;
         for (struct gh_conn *c = srv->conns_head; c != NULL; c = c->next) {
-            int phase = atomic_load(&c->phase);
-            long long since = atomic_load(&c->since_ms);
-            long long deadline = atomic_load(&c->deadline_ms);
+            int phase = atomic_load_explicit(&c->phase, memory_order_acquire);
+            long long since = atomic_load_explicit(&c->since_ms, memory_order_relaxed);
+            long long deadline = atomic_load_explicit(&c->deadline_ms, memory_order_relaxed);
             bool late = now >= deadline;
             bool idle = phase == GH_CONN_HEADERS || phase == GH_CONN_IDLE;
 

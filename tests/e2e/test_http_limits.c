@@ -344,10 +344,41 @@ START_TEST(unauthorized_before_body)
         ck_assert_msg(strncmp(buf, "HTTP/1.1 401", 12) == 0, "case %zu: %.200s", i, buf);
         ck_assert_msg(strstr(buf, cases[i].expect_body) != NULL, "case %zu: %.400s", i, buf);
         if (cases[i].expect_header != NULL)
-            ck_assert_msg(strstr(buf, cases[i].expect_header) != NULL, "case %zu: %.400s", i,
-                          buf);
+            ck_assert_msg(strstr(buf, cases[i].expect_header) != NULL, "case %zu: %.400s", i, buf);
         close(fd);
     }
+    lfx_stop(&fx);
+}
+END_TEST
+
+/* Item 8: answering early is for refusals only; an authorized request (token verified before
+ * its body) is answered after its body and keeps the connection alive. */
+START_TEST(authorized_requests_keep_alive)
+{
+    struct lfx fx;
+    char *tok, *req, buf[8192];
+    const char *body = "{\"dataset\":\"d\",\"action\":\"protect\"}";
+    size_t cap = 9000;
+    int fd;
+
+    lfx_start(&fx, NULL);
+    tok = lfx_token(&fx);
+    req = malloc(cap);
+    snprintf(req, cap,
+             "POST /v1/authorize HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+             "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+             tok, strlen(body), body);
+    fd = raw_connect(&fx, "127.0.0.1");
+    ck_assert_int_ge(fd, 0);
+    for (int i = 0; i < 3; i++) {
+        send_all(fd, req);
+        ck_assert_int_gt(read_reply(fd, buf, sizeof(buf), 3000), 0);
+        ck_assert_msg(strncmp(buf, "HTTP/1.1 200", 12) == 0, "request %d: %.200s", i, buf);
+        ck_assert_msg(strcasestr(buf, "Connection: close") == NULL, "request %d: %.300s", i, buf);
+    }
+    close(fd);
+    free(req);
+    free(tok);
     lfx_stop(&fx);
 }
 END_TEST
@@ -391,8 +422,7 @@ START_TEST(unauthenticated_bodies_cost_no_memory)
             ssize_t n;
             if (sent[i] >= PART)
                 continue;
-            n = send(fds[i], chunk, CHUNK < PART - sent[i] ? CHUNK : PART - sent[i],
-                     MSG_NOSIGNAL);
+            n = send(fds[i], chunk, CHUNK < PART - sent[i] ? CHUNK : PART - sent[i], MSG_NOSIGNAL);
             if (n > 0)
                 sent[i] += (size_t)n;
             else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
@@ -407,8 +437,8 @@ START_TEST(unauthenticated_bodies_cost_no_memory)
     after = rss_kb(gh_proc_pid(fx.p));
     ck_assert_int_gt(before, 0);
     ck_assert_msg(after - before < 64 * 1024, "RSS grew from %ld kB to %ld kB", before, after);
-    fprintf(stderr, "limits: RSS %ld kB -> %ld kB with %d unauthenticated bodies\n", before,
-            after, CONNS);
+    fprintf(stderr, "limits: RSS %ld kB -> %ld kB with %d unauthenticated bodies\n", before, after,
+            CONNS);
     for (int i = 0; i < CONNS; i++)
         close(fds[i]);
     free(chunk);
@@ -448,15 +478,13 @@ START_TEST(per_route_body_caps)
 
     /* /v1/authorize: kilobytes */
     body = padded("{\"dataset\":\"d\",\"action\":\"protect\"", 100 * 1024, "}");
-    ck_assert_int_eq(gh_http("POST", lfx_url(&fx, "/v1/authorize"), authz_hdrs, body, NULL, &r),
-                     0);
+    ck_assert_int_eq(gh_http("POST", lfx_url(&fx, "/v1/authorize"), authz_hdrs, body, NULL, &r), 0);
     ck_assert_msg(r.status == 413, "authorize: %ld %s", r.status, r.body);
     ck_assert_ptr_nonnull(strstr(r.body, "\"error\":\"too_large\""));
     gh_http_resp_free(&r);
     free(body);
     body = padded("{\"dataset\":\"d\",\"action\":\"protect\"", 8 * 1024, "}");
-    ck_assert_int_eq(gh_http("POST", lfx_url(&fx, "/v1/authorize"), authz_hdrs, body, NULL, &r),
-                     0);
+    ck_assert_int_eq(gh_http("POST", lfx_url(&fx, "/v1/authorize"), authz_hdrs, body, NULL, &r), 0);
     ck_assert_msg(r.status == 200, "authorize: %ld %s", r.status, r.body);
     gh_http_resp_free(&r);
     free(body);
@@ -474,15 +502,13 @@ START_TEST(per_route_body_caps)
     body = padded("{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],"
                   "\"userName\":\"big@contoso.example\",",
                   900 * 1024, "\"active\":true}");
-    ck_assert_int_eq(gh_http("POST", lfx_url(&fx, "/scim/v2/Users"), scim_hdrs, body, NULL, &r),
-                     0);
+    ck_assert_int_eq(gh_http("POST", lfx_url(&fx, "/scim/v2/Users"), scim_hdrs, body, NULL, &r), 0);
     ck_assert_msg(r.status == 201, "scim: %ld %.300s", r.status, r.body);
     gh_http_resp_free(&r);
     free(body);
     body = padded("{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],", 1100 * 1024,
                   "\"userName\":\"bigger@contoso.example\"}");
-    ck_assert_int_eq(gh_http("POST", lfx_url(&fx, "/scim/v2/Users"), scim_hdrs, body, NULL, &r),
-                     0);
+    ck_assert_int_eq(gh_http("POST", lfx_url(&fx, "/scim/v2/Users"), scim_hdrs, body, NULL, &r), 0);
     ck_assert_msg(r.status == 413, "scim: %ld %.300s", r.status, r.body);
     ck_assert_ptr_nonnull(strstr(r.body, SCIM_ERROR));
     gh_http_resp_free(&r);
@@ -539,6 +565,7 @@ Suite *limits_suite(void)
     tcase_add_test(tc, trickle_cut_at_deadlines);
     tcase_add_test(tc, per_address_limit);
     tcase_add_test(tc, unauthorized_before_body);
+    tcase_add_test(tc, authorized_requests_keep_alive);
     tcase_add_test(tc, unauthenticated_bodies_cost_no_memory);
     tcase_add_test(tc, per_route_body_caps);
     tcase_add_test(tc, bodies_in_flight_capped);
