@@ -54,6 +54,12 @@ int64_t authz_claims_iat(const struct authz_claims *c);
 const char *authz_claims_identity(const struct authz_claims *c, size_t i);
 
 /* ---- HTTP (route table rows in sidecar/router.c) ---- */
+/* The credential of both authz routes (gh_auth_fn), run before the body is read: verifies the
+ * bearer token once and keeps the claims on the request. */
+enum gh_status authz_auth(struct gh_req *r, struct gh_err *err);
+/* Those claims (borrowed until the request completes); NULL (and err set to 401) when the route
+ * ran without authz_auth. */
+const struct authz_claims *authz_req_claims(const struct gh_req *r, struct gh_err *err);
 /* POST /v1/authorize: bearer token -> verified subject -> decision (fail-closed until access
  * groups exist). */
 enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err);

@@ -1,9 +1,9 @@
 /*
  * handlers.c - POST /v1/authorize and the RFC 6750 error renderer of the authz routes.
  *
- * The bearer token is verified first (401/403 before anything about the body is revealed),
- * then the body shape is checked (400), then the decision is made from the provisioned identity
- * and its access groups (authorize.c).
+ * The bearer token is verified first, by authz_auth when the headers are complete (401/403
+ * before any body byte is read), then the body shape is checked (400), then the decision is made
+ * from the provisioned identity and its access groups (authorize.c).
  * Every 401 carries `WWW-Authenticate: Bearer realm="gatehouse"`, with error="invalid_token" when a
  * Bearer credential was sent and failed (RFC 6750 §3.1: none without credentials); a 403
  * carries `insufficient_scope` with the scopes needed.
@@ -156,20 +156,24 @@ static enum gh_status authz_outcome_text(const struct authz_outcome *o,
     return GH_OK;
 }
 
+static void authz_claims_release_any(void *p)
+{
+    authz_claims_release(p);
+}
+
 /*
- * POST /v1/authorize (gh_handler_fn). 401/403 via authz_render_error, 400 for bad bodies,
- * 503 while no key set is usable, else 200 with the decision.
+ * The authz routes' credential (gh_auth_fn; see authz.h): the Entra access token in
+ * Authorization, verified here, once, when the request's headers are complete, so a request
+ * without a valid token is answered before its body is read. The verified claims stay on the
+ * request (released when it completes) for the handler. GH_E_UNAVAILABLE while token validation
+ * is not configured. Thread-safe.
  */
-enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
+enum gh_status authz_auth(struct gh_req *r, struct gh_err *err)
 {
     struct gh_app *app = gh_req_app(r);
     struct authz_claims *claims = NULL;
-    struct authz_check *checks = NULL;
     const char *tok;
-    size_t tok_len, n = 0, text_len = 0;
-    char *text = NULL;
-    struct authz_outcome outcome = {0};
-    cJSON *json = NULL;
+    size_t tok_len;
     enum gh_status st;
 
     if (app == NULL || app->verifier == NULL)
@@ -177,10 +181,43 @@ enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
                          "token validation is not configured (set GATEHOUSE_OIDC_DISCOVERY)");
     st = gh_req_bearer(r, &tok, &tok_len, err);
     if (st)
-        goto out;
+        return st;
     st = authz_token_verify(app->verifier, tok, tok_len, &claims, err);
     if (st)
-        goto out;
+        return st;
+    gh_req_auth_set(r, claims, authz_claims_release_any);
+    return GH_OK;
+}
+
+/* The claims authz_auth verified for this request (borrowed until it completes). Why the check:
+ * a route table row without authz_auth must fail closed, not decide for nobody. */
+const struct authz_claims *authz_req_claims(const struct gh_req *r, struct gh_err *err)
+{
+    const struct authz_claims *c = gh_req_auth(r);
+    if (GH_NEVER(c == NULL)) {
+        GH_ERR(err, GH_E_UNAUTHORIZED, "no verified token");
+        return NULL;
+    }
+    return c;
+}
+
+/*
+ * POST /v1/authorize (gh_handler_fn), after authz_auth verified the token: 400 for bad bodies,
+ * else 200 with the decision.
+ */
+enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
+{
+    struct gh_app *app = gh_req_app(r);
+    const struct authz_claims *claims = authz_req_claims(r, err);
+    struct authz_check *checks = NULL;
+    size_t n = 0, text_len = 0;
+    char *text = NULL;
+    struct authz_outcome outcome = {0};
+    cJSON *json = NULL;
+    enum gh_status st;
+
+    if (claims == NULL)
+        return GH_E_UNAUTHORIZED;
     st = gh_req_json(r, &json, err);
     if (st)
         goto out;
@@ -196,6 +233,5 @@ enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
     gh_reply_take(r, 200, "application/json", text, text_len);
 out:
     cJSON_Delete(json);
-    authz_claims_release(claims);
     return st;
 }

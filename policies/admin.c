@@ -16,8 +16,10 @@
 
 /* Why: the admin API changes who may decrypt what; it answers nothing without the secret. The
  * secret is checked first (the right one always passes); a wrong one counts against the client
- * address: 401, then 429 with Retry-After (sidecar/authfail.c). */
-static enum gh_status policy_admin_auth(struct gh_req *r, struct gh_err *err)
+ * address: 401, then 429 with Retry-After (sidecar/authfail.c). The route table names this as the
+ * admin route's credential (sidecar/router.c): the HTTP layer runs it before any body byte is
+ * read, and policy_admin_handle does not run it again. */
+enum gh_status policy_admin_auth(struct gh_req *r, struct gh_err *err)
 {
     const struct gh_config *cfg = gh_req_app(r)->cfg;
     struct gh_err why = {0};
@@ -163,9 +165,6 @@ enum gh_status policy_admin_handle(struct gh_req *r, struct gh_err *err)
     char key[POLICY_NAME_MAX + 1];
     enum gh_status st;
 
-    st = policy_admin_auth(r, err);
-    if (st)
-        return st;
     if (strlen(path) > strlen(POLICY_ADMIN_PREFIX) + 1)
         name = path + strlen(POLICY_ADMIN_PREFIX) + 1;
     if (name == NULL && strcmp(method, "GET") == 0)

@@ -9,6 +9,9 @@
 #include "sidecar/err.h"
 #include "sidecar/http.h"
 
+/* The admin route's credential (gh_auth_fn): bearer GATEHOUSE_ADMIN_TOKEN. Run by the HTTP
+ * layer before the body is read; policy_admin_handle assumes it passed. */
+enum gh_status policy_admin_auth(struct gh_req *r, struct gh_err *err);
 /* GET lists, POST creates (201), under /admin/v1/access-groups; DELETE /admin/v1/access-groups/
  * {name} removes an admin-created group (204). */
 enum gh_status policy_admin_handle(struct gh_req *r, struct gh_err *err);

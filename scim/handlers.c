@@ -28,8 +28,11 @@
 /* Authenticate the request: a Bearer credential whose SHA-256 matches a configured SCIM
  * secret. The credential is checked first, so the right secret passes even from an address
  * over its failure budget; a wrong one counts against the address and is answered 401, or 429
- * once the budget is spent (sidecar/authfail.c). The token is never logged; the reason is. */
-static enum gh_status scim_auth(struct gh_req *r, struct gh_err *err)
+ * once the budget is spent (sidecar/authfail.c). The token is never logged; the reason is. The
+ * route table names this as every SCIM route's credential (sidecar/router.c), so the HTTP layer
+ * runs it when the headers are complete, before any body byte is read; the handlers do not run
+ * it again. Thread-safe. */
+enum gh_status scim_auth(struct gh_req *r, struct gh_err *err)
 {
     const struct gh_config *cfg = gh_req_app(r)->cfg;
     struct gh_err why = {0};
@@ -545,11 +548,7 @@ static enum gh_status scim_resource(struct gh_req *r, enum scim_kind kind, struc
     const char *method = gh_req_method(r);
     const char *path = gh_req_path(r) + strlen(SCIM_BASE) + strlen(rt->endpoint);
     const char *id = NULL;
-    enum gh_status st;
 
-    st = scim_auth(r, err);
-    if (st)
-        return st;
     if (*path == '/')
         path++;
     if (*path != '\0') {
@@ -610,14 +609,11 @@ static void scim_allow_for(const char *path, char *allow, size_t cap)
 }
 
 /* Any other method or path under /scim: a SCIM 405 when other routes serve the path, else a
- * SCIM 404 (unauthenticated callers get the 401 first). */
+ * SCIM 404 (unauthenticated callers got the 401 first, from scim_auth). */
 enum gh_status scim_handle_unknown(struct gh_req *r, struct gh_err *err)
 {
     char allow[96];
-    enum gh_status st = scim_auth(r, err);
 
-    if (st)
-        return st;
     scim_allow_for(gh_req_path(r), allow, sizeof(allow));
     if (allow[0] != '\0')
         return scim_method_not_allowed(r, allow, err);
@@ -747,10 +743,8 @@ static const char *scim_subpath(struct gh_req *r, const char *endpoint)
 enum gh_status scim_handle_spc(struct gh_req *r, struct gh_err *err)
 {
     cJSON *o, *x, *auth;
-    enum gh_status st = scim_auth(r, err);
 
-    if (st)
-        return st;
+    (void)err;
     o = cJSON_CreateObject();
     cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "schemas"), cJSON_CreateString(SCIM_SCHEMA_SPC));
     cJSON_AddStringToObject(o, "documentationUri",
@@ -786,10 +780,7 @@ enum gh_status scim_handle_spc(struct gh_req *r, struct gh_err *err)
 enum gh_status scim_handle_rtypes(struct gh_req *r, struct gh_err *err)
 {
     const char *name;
-    enum gh_status st = scim_auth(r, err);
 
-    if (st)
-        return st;
     name = scim_subpath(r, "/ResourceTypes");
     if (name == NULL) {
         cJSON *items[2] = {scim_rtype_json(r, scim_rtype_get(SCIM_USER)),
@@ -811,10 +802,7 @@ enum gh_status scim_handle_schemas(struct gh_req *r, struct gh_err *err)
     const struct scim_schema *all[] = {&scim_schema_user, &scim_schema_enterprise,
                                        &scim_schema_group};
     const char *urn;
-    enum gh_status st = scim_auth(r, err);
 
-    if (st)
-        return st;
     urn = scim_subpath(r, "/Schemas");
     if (urn == NULL) {
         cJSON *items[3];

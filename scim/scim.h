@@ -19,6 +19,9 @@
 struct gh_req;
 
 /* ---- route handlers (sidecar/router.c) ---- */
+/* The SCIM routes' credential (gh_auth_fn): the SCIM bearer secret. Run by the HTTP layer
+ * before the body is read; the handlers below assume it passed. */
+enum gh_status scim_auth(struct gh_req *r, struct gh_err *err);
 enum gh_status scim_handle_users(struct gh_req *r, struct gh_err *err);  /* /scim/v2/Users[/id] */
 enum gh_status scim_handle_groups(struct gh_req *r, struct gh_err *err); /* /scim/v2/Groups[/id] */
 enum gh_status scim_handle_spc(struct gh_req *r, struct gh_err *err);    /* ServiceProviderConfig */

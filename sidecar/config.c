@@ -60,10 +60,24 @@ static const struct gh_cfg_row gh_cfg_rows[] = {
      "HTTP worker threads; 0: twice the usable CPUs (affinity, cgroup quota; 2 to 64)"},
     {"GATEHOUSE_MAX_CONNECTIONS", GH_CFG_INT, "1024", 1, 65536, OFF(max_connections),
      "Concurrent connections accepted; more are refused"},
+    {"GATEHOUSE_MAX_CONNECTIONS_PER_IP", GH_CFG_INT, "512", 0, 65536, OFF(max_connections_per_ip),
+     "Concurrent connections one client address may hold; more are refused (0: no limit). "
+     "A sidecar's proxy on 127.0.0.1 is one address: keep this above its connection pool"},
     {"GATEHOUSE_CONN_TIMEOUT", GH_CFG_INT, "30", 1, 3600, OFF(conn_timeout),
-     "Seconds an idle or slow connection may stay open"},
+     "Seconds an idle or slow connection may stay open; also the most a kept-alive connection "
+     "may wait, in all, for its next request's headers"},
+    {"GATEHOUSE_HEADER_TIMEOUT", GH_CFG_INT, "5", 1, 600, OFF(header_timeout),
+     "Seconds a new connection has to deliver its request line and headers, however it trickles "
+     "them (1 s while connections are near GATEHOUSE_MAX_CONNECTIONS)"},
+    {"GATEHOUSE_BODY_TIMEOUT", GH_CFG_INT, "30", 1, 3600, OFF(body_timeout),
+     "Seconds an authenticated request has to deliver its body, however it trickles it"},
     {"GATEHOUSE_MAX_BODY", GH_CFG_INT, "1048576", 1024, 67108864, OFF(max_body),
-     "Largest request body in bytes; larger requests get 413"},
+     "Largest request body in bytes (SCIM; other routes take less, see README); larger requests "
+     "get 413"},
+    {"GATEHOUSE_MAX_BODY_INFLIGHT", GH_CFG_INT, "67108864", 1024, 2147483647,
+     OFF(max_body_inflight),
+     "Bytes of request bodies being received at once, over all connections (at least "
+     "GATEHOUSE_MAX_BODY); a body past it gets 503 with Retry-After"},
     {"GATEHOUSE_SHUTDOWN_GRACE", GH_CFG_INT, "10", 0, 600, OFF(shutdown_grace),
      "Seconds to let in-flight requests finish on SIGTERM"},
     {"GATEHOUSE_DB", GH_CFG_PATH, "gatehouse.db", 0, 0, OFF(db), "SQLite database file"},
@@ -476,6 +490,12 @@ static enum gh_status gh_cfg_validate(struct gh_config *cfg, const struct gh_cfg
     if (cfg->algs.count == 0) {
         v = gh_cfg_val(vals, "GATEHOUSE_ALGS");
         return GH_ERR(err, GH_E_INVALID, "%s: GATEHOUSE_ALGS: empty", v->source);
+    }
+    if (cfg->max_body_inflight < cfg->max_body) {
+        /* else a body of the largest allowed size could never be taken */
+        v = gh_cfg_val(vals, "GATEHOUSE_MAX_BODY_INFLIGHT");
+        return GH_ERR(err, GH_E_INVALID,
+                      "%s: GATEHOUSE_MAX_BODY_INFLIGHT is below GATEHOUSE_MAX_BODY", v->source);
     }
     if (cfg->jwks_refresh_min > cfg->jwks_refresh_max) {
         v = gh_cfg_val(vals, "GATEHOUSE_JWKS_REFRESH_MIN");

@@ -36,9 +36,13 @@ struct gh_config {
     char *tls_key;     /* path or NULL */
     int threads;
     int max_connections;
-    int conn_timeout;   /* seconds */
-    long max_body;      /* bytes */
-    int shutdown_grace; /* seconds to finish in-flight requests */
+    int max_connections_per_ip; /* 0: no limit */
+    int conn_timeout;           /* seconds */
+    int header_timeout;         /* seconds from accept to complete headers */
+    int body_timeout;           /* seconds from complete headers to complete body */
+    long max_body;              /* bytes */
+    int max_body_inflight;      /* bytes of bodies being received, all connections */
+    int shutdown_grace;         /* seconds to finish in-flight requests */
     /* store */
     char *db; /* SQLite path */
     /* secrets */

@@ -2,12 +2,19 @@
  * http.c - the libmicrohttpd listener and the request lifecycle.
  *
  * One MHD daemon: internal polling thread with epoll and a thread pool (GATEHOUSE_THREADS).
- * Lifecycle of a request (MHD 0.9.75): the first access-handler call creates struct gh_req and
- * routes it (404/405 and an oversized Content-Length are answered at once); following calls
- * append the body to a capped buffer (413 past GATEHOUSE_MAX_BODY, answered without reading the
- * rest); the last call (upload_data_size == 0) runs the handler and queues the reply, which keeps
- * the connection alive. NOTIFY_COMPLETED records metrics, writes the access line and frees the
- * request's arena. Limits: connection count, idle timeout, per-connection memory (header cap).
+ * Lifecycle of a request (MHD 0.9.75): the first access-handler call (the headers are complete)
+ * creates struct gh_req, routes it and runs the route's credential check; 404/405, a failed
+ * credential, an oversized Content-Length and a body past the in-flight budget are answered at
+ * once (MHD then closes the connection), before any body byte is read. Following calls append
+ * the body to a buffer capped per route (413 past it); the last call (upload_data_size == 0) runs
+ * the handler and queues the reply, which keeps the connection alive. NOTIFY_COMPLETED records
+ * metrics, writes the access line and frees the request's arena.
+ * Limits: connections in all and per client address, idle timeout, per-connection memory
+ * (header cap), and fixed deadlines no trickle of bytes extends: a reaper thread shuts down
+ * connections whose headers (GATEHOUSE_HEADER_TIMEOUT) or authenticated body
+ * (GATEHOUSE_BODY_TIMEOUT) are late, and, when connections near GATEHOUSE_MAX_CONNECTIONS, those
+ * that have sent no complete request for GH_HTTP_PRESSURE_GRACE_MS, so that a flood of half-open
+ * connections leaves room for clients that send their requests.
  * Each worker thread keeps the last completed request's struct, arena chunk and body buffer for
  * its next request (no malloc on the hot path); the thread's exit frees them.
  */
@@ -38,6 +45,31 @@
 #include <openssl/crypto.h>
 #include <pthread.h>
 
+/* Reaper period, and the grace a connection without complete headers (or idle between requests)
+ * keeps while connections are near the limit: well-behaved clients send their headers in one
+ * packet, so a second is generous, and a flood of half-open connections is cleared within it. */
+#define GH_HTTP_REAP_MS           100
+#define GH_HTTP_PRESSURE_GRACE_MS 1000
+
+/* Where a connection is, for the reaper. */
+enum gh_conn_phase {
+    GH_CONN_HEADERS, /* no complete headers yet, or a route without credential reading its body */
+    GH_CONN_IDLE,    /* kept alive between requests */
+    GH_CONN_BODY,    /* an authenticated request's body is arriving */
+    GH_CONN_BUSY,    /* our handler or our reply: no deadline */
+};
+
+/* One per MHD connection, from NOTIFY_STARTED to NOTIFY_CLOSED (MHD's socket context). The list
+ * links, fd and cut are guarded by srv->conns_lock; phase and times are written by the
+ * connection's MHD thread without the lock and read by the reaper. */
+struct gh_conn {
+    struct gh_conn *prev, *next;
+    int fd;
+    bool cut; /* shut down by the reaper */
+    _Atomic int phase;
+    _Atomic long long since_ms, deadline_ms; /* CLOCK_MONOTONIC_COARSE */
+};
+
 struct gh_reply_hdr {
     const char *name, *value; /* arena */
     struct gh_reply_hdr *next;
@@ -52,7 +84,13 @@ struct gh_req {
     const struct gh_route *route;
     int route_index; /* -1: unmatched */
     struct gh_buf body;
-    size_t discarded; /* body bytes dropped past the cap */
+    size_t discarded;   /* body bytes dropped past the cap */
+    bool over_budget;   /* dropped because GATEHOUSE_MAX_BODY_INFLIGHT was reached: 503 */
+    size_t expect_len;  /* Content-Length of an admitted body, 0 when unknown */
+    size_t charged;     /* bytes counted in srv->body_bytes */
+    struct gh_conn *cn; /* the connection's record (NULL only if MHD gave none) */
+    void *auth;         /* what the route's gh_auth_fn verified; auth_release frees it */
+    gh_release_fn auth_release;
     struct timespec start;
     /* reply */
     bool replied;
@@ -71,6 +109,16 @@ struct gh_server {
     int port;
     bool tls;
     _Atomic long inflight;
+    _Atomic long body_bytes; /* bodies being received (charged), over all connections */
+    /* connections, oldest first, and the reaper */
+    pthread_mutex_t conns_lock;
+    pthread_cond_t reaper_wake;
+    struct gh_conn *conns_head, *conns_tail;
+    long nconns;      /* in the list and not cut */
+    long pressure_at; /* above this many, connections without a request are cut sooner */
+    bool stopping;
+    bool locks_ready, reaper_started;
+    pthread_t reaper;
     char *tls_cert_pem;
     char *tls_key_pem;
 };
@@ -217,6 +265,20 @@ enum gh_status gh_req_bearer(const struct gh_req *r, const char **out_tok, size_
 {
     return gh_http_parse_bearer(gh_req_header(r, MHD_HTTP_HEADER_AUTHORIZATION), out_tok, out_len,
                                 err);
+}
+
+/* See http.h. One credential per request: a second call would leak the first. */
+void gh_req_auth_set(struct gh_req *r, void *verified, gh_release_fn release)
+{
+    GH_ASSERT(r->auth == NULL);
+    r->auth = verified;
+    r->auth_release = release;
+}
+
+/* See http.h. */
+void *gh_req_auth(const struct gh_req *r)
+{
+    return r->auth;
 }
 
 /* Parse the body as JSON; caller owns the result. */
@@ -465,6 +527,246 @@ static void gh_http_req_done(struct gh_req *r)
         gh_http_req_destroy(r);
 }
 
+/* ---- connection deadlines ---- */
+
+static long long gh_http_now_ms(void)
+{
+    struct timespec t;
+    /* the coarse clock (a few ms of resolution) is enough for deadlines of seconds, and costs
+     * no more than a memory read on the request path */
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Enter a phase; its deadline is `secs` from now (ignored for GH_CONN_BUSY). The deadline is
+ * written before the phase, and the reaper reads the phase first, so it never pairs a new phase
+ * with the deadline of the one before. */
+static void gh_http_conn_phase(struct gh_conn *c, enum gh_conn_phase phase, int secs)
+{
+    long long now;
+
+    if (c == NULL)
+        return;
+    if (phase != GH_CONN_BUSY) {
+        now = gh_http_now_ms();
+        atomic_store_explicit(&c->since_ms, now, memory_order_relaxed);
+        atomic_store_explicit(&c->deadline_ms, now + (long long)secs * 1000, memory_order_relaxed);
+    }
+    /* release: a reaper that sees this phase sees its times (plain stores on x86) */
+    atomic_store_explicit(&c->phase, (int)phase, memory_order_release);
+}
+
+/*
+ * MHD_OPTION_NOTIFY_CONNECTION: track each connection from accept to close. MHD 0.9.75 calls
+ * CLOSED before it closes the socket (daemon.c: the cleanup of a closed connection, and the
+ * failure path of a new one), and the record leaves the list under conns_lock there, so the
+ * reaper, which shuts sockets down under the same lock, never touches a descriptor that was
+ * closed and reused.
+ */
+static void gh_http_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                                enum MHD_ConnectionNotificationCode toe)
+{
+    struct gh_server *srv = cls;
+    struct gh_conn *c;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        c = gh_xcalloc(1, sizeof(*c));
+        c->fd = ci != NULL ? ci->connect_fd : -1;
+        gh_http_conn_phase(c, GH_CONN_HEADERS, srv->cfg->header_timeout);
+        pthread_mutex_lock(&srv->conns_lock);
+        c->prev = srv->conns_tail;
+        if (srv->conns_tail != NULL)
+            srv->conns_tail->next = c;
+        else
+            srv->conns_head = c;
+        srv->conns_tail = c;
+        srv->nconns++;
+        pthread_mutex_unlock(&srv->conns_lock);
+        *socket_context = c;
+        return;
+    }
+    c = *socket_context;
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&srv->conns_lock);
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        srv->conns_head = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    else
+        srv->conns_tail = c->prev;
+    if (!c->cut)
+        srv->nconns--;
+    pthread_mutex_unlock(&srv->conns_lock);
+    free(c);
+    *socket_context = NULL;
+}
+
+/* The connection's record (its MHD socket context). */
+static struct gh_conn *gh_http_conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci != NULL ? ci->socket_context : NULL;
+}
+
+/*
+ * The reaper: every GH_HTTP_REAP_MS, shut down (shutdown(2), so MHD sees the end of the stream
+ * and closes the connection in its own thread) each connection past its deadline, and while
+ * more than pressure_at connections are open, each that has had no complete request for
+ * GH_HTTP_PRESSURE_GRACE_MS. Why not MHD's timeout: it is an idle timeout, reset by every byte,
+ * so a client sending a byte a second holds its connection for ever.
+ */
+static void *gh_http_reaper(void *arg)
+{
+    struct gh_server *srv = arg;
+
+    pthread_mutex_lock(&srv->conns_lock);
+    while (!srv->stopping) {
+        struct timespec until;
+        long headers = 0, body = 0, pressed = 0;
+        long long now;
+        bool pressure;
+
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += (long)GH_HTTP_REAP_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->reaper_wake, &srv->conns_lock, &until);
+        if (srv->stopping)
+            break;
+        now = gh_http_now_ms();
+        pressure = srv->nconns > srv->pressure_at;
+        for (struct gh_conn *c = srv->conns_head; c != NULL; c = c->next) {
+            int phase = atomic_load_explicit(&c->phase, memory_order_acquire);
+            long long since = atomic_load_explicit(&c->since_ms, memory_order_relaxed);
+            long long deadline = atomic_load_explicit(&c->deadline_ms, memory_order_relaxed);
+            bool late = now >= deadline;
+            bool idle = phase == GH_CONN_HEADERS || phase == GH_CONN_IDLE;
+
+            if (c->cut || c->fd < 0 || phase == GH_CONN_BUSY)
+                continue;
+            if (!late && !(pressure && idle && now - since >= GH_HTTP_PRESSURE_GRACE_MS))
+                continue;
+            shutdown(c->fd, SHUT_RDWR);
+            c->cut = true;
+            srv->nconns--;
+            if (!late)
+                pressed++;
+            else if (phase == GH_CONN_BODY)
+                body++;
+            else
+                headers++;
+        }
+        if (headers + body + pressed > 0) {
+            pthread_mutex_unlock(&srv->conns_lock);
+            gh_log(GH_LOG_WARN, "http",
+                   "\"connections cut\" header_deadline=%ld body_deadline=%ld near_limit=%ld",
+                   headers, body, pressed);
+            pthread_mutex_lock(&srv->conns_lock);
+        }
+    }
+    pthread_mutex_unlock(&srv->conns_lock);
+    return NULL;
+}
+
+/* ---- bodies in flight ---- */
+
+/* Count r's body as `total` bytes against GATEHOUSE_MAX_BODY_INFLIGHT; false (nothing counted)
+ * when that would pass it. Small bodies are not counted (caps.h GH_CAP_BODY_UNCOUNTED). */
+static bool gh_http_charge(struct gh_server *srv, struct gh_req *r, size_t total)
+{
+    long add, was;
+
+    if (total <= GH_CAP_BODY_UNCOUNTED || total <= r->charged)
+        return true;
+    add = (long)(total - r->charged);
+    was = atomic_fetch_add(&srv->body_bytes, add);
+    if (was + add > (long)srv->cfg->max_body_inflight) {
+        atomic_fetch_sub(&srv->body_bytes, add);
+        return false;
+    }
+    r->charged = total;
+    return true;
+}
+
+/* Stop keeping r's body (it will be answered with an error): free it and uncount it. */
+static void gh_http_body_drop(struct gh_server *srv, struct gh_req *r)
+{
+    gh_buf_free(&r->body);
+    if (r->charged > 0)
+        atomic_fetch_sub(&srv->body_bytes, (long)r->charged);
+    r->charged = 0;
+}
+
+/* ---- the request lifecycle ---- */
+
+/*
+ * The headers are complete and r is routed: check the route's credential, then its body cap and
+ * the in-flight budget against Content-Length. Anything refused here is answered at once; MHD
+ * 0.9.75 then closes the connection without reading the body (a reply queued this early always
+ * carries Connection: close), which is what a client that has not authenticated deserves.
+ */
+static enum MHD_Result gh_http_admit(struct gh_server *srv, struct gh_req *r)
+{
+    const struct gh_route *rt = r->route;
+    size_t cap = (size_t)srv->cfg->max_body;
+    const char *cl;
+
+    if (rt->auth != NULL) {
+        struct gh_err err = {0};
+        enum gh_status st = rt->auth(r, &err);
+        if (st != GH_OK) {
+            if (!gh_err_is_set(&err))
+                GH_ERR(&err, st, "%s", gh_status_name(st));
+            gh_http_render(r, &err);
+            return gh_http_queue(r);
+        }
+        gh_http_conn_phase(r->cn, GH_CONN_BODY, srv->cfg->body_timeout);
+    } else {
+        /* No credential, so no more patience than for headers, from now. */
+        gh_http_conn_phase(r->cn, GH_CONN_HEADERS, srv->cfg->header_timeout);
+    }
+    if (rt->body_cap > 0 && (size_t)rt->body_cap < cap)
+        cap = (size_t)rt->body_cap;
+    r->body.cap = cap;
+    cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl != NULL) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (end == cl || *end != '\0')
+            return gh_http_fail(r, GH_E_INVALID, "bad Content-Length");
+        if (n > (unsigned long long)cap) {
+            /* A client that asked "Expect: 100-continue" waits for this answer and sends
+             * nothing. One that already sends a moderately large body would see a reset
+             * instead of the 413 if we closed now, so its body is read and dropped (as
+             * nginx's lingering close does) and 413 answered at the end; a huge one is
+             * answered at once. */
+            if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) !=
+                    NULL ||
+                n > 4 * (unsigned long long)cap)
+                return gh_http_fail(r, GH_E_TOO_LARGE, "request body too large");
+            r->discarded = 1;
+            return MHD_YES;
+        }
+        /* Why up front: the whole body is counted before a byte of it is kept, so the budget
+         * refuses at once rather than after the memory is spent. */
+        if (!gh_http_charge(srv, r, (size_t)n)) {
+            gh_reply_header(r, "Retry-After", "1");
+            return gh_http_fail(r, GH_E_UNAVAILABLE,
+                                "too many request bodies are being received; retry shortly");
+        }
+        r->expect_len = (size_t)n;
+    }
+    return MHD_YES;
+}
+
 static enum MHD_Result gh_http_access(void *cls, struct MHD_Connection *conn, const char *url,
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
@@ -476,13 +778,13 @@ static enum MHD_Result gh_http_access(void *cls, struct MHD_Connection *conn, co
 
     if (r == NULL) {
         char allow[96];
-        const char *cl;
         enum gh_status st;
 
         r = gh_http_req_new(srv);
         r->conn = conn;
         r->method = method;
         r->path = url;
+        r->cn = gh_http_conn_of(conn);
         clock_gettime(CLOCK_MONOTONIC, &r->start);
         *con_cls = r;
         atomic_fetch_add(&srv->inflight, 1);
@@ -498,43 +800,39 @@ static enum MHD_Result gh_http_access(void *cls, struct MHD_Connection *conn, co
             gh_reply_header(r, MHD_HTTP_HEADER_ALLOW, allow);
             return gh_http_fail(r, GH_E_METHOD, "method not allowed on this path");
         }
-        cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl != NULL) {
-            char *end;
-            unsigned long long n = strtoull(cl, &end, 10);
-            if (end == cl || *end != '\0')
-                return gh_http_fail(r, GH_E_INVALID, "bad Content-Length");
-            if (n > (unsigned long long)srv->cfg->max_body) {
-                /* A client that asked "Expect: 100-continue" waits for this answer and sends
-                 * nothing. One that already sends a moderately large body would see a reset
-                 * instead of the 413 if we closed now, so its body is read and dropped (as
-                 * nginx's lingering close does) and 413 answered at the end; a huge one is
-                 * answered at once. */
-                if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) !=
-                        NULL ||
-                    n > 4 * (unsigned long long)srv->cfg->max_body)
-                    return gh_http_fail(r, GH_E_TOO_LARGE, "request body too large");
-                r->discarded = 1;
-            }
-        }
-        return MHD_YES;
+        return gh_http_admit(srv, r);
     }
     if (*upload_data_size != 0) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (r->discarded == 0 && gh_buf_append(&r->body, upload_data, n, NULL) == GH_OK)
-            return MHD_YES;
-        /* Past the cap (a chunked upload has no Content-Length to refuse up front). MHD
-         * 0.9.75 cannot queue a reply mid-body, so the rest is discarded unread into memory
-         * and 413 is answered at the end; a client that keeps sending far past the cap is
-         * cut off instead. */
+        if (r->discarded == 0) {
+            if (!gh_http_charge(srv, r, r->body.len + n)) {
+                /* A chunked body (no Content-Length to count up front) ran into the budget. */
+                r->over_budget = true;
+            } else {
+                if (r->body.data == NULL && r->expect_len > 0)
+                    gh_buf_reserve(&r->body, r->expect_len);
+                if (gh_buf_append(&r->body, upload_data, n, NULL) == GH_OK)
+                    return MHD_YES;
+            }
+            gh_http_body_drop(srv, r);
+        }
+        /* Past the cap or the budget. MHD 0.9.75 cannot queue a reply mid-body, so the rest is
+         * discarded unread into memory and the error answered at the end; a client that keeps
+         * sending far past the cap is cut off instead. */
         r->discarded += n;
         if (r->discarded > 4 * r->body.cap)
             return MHD_NO;
         return MHD_YES;
     }
+    if (r->over_budget) {
+        gh_reply_header(r, "Retry-After", "1");
+        return gh_http_fail(r, GH_E_UNAVAILABLE,
+                            "too many request bodies are being received; retry shortly");
+    }
     if (r->discarded > 0)
         return gh_http_fail(r, GH_E_TOO_LARGE, "request body too large");
+    gh_http_conn_phase(r->cn, GH_CONN_BUSY, 0);
     gh_http_dispatch(r);
     return gh_http_queue(r);
 }
@@ -557,6 +855,9 @@ static void gh_http_completed(void *cls, struct MHD_Connection *conn, void **con
 
     if (r == NULL)
         return;
+    /* The next request on this connection must have its headers in within the idle timeout,
+     * however it trickles them. */
+    gh_http_conn_phase(r->cn, GH_CONN_IDLE, srv->cfg->conn_timeout);
     secs = gh_http_elapsed(&r->start);
     gh_metrics_observe_request(r->route_index, r->replied ? r->status : 0, secs);
     /* The access line: path only (a query string may carry secrets), never headers. */
@@ -564,6 +865,13 @@ static void gh_http_completed(void *cls, struct MHD_Connection *conn, void **con
            r->method, gh_log_q(qpath, sizeof(qpath), r->path), gh_req_route(r),
            r->replied ? r->status : 0, secs * 1000.0,
            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    if (r->auth_release != NULL)
+        r->auth_release(r->auth);
+    r->auth = NULL;
+    r->auth_release = NULL;
+    if (r->charged > 0)
+        atomic_fetch_sub(&srv->body_bytes, (long)r->charged);
+    r->charged = 0;
     gh_http_req_done(r);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->inflight, 1);
@@ -624,6 +932,18 @@ enum gh_status gh_server_start(const struct gh_config *cfg, struct gh_app *app,
 
     srv->app = app;
     srv->cfg = cfg;
+    /* Room kept for clients that send their requests: an eighth of the connections. */
+    srv->pressure_at =
+        cfg->max_connections - (cfg->max_connections / 8 > 1 ? cfg->max_connections / 8 : 1);
+    {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&srv->reaper_wake, &ca);
+        pthread_condattr_destroy(&ca);
+        pthread_mutex_init(&srv->conns_lock, NULL);
+        srv->locks_ready = true;
+    }
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
@@ -653,7 +973,9 @@ enum gh_status gh_server_start(const struct gh_config *cfg, struct gh_app *app,
         (unsigned int)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)cfg->conn_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)GH_CAP_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, gh_http_completed, srv,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)512,
+        MHD_OPTION_NOTIFY_CONNECTION, gh_http_conn_notify, srv, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)cfg->max_connections_per_ip, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned int)512,
         /* TLS 1.2 and 1.3 only (Entra requires 1.2+; older versions are broken). */
         srv->tls ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END,
         "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE", MHD_OPTION_HTTPS_MEM_CERT,
@@ -667,6 +989,11 @@ enum gh_status gh_server_start(const struct gh_config *cfg, struct gh_app *app,
     }
     info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info != NULL ? info->port : cfg->listen_port;
+    if (pthread_create(&srv->reaper, NULL, gh_http_reaper, srv) != 0) {
+        st = GH_ERR(err, GH_E_INTERNAL, "cannot start the connection reaper thread");
+        goto out;
+    }
+    srv->reaper_started = true;
 out:
     if (ai != NULL)
         freeaddrinfo(ai);
@@ -703,8 +1030,21 @@ void gh_server_stop(struct gh_server *srv)
 {
     if (srv == NULL)
         return;
+    if (srv->reaper_started) {
+        pthread_mutex_lock(&srv->conns_lock);
+        srv->stopping = true;
+        pthread_cond_signal(&srv->reaper_wake);
+        pthread_mutex_unlock(&srv->conns_lock);
+        pthread_join(srv->reaper, NULL);
+    }
+    /* closes every connection: each CLOSED notification empties the list */
     if (srv->mhd != NULL)
         MHD_stop_daemon(srv->mhd);
+    if (srv->locks_ready) {
+        GH_ASSERT(srv->conns_head == NULL);
+        pthread_mutex_destroy(&srv->conns_lock);
+        pthread_cond_destroy(&srv->reaper_wake);
+    }
     free(srv->tls_cert_pem);
     if (srv->tls_key_pem != NULL)
         OPENSSL_cleanse(srv->tls_key_pem, strlen(srv->tls_key_pem));

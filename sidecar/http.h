@@ -40,6 +40,13 @@ enum gh_status gh_req_bearer(const struct gh_req *r, const char **out_tok, size_
 /* The parsing behind gh_req_bearer, for any Authorization header value (fuzzed). */
 enum gh_status gh_http_parse_bearer(const char *authorization, const char **out_tok,
                                     size_t *out_len, struct gh_err *err);
+/* ---- the route's credential (router.h gh_auth_fn) ---- */
+typedef void (*gh_release_fn)(void *p);
+/* Keep what the credential check verified (e.g. token claims) for the handler; takes `verified`,
+ * which `release` frees when the request completes. */
+void gh_req_auth_set(struct gh_req *r, void *verified, gh_release_fn release);
+/* What gh_req_auth_set kept (borrowed until the request completes), or NULL. */
+void *gh_req_auth(const struct gh_req *r);
 /* Parse the body as JSON. GH_E_INVALID with a message when it is empty or not JSON.
  * Caller owns the result (cJSON_Delete). */
 enum gh_status gh_req_json(const struct gh_req *r, cJSON **out_json, struct gh_err *err);

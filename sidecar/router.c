@@ -7,6 +7,7 @@
  */
 #include "router.h"
 #include "authz/authz.h"
+#include "caps.h"
 #include "health.h"
 #include "metrics.h"
 #include "policies/admin.h"
@@ -15,36 +16,52 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Each row names the credential its requests need (checked when the headers are complete, before
+ * any body is read) and its body cap: the authz routes take small JSON documents, SCIM takes
+ * Entra's largest PATCH, the ops routes take none. */
 static const struct gh_route gh_routes[] = {
     /* ops */
-    {"GET", "/healthz", GH_ROUTE_EXACT, gh_health_handle_healthz, NULL, "healthz"},
-    {"GET", "/readyz", GH_ROUTE_EXACT, gh_health_handle_readyz, NULL, "readyz"},
-    {"GET", "/metrics", GH_ROUTE_EXACT, gh_metrics_handle, NULL, "metrics"},
+    {"GET", "/healthz", GH_ROUTE_EXACT, gh_health_handle_healthz, NULL, "healthz", NULL,
+     GH_CAP_BODY_OPS},
+    {"GET", "/readyz", GH_ROUTE_EXACT, gh_health_handle_readyz, NULL, "readyz", NULL,
+     GH_CAP_BODY_OPS},
+    {"GET", "/metrics", GH_ROUTE_EXACT, gh_metrics_handle, NULL, "metrics", NULL, GH_CAP_BODY_OPS},
     /* SCIM 2.0 (issue 3): one handler per resource type; errors render as SCIM Error JSON */
-    {"GET", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim"},
-    {"POST", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim"},
-    {"PUT", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim"},
-    {"PATCH", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim"},
-    {"DELETE", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim"},
-    {"GET", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim"},
-    {"POST", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim"},
-    {"PUT", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim"},
-    {"PATCH", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim"},
-    {"DELETE", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim"},
+    {"GET", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim",
+     scim_auth, 0},
+    {"POST", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim",
+     scim_auth, 0},
+    {"PUT", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim",
+     scim_auth, 0},
+    {"PATCH", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim",
+     scim_auth, 0},
+    {"DELETE", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim",
+     scim_auth, 0},
+    {"GET", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim",
+     scim_auth, 0},
+    {"POST", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim",
+     scim_auth, 0},
+    {"PUT", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim",
+     scim_auth, 0},
+    {"PATCH", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim",
+     scim_auth, 0},
+    {"DELETE", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim",
+     scim_auth, 0},
     {"GET", "/scim/v2/ServiceProviderConfig", GH_ROUTE_EXACT, scim_handle_spc, scim_error_render,
-     "scim"},
+     "scim", scim_auth, 0},
     {"GET", "/scim/v2/ResourceTypes", GH_ROUTE_PREFIX, scim_handle_rtypes, scim_error_render,
-     "scim"},
-    {"GET", "/scim/v2/Schemas", GH_ROUTE_PREFIX, scim_handle_schemas, scim_error_render, "scim"},
+     "scim", scim_auth, 0},
+    {"GET", "/scim/v2/Schemas", GH_ROUTE_PREFIX, scim_handle_schemas, scim_error_render, "scim",
+     scim_auth, 0},
     /* admin API (GATEHOUSE_ADMIN_TOKEN) */
     {"*", "/admin/v1/access-groups", GH_ROUTE_PREFIX, policy_admin_handle,
-     policy_admin_render_error, "admin"},
-    {"*", "/scim", GH_ROUTE_PREFIX, scim_handle_unknown, scim_error_render, "scim"},
+     policy_admin_render_error, "admin", policy_admin_auth, GH_CAP_BODY_ADMIN},
+    {"*", "/scim", GH_ROUTE_PREFIX, scim_handle_unknown, scim_error_render, "scim", scim_auth, 0},
     /* authorization (bearer access tokens, RFC 6750 errors) */
     {"POST", "/v1/authorize", GH_ROUTE_EXACT, authz_handle_authorize, authz_render_error,
-     "authorize"},
+     "authorize", authz_auth, GH_CAP_BODY_AUTHZ},
     {"*", "/v1/ext_authz", GH_ROUTE_PREFIX, authz_handle_ext_authz, authz_ext_render_error,
-     "ext_authz"},
+     "ext_authz", authz_auth, GH_CAP_BODY_AUTHZ},
 };
 
 #define GH_NROUTES (sizeof(gh_routes) / sizeof(gh_routes[0]))

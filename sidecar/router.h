@@ -15,6 +15,11 @@
 
 typedef enum gh_status (*gh_handler_fn)(struct gh_req *r, struct gh_err *err);
 typedef void (*gh_error_render_fn)(struct gh_req *r, const struct gh_err *err);
+/* Decide the request's credential from its headers alone (it runs before any body byte is
+ * read). GH_OK lets the request on; an error status is answered at once through the route's
+ * renderer, and the connection is closed. May keep what it verified on the request
+ * (gh_req_auth_set) for the handler. */
+typedef enum gh_status (*gh_auth_fn)(struct gh_req *r, struct gh_err *err);
 
 enum gh_route_match {
     GH_ROUTE_EXACT,  /* the path equals pattern */
@@ -28,6 +33,9 @@ struct gh_route {
     gh_handler_fn handler;
     gh_error_render_fn render_error; /* NULL: gh_reply_error */
     const char *label;               /* metrics label, e.g. "scim" */
+    /* NULL only for the public ops routes (a unit test holds every other route to one) */
+    gh_auth_fn auth;
+    long body_cap; /* bytes (caps.h); 0: GATEHOUSE_MAX_BODY. Never above GATEHOUSE_MAX_BODY */
 };
 
 /* ---- dispatch ---- */

@@ -73,10 +73,7 @@ static int gh_client_perform(CURL *c, const char *method, const char *url,
 int gh_http(const char *method, const char *url, const char *const *headers, const char *body,
             const char *ca_file, struct gh_http_resp *out)
 {
-    CURL *c = curl_easy_init();
-    int rc = gh_client_perform(c, method, url, headers, body, ca_file, out);
-    curl_easy_cleanup(c);
-    return rc;
+    return gh_http_from(NULL, method, url, headers, body, ca_file, out);
 }
 
 struct gh_http_client {
@@ -112,6 +109,17 @@ void gh_http_client_free(struct gh_http_client *c)
         return;
     curl_easy_cleanup(c->curl);
     free(c);
+}
+
+/* See support.h: a one-request client. */
+int gh_http_from(const char *local_ip, const char *method, const char *url,
+                 const char *const *headers, const char *body, const char *ca_file,
+                 struct gh_http_resp *out)
+{
+    struct gh_http_client *c = gh_http_client_new(local_ip);
+    int rc = gh_client_perform(c->curl, method, url, headers, body, ca_file, out);
+    gh_http_client_free(c);
+    return rc;
 }
 
 /* See support.h. The last occurrence wins (after redirects/100-continue). */

@@ -61,6 +61,11 @@ struct gh_http_client *gh_http_client_new(const char *local_addr);
 int gh_http_client_do(struct gh_http_client *c, const char *method, const char *url,
                       const char *const *headers, const char *body, struct gh_http_resp *out);
 void gh_http_client_free(struct gh_http_client *c);
+/* The same from a given local address (e.g. "127.0.0.2", so the daemon sees another client);
+ * NULL: the system's choice. */
+int gh_http_from(const char *local_ip, const char *method, const char *url,
+                 const char *const *headers, const char *body, const char *ca_file,
+                 struct gh_http_resp *out);
 /* A response header's value (case-insensitive name), copied into buf; NULL when absent. */
 const char *gh_http_resp_header(const struct gh_http_resp *r, const char *name, char *buf,
                                 size_t cap);

@@ -23,6 +23,29 @@ START_TEST(route_lookup)
 }
 END_TEST
 
+/* Fail closed: the handlers no longer check credentials themselves, so a row without a
+ * credential check would serve anyone. Only the ops routes are public, and they take no body. */
+START_TEST(every_route_names_its_credential)
+{
+    size_t n = 0;
+    const struct gh_route *rt = gh_router_table(&n);
+    ck_assert_uint_gt(n, 0);
+    for (size_t i = 0; i < n; i++) {
+        bool ops = strcmp(rt[i].label, "healthz") == 0 || strcmp(rt[i].label, "readyz") == 0 ||
+                   strcmp(rt[i].label, "metrics") == 0;
+        ck_assert_msg(ops || rt[i].auth != NULL, "%s %s has no credential check", rt[i].method,
+                      rt[i].pattern);
+        ck_assert_msg(!ops || rt[i].auth == NULL, "%s is public", rt[i].pattern);
+        ck_assert_msg(!ops || (rt[i].body_cap > 0 && rt[i].body_cap <= GH_CAP_BODY_UNCOUNTED),
+                      "%s takes a body", rt[i].pattern);
+        if (strncmp(rt[i].pattern, "/v1/", 4) == 0)
+            ck_assert_int_eq(rt[i].body_cap, GH_CAP_BODY_AUTHZ);
+        if (strncmp(rt[i].pattern, "/scim", 5) == 0)
+            ck_assert_int_eq(rt[i].body_cap, 0); /* GATEHOUSE_MAX_BODY */
+    }
+}
+END_TEST
+
 START_TEST(bearer_parsing)
 {
     static const struct {
@@ -101,6 +124,7 @@ Suite *router_suite(void)
     Suite *s = suite_create("router");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, route_lookup);
+    tcase_add_test(tc, every_route_names_its_credential);
     tcase_add_test(tc, bearer_parsing);
     tcase_add_test(tc, metrics_exposition);
     suite_add_tcase(s, tc);
