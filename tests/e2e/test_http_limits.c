@@ -320,10 +320,13 @@ START_TEST(unauthorized_before_body)
     } cases[] = {
         {"/scim/v2/Users", "", SCIM_ERROR, NULL},
         {"/scim/v2/Users", "Authorization: Bearer wrong-wrong-wrong-wrong\r\n", SCIM_ERROR, NULL},
-        {"/v1/authorize", "", "invalid_token", "WWW-Authenticate: Bearer"},
+        /* RFC 6750 §3.1: no credentials, no error code */
+        {"/v1/authorize", "", "\"unauthorized\"",
+         "WWW-Authenticate: Bearer realm=\"gatehouse\"\r\n"},
         {"/v1/authorize", "Authorization: Bearer a.b.c\r\n", "invalid_token",
          "WWW-Authenticate: Bearer"},
-        {"/v1/ext_authz/x", "", "invalid_token", "WWW-Authenticate: Bearer"},
+        {"/v1/ext_authz/x", "", "\"unauthorized\"",
+         "WWW-Authenticate: Bearer realm=\"gatehouse\"\r\n"},
         {"/admin/v1/access-groups", "", "\"error\"", NULL},
     };
     struct lfx fx;
