@@ -5,6 +5,8 @@
  *                                  attributes, excludedAttributes)
  *   /Users/{id}, /Groups/{id}      GET, PUT, PATCH, DELETE (If-Match honoured: 412)
  *   /ServiceProviderConfig, /ResourceTypes[/name], /Schemas[/urn]
+ * Endpoint names match in any case and /serviceConfiguration is ServiceProviderConfig
+ * (router.c), so the handlers skip the name by its length, never by comparing it.
  * Every request is authenticated with the SCIM bearer secret (constant-time digest compare,
  * config.c), every response is application/scim+json, every error a SCIM Error (error.c).
  * Every operation is safe to repeat: creates of a taken name answer 409, updates that change
@@ -595,10 +597,8 @@ static void scim_allow_for(const char *path, char *allow, size_t cap)
 
     allow[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        size_t pl = strlen(rt[i].pattern);
-        bool hit = strncmp(path, rt[i].pattern, pl) == 0 &&
-                   (path[pl] == '\0' || (rt[i].match == GH_ROUTE_PREFIX && path[pl] == '/'));
-        if (!hit || rt[i].handler == scim_handle_unknown || strstr(allow, rt[i].method) != NULL)
+        if (!gh_route_path_matches(&rt[i], path) || rt[i].handler == scim_handle_unknown ||
+            strstr(allow, rt[i].method) != NULL)
             continue;
         int w = snprintf(allow + used, cap - used, "%s%s%s", used ? ", " : "", rt[i].method,
                          strcmp(rt[i].method, "GET") == 0 ? ", HEAD" : "");
