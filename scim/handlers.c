@@ -292,13 +292,17 @@ static enum gh_status scim_create(struct gh_req *r, enum scim_kind kind, struct 
 {
     struct scim_store *store = gh_req_app(r)->store;
     struct scim_members_change mc = {0};
+    struct scim_projection proj;
     struct scim_row row = {0};
     struct scim_rec rec = {0};
     cJSON *body = NULL, *members = NULL;
     char *text = NULL;
     enum gh_status st;
 
-    st = scim_body(r, &body, err);
+    /* a bad attributes/excludedAttributes is refused before the write, not after it */
+    st = scim_projection(r, kind, &proj, err);
+    if (st == GH_OK)
+        st = scim_body(r, &body, err);
     if (st)
         goto out;
     st = scim_resource_normalize(kind, body, &members, &row.cols, err);
@@ -471,11 +475,14 @@ static enum gh_status scim_update(struct gh_req *r, enum scim_kind kind, const c
                                   struct gh_err *err)
 {
     struct scim_upd u = {.r = r, .kind = kind};
+    struct scim_projection proj;
     struct scim_rec rec = {0};
     cJSON *body = NULL;
     enum gh_status st;
 
-    st = scim_body(r, &body, err);
+    st = scim_projection(r, kind, &proj, err); /* refused before the write (scim_create) */
+    if (st == GH_OK)
+        st = scim_body(r, &body, err);
     if (st)
         goto out;
     if (patch) {
