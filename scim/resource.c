@@ -817,6 +817,12 @@ static enum gh_status scim_proj_vf_parse(struct gh_arena *a, enum scim_kind kind
         gh_err_set_scim_type(err, SCIM_ST_INVALID_FILTER);
         return GH_E_INVALID;
     }
+    if (out->vf_count >= GH_CAP_SCIM_PROJ_FILTERS) {
+        GH_ERR(err, GH_E_INVALID, "%s: more than %d value filters", param,
+               GH_CAP_SCIM_PROJ_FILTERS);
+        gh_err_set_scim_type(err, SCIM_ST_INVALID_FILTER);
+        return GH_E_INVALID;
+    }
     v = &out->vfs[out->vf_count++];
     v->full = scim_proj_vf_full(a, &path);
     v->sub = path.sub;
@@ -862,7 +868,6 @@ enum gh_status scim_projection_parse(struct gh_arena *a, enum scim_kind kind,
                 bracketed = true;
             }
         }
-        char *name = scim_proj_name(a, p, (size_t)(q - p));
         if (bracketed) {
             /* the filter keeps its own case: values in it compare per the attribute */
             const char *t = p;
@@ -874,8 +879,10 @@ enum gh_status scim_projection_parse(struct gh_arena *a, enum scim_kind kind,
             st = scim_proj_vf_parse(a, kind, param, gh_arena_strndup(a, t, tl), out, err);
             if (st)
                 return st;
-        } else if (*name != '\0') {
-            out->names[out->count++] = name;
+        } else {
+            char *name = scim_proj_name(a, p, (size_t)(q - p));
+            if (*name != '\0')
+                out->names[out->count++] = name;
         }
         if (*q == '\0')
             break;

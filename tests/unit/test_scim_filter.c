@@ -611,6 +611,17 @@ static const struct {
     {"emails]", NULL, NULL},
     {NULL, "emails[type eq \"work\"", NULL},
     {NULL, "emails[value eq \"x\"]]", NULL},
+    /* at most GH_CAP_SCIM_PROJ_FILTERS (16) value filters */
+    {"emails[type eq a],emails[type eq b],emails[type eq c],emails[type eq d],emails[type eq e],"
+     "emails[type eq f],emails[type eq g],emails[type eq h],emails[type eq i],emails[type eq j],"
+     "emails[type eq k],emails[type eq l],emails[type eq m],emails[type eq n],emails[type eq o],"
+     "emails[type eq home]",
+     NULL, "{\"schemas\":[],\"id\":\"1\",\"emails\":[{\"type\":\"home\",\"value\":\"h@x\"}]}"},
+    {"emails[type eq a],emails[type eq b],emails[type eq c],emails[type eq d],emails[type eq e],"
+     "emails[type eq f],emails[type eq g],emails[type eq h],emails[type eq i],emails[type eq j],"
+     "emails[type eq k],emails[type eq l],emails[type eq m],emails[type eq n],emails[type eq o],"
+     "emails[type eq p],emails[type eq home]",
+     NULL, NULL},
 };
 
 START_TEST(projection_value_filter_table)
