@@ -86,37 +86,41 @@ static const struct {
     {"gt", SCIM_F_GT}, {"ge", SCIM_F_GE}, {"lt", SCIM_F_LT}, {"le", SCIM_F_LE}, {"pr", SCIM_F_PR},
 };
 
+static bool scim_fp_digit_at(const char *s, size_t n, size_t k)
+{
+    return k < n && s[k] >= '0' && s[k] <= '9';
+}
+
 /* A JSON number (RFC 8259 §6), exactly: "007", "1." and "0x1" are not numbers. */
 static bool scim_fp_is_number(const char *s, size_t n)
 {
     size_t i = 0;
 
-#define SCIM_FP_DIGIT(k) ((k) < n && s[k] >= '0' && s[k] <= '9')
     if (i < n && s[i] == '-')
         i++;
-    if (!SCIM_FP_DIGIT(i))
+    if (!scim_fp_digit_at(s, n, i))
         return false;
     if (s[i] == '0')
         i++;
     else
-        while (SCIM_FP_DIGIT(i))
+        while (scim_fp_digit_at(s, n, i))
             i++;
     if (i < n && s[i] == '.') {
-        if (!SCIM_FP_DIGIT(++i))
+        i++;
+        if (!scim_fp_digit_at(s, n, i))
             return false;
-        while (SCIM_FP_DIGIT(i))
+        while (scim_fp_digit_at(s, n, i))
             i++;
     }
     if (i < n && (s[i] == 'e' || s[i] == 'E')) {
         i++;
         if (i < n && (s[i] == '+' || s[i] == '-'))
             i++;
-        if (!SCIM_FP_DIGIT(i))
+        if (!scim_fp_digit_at(s, n, i))
             return false;
-        while (SCIM_FP_DIGIT(i))
+        while (scim_fp_digit_at(s, n, i))
             i++;
     }
-#undef SCIM_FP_DIGIT
     return i == n;
 }
 
@@ -281,8 +285,8 @@ static bool scim_dt_normalize(struct gh_arena *a, const char *s, size_t n, const
     if (d < 1 || d > month_days)
         return false;
     /* to UTC seconds; a leap second (:60) becomes the next minute's :00 */
-    long long t = scim_dt_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-                  (long long)sign * (oh * 3600 + om * 60);
+    long long t = scim_dt_days(y, mo, d) * 86400 + (long long)h * 3600 + (long long)mi * 60 + sec -
+                  (long long)sign * ((long long)oh * 3600 + (long long)om * 60);
     long long days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400), uy;
     long long rem = t - days * 86400;
     int um, ud;

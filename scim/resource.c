@@ -968,10 +968,8 @@ static void scim_proj_elems(const struct scim_projection *p, cJSON *obj, cJSON *
         }
         if (whole)
             drop = !p->include;
-        else if (!some)
-            drop = p->include;
-        else if (!cJSON_IsObject(e))
-            drop = p->include; /* a primitive element has no sub-attributes to keep */
+        else if (!some || !cJSON_IsObject(e))
+            drop = p->include; /* nothing selected (a primitive element has no sub-attributes) */
         else {
             cJSON *c = e->child;
             while (c != NULL) {
