@@ -4,7 +4,9 @@
  * Recursive descent with the RFC's precedence (not > and > or), parentheses, value paths
  * (emails[type eq "work"]) and Microsoft's non-ABNF form emails[type eq "work"].value eq "x"
  * (ENTRA.md §1.2). Attribute names are case-insensitive and URN-qualified names resolve against
- * the schema tables. Operators and literals are case-insensitive; strings are JSON strings.
+ * the schema tables. Operators and literals are case-insensitive; strings are JSON strings, and
+ * a value may also be a bare word (scim_fp_value: Microsoft's validator sends them). Date-time
+ * values for meta.created/lastModified are normalised so the store compares instants.
  * Caps: GH_CAP_SCIM_FILTER_LEN bytes, GH_CAP_SCIM_FILTER_DEPTH nesting (every "(", "not" and
  * "[" counts), so a hostile filter cannot exhaust the stack. The tree never becomes SQL text
  * here: store.c compiles it with bound parameters.
@@ -84,10 +86,65 @@ static const struct {
     {"gt", SCIM_F_GT}, {"ge", SCIM_F_GE}, {"lt", SCIM_F_LT}, {"le", SCIM_F_LE}, {"pr", SCIM_F_PR},
 };
 
-/* compValue = false / null / true / number / string */
+static bool scim_fp_digit_at(const char *s, size_t n, size_t k)
+{
+    return k < n && s[k] >= '0' && s[k] <= '9';
+}
+
+/* A JSON number (RFC 8259 §6), exactly: "007", "1." and "0x1" are not numbers. */
+static bool scim_fp_is_number(const char *s, size_t n)
+{
+    size_t i = 0;
+
+    if (i < n && s[i] == '-')
+        i++;
+    if (!scim_fp_digit_at(s, n, i))
+        return false;
+    if (s[i] == '0')
+        i++;
+    else
+        while (scim_fp_digit_at(s, n, i))
+            i++;
+    if (i < n && s[i] == '.') {
+        i++;
+        if (!scim_fp_digit_at(s, n, i))
+            return false;
+        while (scim_fp_digit_at(s, n, i))
+            i++;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        if (!scim_fp_digit_at(s, n, i))
+            return false;
+        while (scim_fp_digit_at(s, n, i))
+            i++;
+    }
+    return i == n;
+}
+
+/* A byte of a bare (unquoted) value: not whitespace, not a control byte, not the grammar's own
+ * punctuation. A bare value thus ends at whitespace, ')' or ']' (and a '(', '[' or '"' after it
+ * is left for the grammar to reject). */
+static bool scim_fp_is_bare(unsigned char c)
+{
+    return c > 0x20 && c != 0x7f && c != '(' && c != ')' && c != '[' && c != ']' && c != '"';
+}
+
+/*
+ * compValue = false / null / true / number / string, and, beyond the ABNF, a bare word
+ * (Microsoft's validator sends userName sw O, name.familyName eq Employee, meta.created gt
+ * 2015-10-10T14:38:21.8617979-07:00). The rule: where a value is expected, a value not
+ * starting with '"' runs to whitespace, ')' or ']'; when it is exactly true, false or null (any
+ * case, as operators are) it is that literal; when it is a JSON number it is a number (the
+ * caller turns it back into its text for a string attribute); anything else is the string as
+ * written, with no escapes. So "and", "or" and "not" right after an operator are values.
+ */
 static enum gh_status scim_fp_value(struct scim_fparser *p, struct scim_filter *f)
 {
     const char *s = p->s + p->pos;
+    size_t n = 0;
 
     if (p->pos < p->len && *s == '"') {
         size_t i = 1;
@@ -110,32 +167,170 @@ static enum gh_status scim_fp_value(struct scim_fparser *p, struct scim_filter *
         p->pos += i + 1;
         return GH_OK;
     }
-    if (scim_fp_keyword(p, "true")) {
+    while (p->pos + n < p->len && scim_fp_is_bare((unsigned char)s[n]))
+        n++;
+    if (n == 0)
+        return scim_fp_fail(p, "expected a value (string, number, true, false or null)");
+    if (n == 4 && strncasecmp(s, "true", 4) == 0) {
         f->vtype = SCIM_V_TRUE;
-        return GH_OK;
-    }
-    if (scim_fp_keyword(p, "false")) {
+    } else if (n == 5 && strncasecmp(s, "false", 5) == 0) {
         f->vtype = SCIM_V_FALSE;
-        return GH_OK;
-    }
-    if (scim_fp_keyword(p, "null")) {
+    } else if (n == 4 && strncasecmp(s, "null", 4) == 0) {
         f->vtype = SCIM_V_NULL;
-        return GH_OK;
+    } else {
+        char *end;
+        f->str = gh_arena_strndup(p->a, s, n);
+        f->vtype = SCIM_V_STRING;
+        if (scim_fp_is_number(s, n)) {
+            f->num = strtod(f->str, &end);
+            if (*end != '\0' || !isfinite(f->num))
+                return scim_fp_fail(p, "number out of range");
+            f->vtype = SCIM_V_NUMBER;
+        }
     }
-    if (p->pos < p->len && (*s == '-' || (*s >= '0' && *s <= '9'))) {
-        size_t n = 0;
-        while (p->pos + n < p->len && strchr("+-.eE0123456789", s[n]) != NULL)
-            n++;
-        char *tmp = gh_arena_strndup(p->a, s, n), *end;
-        double d = strtod(tmp, &end);
-        if (*end != '\0' || !isfinite(d))
-            return scim_fp_fail(p, "bad number");
-        f->vtype = SCIM_V_NUMBER;
-        f->num = d;
-        p->pos += n;
-        return GH_OK;
+    p->pos += n;
+    return GH_OK;
+}
+
+/* ---- date-times (meta.created, meta.lastModified) ---- */
+
+static bool scim_dt_digits(const char *s, size_t n, size_t at, size_t count, int *out)
+{
+    int v = 0;
+    if (at + count > n)
+        return false;
+    for (size_t i = at; i < at + count; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
     }
-    return scim_fp_fail(p, "expected a value (string, number, true, false or null)");
+    *out = v;
+    return true;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static long long scim_dt_days(long long y, int m, int d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* The inverse of scim_dt_days. */
+static void scim_dt_civil(long long z, long long *y, int *m, int *d)
+{
+    z += 719468;
+    long long era = (z >= 0 ? z : z - 146096) / 146097;
+    long long doe = z - era * 146097;
+    long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    long long mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+/*
+ * An xsd:dateTime (RFC 7643 §2.3.5, RFC 3339 §5.6): YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|
+ * -HH:MM), 'T' and 'Z' in any case, a fraction of any length; no offset is taken as UTC. The
+ * instant goes to *out in the store's own form, UTC with milliseconds (2015-10-10T21:38:21.861Z,
+ * store.c scim_store_now), which orders as text; *out_full keeps every fractional digit.
+ * *out_sub_ms says whether digits beyond the millisecond are not all zero. Arena-owned. False when
+ * malformed.
+ */
+static bool scim_dt_normalize(struct gh_arena *a, const char *s, size_t n, const char **out,
+                              const char **out_full, bool *out_sub_ms)
+{
+    int y, mo, d, h, mi, sec, oh = 0, om = 0, ms = 0, sign = 0, month_days;
+    size_t i = 19, frac = 0, frac_len = 0;
+    bool sub_ms = false;
+
+    if (!scim_dt_digits(s, n, 0, 4, &y) || s[4] != '-' || !scim_dt_digits(s, n, 5, 2, &mo) ||
+        s[7] != '-' || !scim_dt_digits(s, n, 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+        !scim_dt_digits(s, n, 11, 2, &h) || s[13] != ':' || !scim_dt_digits(s, n, 14, 2, &mi) ||
+        s[16] != ':' || !scim_dt_digits(s, n, 17, 2, &sec))
+        return false;
+    if (i < n && s[i] == '.') {
+        frac = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (i - frac < 3)
+                ms = ms * 10 + (s[i] - '0');
+            else if (s[i] != '0')
+                sub_ms = true;
+            i++;
+        }
+        frac_len = i - frac;
+        if (frac_len == 0)
+            return false;
+        for (size_t k = frac_len; k < 3; k++)
+            ms *= 10;
+    }
+    if (i < n && (s[i] == 'Z' || s[i] == 'z')) {
+        i++;
+    } else if (i < n && (s[i] == '+' || s[i] == '-')) {
+        sign = s[i] == '-' ? -1 : 1;
+        if (!scim_dt_digits(s, n, i + 1, 2, &oh) || i + 3 >= n || s[i + 3] != ':' ||
+            !scim_dt_digits(s, n, i + 4, 2, &om) || oh > 23 || om > 59)
+            return false;
+        i += 6;
+    }
+    if (i != n || mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 60)
+        return false;
+    month_days = mo == 2 ? ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0 ? 29 : 28)
+                 : (mo == 4 || mo == 6 || mo == 9 || mo == 11) ? 30
+                                                               : 31;
+    if (d < 1 || d > month_days)
+        return false;
+    /* to UTC seconds; a leap second (:60) becomes the next minute's :00 */
+    long long t = scim_dt_days(y, mo, d) * 86400 + (long long)h * 3600 + (long long)mi * 60 + sec -
+                  (long long)sign * ((long long)oh * 3600 + (long long)om * 60);
+    long long days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400), uy;
+    long long rem = t - days * 86400;
+    int um, ud;
+    scim_dt_civil(days, &uy, &um, &ud);
+    if (uy < 0 || uy > 9999)
+        return false;
+    char head[48];
+    snprintf(head, sizeof(head), "%04lld-%02d-%02dT%02lld:%02lld:%02lld", uy, um, ud, rem / 3600,
+             rem / 60 % 60, rem % 60);
+    *out = gh_arena_printf(a, "%s.%03dZ", head, ms);
+    *out_full = sub_ms ? gh_arena_printf(a, "%s.%.*sZ", head, (int)frac_len, s + frac) : *out;
+    *out_sub_ms = sub_ms;
+    return true;
+}
+
+/*
+ * A comparison with a dateTime attribute compares instants (RFC 7644 §3.4.2.2: "chronologically"):
+ * the value is normalised to the store's UTC millisecond form, which orders as text. A value
+ * finer than a millisecond lies strictly between two stored values, so ge becomes gt, lt becomes
+ * le, and eq/ne compare with the full-precision text, which no stored value equals.
+ * co/sw/ew stay textual. Anything but a date-time (or null) is an invalidFilter.
+ */
+static enum gh_status scim_fp_datetime(struct scim_fparser *p, struct scim_filter *f)
+{
+    const char *ms = NULL, *full = NULL;
+    bool sub_ms = false;
+
+    if (f->op == SCIM_F_PR || f->op == SCIM_F_CO || f->op == SCIM_F_SW || f->op == SCIM_F_EW ||
+        f->vtype == SCIM_V_NULL)
+        return GH_OK;
+    if (f->vtype != SCIM_V_STRING ||
+        !scim_dt_normalize(p->a, f->str, strlen(f->str), &ms, &full, &sub_ms))
+        return scim_fp_fail(p, "a dateTime attribute compares with a date-time such as "
+                               "2015-10-10T14:38:21.8617979-07:00");
+    f->str = ms;
+    if (sub_ms) {
+        if (f->op == SCIM_F_EQ || f->op == SCIM_F_NE)
+            f->str = full;
+        else if (f->op == SCIM_F_GE)
+            f->op = SCIM_F_GT;
+        else if (f->op == SCIM_F_LT)
+            f->op = SCIM_F_LE;
+    }
+    return GH_OK;
 }
 
 /* Resolve a path word. Inside attr[...] names are sub-attributes of the parent. */
@@ -242,6 +437,17 @@ static enum gh_status scim_fp_attr(struct scim_fparser *p, struct scim_filter **
     if (leaf != NULL && leaf->type == SCIM_T_COMPLEX && !(leaf->flags & SCIM_A_MULTI) &&
         f->op != SCIM_F_PR)
         return scim_fp_fail(p, "a complex attribute needs a sub-attribute");
+    /* a bare number against a string attribute is the string as written (employeeNumber eq
+     * 0701 is "0701", not 701) */
+    if (leaf != NULL && f->op != SCIM_F_PR && f->vtype == SCIM_V_NUMBER &&
+        (leaf->type == SCIM_T_STRING || leaf->type == SCIM_T_REFERENCE ||
+         leaf->type == SCIM_T_BINARY))
+        f->vtype = SCIM_V_STRING;
+    if (leaf != NULL && leaf->type == SCIM_T_DATETIME) {
+        st = scim_fp_datetime(p, f);
+        if (st)
+            return st;
+    }
     *out = f;
     return GH_OK;
 }

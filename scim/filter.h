@@ -47,7 +47,9 @@ struct scim_filter {
 /*
  * Parse filter text for a resource kind. *out is arena-owned. Errors are GH_E_INVALID with
  * scimType invalidFilter and a message pointing at the offending byte. Length and nesting are
- * capped (GH_CAP_SCIM_FILTER_LEN, GH_CAP_SCIM_FILTER_DEPTH). Thread-safe.
+ * capped (GH_CAP_SCIM_FILTER_LEN, GH_CAP_SCIM_FILTER_DEPTH). Thread-safe. Beyond the ABNF, a
+ * value may be a bare word (filter.c scim_fp_value), and a date-time compared with a dateTime
+ * attribute is normalised to the store's UTC millisecond form (ge/lt may become gt/le).
  */
 enum gh_status scim_filter_parse(struct gh_arena *a, enum scim_kind kind, const char *text,
                                  struct scim_filter **out, struct gh_err *err);

@@ -5,6 +5,8 @@
  *                                  attributes, excludedAttributes)
  *   /Users/{id}, /Groups/{id}      GET, PUT, PATCH, DELETE (If-Match honoured: 412)
  *   /ServiceProviderConfig, /ResourceTypes[/name], /Schemas[/urn]
+ * Endpoint names match in any case and /serviceConfiguration is ServiceProviderConfig
+ * (router.c), so the handlers skip the name by its length, never by comparing it.
  * Every request is authenticated with the SCIM bearer secret (constant-time digest compare,
  * config.c), every response is application/scim+json, every error a SCIM Error (error.c).
  * Every operation is safe to repeat: creates of a taken name answer 409, updates that change
@@ -292,13 +294,17 @@ static enum gh_status scim_create(struct gh_req *r, enum scim_kind kind, struct 
 {
     struct scim_store *store = gh_req_app(r)->store;
     struct scim_members_change mc = {0};
+    struct scim_projection proj;
     struct scim_row row = {0};
     struct scim_rec rec = {0};
     cJSON *body = NULL, *members = NULL;
     char *text = NULL;
     enum gh_status st;
 
-    st = scim_body(r, &body, err);
+    /* a bad attributes/excludedAttributes is refused before the write, not after it */
+    st = scim_projection(r, kind, &proj, err);
+    if (st == GH_OK)
+        st = scim_body(r, &body, err);
     if (st)
         goto out;
     st = scim_resource_normalize(kind, body, &members, &row.cols, err);
@@ -473,11 +479,14 @@ static enum gh_status scim_update(struct gh_req *r, enum scim_kind kind, const c
                                   struct gh_err *err)
 {
     struct scim_upd u = {.r = r, .kind = kind};
+    struct scim_projection proj;
     struct scim_rec rec = {0};
     cJSON *body = NULL;
     enum gh_status st;
 
-    st = scim_body(r, &body, err);
+    st = scim_projection(r, kind, &proj, err); /* refused before the write (scim_create) */
+    if (st == GH_OK)
+        st = scim_body(r, &body, err);
     if (st)
         goto out;
     if (patch) {
@@ -595,10 +604,8 @@ static void scim_allow_for(const char *path, char *allow, size_t cap)
 
     allow[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        size_t pl = strlen(rt[i].pattern);
-        bool hit = strncmp(path, rt[i].pattern, pl) == 0 &&
-                   (path[pl] == '\0' || (rt[i].match == GH_ROUTE_PREFIX && path[pl] == '/'));
-        if (!hit || rt[i].handler == scim_handle_unknown || strstr(allow, rt[i].method) != NULL)
+        if (!gh_route_path_matches(&rt[i], path) || rt[i].handler == scim_handle_unknown ||
+            strstr(allow, rt[i].method) != NULL)
             continue;
         int w = snprintf(allow + used, cap - used, "%s%s%s", used ? ", " : "", rt[i].method,
                          strcmp(rt[i].method, "GET") == 0 ? ", HEAD" : "");

@@ -8,6 +8,7 @@
  * value is byte-for-byte what the client sent (Entra requires values returned exactly as sent).
  */
 #include "scim/resource.h"
+#include "scim/filter.h"
 #include "sidecar/gatehouse.h"
 
 #include <inttypes.h>
@@ -783,19 +784,68 @@ static char *scim_proj_name(struct gh_arena *a, const char *s, size_t n)
     return out;
 }
 
+/* The lower-case qualified name of a value-filter entry's attribute, as scim_proj_walk builds
+ * it: "emails", or "urn:...:user:attr" for an extension attribute. */
+static const char *scim_proj_vf_full(struct gh_arena *a, const struct scim_path *path)
+{
+    char *full = path->urn ? gh_arena_printf(a, "%s:%s", path->urn, path->attr)
+                           : gh_arena_strdup(a, path->attr);
+    for (char *q = full; *q; q++)
+        if (*q >= 'A' && *q <= 'Z')
+            *q = (char)(*q - 'A' + 'a');
+    return full;
+}
+
+/* One attr[filter][.sub] entry into out->vfs. */
+static enum gh_status scim_proj_vf_parse(struct gh_arena *a, enum scim_kind kind, const char *param,
+                                         const char *text, struct scim_projection *out,
+                                         struct gh_err *err)
+{
+    struct scim_path path;
+    struct scim_proj_vf *v;
+
+    if (scim_filter_path_parse(a, kind, text, &path, NULL) != GH_OK || path.attr == NULL ||
+        path.vfilter == NULL) {
+        GH_ERR(err, GH_E_INVALID, "%s: \"%.80s\" is neither an attribute nor attr[filter]", param,
+               text);
+        gh_err_set_scim_type(err, SCIM_ST_INVALID_FILTER);
+        return GH_E_INVALID;
+    }
+    if (path.a != NULL && !(path.a->flags & SCIM_A_MULTI)) {
+        GH_ERR(err, GH_E_INVALID,
+               "%s: \"%.80s\": a value filter applies to a multi-valued attribute", param, text);
+        gh_err_set_scim_type(err, SCIM_ST_INVALID_FILTER);
+        return GH_E_INVALID;
+    }
+    if (out->vf_count >= GH_CAP_SCIM_PROJ_FILTERS) {
+        GH_ERR(err, GH_E_INVALID, "%s: more than %d value filters", param,
+               GH_CAP_SCIM_PROJ_FILTERS);
+        gh_err_set_scim_type(err, SCIM_ST_INVALID_FILTER);
+        return GH_E_INVALID;
+    }
+    v = &out->vfs[out->vf_count++];
+    v->full = scim_proj_vf_full(a, &path);
+    v->sub = path.sub;
+    v->vf = path.vfilter;
+    return GH_OK;
+}
+
 /*
  * Parse attributes/excludedAttributes (either may be NULL or empty; attributes wins when both are
- * given, RFC 7644 §3.9). Names are lower-cased, core-URN prefixes stripped. Arena-owned.
+ * given, RFC 7644 §3.9). Names are lower-cased, core-URN prefixes stripped. The list splits at
+ * commas outside brackets and quoted strings, so emails[value eq "a,b"] is one entry. Entries
+ * with '[' or ']' must be attr[filter] or attr[filter].sub on a multi-valued attribute (else
+ * invalidFilter); plain names are taken as given, as before. Arena-owned.
  */
 enum gh_status scim_projection_parse(struct gh_arena *a, enum scim_kind kind,
                                      const char *attributes, const char *excluded,
                                      struct scim_projection *out, struct gh_err *err)
 {
     const char *list = attributes && *attributes ? attributes : excluded;
+    const char *param = list == attributes ? "attributes" : "excludedAttributes";
     size_t n = 1;
+    enum gh_status st;
 
-    (void)kind;
-    (void)err;
     memset(out, 0, sizeof(*out));
     if (list == NULL || *list == '\0')
         return GH_OK;
@@ -803,32 +853,141 @@ enum gh_status scim_projection_parse(struct gh_arena *a, enum scim_kind kind,
     for (const char *p = list; *p; p++)
         n += *p == ',';
     out->names = gh_arena_alloc(a, n * sizeof(*out->names));
+    out->vfs = gh_arena_alloc(a, n * sizeof(*out->vfs));
     for (const char *p = list;;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        char *name = scim_proj_name(a, p, len);
-        if (*name != '\0')
-            out->names[out->count++] = name;
-        if (comma == NULL)
+        const char *q = p;
+        bool quoted = false, bracketed = false;
+        int depth = 0;
+        for (; *q != '\0' && (quoted || depth > 0 || *q != ','); q++) {
+            if (quoted && *q == '\\' && q[1] != '\0')
+                q++;
+            else if (*q == '"')
+                quoted = !quoted;
+            else if (!quoted && (*q == '[' || *q == ']')) {
+                depth += *q == '[' ? 1 : -1;
+                bracketed = true;
+            }
+        }
+        if (bracketed) {
+            /* the filter keeps its own case: values in it compare per the attribute */
+            const char *t = p;
+            size_t tl = (size_t)(q - p);
+            while (tl > 0 && (*t == ' ' || *t == '\t'))
+                t++, tl--;
+            while (tl > 0 && (t[tl - 1] == ' ' || t[tl - 1] == '\t'))
+                tl--;
+            st = scim_proj_vf_parse(a, kind, param, gh_arena_strndup(a, t, tl), out, err);
+            if (st)
+                return st;
+        } else {
+            char *name = scim_proj_name(a, p, (size_t)(q - p));
+            if (*name != '\0')
+                out->names[out->count++] = name;
+        }
+        if (*q == '\0')
             break;
-        p = comma + 1;
+        p = q + 1;
     }
     return GH_OK;
 }
 
-/* full: the lower-case qualified name of a node; 1: named exactly, 2: a descendant is named. */
+#define SCIM_PROJ_NONE  0 /* not named */
+#define SCIM_PROJ_SELF  1 /* named exactly */
+#define SCIM_PROJ_BELOW 2 /* a descendant is named */
+#define SCIM_PROJ_ELEMS 3 /* named with a value filter: decided element by element */
+
+/* full: the lower-case qualified name of a node. */
 static int scim_proj_hit(const struct scim_projection *p, const char *full)
 {
     size_t fl = strlen(full);
-    int hit = 0;
+    int hit = SCIM_PROJ_NONE;
+    bool self = false, elems = false;
     for (size_t i = 0; i < p->count; i++) {
         const char *n = p->names[i];
         if (strcmp(n, full) == 0)
-            return 1;
-        if (strncmp(n, full, fl) == 0 && (n[fl] == '.' || n[fl] == ':'))
-            hit = 2;
+            self = true;
+        else if (strncmp(n, full, fl) == 0 && (n[fl] == '.' || n[fl] == ':'))
+            hit = SCIM_PROJ_BELOW;
     }
-    return hit;
+    for (size_t i = 0; i < p->vf_count; i++) {
+        const char *n = p->vfs[i].full;
+        if (strcmp(n, full) == 0)
+            elems = true;
+        else if (strncmp(n, full, fl) == 0 && n[fl] == ':')
+            hit = SCIM_PROJ_BELOW; /* an extension object holding a filtered attribute */
+    }
+    if (self && (!p->include || !elems))
+        return SCIM_PROJ_SELF; /* excludedAttributes=emails drops emails whatever else is said */
+    return elems ? SCIM_PROJ_ELEMS : hit;
+}
+
+/* Is sub-attribute key of one element of full named, by a plain "full.key" or by a value-filter
+ * entry whose filter selected the element (matched[i])? */
+static bool scim_proj_sub_named(const struct scim_projection *p, const char *full,
+                                const bool *matched, const char *key)
+{
+    size_t fl = strlen(full);
+    for (size_t i = 0; i < p->count; i++) {
+        const char *n = p->names[i];
+        if (strncmp(n, full, fl) == 0 && n[fl] == '.' && strcasecmp(n + fl + 1, key) == 0)
+            return true;
+    }
+    for (size_t i = 0; i < p->vf_count; i++)
+        if (matched[i] && p->vfs[i].sub != NULL && strcasecmp(p->vfs[i].sub, key) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * The elements of multi-valued attribute arr (named full, a member of obj) under value-filter
+ * entries. attributes: an element stays when an entry without a sub (or the plain name) selects
+ * it, keeping only the named subs when only "attr[filter].sub" entries select it.
+ * excludedAttributes: an element goes when an entry without a sub selects it, else loses the
+ * named subs. An attribute left with no element is removed rather than returned as [].
+ */
+static void scim_proj_elems(const struct scim_projection *p, cJSON *obj, cJSON *arr,
+                            const char *full)
+{
+    size_t fl = strlen(full);
+    bool *matched = gh_xcalloc(p->vf_count ? p->vf_count : 1, sizeof(*matched));
+    cJSON *e = arr->child;
+
+    while (e != NULL) {
+        cJSON *next = e->next;
+        bool whole = false, some = false, drop;
+        /* every filter sees the element as stored, before any sub-attribute is removed */
+        for (size_t i = 0; i < p->vf_count; i++) {
+            matched[i] = strcmp(p->vfs[i].full, full) == 0 && scim_filter_match(p->vfs[i].vf, e);
+            whole = whole || (matched[i] && p->vfs[i].sub == NULL);
+            some = some || (matched[i] && p->vfs[i].sub != NULL);
+        }
+        for (size_t i = 0; i < p->count; i++) {
+            const char *n = p->names[i];
+            whole = whole || strcmp(n, full) == 0;
+            some = some || (strncmp(n, full, fl) == 0 && n[fl] == '.');
+        }
+        if (whole)
+            drop = !p->include;
+        else if (!some || !cJSON_IsObject(e))
+            drop = p->include; /* nothing selected (a primitive element has no sub-attributes) */
+        else {
+            cJSON *c = e->child;
+            while (c != NULL) {
+                cJSON *cn = c->next;
+                bool named = c->string != NULL && scim_proj_sub_named(p, full, matched, c->string);
+                if (named != p->include)
+                    cJSON_Delete(cJSON_DetachItemViaPointer(e, c));
+                c = cn;
+            }
+            drop = e->child == NULL;
+        }
+        if (drop)
+            cJSON_Delete(cJSON_DetachItemViaPointer(arr, e));
+        e = next;
+    }
+    free(matched);
+    if (arr->child == NULL)
+        cJSON_Delete(cJSON_DetachItemViaPointer(obj, arr));
 }
 
 static char *scim_proj_full(char *buf, size_t cap, const char *prefix, char sep, const char *key)
@@ -861,10 +1020,16 @@ static void scim_proj_walk(const struct scim_projection *p, cJSON *obj, const ch
         }
         bool is_ext = prefix == NULL && strncasecmp(c->string, SCIM_URN_PREFIX, 4) == 0;
         int hit = scim_proj_hit(p, scim_proj_full(full, sizeof(full), prefix, sep, c->string));
-        bool drop = p->include ? hit == 0 : hit == 1;
-        if (drop) {
+        bool drop = p->include ? hit == SCIM_PROJ_NONE : hit == SCIM_PROJ_SELF;
+        if (hit == SCIM_PROJ_ELEMS && cJSON_IsArray(c)) {
+            scim_proj_elems(p, obj, c, full);
+        } else if (hit == SCIM_PROJ_ELEMS) {
+            /* not multi-valued after all (an unknown attribute): no element to select */
+            if (p->include)
+                cJSON_Delete(cJSON_DetachItemViaPointer(obj, c));
+        } else if (drop) {
             cJSON_Delete(cJSON_DetachItemViaPointer(obj, c));
-        } else if (hit == 2) {
+        } else if (hit == SCIM_PROJ_BELOW) {
             char sub_sep = is_ext ? ':' : '.';
             if (cJSON_IsObject(c)) {
                 scim_proj_walk(p, c, full, sub_sep);
@@ -889,7 +1054,7 @@ bool scim_projection_wants(const struct scim_projection *p, const char *urn, con
     char full[512];
     int hit;
 
-    if (p->count == 0)
+    if (p->count == 0 && p->vf_count == 0)
         return true;
     if (urn != NULL)
         snprintf(full, sizeof(full), "%s:%s", urn, attr);
@@ -899,13 +1064,13 @@ bool scim_projection_wants(const struct scim_projection *p, const char *urn, con
         if (*q >= 'A' && *q <= 'Z')
             *q = (char)(*q - 'A' + 'a');
     hit = scim_proj_hit(p, full);
-    return p->include ? hit != 0 : hit != 1;
+    return p->include ? hit != SCIM_PROJ_NONE : hit != SCIM_PROJ_SELF;
 }
 
 /* Apply attributes/excludedAttributes to a rendered resource (id and schemas always stay). */
 void scim_projection_apply(const struct scim_projection *p, cJSON *res)
 {
-    if (p->count == 0)
+    if (p->count == 0 && p->vf_count == 0)
         return;
     scim_proj_walk(p, res, NULL, '.');
 }

@@ -161,13 +161,25 @@ enum gh_status scim_members_check(const cJSON *members, struct gh_err *err);
 /* ---- stored body -> response ---- */
 /*
  * Projection of RFC 7644 §3.4.2.5: attributes / excludedAttributes (comma-separated, names
- * possibly URN-qualified and dotted). `id` and `schemas` are always returned.
+ * possibly URN-qualified and dotted). `id` and `schemas` are always returned. Beyond the RFC,
+ * an entry may carry a value filter, attr[filter] or attr[filter].sub (Microsoft's validator
+ * sends attributes=emails[type eq "work"]): with attributes it returns only the elements the
+ * filter selects (or their sub), with excludedAttributes it removes them (or their sub).
  */
+struct scim_proj_vf {
+    const char *full; /* lower-case "attr" or "urn:attr" of the multi-valued attribute */
+    const char *sub;  /* sub-attribute, or NULL for the whole element */
+    const struct scim_filter *vf; /* the value filter, evaluated on each element */
+};
 struct scim_projection {
     const char **names; /* arena-owned canonical "urn:attr.sub"-style names (lower case) */
     size_t count;
+    struct scim_proj_vf *vfs; /* entries with a value filter, arena-owned */
+    size_t vf_count;
     bool include; /* true: only names; false: all but names */
 };
+/* Parse the two lists (see resource.c). A malformed value-filter entry, or one on a
+ * single-valued attribute, is GH_E_INVALID with scimType invalidFilter; plain names never fail. */
 enum gh_status scim_projection_parse(struct gh_arena *a, enum scim_kind kind,
                                      const char *attributes, const char *excluded,
                                      struct scim_projection *out, struct gh_err *err);

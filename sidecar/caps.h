@@ -37,6 +37,9 @@
 /* SCIM filter: bytes and nesting depth (parentheses, not, value paths). */
 #define GH_CAP_SCIM_FILTER_LEN   4096
 #define GH_CAP_SCIM_FILTER_DEPTH 16
+/* Value filters in one attributes/excludedAttributes list (emails[type eq "work"]): each is
+ * evaluated on every element of every resource a page returns. */
+#define GH_CAP_SCIM_PROJ_FILTERS 16
 /* Policy file size. */
 #define GH_CAP_POLICY (4L * 1024 * 1024)
 /* Config file size and line length. */

@@ -3,7 +3,10 @@
  *
  * Lookup is a linear scan: the table is small and the scan costs less than a hash of the path.
  * GET rows also answer HEAD. A path that matches rows of other methods only is a 405 with the
- * Allow list built from those rows.
+ * Allow list built from those rows. Paths compare byte for byte, except the last segment of a
+ * *_NAME_ANY_CASE row: SCIM endpoint names (RFC 7644 §3.2 names no case rule; Microsoft's SCIM
+ * validator sends /users and /serviceConfiguration), so /scim/v2/users is /scim/v2/Users while
+ * /SCIM/v2/Users, /Healthz and a resource id after the name stay exact.
  */
 #include "router.h"
 #include "authz/authz.h"
@@ -15,6 +18,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* Each row names the credential its requests need (checked when the headers are complete, before
  * any body is read) and its body cap: the authz routes take small JSON documents, SCIM takes
@@ -27,32 +31,35 @@ static const struct gh_route gh_routes[] = {
      GH_CAP_BODY_OPS},
     {"GET", "/metrics", GH_ROUTE_EXACT, gh_metrics_handle, NULL, "metrics", NULL, GH_CAP_BODY_OPS},
     /* SCIM 2.0 (issue 3): one handler per resource type; errors render as SCIM Error JSON */
-    {"GET", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim",
-     scim_auth, 0},
-    {"POST", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim",
-     scim_auth, 0},
-    {"PUT", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim",
-     scim_auth, 0},
-    {"PATCH", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim",
-     scim_auth, 0},
-    {"DELETE", "/scim/v2/Users", GH_ROUTE_PREFIX, scim_handle_users, scim_error_render, "scim",
-     scim_auth, 0},
-    {"GET", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim",
-     scim_auth, 0},
-    {"POST", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim",
-     scim_auth, 0},
-    {"PUT", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim",
-     scim_auth, 0},
-    {"PATCH", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim",
-     scim_auth, 0},
-    {"DELETE", "/scim/v2/Groups", GH_ROUTE_PREFIX, scim_handle_groups, scim_error_render, "scim",
-     scim_auth, 0},
-    {"GET", "/scim/v2/ServiceProviderConfig", GH_ROUTE_EXACT, scim_handle_spc, scim_error_render,
+    {"GET", "/scim/v2/Users", GH_ROUTE_PREFIX_NAME_ANY_CASE, scim_handle_users, scim_error_render,
      "scim", scim_auth, 0},
-    {"GET", "/scim/v2/ResourceTypes", GH_ROUTE_PREFIX, scim_handle_rtypes, scim_error_render,
+    {"POST", "/scim/v2/Users", GH_ROUTE_PREFIX_NAME_ANY_CASE, scim_handle_users, scim_error_render,
      "scim", scim_auth, 0},
-    {"GET", "/scim/v2/Schemas", GH_ROUTE_PREFIX, scim_handle_schemas, scim_error_render, "scim",
-     scim_auth, 0},
+    {"PUT", "/scim/v2/Users", GH_ROUTE_PREFIX_NAME_ANY_CASE, scim_handle_users, scim_error_render,
+     "scim", scim_auth, 0},
+    {"PATCH", "/scim/v2/Users", GH_ROUTE_PREFIX_NAME_ANY_CASE, scim_handle_users, scim_error_render,
+     "scim", scim_auth, 0},
+    {"DELETE", "/scim/v2/Users", GH_ROUTE_PREFIX_NAME_ANY_CASE, scim_handle_users,
+     scim_error_render, "scim", scim_auth, 0},
+    {"GET", "/scim/v2/Groups", GH_ROUTE_PREFIX_NAME_ANY_CASE, scim_handle_groups, scim_error_render,
+     "scim", scim_auth, 0},
+    {"POST", "/scim/v2/Groups", GH_ROUTE_PREFIX_NAME_ANY_CASE, scim_handle_groups,
+     scim_error_render, "scim", scim_auth, 0},
+    {"PUT", "/scim/v2/Groups", GH_ROUTE_PREFIX_NAME_ANY_CASE, scim_handle_groups, scim_error_render,
+     "scim", scim_auth, 0},
+    {"PATCH", "/scim/v2/Groups", GH_ROUTE_PREFIX_NAME_ANY_CASE, scim_handle_groups,
+     scim_error_render, "scim", scim_auth, 0},
+    {"DELETE", "/scim/v2/Groups", GH_ROUTE_PREFIX_NAME_ANY_CASE, scim_handle_groups,
+     scim_error_render, "scim", scim_auth, 0},
+    {"GET", "/scim/v2/ServiceProviderConfig", GH_ROUTE_EXACT_NAME_ANY_CASE, scim_handle_spc,
+     scim_error_render, "scim", scim_auth, 0},
+    /* the pre-RFC name Microsoft's validator still asks for (SCIMReferenceCode Postman suite) */
+    {"GET", "/scim/v2/serviceConfiguration", GH_ROUTE_EXACT_NAME_ANY_CASE, scim_handle_spc,
+     scim_error_render, "scim", scim_auth, 0},
+    {"GET", "/scim/v2/ResourceTypes", GH_ROUTE_PREFIX_NAME_ANY_CASE, scim_handle_rtypes,
+     scim_error_render, "scim", scim_auth, 0},
+    {"GET", "/scim/v2/Schemas", GH_ROUTE_PREFIX_NAME_ANY_CASE, scim_handle_schemas,
+     scim_error_render, "scim", scim_auth, 0},
     /* admin API (GATEHOUSE_ADMIN_TOKEN) */
     {"*", "/admin/v1/access-groups", GH_ROUTE_PREFIX, policy_admin_handle,
      policy_admin_render_error, "admin", policy_admin_auth, GH_CAP_BODY_ADMIN},
@@ -66,14 +73,23 @@ static const struct gh_route gh_routes[] = {
 
 #define GH_NROUTES (sizeof(gh_routes) / sizeof(gh_routes[0]))
 
-static bool gh_route_path_matches(const struct gh_route *rt, const char *path)
+/* See router.h. */
+bool gh_route_path_matches(const struct gh_route *rt, const char *path)
 {
-    size_t n = strlen(rt->pattern);
-    if (strncmp(path, rt->pattern, n) != 0)
+    size_t n = strlen(rt->pattern), fixed = n;
+    bool prefix = rt->match == GH_ROUTE_PREFIX || rt->match == GH_ROUTE_PREFIX_NAME_ANY_CASE;
+
+    /* exact up to and including the pattern's last '/'; the name after it in any case */
+    if (rt->match == GH_ROUTE_EXACT_NAME_ANY_CASE || rt->match == GH_ROUTE_PREFIX_NAME_ANY_CASE)
+        fixed = (size_t)(strrchr(rt->pattern, '/') - rt->pattern) + 1;
+
+    if (strncmp(path, rt->pattern, fixed) != 0)
+        return false;
+    if (fixed < n && strncasecmp(path + fixed, rt->pattern + fixed, n - fixed) != 0)
         return false;
     if (path[n] == '\0')
         return true;
-    return rt->match == GH_ROUTE_PREFIX && path[n] == '/';
+    return prefix && path[n] == '/';
 }
 
 static bool gh_route_method_matches(const struct gh_route *rt, const char *method)

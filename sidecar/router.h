@@ -11,6 +11,7 @@
 #include "err.h"
 #include "http.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef enum gh_status (*gh_handler_fn)(struct gh_req *r, struct gh_err *err);
@@ -24,6 +25,10 @@ typedef enum gh_status (*gh_auth_fn)(struct gh_req *r, struct gh_err *err);
 enum gh_route_match {
     GH_ROUTE_EXACT,  /* the path equals pattern */
     GH_ROUTE_PREFIX, /* the path equals pattern or starts with pattern + "/" */
+    /* As above, but the pattern's last segment matches in any case ("/scim/v2/users"): SCIM
+     * endpoint names, which Microsoft's validator sends in lower case. The rest is exact. */
+    GH_ROUTE_EXACT_NAME_ANY_CASE,
+    GH_ROUTE_PREFIX_NAME_ANY_CASE,
 };
 
 struct gh_route {
@@ -44,6 +49,8 @@ struct gh_route {
  * first route with this path (for its error renderer) and `allow` holds "GET, POST". */
 enum gh_status gh_router_find(const char *method, const char *path,
                               const struct gh_route **out_route, char *allow, size_t allow_cap);
+/* Does path fall under rt's pattern (exact, or prefix + "/"), by the same rule as lookup? */
+bool gh_route_path_matches(const struct gh_route *rt, const char *path);
 /* The whole table (static), for metrics. */
 const struct gh_route *gh_router_table(size_t *out_count);
 

@@ -309,6 +309,187 @@ START_TEST(https_and_location)
 }
 END_TEST
 
+/* Issue 9.11: what Microsoft's SCIM validator (SCIMReferenceCode PostmanCollection.json) sends:
+ * lower-case endpoint names, the old /serviceConfiguration path, unquoted filter values, a
+ * date-time with a 7-digit fraction and an offset, and attributes=emails[type eq "work"]. */
+START_TEST(entra_validator_leniency)
+{
+    static const char *const users[] = {
+        "{\"userName\":\"Olivia@contoso.com\",\"name\":{\"familyName\":\"Employee\"},"
+        "\"emails\":[{\"type\":\"work\",\"value\":\"olivia@example.com\"},{\"type\":\"home\","
+        "\"value\":\"olivia@home.test\"}]}",
+        "{\"userName\":\"bob@contoso.com\",\"name\":{\"familyName\":\"Employee\"},"
+        "\"emails\":[{\"type\":\"home\",\"value\":\"bob@example.org\"}]}",
+        "{\"userName\":\"carol@contoso.com\",\"name\":{\"familyName\":\"Manager\"},"
+        "\"emails\":[{\"type\":\"work\",\"value\":\"carol@example.com\"}]}",
+    };
+    char *ids[3];
+    char path[1024];
+    struct scim_res r;
+
+    /* endpoint names in any case; the metrics label stays "scim" */
+    for (size_t i = 0; i < 3; i++)
+        ids[i] = scim_create(i == 0   ? "/scim/v2/users"
+                             : i == 1 ? "/scim/v2/USERS"
+                                      : "/scim/v2/Users",
+                             users[i]);
+    r = scim_call("GET", scim_path("/scim/v2/users/%s", ids[0]), NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(scim_str(r.json, "userName"), "Olivia@contoso.com");
+    scim_res_free(&r);
+    char *g = scim_create("/scim/v2/groups", "{\"displayName\":\"Lenient\"}");
+    r = scim_call("GET", "/scim/v2/GROUPS", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(scim_int(r.json, "totalResults"), 1);
+    scim_res_free(&r);
+    static const char *const spc[] = {"/scim/v2/serviceConfiguration",
+                                      "/scim/v2/SERVICECONFIGURATION",
+                                      "/scim/v2/serviceproviderconfig"};
+    for (size_t i = 0; i < 3; i++) {
+        r = scim_call("GET", spc[i], NULL);
+        ck_assert_msg(r.status == 200, "%s: %ld", spc[i], r.status);
+        ck_assert(
+            cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "patch"), "supported")));
+        scim_res_free(&r);
+    }
+    r = scim_call("GET", "/scim/v2/resourcetypes", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(scim_int(r.json, "totalResults"), 2);
+    scim_res_free(&r);
+    r = scim_call("GET", "/scim/v2/RESOURCETYPES/Group", NULL);
+    ck_assert_int_eq(r.status, 200);
+    scim_res_free(&r);
+    r = scim_call("GET", "/scim/v2/schemas", NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(scim_int(r.json, "totalResults"), 3);
+    scim_res_free(&r);
+    /* 404 and 405 (with Allow) keep working on the any-case names */
+    r = scim_call("GET", "/scim/v2/usersx", NULL);
+    ck_assert_int_eq(r.status, 404);
+    scim_res_free(&r);
+    r = scim_call("GET", "/scim/v2/serviceConfiguration/x", NULL);
+    ck_assert_int_eq(r.status, 404);
+    scim_res_free(&r);
+    r = scim_call("DELETE", "/scim/v2/users", NULL);
+    ck_assert_int_eq(r.status, 405);
+    ck_assert_str_eq(r.allow, "GET, HEAD, POST");
+    scim_res_free(&r);
+    r = scim_call("DELETE", "/scim/v2/serviceconfiguration", NULL);
+    ck_assert_int_eq(r.status, 405);
+    ck_assert_str_eq(r.allow, "GET, HEAD");
+    scim_res_free(&r);
+    r = scim_call("POST", "/scim/v2/SCHEMAS", "{}");
+    ck_assert_int_eq(r.status, 405);
+    ck_assert_str_eq(r.allow, "GET, HEAD");
+    scim_res_free(&r);
+
+    /* unquoted filter values */
+    ck_assert_int_eq(scim_count("/scim/v2/users", "userName sw O"), 1);
+    ck_assert_int_eq(scim_count("/scim/v2/users",
+                                "name.FamilyName eq Employee and (emails.Value co example.com "
+                                "or emails.Value co example.org)"),
+                     2);
+    ck_assert_int_eq(
+        scim_count("/scim/v2/users", "meta.Created gt 2015-10-10T14:38:21.8617979-07:00"), 3);
+    ck_assert_int_eq(
+        scim_count("/scim/v2/users", "meta.created lt 2015-10-10T14:38:21.8617979-07:00"), 0);
+    ck_assert_int_eq(scim_count("/scim/v2/users", "emails[type eq work and value co example]"), 2);
+    r = scim_call("GET", scim_path("/scim/v2/Users?filter=%s", scim_q("meta.created gt soon")),
+                  NULL);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_str_eq(scim_str(r.json, "scimType"), "invalidFilter");
+    scim_res_free(&r);
+
+    /* attributes=emails[type eq "work"]: only the work addresses; no email, no attribute */
+    r = scim_call("GET",
+                  scim_path("/scim/v2/Users?sortBy=userName&attributes=%s",
+                            scim_q("emails[type eq \"work\"]")),
+                  NULL);
+    ck_assert_int_eq(r.status, 200);
+    cJSON *res = cJSON_GetObjectItem(r.json, "Resources");
+    ck_assert_int_eq(cJSON_GetArraySize(res), 3);
+    cJSON *bob = cJSON_GetArrayItem(res, 0), *carol = cJSON_GetArrayItem(res, 1),
+          *olivia = cJSON_GetArrayItem(res, 2);
+    ck_assert_str_eq(scim_str(olivia, "id"), ids[0]);
+    ck_assert_ptr_null(cJSON_GetObjectItem(olivia, "userName"));
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(olivia, "emails")), 1);
+    ck_assert_str_eq(
+        scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(olivia, "emails"), 0), "value"),
+        "olivia@example.com");
+    ck_assert_ptr_null(cJSON_GetObjectItem(bob, "emails"));
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(carol, "emails")), 1);
+    scim_res_free(&r);
+    snprintf(path, sizeof(path), "/scim/v2/Users/%s?excludedAttributes=%s", ids[0],
+             scim_q("emails[type eq \"work\"]"));
+    r = scim_call("GET", path, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(scim_str(r.json, "userName"), "Olivia@contoso.com");
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "emails")), 1);
+    ck_assert_str_eq(scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "emails"), 0), "type"),
+                     "home");
+    scim_res_free(&r);
+    r = scim_call("GET", scim_path("/scim/v2/Users?attributes=%s", scim_q("emails[type eq]")),
+                  NULL);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_str_eq(scim_str(r.json, "scimType"), "invalidFilter");
+    scim_res_free(&r);
+    snprintf(path, sizeof(path), "/scim/v2/Users/%s?attributes=%s", ids[0],
+             scim_q("userName[value eq \"x\"]"));
+    r = scim_call("GET", path, NULL);
+    ck_assert_int_eq(r.status, 400);
+    scim_res_free(&r);
+    /* refused before anything is written */
+    r = scim_call("POST", scim_path("/scim/v2/Users?attributes=%s", scim_q("emails[type eq]")),
+                  "{\"userName\":\"never@contoso.com\"}");
+    ck_assert_int_eq(r.status, 400);
+    scim_res_free(&r);
+    snprintf(path, sizeof(path), "/scim/v2/Users/%s?excludedAttributes=%s", ids[2],
+             scim_q("name[givenName eq \"x\"]"));
+    r = scim_call("PATCH", path,
+                  "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+                  "\"Operations\":[{\"op\":\"replace\",\"path\":\"title\",\"value\":\"T\"}]}");
+    ck_assert_int_eq(r.status, 400);
+    scim_res_free(&r);
+    ck_assert_int_eq(scim_count("/scim/v2/Users", "userName eq \"never@contoso.com\" or title pr"),
+                     0);
+    /* a group's members through a value filter (members come from the store, not the body) */
+    char patch[512];
+    snprintf(
+        patch, sizeof(patch),
+        "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":[{"
+        "\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":\"%s\"},{\"value\":\"%s\"}]}]}",
+        ids[0], ids[1]);
+    r = scim_call("PATCH", scim_path("/scim/v2/groups/%s", g), patch);
+    ck_assert_int_eq(r.status, 204);
+    scim_res_free(&r);
+    snprintf(path, sizeof(path), "/scim/v2/Groups/%s?excludedAttributes=%s", g,
+             scim_q("members[value eq \""));
+    r = scim_call("GET", path, NULL);
+    ck_assert_int_eq(r.status, 400);
+    scim_res_free(&r);
+    char q[256];
+    snprintf(q, sizeof(q), "members[value eq \"%s\"]", ids[0]);
+    snprintf(path, sizeof(path), "/scim/v2/Groups/%s?excludedAttributes=%s", g, scim_q(q));
+    r = scim_call("GET", path, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "members")), 1);
+    ck_assert_str_eq(
+        scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "members"), 0), "value"), ids[1]);
+    scim_res_free(&r);
+    snprintf(path, sizeof(path), "/scim/v2/Groups/%s?attributes=%s", g, scim_q(q));
+    r = scim_call("GET", path, NULL);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "members")), 1);
+    ck_assert_str_eq(
+        scim_str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "members"), 0), "value"), ids[0]);
+    ck_assert_ptr_null(cJSON_GetObjectItem(r.json, "displayName"));
+    scim_res_free(&r);
+    for (size_t i = 0; i < 3; i++)
+        free(ids[i]);
+    free(g);
+}
+END_TEST
+
 /* /metrics carries the store's gauges and change counters */
 START_TEST(store_metrics)
 {
@@ -342,6 +523,7 @@ Suite *scim_protocol_suite(void)
     tcase_add_test(tc, paging_sorting_projection);
     tcase_add_test(tc, https_and_location);
     tcase_add_test(tc, store_metrics);
+    tcase_add_test(tc, entra_validator_leniency);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -3,7 +3,8 @@
  * in-memory evaluator. Invariants checked: a parsed filter compiles; the SQL text never holds a
  * double quote or a semicolon (every request value and JSON path is a bound parameter, never
  * spliced); the compiled query runs against a real store without an SQL error; PATCH path
- * parsing and element evaluation never crash.
+ * parsing and element evaluation never crash; attributes/excludedAttributes parsing either
+ * fails as invalid or projects a resource, keeping its id.
  */
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
@@ -45,6 +46,13 @@ static struct scim_store *fuzz_open(void)
     return fuzz_store;
 }
 
+static const char fuzz_resource[] =
+    "{\"schemas\":[],\"id\":\"1\",\"userName\":\"u\",\"name\":{\"givenName\":\"g\"},"
+    "\"emails\":[{\"type\":\"work\",\"value\":\"a@b.c\",\"primary\":true},\"x\",{\"type\":"
+    "\"home\"}],\"members\":[{\"value\":\"m\",\"type\":\"User\"}],"
+    "\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\":{\"manager\":{\"value\":"
+    "\"b\"},\"tags\":[{\"value\":\"t\"}]},\"meta\":{\"created\":\"2015-10-10T21:38:21.861Z\"}}";
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *s = gh_xstrndup((const char *)data, size);
@@ -74,6 +82,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct scim_path p;
         if (scim_filter_path_parse(a, (enum scim_kind)k, s, &p, NULL) == GH_OK && p.vfilter != NULL)
             (void)scim_filter_match(p.vfilter, elem);
+        /* the input as attributes, then as excludedAttributes (value filters inside, issue 9.11) */
+        for (int inc = 0; inc < 2; inc++) {
+            struct scim_projection proj;
+            gh_err_clear(&err);
+            if (scim_projection_parse(a, (enum scim_kind)k, inc ? s : NULL, inc ? NULL : s, &proj,
+                                      &err) != GH_OK) {
+                GH_ASSERT(err.status == GH_E_INVALID && err.scim_type != NULL);
+                continue;
+            }
+            cJSON *res = cJSON_Parse(fuzz_resource);
+            (void)scim_projection_wants(&proj, NULL, "members");
+            scim_projection_apply(&proj, res);
+            GH_ASSERT(cJSON_GetObjectItem(res, "id") != NULL);
+            cJSON_Delete(res);
+        }
     }
     cJSON_Delete(elem);
     gh_arena_free(a);

@@ -1,6 +1,7 @@
 /*
  * test_router.c - route lookup, 405 Allow lists, bearer parsing and the metrics exposition.
  */
+#include "scim/scim.h"
 #include "sidecar/gatehouse.h"
 
 #include <check.h>
@@ -43,6 +44,66 @@ START_TEST(every_route_names_its_credential)
         if (strncmp(rt[i].pattern, "/scim", 5) == 0)
             ck_assert_int_eq(rt[i].body_cap, 0); /* GATEHOUSE_MAX_BODY */
     }
+}
+END_TEST
+
+/* Issue 9.11: SCIM endpoint names match in any case (Microsoft's validator sends /users and
+ * /serviceConfiguration); the /scim/v2 base and every other route stay exact. */
+START_TEST(route_scim_names_any_case)
+{
+    static const struct {
+        const char *method, *path;
+        enum gh_status st;
+        gh_handler_fn handler; /* NULL: the route is not a SCIM one (or none matched) */
+    } cases[] = {
+        {"GET", "/scim/v2/Users", GH_OK, scim_handle_users},
+        {"GET", "/scim/v2/users", GH_OK, scim_handle_users},
+        {"POST", "/scim/v2/USERS", GH_OK, scim_handle_users},
+        {"PATCH", "/scim/v2/users/0a1B-Id", GH_OK, scim_handle_users},
+        {"GET", "/scim/v2/GROUPS", GH_OK, scim_handle_groups},
+        {"DELETE", "/scim/v2/groups/x", GH_OK, scim_handle_groups},
+        {"GET", "/scim/v2/serviceproviderconfig", GH_OK, scim_handle_spc},
+        {"HEAD", "/scim/v2/SERVICEPROVIDERCONFIG", GH_OK, scim_handle_spc},
+        {"GET", "/scim/v2/serviceConfiguration", GH_OK, scim_handle_spc},
+        {"GET", "/scim/v2/serviceconfiguration", GH_OK, scim_handle_spc},
+        {"GET", "/scim/v2/resourcetypes", GH_OK, scim_handle_rtypes},
+        {"GET", "/scim/v2/ResourceTypes/User", GH_OK, scim_handle_rtypes},
+        {"GET", "/scim/v2/schemas", GH_OK, scim_handle_schemas},
+        {"GET", "/scim/v2/SCHEMAS/urn:x", GH_OK, scim_handle_schemas},
+        /* near misses reach the SCIM catch-all (a SCIM 404 or 405) */
+        {"GET", "/scim/v2/usersx", GH_OK, scim_handle_unknown},
+        {"GET", "/scim/v2/serviceConfigurationX", GH_OK, scim_handle_unknown},
+        {"GET", "/scim/v2/serviceproviderconfig/x", GH_OK, scim_handle_unknown},
+        {"DELETE", "/scim/v2/serviceconfiguration", GH_OK, scim_handle_unknown},
+        {"GET", "/scim/V2/Users", GH_OK, scim_handle_unknown},
+        /* the base path and the other routes are exact */
+        {"GET", "/SCIM/v2/Users", GH_E_NOT_FOUND, NULL},
+        {"GET", "/HEALTHZ", GH_E_NOT_FOUND, NULL},
+        {"GET", "/Metrics", GH_E_NOT_FOUND, NULL},
+        {"POST", "/v1/Authorize", GH_E_NOT_FOUND, NULL},
+        {"GET", "/Admin/v1/access-groups", GH_E_NOT_FOUND, NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct gh_route *rt = NULL;
+        char allow[96];
+        enum gh_status st =
+            gh_router_find(cases[i].method, cases[i].path, &rt, allow, sizeof(allow));
+        ck_assert_msg(st == cases[i].st, "%s %s: status %d", cases[i].method, cases[i].path,
+                      (int)st);
+        if (cases[i].handler != NULL) {
+            ck_assert_msg(rt != NULL && rt->handler == cases[i].handler, "%s %s: wrong route",
+                          cases[i].method, cases[i].path);
+            ck_assert_str_eq(rt->label, "scim"); /* metrics label unchanged */
+        }
+    }
+    /* the SCIM catch-all's Allow list is built from the same matching */
+    ck_assert(gh_route_path_matches(&(struct gh_route){.method = "GET",
+                                                       .pattern = "/scim/v2/Users",
+                                                       .match = GH_ROUTE_PREFIX_NAME_ANY_CASE},
+                                    "/scim/v2/uSeRs/AbC"));
+    ck_assert(!gh_route_path_matches(
+        &(struct gh_route){.method = "GET", .pattern = "/scim/v2/Users", .match = GH_ROUTE_PREFIX},
+        "/scim/v2/users"));
 }
 END_TEST
 
@@ -125,6 +186,7 @@ Suite *router_suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, route_lookup);
     tcase_add_test(tc, every_route_names_its_credential);
+    tcase_add_test(tc, route_scim_names_any_case);
     tcase_add_test(tc, bearer_parsing);
     tcase_add_test(tc, metrics_exposition);
     suite_add_tcase(s, tc);

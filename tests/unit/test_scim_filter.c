@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- parse: text -> canonical tree (NULL: must fail with invalidFilter) ---- */
@@ -28,13 +29,13 @@ static const struct {
      "(sw userName \"J\")"},
     {SCIM_USER, "title pr", "(pr title)"},
     {SCIM_USER, "meta.lastModified gt \"2011-05-13T04:42:34Z\"",
-     "(gt meta.lastModified \"2011-05-13T04:42:34Z\")"},
+     "(gt meta.lastModified \"2011-05-13T04:42:34.000Z\")"},
     {SCIM_USER, "meta.lastModified ge \"2011-05-13T04:42:34Z\"",
-     "(ge meta.lastModified \"2011-05-13T04:42:34Z\")"},
+     "(ge meta.lastModified \"2011-05-13T04:42:34.000Z\")"},
     {SCIM_USER, "meta.lastModified lt \"2011-05-13T04:42:34Z\"",
-     "(lt meta.lastModified \"2011-05-13T04:42:34Z\")"},
+     "(lt meta.lastModified \"2011-05-13T04:42:34.000Z\")"},
     {SCIM_USER, "meta.lastModified le \"2011-05-13T04:42:34Z\"",
-     "(le meta.lastModified \"2011-05-13T04:42:34Z\")"},
+     "(le meta.lastModified \"2011-05-13T04:42:34.000Z\")"},
     {SCIM_USER, "title pr and userType eq \"Employee\"",
      "(and (pr title) (eq userType \"Employee\"))"},
     {SCIM_USER, "title pr or userType eq \"Intern\"", "(or (pr title) (eq userType \"Intern\"))"},
@@ -78,14 +79,78 @@ static const struct {
     {SCIM_USER, "  userName   eq   \"x\"  ", "(eq userName \"x\")"},
     {SCIM_USER, "not(userName eq \"x\")", "(not (eq userName \"x\"))"},
     {SCIM_USER, "x ge -1.5e3", "(ge x -1500)"},
+    /* an unquoted number against a string attribute is the string as written */
+    {SCIM_USER, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq 0701",
+     "(eq urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber \"0701\")"},
+    {SCIM_USER, "userName eq 42", "(eq userName \"42\")"},
+    {SCIM_USER, "userName eq -1.5e3", "(eq userName \"-1.5e3\")"},
     {SCIM_GROUP, "displayName eq \"Sales\"", "(eq displayName \"Sales\")"},
     {SCIM_GROUP, "members[value eq \"u1\"]", "(has members[(eq value \"u1\")])"},
     {SCIM_GROUP, "members.value eq \"u1\"", "(eq members.value \"u1\")"},
+    /* issue 9.11: unquoted values, as Microsoft's SCIM validator sends them. A bare word runs
+     * to whitespace, ')' or ']'; true/false/null (any case) and JSON numbers keep their type */
+    {SCIM_USER, "userName sw O", "(sw userName \"O\")"},
+    {SCIM_USER, "userType eq Employee", "(eq userType \"Employee\")"},
+    {SCIM_USER, "userName eq bjensen", "(eq userName \"bjensen\")"},
+    {SCIM_USER, "userName eq 1x", "(eq userName \"1x\")"},
+    {SCIM_USER, "x eq 007", "(eq x \"007\")"},
+    {SCIM_USER, "x eq -", "(eq x \"-\")"},
+    {SCIM_USER, "x gt 12", "(gt x 12)"},
+    {SCIM_USER, "x gt -0.5e1)", NULL},
+    {SCIM_USER, "(x gt -0.5e1)", "(gt x -5)"},
+    {SCIM_USER, "active eq True", "(eq active true)"},
+    {SCIM_USER, "active eq FALSE", "(eq active false)"},
+    {SCIM_USER, "active eq Trueish", "(eq active \"Trueish\")"},
+    {SCIM_USER, "displayName eq NULL", "(eq displayName null)"},
+    {SCIM_USER, "userName eq Zo\xc3\xab", "(eq userName \"Zo\xc3\xab\")"},
+    {SCIM_USER, "emails.value co a@b.c", "(co emails.value \"a@b.c\")"},
+    {SCIM_USER,
+     "name.FamilyName eq Employee and (emails.Value co example.com or emails.Value co "
+     "example.org)",
+     "(and (eq name.familyName \"Employee\") (or (co emails.value \"example.com\") (co "
+     "emails.value \"example.org\")))"},
+    {SCIM_USER, "emails[type eq work]", "(has emails[(eq type \"work\")])"},
+    {SCIM_USER, "emails[type eq work].value eq a@b.c",
+     "(eq emails[(eq type \"work\")].value \"a@b.c\")"},
+    {SCIM_USER, "emails[type eq work and value ew b.c]",
+     "(has emails[(and (eq type \"work\") (ew value \"b.c\"))])"},
+    /* and/or/not are values where a value is expected, operators elsewhere */
+    {SCIM_USER, "title eq and", "(eq title \"and\")"},
+    {SCIM_USER, "title eq or or title eq not", "(or (eq title \"or\") (eq title \"not\"))"},
+    {SCIM_USER, "title eq a and b eq c", "(and (eq title \"a\") (eq b \"c\"))"},
+    {SCIM_USER, "title eq \tx\t", "(eq title \"x\")"},
+    /* date-times against meta.created/lastModified compare as instants: normalised to the
+     * store's UTC millisecond form; a sub-millisecond rest moves ge to gt and lt to le */
+    {SCIM_USER, "meta.created gt 2015-10-10T14:38:21.8617979-07:00",
+     "(gt meta.created \"2015-10-10T21:38:21.861Z\")"},
+    {SCIM_USER, "meta.Created ge 2015-10-10T14:38:21.8617979-07:00",
+     "(gt meta.created \"2015-10-10T21:38:21.861Z\")"},
+    {SCIM_USER, "meta.created lt 2015-10-10T14:38:21.8617979-07:00",
+     "(le meta.created \"2015-10-10T21:38:21.861Z\")"},
+    {SCIM_USER, "meta.created le 2015-10-10T14:38:21.8617979-07:00",
+     "(le meta.created \"2015-10-10T21:38:21.861Z\")"},
+    {SCIM_USER, "meta.created eq 2015-10-10T14:38:21.8617979-07:00",
+     "(eq meta.created \"2015-10-10T21:38:21.8617979Z\")"},
+    {SCIM_USER, "meta.created ge 2015-10-10T21:38:21.861000Z",
+     "(ge meta.created \"2015-10-10T21:38:21.861Z\")"},
+    {SCIM_USER, "meta.created eq \"2015-10-10T21:38:21.5Z\"",
+     "(eq meta.created \"2015-10-10T21:38:21.500Z\")"},
+    {SCIM_USER, "meta.lastModified gt 2015-12-31T22:00:00-03:00",
+     "(gt meta.lastModified \"2016-01-01T01:00:00.000Z\")"},
+    {SCIM_USER, "meta.lastModified lt 2016-03-01t04:30:00+05:30",
+     "(lt meta.lastModified \"2016-02-29T23:00:00.000Z\")"},
+    {SCIM_USER, "meta.lastModified lt 2015-03-01T00:00:00.000+00:01",
+     "(lt meta.lastModified \"2015-02-28T23:59:00.000Z\")"},
+    {SCIM_USER, "meta.lastModified ne 2011-05-13T04:42:34",
+     "(ne meta.lastModified \"2011-05-13T04:42:34.000Z\")"},
+    {SCIM_USER, "meta.lastModified sw \"2011-05\"", "(sw meta.lastModified \"2011-05\")"},
+    {SCIM_GROUP, "meta.created gt 2015-10-10T14:38:21Z",
+     "(gt meta.created \"2015-10-10T14:38:21.000Z\")"},
+    {SCIM_USER, "meta.created eq null", "(eq meta.created null)"},
     /* errors */
     {SCIM_USER, "", NULL},
     {SCIM_USER, "userName", NULL},
     {SCIM_USER, "userName eq", NULL},
-    {SCIM_USER, "userName eq bjensen", NULL},
     {SCIM_USER, "userName xx \"a\"", NULL},
     {SCIM_USER, "userName eq \"unterminated", NULL},
     {SCIM_USER, "userName eq \"a\" and", NULL},
@@ -101,7 +166,23 @@ static const struct {
     {SCIM_USER, "not userName eq \"x\"", NULL},
     {SCIM_USER, "1userName eq \"x\"", NULL},
     {SCIM_USER, "userName eq \"x\" or or", NULL},
-    {SCIM_USER, "userName eq 1x", NULL},
+    {SCIM_USER, "userName eq )", NULL},
+    {SCIM_USER, "userName eq a\"b\"", NULL},
+    {SCIM_USER, "userName eq a(b", NULL},
+    {SCIM_USER, "userName eq a\x01", NULL},
+    {SCIM_USER, "emails[type eq ]", NULL},
+    {SCIM_USER, "meta.created gt yesterday", NULL},
+    {SCIM_USER, "meta.created gt \"yesterday\"", NULL},
+    {SCIM_USER, "meta.created gt 2015", NULL},
+    {SCIM_USER, "meta.created gt true", NULL},
+    {SCIM_USER, "meta.created gt 2015-10-10", NULL},
+    {SCIM_USER, "meta.created gt 2015-13-10T00:00:00Z", NULL},
+    {SCIM_USER, "meta.created gt 2015-02-29T00:00:00Z", NULL},
+    {SCIM_USER, "meta.created gt 2015-10-10T24:00:00Z", NULL},
+    {SCIM_USER, "meta.created gt 2015-10-10T10:00:00.Z", NULL},
+    {SCIM_USER, "meta.created gt 2015-10-10T10:00:00+2:00", NULL},
+    {SCIM_USER, "meta.created gt 2015-10-10T10:00:00+24:00", NULL},
+    {SCIM_USER, "meta.created gt 2015-10-10T10:00:00Zjunk", NULL},
     {SCIM_USER, "userName eq \"bad \\q escape\"", NULL},
     {SCIM_USER, "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User eq \"x\"", NULL},
     /* fuzz crash-acf82a43: a value filter on a single-valued attribute */
@@ -305,6 +386,21 @@ static const struct {
     {"unknownAttr[type eq \"x\"]", ""},
     {"unknownAttr[type eq \"x\"].value eq \"y\"", ""},
     {"(userName eq \"bob@contoso.com\" or externalId eq \"Carol\") and active eq false", "1"},
+    /* issue 9.11: unquoted values */
+    {"userName sw A", "0"},
+    {"userName sw b or userName sw C", "1,2"},
+    {"title eq Engineer", "0"},
+    {"active eq True", "0,2,3"},
+    {"active eq FALSE", "1"},
+    {"externalId eq alice", "0,3"},
+    {"name.familyName eq Anders and (emails.value co contoso.com or emails.value co example.org)",
+     "0"},
+    {"emails[type eq work].value eq BOB@contoso.com", "1"},
+    {"emails[type eq home]", "0"},
+    {"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber eq 2", "1"},
+    {"meta.created gt 2015-10-10T14:38:21.8617979-07:00", "0,1,2,3"},
+    {"meta.created lt 2015-10-10T14:38:21.8617979-07:00", ""},
+    {"meta.lastModified ge 2015-10-10T14:38:21.8617979-07:00 and userName sw c", "2"},
     {"userName eq \"a\" or userName eq \"b\" or userName eq \"carol@fabrikam.com\" or "
      "userName eq \"c\" and active eq true or not (userName co \"a\" or userName co \"o\")",
      "2"},
@@ -336,6 +432,90 @@ START_TEST(filter_sql_table)
                   sql_cases[_i].filter, got, sql_cases[_i].expect);
     ck_assert_int_eq(l.total, (int64_t)l.count);
     scim_rec_list_clear(&l);
+    gh_arena_free(a);
+}
+END_TEST
+
+/* meta.created compares as an instant: the same moment written with another offset, more
+ * fractional digits or none at all is equal, and a sub-millisecond later one is later. */
+static const char *created_shifted(struct gh_arena *a, const char *created, long add_ns,
+                                   int off_min, bool quoted)
+{
+    struct tm tm = {0};
+    int ms = 0;
+    long ns;
+    char base[32];
+    ck_assert_int_eq(sscanf(created, "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                            &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms),
+                     7);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm) + (time_t)off_min * 60;
+    ns = (long)ms * 1000000L + add_ns;
+    if (ns < 0) {
+        ns += 1000000000L;
+        t--;
+    }
+    gmtime_r(&t, &tm);
+    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    return gh_arena_printf(a, "%s%s.%09ld%c%02d:%02d%s", quoted ? "\"" : "", base, ns,
+                           off_min < 0 ? '-' : '+', abs(off_min) / 60, abs(off_min) % 60,
+                           quoted ? "\"" : "");
+}
+
+static bool created_selects(struct gh_arena *a, const char *filter, const char *id)
+{
+    struct scim_filter *f = NULL;
+    struct gh_err err = {0};
+    struct scim_query q = {.start_index = 1, .count = 100};
+    struct scim_rec_list l;
+    bool hit = false;
+
+    ck_assert_msg(scim_filter_parse(a, SCIM_USER, filter, &f, &err) == GH_OK, "%s: %s", filter,
+                  err.msg);
+    q.filter = f;
+    ck_assert_int_eq(scim_store_list(store, SCIM_USER, &q, &l, &err), GH_OK);
+    for (size_t j = 0; j < l.count; j++)
+        hit = hit || strcmp(l.items[j].id, id) == 0;
+    scim_rec_list_clear(&l);
+    return hit;
+}
+
+START_TEST(filter_created_instants)
+{
+    struct gh_arena *a = gh_arena_new();
+    struct scim_rec rec = {0};
+    struct gh_err err = {0};
+    static const struct {
+        const char *op;
+        long add_ns;   /* added to the record's created time */
+        int off_min;   /* the offset the value is written in */
+        bool quoted;   /* quoted or bare */
+        bool selected; /* does the filter select the record */
+    } cases[] = {
+        {"eq", 0, 0, true, true},      {"eq", 0, 90, false, true},    {"eq", 0, -420, true, true},
+        {"ge", 0, 90, false, true},    {"le", 0, -420, true, true},   {"gt", 0, 90, false, false},
+        {"lt", 0, 90, true, false},    {"ne", 0, 330, true, false},   {"eq", 100, 0, false, false},
+        {"ne", 100, 0, false, true},   {"lt", 100, -300, true, true}, {"le", 100, 60, true, true},
+        {"ge", 100, 60, false, false}, {"gt", 100, 0, true, false},   {"gt", -100, 0, true, true},
+        {"ge", -100, 45, false, true}, {"lt", -100, 0, true, false},
+    };
+
+    ck_assert_int_eq(scim_store_get(store, SCIM_USER, ids[0], &rec, &err), GH_OK);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *v =
+            created_shifted(a, rec.created, cases[i].add_ns, cases[i].off_min, cases[i].quoted);
+        const char *f = gh_arena_printf(a, "meta.created %s %s", cases[i].op, v);
+        ck_assert_msg(created_selects(a, f, ids[0]) == cases[i].selected,
+                      "created %s: %s should %sselect it", rec.created, f,
+                      cases[i].selected ? "" : "not ");
+    }
+    /* a whole second, no fraction at all: ge must select a record created within it */
+    char whole[32];
+    snprintf(whole, sizeof(whole), "%.19sZ", rec.created);
+    ck_assert(created_selects(a, gh_arena_printf(a, "meta.created ge \"%s\"", whole), ids[0]));
+    ck_assert(created_selects(a, gh_arena_printf(a, "meta.created ge %s", whole), ids[0]));
+    scim_rec_clear(&rec);
     gh_arena_free(a);
 }
 END_TEST
@@ -380,6 +560,97 @@ START_TEST(filter_match_table)
 }
 END_TEST
 
+/* ---- value filters in attributes / excludedAttributes (issue 9.11) ---- */
+#define PROJ_EMAILS                                                                                \
+    "\"emails\":[{\"type\":\"work\",\"value\":\"w@x\",\"primary\":true},{\"type\":\"home\","       \
+    "\"value\":\"h@x\"},{\"type\":\"work\",\"value\":\"w2@x\"}]"
+static const struct {
+    const char *attributes, *excluded;
+    const char *out; /* NULL: rejected with 400 invalidFilter */
+} vproj_cases[] = {
+    /* attributes=attr[filter]: the attribute with only the elements the filter selects */
+    {"emails[type eq \"work\"]", NULL,
+     "{\"schemas\":[],\"id\":\"1\",\"emails\":[{\"type\":\"work\",\"value\":\"w@x\","
+     "\"primary\":true},{\"type\":\"work\",\"value\":\"w2@x\"}]}"},
+    {"emails[value eq \"h@x\"]", NULL,
+     "{\"schemas\":[],\"id\":\"1\",\"emails\":[{\"type\":\"home\",\"value\":\"h@x\"}]}"},
+    {"EMAILS[TYPE eq WORK and primary eq true],userName", NULL,
+     "{\"schemas\":[],\"id\":\"1\",\"userName\":\"u\",\"emails\":[{\"type\":\"work\","
+     "\"value\":\"w@x\",\"primary\":true}]}"},
+    {"emails[type eq \"work\"].value", NULL,
+     "{\"schemas\":[],\"id\":\"1\",\"emails\":[{\"value\":\"w@x\"},{\"value\":\"w2@x\"}]}"},
+    {"urn:ietf:params:scim:schemas:core:2.0:User:emails[type eq \"home\"].value", NULL,
+     "{\"schemas\":[],\"id\":\"1\",\"emails\":[{\"value\":\"h@x\"}]}"},
+    /* several entries on one attribute: an element is kept by any of them */
+    {"emails[type eq \"home\"],emails[value eq \"w2@x\"].type", NULL,
+     "{\"schemas\":[],\"id\":\"1\",\"emails\":[{\"type\":\"home\",\"value\":\"h@x\"},"
+     "{\"type\":\"work\"}]}"},
+    {"emails,emails[type eq \"home\"]", NULL, "{\"schemas\":[],\"id\":\"1\"," PROJ_EMAILS "}"},
+    /* a comma inside the filter's string does not split the list */
+    {"emails[value eq \"a,b\"],userName", NULL, "{\"schemas\":[],\"id\":\"1\",\"userName\":\"u\"}"},
+    /* nothing selected: the attribute is omitted, not [] */
+    {"emails[type eq \"other\"]", NULL, "{\"schemas\":[],\"id\":\"1\"}"},
+    {"phoneNumbers[type eq \"work\"]", NULL, "{\"schemas\":[],\"id\":\"1\"}"},
+    /* excludedAttributes=attr[filter]: the elements the filter selects are removed */
+    {NULL, "emails[type eq \"work\"],meta",
+     "{\"schemas\":[],\"id\":\"1\",\"userName\":\"u\",\"emails\":[{\"type\":\"home\","
+     "\"value\":\"h@x\"}]}"},
+    {NULL, "emails[type eq \"work\"].primary,emails.type,meta,userName",
+     "{\"schemas\":[],\"id\":\"1\",\"emails\":[{\"value\":\"w@x\"},{\"value\":\"h@x\"},"
+     "{\"value\":\"w2@x\"}]}"},
+    {NULL, "emails[type pr],meta", "{\"schemas\":[],\"id\":\"1\",\"userName\":\"u\"}"},
+    {NULL, "emails,emails[type eq \"work\"],meta",
+     "{\"schemas\":[],\"id\":\"1\",\"userName\":\"u\"}"},
+    /* malformed or meaningless: a SCIM 400, never silently ignored */
+    {"emails[type eq]", NULL, NULL},
+    {"emails[type eq \"work\"", NULL, NULL},
+    {"emails[type eq \"work\"]x", NULL, NULL},
+    {"emails[type eq \"work\"].", NULL, NULL},
+    {"userName[value eq \"u\"]", NULL, NULL},
+    {"name[givenName eq \"g\"]", NULL, NULL},
+    {"emails]", NULL, NULL},
+    {NULL, "emails[type eq \"work\"", NULL},
+    {NULL, "emails[value eq \"x\"]]", NULL},
+    /* at most GH_CAP_SCIM_PROJ_FILTERS (16) value filters */
+    {"emails[type eq a],emails[type eq b],emails[type eq c],emails[type eq d],emails[type eq e],"
+     "emails[type eq f],emails[type eq g],emails[type eq h],emails[type eq i],emails[type eq j],"
+     "emails[type eq k],emails[type eq l],emails[type eq m],emails[type eq n],emails[type eq o],"
+     "emails[type eq home]",
+     NULL, "{\"schemas\":[],\"id\":\"1\",\"emails\":[{\"type\":\"home\",\"value\":\"h@x\"}]}"},
+    {"emails[type eq a],emails[type eq b],emails[type eq c],emails[type eq d],emails[type eq e],"
+     "emails[type eq f],emails[type eq g],emails[type eq h],emails[type eq i],emails[type eq j],"
+     "emails[type eq k],emails[type eq l],emails[type eq m],emails[type eq n],emails[type eq o],"
+     "emails[type eq p],emails[type eq home]",
+     NULL, NULL},
+};
+
+START_TEST(projection_value_filter_table)
+{
+    struct gh_arena *a = gh_arena_new();
+    struct scim_projection p;
+    struct gh_err err = {0};
+    cJSON *res = cJSON_Parse("{\"schemas\":[],\"id\":\"1\",\"userName\":\"u\"," PROJ_EMAILS
+                             ",\"meta\":{\"version\":\"W/\\\"1\\\"\"}}");
+    enum gh_status st = scim_projection_parse(a, SCIM_USER, vproj_cases[_i].attributes,
+                                              vproj_cases[_i].excluded, &p, &err);
+    if (vproj_cases[_i].out == NULL) {
+        ck_assert_msg(st == GH_E_INVALID, "case %d parsed", _i);
+        ck_assert_str_eq(err.scim_type, "invalidFilter");
+    } else {
+        ck_assert_msg(st == GH_OK, "case %d: %s", _i, err.msg);
+        cJSON *want = cJSON_Parse(vproj_cases[_i].out);
+        ck_assert_ptr_nonnull(want);
+        scim_projection_apply(&p, res);
+        char *txt = cJSON_PrintUnformatted(res);
+        ck_assert_msg(cJSON_Compare(res, want, true), "case %d: got %s", _i, txt);
+        free(txt);
+        cJSON_Delete(want);
+    }
+    cJSON_Delete(res);
+    gh_arena_free(a);
+}
+END_TEST
+
 Suite *scim_filter_suite(void)
 {
     Suite *s = suite_create("scim_filter");
@@ -388,10 +659,13 @@ Suite *scim_filter_suite(void)
     tcase_add_test(tc, filter_caps);
     tcase_add_test(tc, filter_sql_is_parameterised);
     tcase_add_loop_test(tc, filter_match_table, 0, sizeof(match_cases) / sizeof(match_cases[0]));
+    tcase_add_loop_test(tc, projection_value_filter_table, 0,
+                        sizeof(vproj_cases) / sizeof(vproj_cases[0]));
     suite_add_tcase(s, tc);
     tc = tcase_create("sql");
     tcase_add_checked_fixture(tc, store_setup, store_teardown);
     tcase_add_loop_test(tc, filter_sql_table, 0, sizeof(sql_cases) / sizeof(sql_cases[0]));
+    tcase_add_test(tc, filter_created_instants);
     suite_add_tcase(s, tc);
     return s;
 }
