@@ -23,6 +23,10 @@
 /* SCIM filter: bytes and nesting depth (parentheses, not, value paths). */
 #define GH_CAP_SCIM_FILTER_LEN   4096
 #define GH_CAP_SCIM_FILTER_DEPTH 16
+/* JSON nesting (request bodies, JWT header and payload, policy file): SCIM resources and PATCH
+ * bodies nest at most 5 deep, a policy 4, an Entra token 3. The strict check (sidecar/json.c)
+ * refuses deeper input before cJSON's recursive parser sees it. */
+#define GH_CAP_JSON_DEPTH 32
 /* Policy file size. */
 #define GH_CAP_POLICY (4L * 1024 * 1024)
 /* Config file size and line length. */
