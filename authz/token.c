@@ -18,6 +18,7 @@
 #include "authz/token.h"
 #include "sidecar/caps.h"
 #include "sidecar/config.h"
+#include "sidecar/json.h"
 #include "sidecar/log.h"
 #include "sidecar/mem.h"
 #include "sidecar/metrics.h"
@@ -152,31 +153,18 @@ static const char *authz_quote(char *dst, size_t cap, const char *src)
 /* GH_E_UNAUTHORIZED with an error_description. */
 #define AUTHZ_DENY(err, ...) AUTHZ_ERR((err), GH_E_UNAUTHORIZED, __VA_ARGS__)
 
-static bool authz_has_duplicate_members(const cJSON *obj)
-{
-    for (const cJSON *a = obj->child; a != NULL; a = a->next)
-        for (const cJSON *b = a->next; b != NULL; b = b->next)
-            if (a->string != NULL && b->string != NULL && strcmp(a->string, b->string) == 0)
-                return true;
-    return false;
-}
-
 /*
- * Parse json (len bytes, NUL-terminated at len) into an object. NULL when it is not exactly one
- * JSON object: trailing bytes, an embedded NUL (which would hide the rest from the parser) or
- * a duplicated top-level member (parsers disagree on which copy wins). Caller owns the result.
+ * Parse json (len bytes) into an object. NULL when it is not exactly one strict JSON object
+ * (sidecar/json.h): trailing bytes, a NUL, \u0000, invalid UTF-8 or a member name repeated in
+ * any object (parsers disagree on which copy wins). Caller owns the result.
  */
 cJSON *authz_json_object_strict(const char *json, size_t len)
 {
-    const char *end = NULL;
-    cJSON *o;
+    cJSON *o = NULL;
 
-    if (strlen(json) != len)
+    if (gh_json_parse(json, len, 0, "token JSON", &o, NULL) != GH_OK)
         return NULL;
-    o = cJSON_ParseWithOpts(json, &end, 1);
-    if (o == NULL)
-        return NULL;
-    if (!cJSON_IsObject(o) || authz_has_duplicate_members(o)) {
+    if (!cJSON_IsObject(o)) {
         cJSON_Delete(o);
         return NULL;
     }

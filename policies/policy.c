@@ -405,7 +405,6 @@ enum gh_status policy_doc_parse(const char *text, size_t len, struct policy_doc 
     static const char *const members[] = {"access_groups", "default_grants", "routes",
                                           "description", NULL};
     struct policy_doc *doc = gh_xcalloc(1, sizeof(*doc));
-    const char *end = NULL;
     cJSON *root = NULL;
     enum gh_status st = GH_OK;
     const cJSON *defs;
@@ -414,12 +413,9 @@ enum gh_status policy_doc_parse(const char *text, size_t len, struct policy_doc 
         st = GH_ERR(err, GH_E_TOO_LARGE, "policy larger than %ld bytes", GH_CAP_POLICY);
         goto out;
     }
-    root = cJSON_ParseWithLengthOpts(text, len, &end, false);
-    if (root == NULL) {
-        st = GH_ERR(err, GH_E_INVALID, "policy is not valid JSON (near byte %ld)",
-                    end != NULL ? (long)(end - text) : 0L);
+    st = gh_json_parse(text, len, 0, "policy", &root, err);
+    if (st)
         goto out;
-    }
     if (!cJSON_IsObject(root)) {
         st = GH_ERR(err, GH_E_INVALID, "policy must be a JSON object");
         goto out;

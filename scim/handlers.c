@@ -90,10 +90,14 @@ static enum gh_status scim_invalid(struct gh_err *err, const char *scim_type, co
     return GH_E_INVALID;
 }
 
-/* The request body as JSON; a parse failure is invalidSyntax. Caller deletes *out. */
+/* The request body as strict JSON; any failure is invalidSyntax. Attribute names are
+ * case-insensitive (RFC 7643 §2.1), so "active" and "Active" in one object are the same
+ * attribute twice and refused like any repeated name. Caller deletes *out. */
 static enum gh_status scim_body(struct gh_req *r, cJSON **out, struct gh_err *err)
 {
-    enum gh_status st = gh_req_json(r, out, err);
+    size_t len = 0;
+    const char *body = gh_req_body(r, &len);
+    enum gh_status st = gh_json_parse(body, len, GH_JSON_NAMES_NOCASE, "request body", out, err);
     if (st)
         gh_err_set_scim_type(err, SCIM_ST_INVALID_SYNTAX);
     return st;

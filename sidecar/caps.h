@@ -40,6 +40,10 @@
 /* Value filters in one attributes/excludedAttributes list (emails[type eq "work"]): each is
  * evaluated on every element of every resource a page returns. */
 #define GH_CAP_SCIM_PROJ_FILTERS 16
+/* JSON nesting (request bodies, JWT header and payload, policy file): SCIM resources and PATCH
+ * bodies nest at most 5 deep, a policy 4, an Entra token 3. The strict check (sidecar/json.c)
+ * refuses deeper input before cJSON's recursive parser sees it. */
+#define GH_CAP_JSON_DEPTH 32
 /* Policy file size. */
 #define GH_CAP_POLICY (4L * 1024 * 1024)
 /* Config file size and line length. */

@@ -13,6 +13,7 @@
 #include "err.h"
 #include "health.h"
 #include "http.h"
+#include "json.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"

@@ -24,6 +24,7 @@
 #include "caps.h"
 #include "config.h"
 #include "http_int.h"
+#include "json.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
@@ -281,23 +282,11 @@ void *gh_req_auth(const struct gh_req *r)
     return r->auth;
 }
 
-/* Parse the body as JSON; caller owns the result. */
+/* Parse the body as strict JSON (sidecar/json.h: a repeated member name, \u0000, a NUL byte or
+ * invalid UTF-8 is refused before cJSON reads it); caller owns the result. */
 enum gh_status gh_req_json(const struct gh_req *r, cJSON **out_json, struct gh_err *err)
 {
-    const char *end = NULL;
-    cJSON *j;
-
-    if (r->body.len == 0)
-        return GH_ERR(err, GH_E_INVALID, "request body is empty; JSON expected");
-    if (strlen(gh_buf_str(&r->body)) != r->body.len)
-        return GH_ERR(err, GH_E_INVALID, "request body contains a NUL byte");
-    j = cJSON_ParseWithOpts(gh_buf_str(&r->body), &end, true);
-    if (j == NULL) {
-        size_t at = end != NULL ? (size_t)(end - gh_buf_str(&r->body)) : 0;
-        return GH_ERR(err, GH_E_INVALID, "request body is not valid JSON (near byte %zu)", at);
-    }
-    *out_json = j;
-    return GH_OK;
+    return gh_json_parse(gh_buf_str(&r->body), r->body.len, 0, "request body", out_json, err);
 }
 
 /* ---- answering ---- */

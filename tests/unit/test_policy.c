@@ -47,8 +47,16 @@ START_TEST(errors_are_located)
     static const struct {
         const char *text, *want;
     } cases[] = {
-        {"", "not valid JSON"},
+        {"", "policy is empty"},
+        {"{} x", "not valid JSON"},
         {"[]", "must be a JSON object"},
+        /* strict JSON (sidecar/json.h): the second copy would otherwise be silently ignored */
+        {"{\"access_groups\":[],\"access_groups\":[{\"name\":\"a\",\"grants\":[]}]}",
+         "policy has the member name \"access_groups\" twice"},
+        {"{\"default_grants\":[{\"dataset\":\"d\",\"dataset\":\"e\",\"actions\":[\"protect\"]}]}",
+         "twice"},
+        {"{\"access_groups\":[{\"name\":\"a\\u0000b\",\"grants\":[]}]}", "\\u0000"},
+        {"{\"access_groups\":[{\"name\":\"a\xC0\xAF\",\"grants\":[]}]}", "invalid UTF-8"},
         {"{\"acess_groups\":[]}", "policy: unknown member \"acess_groups\""},
         {"{\"access_groups\":{}}", "access_groups must be an array"},
         {"{\"access_groups\":[{\"grants\":[]}]}", "access_groups[0]: name is required"},
