@@ -55,7 +55,7 @@ E2E_SRCS  := $(wildcard tests/e2e/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 
-.PHONY: all run test check unit e2e fuzz-replay fuzz bench deps test-deps format format-check \
+.PHONY: all run test check unit e2e hostile fuzz-replay fuzz bench deps test-deps format format-check \
         lint-banned tidy cppcheck check-headers check-valgrind clean
 
 all: $(BUILD)/gatehouse
@@ -106,6 +106,14 @@ check-valgrind: $(BUILD)/unit_tests
 
 e2e: $(BUILD)/e2e_tests $(BUILD)/gatehouse
 	$(Q)GH_BINARY=$(abspath $(BUILD)/gatehouse) GH_SRCDIR=$(CURDIR) $(BUILD)/e2e_tests
+
+# Every hostile client of issue 9 against the real binary, as a table (HOSTILE_SCALE=0.2 for a
+# smaller flood); fails when a case is not answered as promised or gatehouse stops serving.
+$(BUILD)/hostile: $(BUILD)/obj/tests/hostile/hostile.o $(SUP_OBJS) $(BUILD)/libgatehouse.a
+	$(Q)$(CC) $(LDSAN) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
+hostile: $(BUILD)/hostile $(BUILD)/gatehouse
+	$(Q)GH_BINARY=$(abspath $(BUILD)/gatehouse) GH_SRCDIR=$(CURDIR) $(BUILD)/hostile
 
 # Fuzz targets: replay the corpus with a plain driver (gcc) inside `make test`; `make fuzz` runs
 # libFuzzer (clang) for FUZZ_SECONDS each.
