@@ -849,11 +849,14 @@ static void gh_http_completed(void *cls, struct MHD_Connection *conn, void **con
     gh_http_conn_phase(r->cn, GH_CONN_IDLE, srv->cfg->conn_timeout);
     secs = gh_http_elapsed(&r->start);
     gh_metrics_observe_request(r->route_index, r->replied ? r->status : 0, secs);
-    /* The access line: path only (a query string may carry secrets), never headers. */
-    gh_log(GH_LOG_INFO, "http", "\"request\" method=%s path=%s route=%s status=%u dur_ms=%.3f%s",
-           r->method, gh_log_q(qpath, sizeof(qpath), r->path), gh_req_route(r),
-           r->replied ? r->status : 0, secs * 1000.0,
-           toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    /* The access line: path only (a query string may carry secrets), never headers. A 429 is
+     * an address over its failed-authentication budget: sidecar/authfail.c counts those in its
+     * summary line, so a guessing flood does not write a line per try. */
+    if (!r->replied || r->status != 429)
+        gh_log(GH_LOG_INFO, "http",
+               "\"request\" method=%s path=%s route=%s status=%u dur_ms=%.3f%s", r->method,
+               gh_log_q(qpath, sizeof(qpath), r->path), gh_req_route(r), r->replied ? r->status : 0,
+               secs * 1000.0, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
     if (r->auth_release != NULL)
         r->auth_release(r->auth);
     r->auth = NULL;

@@ -291,6 +291,10 @@ START_TEST(flood_throttled_entra_unharmed)
     ck_assert_msg(log_count("mod=auth ") <= 20, "%d auth lines for %d failures",
                   log_count("mod=auth "), n401 + n429);
     ck_assert_int_le(log_count("\"unauthorized\""), 20);
+    /* the access log too: a line for each 401 of the burst, none for the throttled tries */
+    ck_assert_msg(log_count("status=429") == 0, "%d access lines for throttled tries",
+                  log_count("status=429"));
+    ck_assert_int_le(log_count("status=401"), 20 + extra + 2);
     ck_assert_ptr_null(strstr(gh_proc_log(scim_proc), "wrong-guess"));
     {
         /* the counts in the lines add up to every failure once the last interval is out */
