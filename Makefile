@@ -2,7 +2,8 @@
 #
 #   make            build build/gatehouse (and build/libgatehouse.a)
 #   make run        install Debian packages if missing, build, run on 127.0.0.1:8080
-#   make test       install test packages if missing, run unit + e2e tests + fuzz corpus replay
+#   make test       install test packages if missing, run unit + e2e tests + fuzz corpus replay,
+#                   a short `make crashtest` and `make hostile`
 #   make SANITIZE=address,undefined test    the same, built with ASan/UBSan into build-asan/
 #   make crashtest  kill -9 the daemon under SCIM writes, CRASH_CYCLES times (default 30)
 #   make bench      benchmarks (figures as ratios against baselines measured in the same run)
@@ -145,8 +146,11 @@ fuzz:
 	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$t tests/fuzz/corpus/$$t; \
 	done
 
+# Every test: unit, e2e, fuzz replay, then the short kill -9 loop and the hostile clients.
 test: test-deps
 	$(Q)$(MAKE) --no-print-directory check
+	$(Q)$(MAKE) --no-print-directory crashtest CRASH_CYCLES=5
+	$(Q)$(MAKE) --no-print-directory hostile
 
 check: all
 	$(Q)$(MAKE) --no-print-directory unit
