@@ -66,8 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < n; i++) {
             GH_ASSERT(grants[i].dataset[0] != '\0' && strlen(grants[i].dataset) <= POLICY_NAME_MAX);
             GH_ASSERT(grants[i].actions != 0 &&
-                      (grants[i].actions & ~(unsigned)(POLICY_ACTION_PROTECT |
-                                                       POLICY_ACTION_UNPROTECT)) == 0);
+                      (grants[i].actions &
+                       ~(unsigned)(POLICY_ACTION_PROTECT | POLICY_ACTION_UNPROTECT)) == 0);
         }
         fuzz_grants_roundtrip(grants, n);
         policy_grants_free(grants, n);

@@ -159,8 +159,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int64_t exp = -1;
         enum gh_status st;
 
-        st = authz_token_claims_check(f->v, payload, size, f->set, f->key, FUZZ_NOW, &p, &exp,
-                                      &err);
+        st =
+            authz_token_claims_check(f->v, payload, size, f->set, f->key, FUZZ_NOW, &p, &exp, &err);
         if (st == GH_OK) {
             fuzz_check_ok(f, p, exp);
             st = authz_claims_scope_check(f->v, p, &err);
