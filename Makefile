@@ -7,7 +7,8 @@
 #   make SANITIZE=address,undefined test    the same, built with ASan/UBSan into build-asan/
 #   make crashtest  kill -9 the daemon under SCIM writes, CRASH_CYCLES times (default 30)
 #   make bench      benchmarks (figures as ratios against baselines measured in the same run)
-#   make format | format-check | lint-banned | tidy | cppcheck | check-headers | fuzz | clean
+#   make fuzz       libFuzzer on every fuzz target, FUZZ_SECONDS each (FUZZ_TARGETS="a b" for some)
+#   make format | format-check | lint-banned | tidy | cppcheck | check-headers | clean
 
 SHELL     := /bin/bash
 PKGS      := libmicrohttpd libjwt libcurl libcjson sqlite3 openssl
@@ -16,6 +17,7 @@ TEST_PKGS := check
 DEB_BUILD := build-essential pkgconf libmicrohttpd-dev libjwt-dev libcurl4-openssl-dev \
              libcjson-dev libsqlite3-dev libssl-dev openssl ca-certificates
 DEB_TEST  := $(DEB_BUILD) check clang-format clang-tidy cppcheck valgrind
+DEB_FUZZ  := $(DEB_BUILD) clang libclang-rt-14-dev
 
 CC      ?= cc
 SANITIZE ?=
@@ -57,8 +59,8 @@ E2E_SRCS  := $(wildcard tests/e2e/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 
-.PHONY: all run test check unit e2e hostile fuzz-replay fuzz bench deps test-deps format \
-        format-check lint-banned tidy cppcheck check-headers check-valgrind crashtest clean
+.PHONY: all run test check unit e2e hostile fuzz-replay fuzz bench deps test-deps fuzz-deps \
+        format format-check lint-banned tidy cppcheck check-headers check-valgrind crashtest clean
 
 all: $(BUILD)/gatehouse
 
@@ -128,7 +130,9 @@ hostile: $(BUILD)/hostile $(BUILD)/gatehouse
 	$(Q)GH_BINARY=$(abspath $(BUILD)/gatehouse) GH_SRCDIR=$(CURDIR) $(BUILD)/hostile
 
 # Fuzz targets: replay the corpus with a plain driver (gcc) inside `make test`; `make fuzz` runs
-# libFuzzer (clang) for FUZZ_SECONDS each.
+# libFuzzer (clang, ASan+UBSan) for FUZZ_SECONDS on each of FUZZ_TARGETS (default: all), with
+# tests/fuzz/dict/<t>.dict when there is one. New inputs go to build-fuzz/corpus/<t>/, crashes to
+# build-fuzz/crashes/<t>/; every target runs even when an earlier one crashed, then it fails.
 $(BUILD)/fuzz/%: tests/fuzz/fuzz_%.c tests/fuzz/standalone.c $(BUILD)/libgatehouse.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -DGH_TESTING -o $@ $^ $(LDSAN) $(LDLIBS)
@@ -137,14 +141,23 @@ fuzz-replay: $(FUZZ_NAMES:%=$(BUILD)/fuzz/%)
 	$(Q)set -e; for t in $(FUZZ_NAMES); do $(BUILD)/fuzz/$$t tests/fuzz/corpus/$$t; done
 
 FUZZ_SECONDS ?= 60
-fuzz:
-	$(Q)set -e; for t in $(FUZZ_NAMES); do \
-	  $(MAKE) --no-print-directory CC=clang BUILD=build-fuzz OPT="-O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined" LDSAN="-fsanitize=address,undefined" build-fuzz/libgatehouse.a; \
-	  clang $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) -O1 -g -DGH_TESTING -fsanitize=fuzzer,address,undefined \
-	    -o build-fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c build-fuzz/libgatehouse.a $(LDLIBS); \
-	  mkdir -p build-fuzz/corpus/$$t; \
-	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) build-fuzz/corpus/$$t tests/fuzz/corpus/$$t; \
-	done
+FUZZ_TIMEOUT ?= 10
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_CFLAGS = $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) -O1 -g -DGH_TESTING \
+              -fsanitize=fuzzer,address,undefined
+fuzz: fuzz-deps
+	$(Q)$(MAKE) --no-print-directory CC=clang BUILD=build-fuzz OPT="-O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined" LDSAN="-fsanitize=address,undefined" build-fuzz/libgatehouse.a
+	$(Q)failed=""; for t in $(FUZZ_TARGETS); do \
+	  clang $(FUZZ_CFLAGS) -o build-fuzz/fuzz_$$t tests/fuzz/fuzz_$$t.c build-fuzz/libgatehouse.a \
+	    $(LDLIBS) || exit 1; \
+	  mkdir -p build-fuzz/corpus/$$t build-fuzz/crashes/$$t; \
+	  dict=""; test -f tests/fuzz/dict/$$t.dict && dict="-dict=tests/fuzz/dict/$$t.dict"; \
+	  echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
+	    -print_final_stats=1 -artifact_prefix=build-fuzz/crashes/$$t/ $$dict $(FUZZ_ARGS) \
+	    build-fuzz/corpus/$$t tests/fuzz/corpus/$$t || failed="$$failed $$t"; \
+	done; \
+	test -z "$$failed" || { echo "fuzz: crashes in:$$failed (inputs in build-fuzz/crashes/)" >&2; exit 1; }
 
 # Every test: unit, e2e, fuzz replay, then the short kill -9 loop and the hostile clients.
 test: test-deps
@@ -186,6 +199,8 @@ deps:
 	$(call apt_install,$(DEB_BUILD))
 test-deps:
 	$(call apt_install,$(DEB_TEST))
+fuzz-deps:
+	$(call apt_install,$(DEB_FUZZ))
 
 # ---- benchmarks ---------------------------------------------------------------------------------
 bench: deps
@@ -215,4 +230,4 @@ cppcheck:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(shell find build build-asan -name '*.d' 2>/dev/null)
+-include $(shell find build build-asan build-fuzz -name '*.d' 2>/dev/null)

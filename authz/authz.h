@@ -16,11 +16,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct gh_arena;
 struct gh_config;
 struct gh_req;
 struct jwks_cache;
 struct authz_verifier;
 struct authz_claims;
+struct authz_check; /* decide.h */
+struct policy_doc;  /* policies/policy.h */
 
 /* ---- verifier ---- */
 /* Build a verifier from cfg (borrowed) over jwks (borrowed); both must outlive it. Fails with
@@ -63,6 +66,10 @@ const struct authz_claims *authz_req_claims(const struct gh_req *r, struct gh_er
 /* POST /v1/authorize: bearer token -> verified subject -> decision (fail-closed until access
  * groups exist). */
 enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err);
+/* The body of POST /v1/authorize -> its checks (in a; datasets borrowed from json). */
+enum gh_status authz_authorize_body_parse(struct gh_arena *a, const cJSON *json,
+                                          struct authz_check **out_checks, size_t *out_n,
+                                          struct gh_err *err);
 /* Error renderer for authz routes: 401 + WWW-Authenticate (realm "gatehouse"; invalid_token
  * when a Bearer credential failed, no error code without one), 403 + insufficient_scope (RFC
  * 6750 §3), other statuses as {"error","message"} JSON. */
@@ -71,5 +78,19 @@ void authz_render_error(struct gh_req *r, const struct gh_err *err);
  * Traefik forwardAuth: only 200, 401 or 403. */
 enum gh_status authz_handle_ext_authz(struct gh_req *r, struct gh_err *err);
 void authz_ext_render_error(struct gh_req *r, const struct gh_err *err);
+/* What /v1/ext_authz reads of a request (borrowed; NULL when a header is absent). */
+struct authz_ext_request {
+    const char *method, *path; /* of the request itself (path: decoded, /v1/ext_authz...) */
+    const char *x_original_method, *x_original_uri;   /* nginx auth_request */
+    const char *x_forwarded_method, *x_forwarded_uri; /* Traefik forwardAuth */
+    const char *dataset, *action;                     /* X-Gatehouse-Dataset / -Action */
+    const char *repeated; /* name of a single-valued header sent twice, or NULL */
+};
+/* Its check: the original request per origin (GATEHOUSE_EXT_AUTHZ_ORIGIN), path normal form,
+ * doc's route rule (borrowed), else the X-Gatehouse headers. Dataset in a or borrowed from in. */
+enum gh_status authz_ext_check_parse(struct gh_arena *a, const char *origin,
+                                     const struct policy_doc *doc,
+                                     const struct authz_ext_request *in, struct authz_check *out,
+                                     struct gh_err *err);
 
 #endif

@@ -34,21 +34,22 @@ static const char *const authz_ext_single[] = {
  * "x-original" - nginx auth_request with X-Original-URI / X-Original-Method;
  * "x-forwarded" - Traefik forwardAuth with X-Forwarded-Uri / X-Forwarded-Method.
  */
-static enum gh_status authz_ext_original(struct gh_req *r, const char **out_method,
-                                         const char **out_path, struct gh_err *err)
+static enum gh_status authz_ext_original(struct gh_arena *a, const char *origin,
+                                         const struct authz_ext_request *in,
+                                         const char **out_method, const char **out_path,
+                                         struct gh_err *err)
 {
-    const char *origin = gh_req_app(r)->cfg->ext_authz_origin;
     const char *m, *p;
 
     if (strcmp(origin, "x-original") == 0) {
-        m = gh_req_header(r, "X-Original-Method");
-        p = gh_req_header(r, "X-Original-URI");
+        m = in->x_original_method;
+        p = in->x_original_uri;
     } else if (strcmp(origin, "x-forwarded") == 0) {
-        m = gh_req_header(r, "X-Forwarded-Method");
-        p = gh_req_header(r, "X-Forwarded-Uri");
+        m = in->x_forwarded_method;
+        p = in->x_forwarded_uri;
     } else {
-        m = gh_req_method(r);
-        p = gh_req_path(r) + strlen(AUTHZ_EXT_PREFIX);
+        m = in->method;
+        p = in->path + strlen(AUTHZ_EXT_PREFIX);
         if (*p == '\0')
             p = "/";
     }
@@ -56,7 +57,7 @@ static enum gh_status authz_ext_original(struct gh_req *r, const char **out_meth
         return GH_ERR(err, GH_E_INVALID, "the proxy did not describe the original request (%s)",
                       origin);
     *out_method = m;
-    *out_path = gh_arena_strndup(gh_req_arena(r), p, strcspn(p, "?#"));
+    *out_path = gh_arena_strndup(a, p, strcspn(p, "?#"));
     return GH_OK;
 }
 
@@ -74,35 +75,36 @@ static bool authz_ext_path_ok(const char *p)
     return true;
 }
 
-/* Dataset and action: the policy's route rule for the original request when one matches (a
- * header cannot override it); else X-Gatehouse-Dataset/-Action, which the proxy must set itself
- * (README: clear the client's copies). */
-static enum gh_status authz_ext_check(struct gh_req *r, struct authz_check *out, struct gh_err *err)
+/*
+ * Dataset and action of an ext_authz request (see authz.h): the policy's route rule for the
+ * original request when one matches (a header cannot override it); else X-Gatehouse-Dataset/
+ * -Action, which the proxy must set itself (README: clear the client's copies). The dataset is
+ * copied into a or borrowed from in. GH_E_INVALID says what is missing or malformed.
+ */
+enum gh_status authz_ext_check_parse(struct gh_arena *a, const char *origin,
+                                     const struct policy_doc *doc,
+                                     const struct authz_ext_request *in, struct authz_check *out,
+                                     struct gh_err *err)
 {
-    const char *ds = gh_req_header(r, "X-Gatehouse-Dataset");
-    const char *ac = gh_req_header(r, "X-Gatehouse-Action");
+    const char *ds = in->dataset;
+    const char *ac = in->action;
     const char *method = NULL, *path = NULL;
-    struct policy_snapshot *snap;
     const struct policy_route *rt = NULL;
     enum gh_status st;
 
-    for (size_t i = 0; authz_ext_single[i] != NULL; i++)
-        if (gh_req_header_count(r, authz_ext_single[i]) > 1)
-            return GH_ERR(err, GH_E_INVALID, "%s sent more than once", authz_ext_single[i]);
-    st = authz_ext_original(r, &method, &path, err);
+    if (in->repeated != NULL)
+        return GH_ERR(err, GH_E_INVALID, "%s sent more than once", in->repeated);
+    st = authz_ext_original(a, origin, in, &method, &path, err);
     if (st)
         return st;
     if (!authz_ext_path_ok(path))
         return GH_ERR(err, GH_E_INVALID, "original path is not in normal form: %.200s", path);
-    snap = policy_engine_acquire(gh_req_app(r)->policy);
-    rt = policy_doc_route_match(policy_snapshot_doc(snap), method, path);
+    rt = policy_doc_route_match(doc, method, path);
     if (rt != NULL) {
-        out->dataset = gh_arena_strdup(gh_req_arena(r), rt->dataset);
+        out->dataset = gh_arena_strdup(a, rt->dataset);
         out->action = rt->action;
-    }
-    policy_snapshot_release(snap);
-    if (rt != NULL)
         return GH_OK;
+    }
     if (ds == NULL && ac == NULL) {
         return GH_ERR(err, GH_E_INVALID,
                       "no dataset for %.16s %.200s: send X-Gatehouse-Dataset and "
@@ -118,6 +120,32 @@ static enum gh_status authz_ext_check(struct gh_req *r, struct authz_check *out,
         return GH_ERR(err, GH_E_INVALID, "X-Gatehouse-Action must be protect or unprotect");
     out->dataset = ds;
     return GH_OK;
+}
+
+/* The request's headers as authz_ext_check_parse reads them, against the current policy. */
+static enum gh_status authz_ext_check(struct gh_req *r, struct authz_check *out, struct gh_err *err)
+{
+    struct authz_ext_request in = {
+        .method = gh_req_method(r),
+        .path = gh_req_path(r),
+        .x_original_method = gh_req_header(r, "X-Original-Method"),
+        .x_original_uri = gh_req_header(r, "X-Original-URI"),
+        .x_forwarded_method = gh_req_header(r, "X-Forwarded-Method"),
+        .x_forwarded_uri = gh_req_header(r, "X-Forwarded-Uri"),
+        .dataset = gh_req_header(r, "X-Gatehouse-Dataset"),
+        .action = gh_req_header(r, "X-Gatehouse-Action"),
+    };
+    struct policy_snapshot *snap;
+    enum gh_status st;
+
+    for (size_t i = 0; authz_ext_single[i] != NULL && in.repeated == NULL; i++)
+        if (gh_req_header_count(r, authz_ext_single[i]) > 1)
+            in.repeated = authz_ext_single[i];
+    snap = policy_engine_acquire(gh_req_app(r)->policy);
+    st = authz_ext_check_parse(gh_req_arena(r), gh_req_app(r)->cfg->ext_authz_origin,
+                               policy_snapshot_doc(snap), &in, out, err);
+    policy_snapshot_release(snap);
+    return st;
 }
 
 /* Strip what may not appear in a header value (CR, LF and other controls). */

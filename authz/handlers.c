@@ -57,11 +57,14 @@ void authz_render_error(struct gh_req *r, const struct gh_err *err)
     gh_reply_json(r, status, body);
 }
 
-/* Read and check the body: {"dataset","action"} or {"checks":[...]} (1..GH_CAP_AUTHZ_CHECKS).
- * On success *out_checks (arena) and *out_n describe the checks, borrowed from json. */
-static enum gh_status authz_body_parse(struct gh_req *r, const cJSON *json,
-                                       struct authz_check **out_checks, size_t *out_n,
-                                       struct gh_err *err)
+/*
+ * Check a /v1/authorize body: {"dataset","action"} or {"checks":[...]} (1..GH_CAP_AUTHZ_CHECKS).
+ * On success *out_checks (allocated in a) and *out_n describe the checks; the dataset strings
+ * are borrowed from json. GH_E_INVALID names the first bad member. Thread-safe.
+ */
+enum gh_status authz_authorize_body_parse(struct gh_arena *a, const cJSON *json,
+                                          struct authz_check **out_checks, size_t *out_n,
+                                          struct gh_err *err)
 {
     const cJSON *checks = cJSON_GetObjectItemCaseSensitive(json, "checks");
     const cJSON *one = NULL, *it;
@@ -85,7 +88,7 @@ static enum gh_status authz_body_parse(struct gh_req *r, const cJSON *json,
         one = json;
         n = 1;
     }
-    out = gh_arena_alloc(gh_req_arena(r), n * sizeof(*out));
+    out = gh_arena_alloc(a, n * sizeof(*out));
     it = one != NULL ? one : (checks != NULL ? checks->child : NULL);
     for (; it != NULL && i < n; it = one != NULL ? NULL : it->next, i++) {
         const cJSON *ds = cJSON_GetObjectItemCaseSensitive(it, "dataset");
@@ -221,7 +224,7 @@ enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
     st = gh_req_json(r, &json, err);
     if (st)
         goto out;
-    st = authz_body_parse(r, json, &checks, &n, err);
+    st = authz_authorize_body_parse(gh_req_arena(r), json, &checks, &n, err);
     if (st)
         goto out;
     st = authz_request_decide(app, claims, checks, n, gh_req_arena(r), &outcome, err);

@@ -691,9 +691,10 @@ static bool authz_words_match(const char *words, const struct gh_list *l)
 /*
  * Scopes and app roles (403, RFC 6750 §3.1 insufficient_scope: the token is valid, it just does
  * not grant this API). Delegated tokens carry scp; app-only tokens carry roles and no scp.
+ * Reads p only; thread-safe.
  */
-static enum gh_status authz_claims_scope_check(const struct authz_verifier *v, const cJSON *p,
-                                               struct gh_err *err)
+enum gh_status authz_claims_scope_check(const struct authz_verifier *v, const cJSON *p,
+                                        struct gh_err *err)
 {
     const struct gh_config *cfg = v->cfg;
     const cJSON *scp, *roles, *r;
@@ -716,6 +717,39 @@ static enum gh_status authz_claims_scope_check(const struct authz_verifier *v, c
         }
     }
     return AUTHZ_ERR(err, GH_E_FORBIDDEN, "app-only token lacks a required app role");
+}
+
+/*
+ * Step 5 on a signature-checked payload (see token.h): a strict JSON object, then iss (against
+ * the configured issuers or set's discovery issuer, and key's own issuer), aud, tid, and
+ * exp/nbf/iat at now with the configured leeway, in that order. On GH_OK *out_payload is the
+ * parsed payload (caller deletes) and *out_exp its exp; on failure err holds the RFC 6750
+ * error_description. Thread-safe.
+ */
+enum gh_status authz_token_claims_check(const struct authz_verifier *v, const char *payload,
+                                        size_t len, const struct jwks_set *set,
+                                        const struct jwks_key *key, int64_t now,
+                                        cJSON **out_payload, int64_t *out_exp, struct gh_err *err)
+{
+    cJSON *p = authz_json_object_strict(payload, len);
+    enum gh_status st;
+
+    *out_payload = NULL;
+    if (p == NULL)
+        return AUTHZ_DENY(err, "token payload is not a JSON object (or repeats a claim)");
+    st = authz_claims_issuer_check(v, p, set, key, err);
+    if (st == GH_OK)
+        st = authz_claims_audience_check(v, p, err);
+    if (st == GH_OK)
+        st = authz_claims_tenant_check(v, p, err);
+    if (st == GH_OK)
+        st = authz_claims_time_check(v, p, now, out_exp, err);
+    if (st) {
+        cJSON_Delete(p);
+        return st;
+    }
+    *out_payload = p;
+    return GH_OK;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1038,21 +1072,8 @@ static enum gh_status authz_token_verify_full(struct authz_verifier *v, const ch
     if (st)
         goto out;
     /* From here on the bytes are the IdP's; the claims still need checking. */
-    p = authz_json_object_strict((const char *)payload, payload_len);
-    if (p == NULL) {
-        st = AUTHZ_DENY(err, "token payload is not a JSON object (or repeats a claim)");
-        goto out;
-    }
-    st = authz_claims_issuer_check(v, p, set, key, err);
-    if (st)
-        goto out;
-    st = authz_claims_audience_check(v, p, err);
-    if (st)
-        goto out;
-    st = authz_claims_tenant_check(v, p, err);
-    if (st)
-        goto out;
-    st = authz_claims_time_check(v, p, now, &exp, err);
+    st = authz_token_claims_check(v, (const char *)payload, payload_len, set, key, now, &p, &exp,
+                                  err);
     if (st)
         goto out;
     c = gh_xcalloc(1, sizeof(*c));

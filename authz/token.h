@@ -57,5 +57,15 @@ enum gh_status authz_token_header_parse(const char *b64, size_t len, unsigned al
  * guess which one counts). */
 cJSON *authz_json_object_strict(const char *json, size_t len);
 const char *authz_alg_name(enum authz_alg alg);
+/* Check the claims of a signature-checked payload (decoded JSON, len bytes, NUL-terminated at
+ * len): strict object, iss (configured issuers or set's, and key's own), aud, tid, exp/nbf/iat
+ * at now. GH_OK: *out_payload (caller deletes) and *out_exp. GH_E_UNAUTHORIZED otherwise. */
+enum gh_status authz_token_claims_check(const struct authz_verifier *v, const char *payload,
+                                        size_t len, const struct jwks_set *set,
+                                        const struct jwks_key *key, int64_t now,
+                                        cJSON **out_payload, int64_t *out_exp, struct gh_err *err);
+/* Required scopes (scp) or app roles (roles) of the payload; GH_E_FORBIDDEN when missing. */
+enum gh_status authz_claims_scope_check(const struct authz_verifier *v, const cJSON *p,
+                                        struct gh_err *err);
 
 #endif

@@ -321,17 +321,20 @@ void policy_engine_free(struct policy_engine *pe)
     free(pe);
 }
 
-/* See engine.h. */
-enum gh_status policy_engine_group_create(struct policy_engine *pe, const cJSON *body,
-                                          struct gh_err *err)
+/*
+ * Check an admin access-group body (see engine.h): an object with only name, grants and
+ * description; a valid name; a valid grants array. On success *out_name is borrowed from body,
+ * out_key holds the link key and *out_grants (caller frees with policy_grants_free) *out_n
+ * entries. GH_E_INVALID names the first problem. Thread-safe.
+ */
+enum gh_status policy_group_body_parse(const cJSON *body, const char **out_name,
+                                       char out_key[POLICY_NAME_MAX + 1],
+                                       struct policy_grant **out_grants, size_t *out_n,
+                                       struct gh_err *err)
 {
     static const char *const members[] = {"name", "grants", "description", NULL};
     const cJSON *name;
-    struct policy_grant *grants = NULL;
-    size_t ngrants = 0;
-    char key[POLICY_NAME_MAX + 1], q[80];
-    cJSON *gj = NULL;
-    char *text = NULL;
+    char q[80];
     enum gh_status st;
 
     if (!cJSON_IsObject(body))
@@ -348,15 +351,34 @@ enum gh_status policy_engine_group_create(struct policy_engine *pe, const cJSON 
     st = policy_name_check(cJSON_IsString(name) ? name->valuestring : NULL, "access group", err);
     if (st)
         return st;
-    st = policy_grants_parse(cJSON_GetObjectItemCaseSensitive(body, "grants"), "grants", &grants,
-                             &ngrants, err);
+    st = policy_grants_parse(cJSON_GetObjectItemCaseSensitive(body, "grants"), "grants", out_grants,
+                             out_n, err);
     if (st)
         return st;
-    policy_name_key(name->valuestring, key, sizeof(key));
+    policy_name_key(name->valuestring, out_key, POLICY_NAME_MAX + 1);
+    *out_name = name->valuestring;
+    return GH_OK;
+}
+
+/* See engine.h. */
+enum gh_status policy_engine_group_create(struct policy_engine *pe, const cJSON *body,
+                                          struct gh_err *err)
+{
+    const char *name = NULL;
+    struct policy_grant *grants = NULL;
+    size_t ngrants = 0;
+    char key[POLICY_NAME_MAX + 1];
+    cJSON *gj = NULL;
+    char *text = NULL;
+    enum gh_status st;
+
+    st = policy_group_body_parse(body, &name, key, &grants, &ngrants, err);
+    if (st)
+        return st;
     gj = policy_grants_json(grants, ngrants);
     text = cJSON_PrintUnformatted(gj);
     {
-        struct scim_access_group_def def = {key, name->valuestring, text};
+        struct scim_access_group_def def = {key, name, text};
         pthread_mutex_lock(&pe->change_lock);
         st = scim_store_access_group_create(pe->store, &def, err);
         if (st == GH_OK)

@@ -39,6 +39,12 @@ void policy_engine_reload_hook(void *ctx); /* gh_daemon_on_reload adapter (ctx: 
  * GH_E_CONFLICT (exists). Linked at once to the IdP group of that name. */
 enum gh_status policy_engine_group_create(struct policy_engine *pe, const cJSON *body,
                                           struct gh_err *err);
+/* The checks behind it, without the store: name (borrowed from body), link key, grants (caller
+ * frees with policy_grants_free). The admin API's body parser (fuzzed). */
+enum gh_status policy_group_body_parse(const cJSON *body, const char **out_name,
+                                       char out_key[POLICY_NAME_MAX + 1],
+                                       struct policy_grant **out_grants, size_t *out_n,
+                                       struct gh_err *err);
 /* Delete an admin access group by name. */
 enum gh_status policy_engine_group_delete(struct policy_engine *pe, const char *name,
                                           struct gh_err *err);

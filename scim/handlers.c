@@ -103,11 +103,10 @@ static enum gh_status scim_body(struct gh_req *r, cJSON **out, struct gh_err *er
     return st;
 }
 
-/* A non-negative integer query parameter (absent: def). */
-static enum gh_status scim_query_int(struct gh_req *r, const char *name, long long def,
-                                     long long *out, struct gh_err *err)
+/* An integer query parameter (absent or empty: def). */
+static enum gh_status scim_query_int(const char *v, const char *name, long long def, long long *out,
+                                     struct gh_err *err)
 {
-    const char *v = gh_req_query(r, name);
     char *end;
     long long n;
 
@@ -330,25 +329,27 @@ out:
     return st;
 }
 
-static enum gh_status scim_list(struct gh_req *r, enum scim_kind kind, struct gh_err *err)
+/*
+ * Parse the query of a list request (GET /Users, /Groups; see scim.h). The checks run in a fixed
+ * order so the first bad parameter is the one reported: startIndex, count, filter, sortBy,
+ * attributes/excludedAttributes. Everything *out_q points to lives in a.
+ */
+enum gh_status scim_list_params_parse(struct gh_arena *a, enum scim_kind kind,
+                                      const struct scim_list_params *in, struct scim_query *out_q,
+                                      struct scim_projection *out_proj, struct gh_err *err)
 {
-    struct scim_store *store = gh_req_app(r)->store;
-    struct gh_arena *a = gh_req_arena(r);
+    const char *filter = in->filter;
+    const char *sort_by = in->sort_by;
+    const char *sort_order = in->sort_order;
     struct scim_query q = {0};
-    struct scim_projection proj;
-    struct scim_rec_list l = {0};
-    struct scim_path sort;
-    const char *filter = gh_req_query(r, "filter");
-    const char *sort_by = gh_req_query(r, "sortBy");
-    const char *sort_order = gh_req_query(r, "sortOrder");
+    struct scim_path *sort;
     long long start, count;
     struct scim_filter *f = NULL;
-    cJSON *res, *list;
     enum gh_status st;
 
-    st = scim_query_int(r, "startIndex", 1, &start, err);
+    st = scim_query_int(in->start_index, "startIndex", 1, &start, err);
     if (st == GH_OK)
-        st = scim_query_int(r, "count", SCIM_DEFAULT_COUNT, &count, err);
+        st = scim_query_int(in->count, "count", SCIM_DEFAULT_COUNT, &count, err);
     if (st)
         return st;
     /* RFC 7644 §3.4.2.4: startIndex < 1 means 1, count < 0 means 0; count is capped at the
@@ -365,20 +366,46 @@ static enum gh_status scim_list(struct gh_req *r, enum scim_kind kind, struct gh
             return st;
     }
     if (sort_by != NULL && *sort_by != '\0') {
-        st = scim_filter_path_parse(a, kind, sort_by, &sort, err);
-        if (st == GH_OK && (sort.attr == NULL || sort.vfilter != NULL))
+        sort = gh_arena_alloc(a, sizeof(*sort));
+        st = scim_filter_path_parse(a, kind, sort_by, sort, err);
+        if (st == GH_OK && (sort->attr == NULL || sort->vfilter != NULL))
             st = scim_invalid(err, SCIM_ST_INVALID_PATH, "sortBy must name an attribute");
         if (st)
             return st;
-        q.sort_by = &sort;
+        q.sort_by = sort;
         q.descending = sort_order != NULL && strcasecmp(sort_order, "descending") == 0;
     }
-    st = scim_projection(r, kind, &proj, err);
+    st = scim_projection_parse(a, kind, in->attributes, in->excluded, out_proj, err);
     if (st)
         return st;
     q.filter = f;
     q.start_index = start;
     q.count = count;
+    *out_q = q;
+    return GH_OK;
+}
+
+static enum gh_status scim_list(struct gh_req *r, enum scim_kind kind, struct gh_err *err)
+{
+    struct scim_store *store = gh_req_app(r)->store;
+    struct scim_list_params in = {
+        .filter = gh_req_query(r, "filter"),
+        .start_index = gh_req_query(r, "startIndex"),
+        .count = gh_req_query(r, "count"),
+        .sort_by = gh_req_query(r, "sortBy"),
+        .sort_order = gh_req_query(r, "sortOrder"),
+        .attributes = gh_req_query(r, "attributes"),
+        .excluded = gh_req_query(r, "excludedAttributes"),
+    };
+    struct scim_query q = {0};
+    struct scim_projection proj;
+    struct scim_rec_list l = {0};
+    cJSON *res, *list;
+    enum gh_status st;
+
+    st = scim_list_params_parse(gh_req_arena(r), kind, &in, &q, &proj, err);
+    if (st)
+        return st;
     st = scim_store_list(store, kind, &q, &l, err);
     if (st)
         return st;
@@ -386,7 +413,7 @@ static enum gh_status scim_list(struct gh_req *r, enum scim_kind kind, struct gh
     res = cJSON_CreateObject();
     cJSON_AddItemToArray(cJSON_AddArrayToObject(res, "schemas"), cJSON_CreateString(SCIM_MSG_LIST));
     cJSON_AddNumberToObject(res, "totalResults", (double)l.total);
-    cJSON_AddNumberToObject(res, "startIndex", (double)start);
+    cJSON_AddNumberToObject(res, "startIndex", (double)q.start_index);
     cJSON_AddNumberToObject(res, "itemsPerPage", (double)l.count);
     list = cJSON_AddArrayToObject(res, "Resources");
     for (size_t i = 0; i < l.count && st == GH_OK; i++) {

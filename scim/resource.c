@@ -562,6 +562,34 @@ static bool scim_json_strs_has(const cJSON *arr, const char *s)
     return false;
 }
 
+/*
+ * The schemas this server knows (the kind's core schema and extension) in their canonical
+ * spelling, each listed once: URNs compare case-insensitively, but what is stored and returned
+ * must name the schema exactly as /Schemas and /ResourceTypes do. Other URNs stay as sent.
+ * One pass, so a long list costs linear time.
+ */
+static void scim_norm_schemas(const struct scim_rtype *rt, cJSON *schemas)
+{
+    const char *known[2] = {rt->core->urn, rt->ext != NULL ? rt->ext->urn : NULL};
+    bool seen[2] = {false, false};
+    cJSON *e = schemas->child;
+
+    while (e != NULL) {
+        cJSON *next = e->next;
+        for (int i = 0; i < 2; i++) {
+            if (known[i] == NULL || strcasecmp(e->valuestring, known[i]) != 0)
+                continue;
+            if (seen[i])
+                cJSON_Delete(cJSON_DetachItemViaPointer(schemas, e));
+            else if (strcmp(e->valuestring, known[i]) != 0)
+                cJSON_ReplaceItemViaPointer(schemas, e, cJSON_CreateString(known[i]));
+            seen[i] = true;
+            break;
+        }
+        e = next;
+    }
+}
+
 /* Move a top-level "urn:...:attr" key into its extension container. Takes ownership of item. */
 static enum gh_status scim_norm_qualified(enum scim_kind kind, cJSON *body, cJSON *item,
                                           struct gh_err *err)
@@ -625,6 +653,7 @@ enum gh_status scim_resource_normalize(enum scim_kind kind, cJSON *body, cJSON *
             goto out;
         }
     }
+    scim_norm_schemas(rt, schemas);
 
     /* Extension objects: known ones are normalised against their table, custom ones are kept
      * as sent (minus nulls). Qualified attributes at the top level move into their container. */

@@ -29,6 +29,18 @@ enum gh_status scim_handle_rtypes(struct gh_req *r, struct gh_err *err); /* Reso
 enum gh_status scim_handle_schemas(struct gh_req *r, struct gh_err *err); /* Schemas[/urn] */
 enum gh_status scim_handle_unknown(struct gh_req *r, struct gh_err *err); /* other /scim paths */
 
+/* ---- list requests ---- */
+/* The query parameters of GET /Users and /Groups as received (decoded; NULL when absent). */
+struct scim_list_params {
+    const char *filter, *start_index, *count, *sort_by, *sort_order;
+    const char *attributes, *excluded; /* attributes, excludedAttributes */
+};
+/* Parse them into a store query (startIndex/count clamped, count capped at GH_CAP_SCIM_COUNT)
+ * and a projection, both allocated in a. GH_E_INVALID with a scimType when one is bad. */
+enum gh_status scim_list_params_parse(struct gh_arena *a, enum scim_kind kind,
+                                      const struct scim_list_params *in, struct scim_query *out_q,
+                                      struct scim_projection *out_proj, struct gh_err *err);
+
 /* ---- errors ---- */
 /* The SCIM Error document for err (caller deletes) and its HTTP status in *out_http. */
 cJSON *scim_error_body(const struct gh_err *err, unsigned *out_http);

@@ -449,6 +449,19 @@ static const struct {
      "\"" ENT ":department\":\"D\"}",
      "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\",\"urn:a\",\"" ENT "\"],"
      "\"userName\":\"u\",\"urn:a\":{\"b\":false,\"c\":\"x\"},\"" ENT "\":{\"department\":\"D\"}}"},
+    /* fuzz crash-ddcd76b6 (scim_resource): a known URN in another case was stored and returned
+     * as sent, so "schemas" did not name the schema /Schemas lists */
+    {"known schema URNs in canonical case, once", SCIM_GROUP,
+     "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:GRoup\",\"urn:x:Y\","
+     "\"URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:GROUP\"],\"displayName\":\"g\"}",
+     "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\",\"urn:x:Y\"],"
+     "\"displayName\":\"g\"}"},
+    {"extension URN in schemas in canonical case", SCIM_USER,
+     "{\"schemas\":[\"urn:ietf:params:scim:schemas:extension:ENTERPRISE:2.0:User\"],"
+     "\"userName\":\"u\",\"urn:ietf:params:scim:schemas:extension:enterprise:2.0:user\":"
+     "{\"department\":\"D\"}}",
+     "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\",\"" ENT "\"],"
+     "\"userName\":\"u\",\"" ENT "\":{\"department\":\"D\"}}"},
     {"missing userName", SCIM_USER, "{\"schemas\":[],\"displayName\":\"x\"}", NULL},
     {"userName not a string", SCIM_USER, "{\"userName\":7}", NULL},
     {"emails not a list", SCIM_USER, "{\"userName\":\"u\",\"emails\":\"a@b\"}", NULL},
