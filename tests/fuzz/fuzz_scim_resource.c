@@ -96,8 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *s = gh_xstrndup((const char *)data, size);
     cJSON *parsed;
 
-    /* gh_req_json: no NUL inside, exactly one JSON value */
-    if (strlen(s) != size || (parsed = cJSON_ParseWithOpts(s, NULL, true)) == NULL) {
+    /* the same strict parse the route uses (SCIM's strict JSON (scim/handlers.c)) */
+    if (gh_json_parse(s, size, GH_JSON_NAMES_NOCASE, "body", &parsed, NULL) != GH_OK) {
         free(s);
         return 0;
     }
