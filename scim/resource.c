@@ -657,6 +657,21 @@ enum gh_status scim_resource_normalize(enum scim_kind kind, cJSON *body, cJSON *
 
     /* Extension objects: known ones are normalised against their table, custom ones are kept
      * as sent (minus nulls). Qualified attributes at the top level move into their container. */
+    {
+        size_t urns = 0;
+        cJSON_ArrayForEach(v, body)
+        {
+            urns += v->string != NULL && strncasecmp(v->string, SCIM_URN_PREFIX, 4) == 0;
+        }
+        if (urns > GH_CAP_SCIM_URN_MEMBERS) {
+            cJSON_Delete(schemas);
+            st = GH_ERR(err, GH_E_INVALID,
+                        "%zu extension members (\"urn:...\"); at most %d are accepted", urns,
+                        GH_CAP_SCIM_URN_MEMBERS);
+            gh_err_set_scim_type(err, SCIM_ST_INVALID_VALUE);
+            goto out;
+        }
+    }
     pending = cJSON_CreateArray();
     c = body->child;
     while (c != NULL) {

@@ -40,6 +40,10 @@
 /* Value filters in one attributes/excludedAttributes list (emails[type eq "work"]): each is
  * evaluated on every element of every resource a page returns. */
 #define GH_CAP_SCIM_PROJ_FILTERS 16
+/* Top-level "urn:..." members of one SCIM resource body (extension objects and URN-qualified
+ * attributes). Entra sends the enterprise extension and a few custom attributes; each member is
+ * matched against the schemas list, so an unbounded number would cost quadratic time. */
+#define GH_CAP_SCIM_URN_MEMBERS 256
 /* JSON nesting (request bodies, JWT header and payload, policy file): SCIM resources and PATCH
  * bodies nest at most 5 deep, a policy 4, an Entra token 3. The strict check (sidecar/json.c)
  * refuses deeper input before cJSON's recursive parser sees it. */

@@ -497,6 +497,39 @@ START_TEST(normalize_table)
 }
 END_TEST
 
+/* Extension members are capped (caps.h): at the cap a body is stored, past it refused, and a
+ * body of 60,000 of them (1.2 MB, quadratic work before the cap) is refused at once. */
+static cJSON *urn_body(int n)
+{
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "userName", "u");
+    for (int i = 0; i < n; i++) {
+        char k[48];
+        snprintf(k, sizeof(k), "urn:a%d", i);
+        cJSON_AddItemToObject(cJSON_AddObjectToObject(b, k), "x", cJSON_CreateNumber(1));
+    }
+    return b;
+}
+
+START_TEST(normalize_caps_extension_members)
+{
+    static const int ns[] = {GH_CAP_SCIM_URN_MEMBERS, GH_CAP_SCIM_URN_MEMBERS + 1, 60000};
+    for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+        struct gh_err err = {0};
+        struct scim_cols cols;
+        cJSON *in = urn_body(ns[i]);
+        enum gh_status st = scim_resource_normalize(SCIM_USER, in, NULL, &cols, &err);
+        if (ns[i] <= GH_CAP_SCIM_URN_MEMBERS) {
+            ck_assert_msg(st == GH_OK, "%d members: %s", ns[i], err.msg);
+        } else {
+            ck_assert_msg(st == GH_E_INVALID, "%d extension members accepted", ns[i]);
+            ck_assert_str_eq(err.scim_type, "invalidValue");
+        }
+        cJSON_Delete(in);
+    }
+}
+END_TEST
+
 /* ---- projection (attributes / excludedAttributes) ---- */
 static const struct {
     const char *attributes, *excluded, *out;
@@ -606,6 +639,7 @@ Suite *scim_patch_suite(void)
     tcase_add_loop_test(tc, patch_table, 0, sizeof(cases) / sizeof(cases[0]));
     tcase_add_test(tc, patch_members_large);
     tcase_add_loop_test(tc, normalize_table, 0, sizeof(norm_cases) / sizeof(norm_cases[0]));
+    tcase_add_test(tc, normalize_caps_extension_members);
     tcase_add_loop_test(tc, projection_table, 0, sizeof(proj_cases) / sizeof(proj_cases[0]));
     tcase_add_test(tc, etag_parse);
     tcase_add_test(tc, error_bodies);
