@@ -156,10 +156,11 @@ static enum gh_status scim_fp_value(struct scim_fparser *p, struct scim_filter *
         if (p->pos + i >= p->len)
             return scim_fp_fail(p, "unterminated string");
         /* decode with the JSON parser: the RFC defines filter strings as JSON strings */
-        cJSON *j = cJSON_ParseWithLength(s, i + 1);
-        if (!cJSON_IsString(j)) {
+        cJSON *j = NULL;
+        /* the strict parse: \u0000 or invalid UTF-8 in a value would compare as something else */
+        if (gh_json_parse(s, i + 1, 0, "filter value", &j, NULL) != GH_OK || !cJSON_IsString(j)) {
             cJSON_Delete(j);
-            return scim_fp_fail(p, "bad string escape");
+            return scim_fp_fail(p, "bad string (escape, NUL or UTF-8)");
         }
         f->vtype = SCIM_V_STRING;
         f->str = gh_arena_strdup(p->a, j->valuestring);

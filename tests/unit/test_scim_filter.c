@@ -149,6 +149,11 @@ static const struct {
     {SCIM_USER, "meta.created eq null", "(eq meta.created null)"},
     /* errors */
     {SCIM_USER, "", NULL},
+    /* issue 9.4: a value that means two things (cut at \u0000, or not UTF-8) */
+    {SCIM_USER, "userName eq \"a\\u0000b\"", NULL},
+    {SCIM_USER, "userName eq \"\xc0\xaf\"", NULL},
+    {SCIM_USER, "userName eq \"\\ud800\"", NULL},
+    {SCIM_USER, "userName eq \"\xc3\xa9\\u00e9\"", "(eq userName \"\xc3\xa9\xc3\xa9\")"},
     {SCIM_USER, "userName", NULL},
     {SCIM_USER, "userName eq", NULL},
     {SCIM_USER, "userName xx \"a\"", NULL},
