@@ -12,16 +12,16 @@
  * /v1/authorize and /v1/ext_authz: a decision request is {"dataset","action"} or up to
  * GH_CAP_AUTHZ_CHECKS checks of a dataset name (<= 256 bytes) and an action: 100 checks are
  * ~30 KiB of JSON, so 64 KiB leaves room for whitespace and never more. */
-#define GH_CAP_BODY_AUTHZ (64 * 1024)
+#define GH_CAP_BODY_AUTHZ (64L * 1024)
 /* The admin API: one access group (a name and a few grants) per request. */
-#define GH_CAP_BODY_ADMIN (64 * 1024)
+#define GH_CAP_BODY_ADMIN (64L * 1024)
 /* The ops routes take no body; a few KiB are tolerated (some clients send an empty JSON object),
  * and are held to the header deadline since these routes have no credential. */
-#define GH_CAP_BODY_OPS (4 * 1024)
+#define GH_CAP_BODY_OPS (4L * 1024)
 /* Bodies up to this size are not counted against GATEHOUSE_MAX_BODY_INFLIGHT: a body this small
  * costs less than the connection's own MHD pool (GH_CAP_CONN_MEMORY), which the connection limit
  * already bounds, and leaving it out keeps a shared counter off the /v1/authorize hot path. */
-#define GH_CAP_BODY_UNCOUNTED (16 * 1024)
+#define GH_CAP_BODY_UNCOUNTED ((size_t)16 * 1024)
 /* Request header block: MHD's per-connection memory pool holds the request line and all
  * headers, and MHD zeroes the whole pool between keep-alive requests (256 KiB cost a fifth of
  * the CPU at 100k req/s), so it is as small as a 64 KiB JWT (GH_CAP_JWT) plus ordinary headers

@@ -708,6 +708,7 @@ static enum MHD_Result gh_http_admit(struct gh_server *srv, struct gh_req *r)
     size_t cap = (size_t)srv->cfg->max_body;
     const char *cl;
 
+    GH_ASSERT(rt != NULL); /* only routed requests are admitted (404/405 are answered before) */
     if (rt->auth != NULL) {
         struct gh_err err = {0};
         enum gh_status st = rt->auth(r, &err);

@@ -37,7 +37,8 @@ START_TEST(every_route_names_its_credential)
         ck_assert_msg(ops || rt[i].auth != NULL, "%s %s has no credential check", rt[i].method,
                       rt[i].pattern);
         ck_assert_msg(!ops || rt[i].auth == NULL, "%s is public", rt[i].pattern);
-        ck_assert_msg(!ops || (rt[i].body_cap > 0 && rt[i].body_cap <= GH_CAP_BODY_UNCOUNTED),
+        ck_assert_msg(!ops ||
+                          (rt[i].body_cap > 0 && (size_t)rt[i].body_cap <= GH_CAP_BODY_UNCOUNTED),
                       "%s takes a body", rt[i].pattern);
         if (strncmp(rt[i].pattern, "/v1/", 4) == 0)
             ck_assert_int_eq(rt[i].body_cap, GH_CAP_BODY_AUTHZ);
