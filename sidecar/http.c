@@ -708,7 +708,8 @@ static enum MHD_Result gh_http_admit(struct gh_server *srv, struct gh_req *r)
     size_t cap = (size_t)srv->cfg->max_body;
     const char *cl;
 
-    GH_ASSERT(rt != NULL); /* only routed requests are admitted (404/405 are answered before) */
+    if (GH_NEVER(rt == NULL)) /* 404/405 are answered before a request is admitted */
+        return gh_http_fail(r, GH_E_NOT_FOUND, "no such route");
     if (rt->auth != NULL) {
         struct gh_err err = {0};
         enum gh_status st = rt->auth(r, &err);
