@@ -301,6 +301,15 @@ void gh_reply_header(struct gh_req *r, const char *name, const char *value)
     r->hdrs = h;
 }
 
+/* See http.h. */
+bool gh_reply_has_header(const struct gh_req *r, const char *name)
+{
+    for (const struct gh_reply_hdr *h = r->hdrs; h != NULL; h = h->next)
+        if (strcasecmp(h->name, name) == 0)
+            return true;
+    return false;
+}
+
 /* Set the reply (body copied). Only the first reply counts. */
 void gh_reply(struct gh_req *r, unsigned status, const char *content_type, const char *body,
               size_t len)
