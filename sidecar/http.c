@@ -57,7 +57,7 @@ enum gh_conn_phase {
     GH_CONN_HEADERS, /* no complete headers yet, or a route without credential reading its body */
     GH_CONN_IDLE,    /* kept alive between requests */
     GH_CONN_BODY,    /* an authenticated request's body is arriving */
-    GH_CONN_BUSY,    /* our handler or our reply: no deadline */
+    GH_CONN_BUSY,    /* our credential check, handler or reply: no deadline */
 };
 
 /* One per MHD connection, from NOTIFY_STARTED to NOTIFY_CLOSED (MHD's socket context). The list
@@ -719,10 +719,16 @@ static enum MHD_Result gh_http_admit(struct gh_server *srv, struct gh_req *r)
 
     if (rt->auth != NULL) {
         struct gh_err err = {0};
-        enum gh_status st = rt->auth(r, &err);
+        enum gh_status st;
+        /* The check is our work, not the client's: it may wait for a JWKS refresh (a key
+         * rollover; up to twice GATEHOUSE_HTTP_TIMEOUT), which no header deadline may cut. */
+        gh_http_conn_phase(r->cn, GH_CONN_BUSY, 0);
+        st = rt->auth(r, &err);
         if (st != GH_OK) {
             if (!gh_err_is_set(&err))
                 GH_ERR(&err, st, "%s", gh_status_name(st));
+            /* a refused client has the header deadline, from now, to take its answer */
+            gh_http_conn_phase(r->cn, GH_CONN_HEADERS, srv->cfg->header_timeout);
             gh_http_render(r, &err);
             return gh_http_queue(r);
         }
