@@ -63,7 +63,8 @@ void scim_error_render(struct gh_req *r, const struct gh_err *err)
     /* RFC 6750 §3.1: realm only without credentials, invalid_token for a wrong secret */
     if (err != NULL && err->status == GH_E_UNAUTHORIZED)
         gh_reply_bearer_challenge(r, "gatehouse-scim", err, NULL);
-    if (http == 503)
+    /* one Retry-After: the HTTP layer's in-flight budget already set its own (seconds) */
+    if (http == 503 && !gh_reply_has_header(r, "Retry-After"))
         gh_reply_header(r, "Retry-After", SCIM_ERROR_RETRY_AFTER);
     text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);

@@ -59,9 +59,10 @@ struct scim_store {
     /* committed changes by event type, for /metrics; members events count members */
     _Atomic unsigned long changes[SCIM_EV_MEMBERS_REMOVED + 1];
     _Atomic uint64_t generation; /* bumped after each committed write */
-    /* false from a write refused for lack of space or I/O until the next commit; changed only
-     * with the writer lock held, read lock-free */
+    /* false from a write refused for lack of space or I/O until the next commit that wrote a
+     * row; changed only with the writer lock held, read lock-free */
     atomic_bool writable;
+    int begin_changes;                    /* sqlite3_total_changes at BEGIN (writer lock) */
     _Atomic unsigned long write_failures; /* writes refused that way since start */
 };
 
@@ -1150,15 +1151,18 @@ out:
 
 /*
  * Track whether the store can write, from the outcome of one write transaction (writer lock
- * held): a commit clears the condition, a write refused as GH_E_UNAVAILABLE sets it. Only the
- * transitions are logged, so a full disk under Entra's retries does not flood the log (each
- * refused request still has its access line and "handler failed" line).
+ * held): a commit that wrote a row clears the condition, a write refused as GH_E_UNAVAILABLE
+ * sets it. A commit that wrote nothing (a retried request already applied) touched no page, so
+ * it says nothing about the disk and changes nothing here. Only the transitions are logged, so a
+ * full disk under Entra's retries does not flood the log (each refused request still has its
+ * access line and "handler failed" line).
  */
-static void scim_store_note_write(struct scim_store *s, enum gh_status rc, struct gh_err *err)
+static void scim_store_note_write(struct scim_store *s, enum gh_status rc, bool wrote,
+                                  struct gh_err *err)
 {
     char q[GH_ERR_MSG_MAX + 8];
 
-    if (rc == GH_OK) {
+    if (rc == GH_OK && wrote) {
         if (!atomic_exchange(&s->writable, true))
             gh_log(GH_LOG_WARN, "store", "\"store writable again\"");
     } else if (rc == GH_E_UNAVAILABLE) {
@@ -1177,9 +1181,11 @@ static enum gh_status scim_store_begin(struct scim_store *s, struct gh_err *err)
     pthread_mutex_lock(&s->writer.lock);
     rc = scim_store_exec(s->writer.db, "BEGIN IMMEDIATE", err);
     if (rc) {
-        scim_store_note_write(s, rc, err);
+        scim_store_note_write(s, rc, false, err);
         pthread_mutex_unlock(&s->writer.lock);
+        return rc;
     }
+    s->begin_changes = sqlite3_total_changes(s->writer.db);
     return rc;
 }
 
@@ -1196,7 +1202,7 @@ static enum gh_status scim_store_end(struct scim_store *s, enum gh_status rc, st
         scim_store_exec(s->writer.db, "ROLLBACK", NULL);
     else
         atomic_fetch_add(&s->generation, 1);
-    scim_store_note_write(s, rc, err);
+    scim_store_note_write(s, rc, sqlite3_total_changes(s->writer.db) != s->begin_changes, err);
     return rc;
 }
 

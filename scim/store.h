@@ -117,7 +117,8 @@ int scim_store_schema_version(struct scim_store *s);
 /* Readiness probe for /readyz (ctx is the store). */
 bool scim_store_ready(void *ctx, const char **out_reason);
 /* Advisory /readyz check (ctx is the store): false after a write was refused because the store
- * cannot write (no space, I/O error, read-only: GH_E_UNAVAILABLE), until a write commits. */
+ * cannot write (no space, I/O error, read-only: GH_E_UNAVAILABLE), until a write commits a change.
+ */
 bool scim_store_writable(void *ctx, const char **out_reason);
 /* Register the change listener (start-up only; one listener; NULL removes it). */
 void scim_store_listen(struct scim_store *s, scim_store_listener_fn fn, void *ctx);

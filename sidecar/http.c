@@ -57,7 +57,7 @@ enum gh_conn_phase {
     GH_CONN_HEADERS, /* no complete headers yet, or a route without credential reading its body */
     GH_CONN_IDLE,    /* kept alive between requests */
     GH_CONN_BODY,    /* an authenticated request's body is arriving */
-    GH_CONN_BUSY,    /* our handler or our reply: no deadline */
+    GH_CONN_BUSY,    /* our credential check, handler or reply: no deadline */
 };
 
 /* One per MHD connection, from NOTIFY_STARTED to NOTIFY_CLOSED (MHD's socket context). The list
@@ -299,6 +299,15 @@ void gh_reply_header(struct gh_req *r, const char *name, const char *value)
     h->value = gh_arena_strdup(r->arena, value);
     h->next = r->hdrs;
     r->hdrs = h;
+}
+
+/* See http.h. */
+bool gh_reply_has_header(const struct gh_req *r, const char *name)
+{
+    for (const struct gh_reply_hdr *h = r->hdrs; h != NULL; h = h->next)
+        if (strcasecmp(h->name, name) == 0)
+            return true;
+    return false;
 }
 
 /* Set the reply (body copied). Only the first reply counts. */
@@ -712,10 +721,16 @@ static enum MHD_Result gh_http_admit(struct gh_server *srv, struct gh_req *r)
         return gh_http_fail(r, GH_E_NOT_FOUND, "no such route");
     if (rt->auth != NULL) {
         struct gh_err err = {0};
-        enum gh_status st = rt->auth(r, &err);
+        enum gh_status st;
+        /* The check is our work, not the client's: it may wait for a JWKS refresh (a key
+         * rollover; up to twice GATEHOUSE_HTTP_TIMEOUT), which no header deadline may cut. */
+        gh_http_conn_phase(r->cn, GH_CONN_BUSY, 0);
+        st = rt->auth(r, &err);
         if (st != GH_OK) {
             if (!gh_err_is_set(&err))
                 GH_ERR(&err, st, "%s", gh_status_name(st));
+            /* a refused client has the header deadline, from now, to take its answer */
+            gh_http_conn_phase(r->cn, GH_CONN_HEADERS, srv->cfg->header_timeout);
             gh_http_render(r, &err);
             return gh_http_queue(r);
         }

@@ -53,6 +53,9 @@ enum gh_status gh_req_json(const struct gh_req *r, cJSON **out_json, struct gh_e
 
 /* ---- answering (exactly one reply per request; later calls are ignored) ---- */
 void gh_reply_header(struct gh_req *r, const char *name, const char *value); /* copied */
+/* True when a reply header of this name (case-insensitive) was already added: a renderer that
+ * has a default for a single-valued header (Retry-After) keeps the value set nearer the cause. */
+bool gh_reply_has_header(const struct gh_req *r, const char *name);
 void gh_reply(struct gh_req *r, unsigned status, const char *content_type, const char *body,
               size_t len);                                          /* body copied */
 void gh_reply_json(struct gh_req *r, unsigned status, cJSON *body); /* takes body */

@@ -386,6 +386,44 @@ START_TEST(authorized_requests_keep_alive)
 }
 END_TEST
 
+/* The credential check is the daemon's work, not the client's: a token whose key rolled over
+ * makes authz_auth wait for a JWKS refresh (up to twice GATEHOUSE_HTTP_TIMEOUT), and the header
+ * deadline must not cut the connection while it waits (it did: the client got no answer). */
+START_TEST(credential_check_not_cut_by_header_deadline)
+{
+    const char *extra[] = {"GATEHOUSE_HEADER_TIMEOUT=1", "GATEHOUSE_JWKS_COOLDOWN=0", NULL};
+    const char *body = "{\"dataset\":\"d\",\"action\":\"protect\"}";
+    struct gh_mint_key *k2 = gh_mint_key_load("rsa2", "kid-two");
+    struct gh_mint_key *keys[2];
+    struct gh_http_resp r;
+    char auth[8192], *tok;
+    const char *hdrs[] = {auth, "Content-Type: application/json", NULL};
+    cJSON *c;
+    struct lfx fx;
+    double t0;
+
+    lfx_start(&fx, extra);
+    keys[0] = fx.key;
+    keys[1] = k2;
+    /* the new key appears at the IdP, which now answers in 2.5 s */
+    gh_idp_set_keys(fx.idp, keys, 2);
+    gh_idp_set_delay_ms(fx.idp, 2500);
+    c = gh_mint_claims(gh_idp_issuer(fx.idp), GH_IDP_AUDIENCE, TID);
+    tok = gh_mint_jwt(k2, "RS256", c);
+    cJSON_Delete(c);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+    t0 = now_s();
+    ck_assert_int_eq(gh_http("POST", lfx_url(&fx, "/v1/authorize"), hdrs, body, NULL, &r), 0);
+    ck_assert_msg(r.status == 200, "status %ld after %.1f s: %s", r.status, now_s() - t0,
+                  r.body != NULL ? r.body : "");
+    gh_http_resp_free(&r);
+    gh_idp_set_delay_ms(fx.idp, 0);
+    free(tok);
+    gh_mint_key_free(k2);
+    lfx_stop(&fx);
+}
+END_TEST
+
 /* Item 8: 200 unauthenticated connections, each announcing 1 MiB - 1 and sending half of it,
  * must not grow the daemon's memory (before: every byte was buffered, ~100 MB here). */
 START_TEST(unauthenticated_bodies_cost_no_memory)
@@ -546,6 +584,10 @@ START_TEST(bodies_in_flight_capped)
     ck_assert_int_gt(read_reply(b, buf, sizeof(buf), 2000), 0);
     ck_assert_msg(strncmp(buf, "HTTP/1.1 503", 12) == 0, "%.200s", buf);
     ck_assert_ptr_nonnull(strcasestr(buf, "Retry-After: "));
+    /* one Retry-After (RFC 9110 §10.2.3 defines one value): the SCIM renderer's own 503 value
+     * must not be added next to the budget's */
+    ck_assert_msg(strcasestr(strcasestr(buf, "Retry-After: ") + 1, "Retry-After: ") == NULL,
+                  "%.400s", buf);
     ck_assert_ptr_nonnull(strstr(buf, SCIM_ERROR));
     close(b);
     close(a);
@@ -569,6 +611,7 @@ Suite *limits_suite(void)
     tcase_add_test(tc, per_address_limit);
     tcase_add_test(tc, unauthorized_before_body);
     tcase_add_test(tc, authorized_requests_keep_alive);
+    tcase_add_test(tc, credential_check_not_cut_by_header_deadline);
     tcase_add_test(tc, unauthenticated_bodies_cost_no_memory);
     tcase_add_test(tc, per_route_body_caps);
     tcase_add_test(tc, bodies_in_flight_capped);

@@ -488,6 +488,18 @@ static int count_of(const char *hay, const char *needle)
     return n;
 }
 
+/* An update that changes nothing (Entra's retry of a PATCH already applied). */
+static enum gh_status noop_fn(void *ctx, const struct scim_rec *cur, struct scim_row *out_row,
+                              struct scim_members_change *out_members, struct gh_err *err)
+{
+    (void)ctx;
+    (void)cur;
+    (void)out_row;
+    (void)out_members;
+    (void)err;
+    return GH_OK;
+}
+
 /* A write the file system refuses (EFBIG past RLIMIT_FSIZE, as SQLITE_FULL or SQLITE_IOERR) is
  * GH_E_UNAVAILABLE, not GH_E_STORE; the store reports itself not writable, still reads, and
  * clears the condition at the next committed write. Only the two transitions are logged. */
@@ -497,7 +509,7 @@ START_TEST(store_cannot_write_is_unavailable)
     struct gh_err err = {0}, err2 = {0};
     struct rlimit old, low;
     struct scim_rec rec = {0};
-    enum gh_status rc = GH_OK, rc_read, rc_after, rc_again;
+    enum gh_status rc = GH_OK, rc_read, rc_after, rc_again, rc_noop;
     const char *reason = NULL;
     bool writable_during, metrics_during;
     void (*old_xfsz)(int) = signal(SIGXFSZ, SIG_IGN);
@@ -521,6 +533,12 @@ START_TEST(store_cannot_write_is_unavailable)
     /* a retry fails the same way */
     rc_again = mk_padded(acked, 32 * 1024, id, &err2);
     memset(&err2, 0, sizeof(err2));
+    /* an update that writes nothing commits, but says nothing about the disk: still not
+     * writable (it flipped the flag, and a retry flood logged every flip) */
+    rc_noop = acked > 0 ? scim_store_update(st, SCIM_USER, ids[0], noop_fn, NULL, &rec, &err2)
+                        : GH_E_INTERNAL;
+    scim_rec_clear(&rec);
+    memset(&err2, 0, sizeof(err2));
     writable_during = scim_store_writable(st, &reason);
     metrics_during = metrics_has("\ngatehouse_store_writable 0\n") &&
                      metrics_has("\ngatehouse_store_write_failures_total 2\n");
@@ -533,6 +551,7 @@ START_TEST(store_cannot_write_is_unavailable)
     ck_assert_msg(rc == GH_E_UNAVAILABLE, "got %s: %s", gh_status_name(rc), err.msg);
     ck_assert_uint_eq(gh_status_http(rc), 503);
     ck_assert_int_eq(rc_again, GH_E_UNAVAILABLE);
+    ck_assert_int_eq(rc_noop, GH_OK);
     ck_assert(!writable_during);
     ck_assert_ptr_nonnull(strstr(reason, "cannot write"));
     ck_assert(metrics_during);
