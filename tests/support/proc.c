@@ -264,6 +264,13 @@ int gh_proc_stop(struct gh_proc *p)
         }
         code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
+    if (code != 0 && code != -1) {
+        /* the log goes with the directory: keep its end where the failing test shows it */
+        const char *log = gh_proc_log(p);
+        size_t n = strlen(log);
+        fprintf(stderr, "gatehouse exited %d; the end of its log:\n%s\n", code,
+                log + (n > 4096 ? n - 4096 : 0));
+    }
     free(p->log);
     gh_tmpdir_remove(p->dir);
     free(p);
