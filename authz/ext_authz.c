@@ -16,6 +16,7 @@
 #include "policies/engine.h"
 #include "sidecar/gatehouse.h"
 
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -158,6 +159,45 @@ static const char *authz_ext_header_value(struct gh_req *r, const char *s)
     return v;
 }
 
+/*
+ * The ext_authz reply, {"allowed","decision_id","dataset","action","reason"} (members that are
+ * NULL are left out: a refusal before a decision has neither id nor check), written with the
+ * same writer as the /v1/authorize reply (gh_buf_cat_json: cJSON's escaping, no document tree).
+ * A reply that cannot be built is a 403: ext_authz never answers anything but 200/401/403.
+ */
+static void authz_ext_reply(struct gh_req *r, unsigned status, bool allowed,
+                            const char *decision_id, const char *dataset, const char *action,
+                            const char *reason)
+{
+    struct gh_buf b;
+    enum gh_status st = GH_OK;
+    size_t len = 0;
+    char *text;
+
+    gh_buf_init(&b, SIZE_MAX / 2); /* every string in it is bounded already */
+    gh_buf_cat(&b, &st, allowed ? "{\"allowed\":true" : "{\"allowed\":false");
+    if (decision_id != NULL) {
+        gh_buf_cat(&b, &st, ",\"decision_id\":");
+        gh_buf_cat_json(&b, &st, decision_id);
+    }
+    if (dataset != NULL) {
+        gh_buf_cat(&b, &st, ",\"dataset\":");
+        gh_buf_cat_json(&b, &st, dataset);
+        gh_buf_cat(&b, &st, ",\"action\":");
+        gh_buf_cat_json(&b, &st, action);
+    }
+    gh_buf_cat(&b, &st, ",\"reason\":");
+    gh_buf_cat_json(&b, &st, reason);
+    gh_buf_cat(&b, &st, "}");
+    if (st != GH_OK) {
+        gh_buf_free(&b);
+        gh_reply(r, 403, "application/json", "{\"allowed\":false}", 17);
+        return;
+    }
+    text = gh_buf_steal(&b, &len);
+    gh_reply_take(r, status, "application/json", text, len);
+}
+
 /* See authz.h. */
 enum gh_status authz_handle_ext_authz(struct gh_req *r, struct gh_err *err)
 {
@@ -166,7 +206,6 @@ enum gh_status authz_handle_ext_authz(struct gh_req *r, struct gh_err *err)
     struct authz_check check = {0};
     struct authz_outcome o = {0};
     enum gh_status st;
-    cJSON *body;
 
     if (claims == NULL)
         return GH_E_UNAUTHORIZED;
@@ -176,19 +215,14 @@ enum gh_status authz_handle_ext_authz(struct gh_req *r, struct gh_err *err)
     if (st)
         return st;
     gh_reply_header(r, "X-Gatehouse-Decision-Id", o.decision_id);
-    body = cJSON_CreateObject();
-    cJSON_AddBoolToObject(body, "allowed", o.allowed);
-    cJSON_AddStringToObject(body, "decision_id", o.decision_id);
-    cJSON_AddStringToObject(body, "dataset", check.dataset);
-    cJSON_AddStringToObject(body, "action", policy_action_name(check.action));
-    cJSON_AddStringToObject(body, "reason", o.results[0].reason);
     if (o.allowed) {
         gh_reply_header(r, "X-Gatehouse-Subject", o.subject_id);
         gh_reply_header(r, "X-Gatehouse-User", authz_ext_header_value(r, o.subject_user_name));
     } else {
         gh_reply_header(r, "X-Gatehouse-Reason", authz_ext_header_value(r, o.results[0].reason));
     }
-    gh_reply_json(r, o.allowed ? 200 : 403, body);
+    authz_ext_reply(r, o.allowed ? 200 : 403, o.allowed, o.decision_id, check.dataset,
+                    policy_action_name(check.action), o.results[0].reason);
     return GH_OK;
 }
 
@@ -196,8 +230,6 @@ enum gh_status authz_handle_ext_authz(struct gh_req *r, struct gh_err *err)
  * anything else - a bad request, no key set yet, a store failure - becomes a plain 403. */
 void authz_ext_render_error(struct gh_req *r, const struct gh_err *err)
 {
-    cJSON *body;
-
     if (err->status == GH_E_UNAUTHORIZED || err->status == GH_E_FORBIDDEN) {
         authz_render_error(r, err);
         return;
@@ -206,8 +238,6 @@ void authz_ext_render_error(struct gh_req *r, const struct gh_err *err)
         gh_log(GH_LOG_ERROR, "authz", "\"ext_authz failed closed\" status=%s",
                gh_status_name(err->status));
     gh_reply_header(r, "X-Gatehouse-Reason", authz_ext_header_value(r, err->msg));
-    body = cJSON_CreateObject();
-    cJSON_AddBoolToObject(body, "allowed", 0);
-    cJSON_AddStringToObject(body, "reason", err->msg[0] ? err->msg : gh_status_name(err->status));
-    gh_reply_json(r, 403, body);
+    authz_ext_reply(r, 403, false, NULL, NULL, NULL,
+                    err->msg[0] ? err->msg : gh_status_name(err->status));
 }

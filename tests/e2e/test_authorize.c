@@ -684,6 +684,21 @@ START_TEST(ext_authz_for_proxies)
     ck_assert_str_eq(gh_http_resp_header(&r, "X-Gatehouse-Subject", h, sizeof(h)), uid);
     ck_assert_str_eq(gh_http_resp_header(&r, "X-Gatehouse-User", h, sizeof(h)), UPN);
     ck_assert_ptr_nonnull(gh_http_resp_header(&r, "X-Gatehouse-Decision-Id", h, sizeof(h)));
+    {
+        /* the reply's shape, byte for byte what cJSON prints for the same document */
+        cJSON *want = cJSON_CreateObject(), *got = cJSON_Parse(r.body);
+        char *text;
+        cJSON_AddBoolToObject(want, "allowed", 1);
+        cJSON_AddStringToObject(want, "decision_id", h);
+        cJSON_AddStringToObject(want, "dataset", "payroll");
+        cJSON_AddStringToObject(want, "action", "protect");
+        cJSON_AddStringToObject(want, "reason", cJSON_GetObjectItem(got, "reason")->valuestring);
+        text = cJSON_PrintUnformatted(want);
+        ck_assert_str_eq(r.body, text);
+        free(text);
+        cJSON_Delete(want);
+        cJSON_Delete(got);
+    }
     gh_http_resp_free(&r);
     ck_assert_int_eq(ext("GET", "/v1/ext_authz", tok, "X-Gatehouse-Dataset: hr",
                          "X-Gatehouse-Action: protect", &r),
