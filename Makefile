@@ -48,7 +48,7 @@ ifneq ($(V),1)
 Q := @
 endif
 
-SRC_DIRS := sidecar scim authz jwks policies
+SRC_DIRS := sidecar store scim authz jwks policies
 LIB_SRCS := $(filter-out sidecar/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 MAIN_OBJ := $(BUILD)/obj/sidecar/main.o

@@ -14,8 +14,8 @@
 #include "authz/decide.h"
 #include "authz/decision_log.h"
 #include "policies/engine.h"
-#include "scim/scim.h"
 #include "sidecar/gatehouse.h"
+#include "store/store.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -325,7 +325,7 @@ static enum gh_status authz_raw_load(struct gh_app *app, const struct authz_clai
                                      struct gh_arena *a, struct authz_raw *raw, struct gh_err *err)
 {
     const struct gh_list *pairs = &app->cfg->identity_claims;
-    struct scim_subject sub;
+    struct store_subject sub;
     char tried[512];
     size_t used = 0;
     enum gh_status st = GH_OK;
@@ -336,17 +336,17 @@ static enum gh_status authz_raw_load(struct gh_app *app, const struct authz_clai
     for (size_t i = 0; i < pairs->count; i++) {
         const char *attr;
         const char *value = authz_pair_value(app, claims, i, &attr);
-        enum scim_user_key key;
+        enum store_user_key key;
         struct gh_err lerr = {0};
 
         if (value == NULL || *value == '\0')
             continue;
-        key = strcmp(attr, "externalId") == 0 ? SCIM_KEY_EXTERNAL_ID : SCIM_KEY_USER_NAME;
-        st = scim_store_subject_find(app->store, key, value, &sub, &lerr);
+        key = strcmp(attr, "externalId") == 0 ? STORE_KEY_EXTERNAL_ID : STORE_KEY_USER_NAME;
+        st = store_subject_find(app->store, key, value, &sub, &lerr);
         if (st == GH_OK && sub.matches > 1) {
             raw->why = gh_arena_printf(a, "%d SCIM users have %s=%.128s; refusing to guess",
                                        sub.matches, attr, value);
-            scim_subject_clear(&sub);
+            store_subject_clear(&sub);
             return GH_OK;
         }
         if (st == GH_OK) {
@@ -357,10 +357,10 @@ static enum gh_status authz_raw_load(struct gh_app *app, const struct authz_clai
             raw->external_id = sub.external_id ? gh_arena_strdup(a, sub.external_id) : NULL;
             raw->active = sub.active;
             raw->not_before = sub.not_before;
-            scim_subject_clear(&sub);
-            return scim_store_subject_access(app->store, raw->id, authz_gather_access, &g, err);
+            store_subject_clear(&sub);
+            return store_subject_access(app->store, raw->id, authz_gather_access, &g, err);
         }
-        scim_subject_clear(&sub);
+        store_subject_clear(&sub);
         if (st != GH_E_NOT_FOUND)
             return GH_ERR(err, st, "%s", lerr.msg);
         if (used < sizeof(tried)) {
@@ -430,7 +430,7 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
     } else {
         /* The generation is read before the store: a write racing with this load leaves the
          * entry tagged older, so it is reloaded next time (never the other way round). */
-        uint64_t gen = scim_store_generation(app->store);
+        uint64_t gen = store_generation(app->store);
         const char *ident = authz_ident(app, claims, a);
         if (app->facts == NULL || !authz_facts_get(app->facts, ident, gen, a, &raw)) {
             st = authz_raw_load(app, claims, a, &raw, err);

@@ -6,8 +6,8 @@
  */
 #include "policies/admin.h"
 #include "policies/engine.h"
-#include "scim/scim.h"
 #include "sidecar/gatehouse.h"
+#include "store/store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +89,7 @@ static cJSON *policy_admin_ref(const char *id, const char *name)
     return o;
 }
 
-static void policy_admin_row(void *ctx, const struct scim_access_group *ag)
+static void policy_admin_row(void *ctx, const struct store_access_group *ag)
 {
     struct policy_admin_list *l = ctx;
     char skel[POLICY_NAME_MAX * 3 + 1];
@@ -132,9 +132,9 @@ static enum gh_status policy_admin_list(struct gh_req *r, const char *only_key, 
     struct policy_admin_list l = {cJSON_CreateArray(), &names, only_key};
     enum gh_status st;
 
-    st = scim_store_group_names(app->store, policy_admin_collect, &names, err);
+    st = store_group_names(app->store, policy_admin_collect, &names, err);
     if (st == GH_OK)
-        st = scim_store_access_groups(app->store, policy_admin_row, &l, err);
+        st = store_access_groups(app->store, policy_admin_row, &l, err);
     policy_admin_names_free(&names);
     if (st) {
         cJSON_Delete(l.arr);

@@ -9,8 +9,8 @@
  * all read one list.
  */
 #include "policies/engine.h"
-#include "scim/scim.h"
 #include "sidecar/gatehouse.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -34,7 +34,7 @@ struct policy_snapshot {
 
 struct policy_engine {
     const struct gh_config *cfg;
-    struct scim_store *store;
+    struct store *store;
     pthread_mutex_t lock;        /* guards current and reference counts' publication */
     pthread_mutex_t change_lock; /* serialises reloads and admin changes */
     struct policy_snapshot *current;
@@ -88,7 +88,7 @@ struct policy_build {
     enum gh_status st;
 };
 
-static void policy_build_row(void *ctx, const struct scim_access_group *ag)
+static void policy_build_row(void *ctx, const struct store_access_group *ag)
 {
     struct policy_build *b = ctx;
     struct policy_group *g;
@@ -126,7 +126,7 @@ static enum gh_status policy_engine_publish(struct policy_engine *pe, struct gh_
     atomic_fetch_add(&pe->doc->refs, 1);
     b.snap->doc = pe->doc;
     b.err = err;
-    b.st = scim_store_access_groups(pe->store, policy_build_row, &b, err);
+    b.st = store_access_groups(pe->store, policy_build_row, &b, err);
     if (b.st != GH_OK) {
         policy_snapshot_release(b.snap);
         return b.st;
@@ -143,7 +143,7 @@ static enum gh_status policy_engine_publish(struct policy_engine *pe, struct gh_
 static enum gh_status policy_engine_load(struct policy_engine *pe, struct gh_err *err)
 {
     struct policy_doc *doc = NULL;
-    struct scim_access_group_def *defs = NULL;
+    struct store_access_group_def *defs = NULL;
     cJSON **grants = NULL;
     char **texts = NULL;
     struct stat sb;
@@ -168,7 +168,7 @@ static enum gh_status policy_engine_load(struct policy_engine *pe, struct gh_err
         defs[i].name = doc->groups[i].name;
         defs[i].grants = texts[i];
     }
-    st = scim_store_access_groups_sync(pe->store, defs, doc->ngroups, err);
+    st = store_access_groups_sync(pe->store, defs, doc->ngroups, err);
     for (size_t i = 0; i < doc->ngroups; i++) {
         cJSON_free(texts[i]);
         cJSON_Delete(grants[i]);
@@ -189,7 +189,7 @@ static enum gh_status policy_engine_load(struct policy_engine *pe, struct gh_err
 }
 
 /* See engine.h. */
-enum gh_status policy_engine_new(const struct gh_config *cfg, struct scim_store *store,
+enum gh_status policy_engine_new(const struct gh_config *cfg, struct store *store,
                                  struct policy_engine **out_pe, struct gh_err *err)
 {
     struct policy_engine *pe = gh_xcalloc(1, sizeof(*pe));
@@ -207,7 +207,7 @@ enum gh_status policy_engine_new(const struct gh_config *cfg, struct scim_store 
         st = policy_engine_load(pe, err);
     } else {
         /* no policy file: access groups a previous run declared in one must not keep granting */
-        st = scim_store_access_groups_sync(store, NULL, 0, err);
+        st = store_access_groups_sync(store, NULL, 0, err);
         if (st == GH_OK)
             st = policy_engine_publish(pe, err);
     }
@@ -378,9 +378,9 @@ enum gh_status policy_engine_group_create(struct policy_engine *pe, const cJSON 
     gj = policy_grants_json(grants, ngrants);
     text = cJSON_PrintUnformatted(gj);
     {
-        struct scim_access_group_def def = {key, name, text};
+        struct store_access_group_def def = {key, name, text};
         pthread_mutex_lock(&pe->change_lock);
-        st = scim_store_access_group_create(pe->store, &def, err);
+        st = store_access_group_create(pe->store, &def, err);
         if (st == GH_OK)
             st = policy_engine_publish(pe, err);
         pthread_mutex_unlock(&pe->change_lock);
@@ -400,7 +400,7 @@ enum gh_status policy_engine_group_delete(struct policy_engine *pe, const char *
 
     policy_name_key(name, key, sizeof(key));
     pthread_mutex_lock(&pe->change_lock);
-    st = scim_store_access_group_delete(pe->store, key, err);
+    st = store_access_group_delete(pe->store, key, err);
     if (st == GH_OK)
         st = policy_engine_publish(pe, err);
     pthread_mutex_unlock(&pe->change_lock);

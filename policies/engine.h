@@ -17,14 +17,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct scim_store;
+struct store;
 struct policy_engine;
 struct policy_snapshot;
 
 /* ---- lifecycle ---- */
 /* Load GATEHOUSE_POLICY (if set; a bad file is an error here) and sync its access groups into
  * the store. store is borrowed for the engine's life. Caller frees with policy_engine_free. */
-enum gh_status policy_engine_new(const struct gh_config *cfg, struct scim_store *store,
+enum gh_status policy_engine_new(const struct gh_config *cfg, struct store *store,
                                  struct policy_engine **out_pe, struct gh_err *err);
 /* Start the thread that reloads the file when it changes (polling its mtime, size and inode
  * every interval_ms). */

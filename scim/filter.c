@@ -8,8 +8,9 @@
  * a value may also be a bare word (scim_fp_value: Microsoft's validator sends them). Date-time
  * values for meta.created/lastModified are normalised so the store compares instants.
  * Caps: GH_CAP_SCIM_FILTER_LEN bytes, GH_CAP_SCIM_FILTER_DEPTH nesting (every "(", "not" and
- * "[" counts), so a hostile filter cannot exhaust the stack. The tree never becomes SQL text
- * here: store.c compiles it with bound parameters.
+ * "[" counts), so a hostile filter cannot exhaust the stack. The tree is the store's query
+ * tree (store/store.h) and never becomes SQL text here: the store's backend compiles it
+ * (store/sqlite_query.c, with bound parameters).
  */
 #include "scim/filter.h"
 #include "sidecar/gatehouse.h"
@@ -22,7 +23,7 @@
 
 struct scim_fparser {
     struct gh_arena *a;
-    enum scim_kind kind;
+    enum store_kind kind;
     const char *s;   /* whole text */
     size_t pos, len; /* cursor */
     int depth;
@@ -69,21 +70,22 @@ static bool scim_fp_keyword(struct scim_fparser *p, const char *kw)
     return true;
 }
 
-static struct scim_filter *scim_fp_node(struct scim_fparser *p, enum scim_fop op)
+static struct store_filter *scim_fp_node(struct scim_fparser *p, enum store_fop op)
 {
-    struct scim_filter *f = gh_arena_alloc(p->a, sizeof(*f));
+    struct store_filter *f = gh_arena_alloc(p->a, sizeof(*f));
     f->op = op;
     return f;
 }
 
-static enum gh_status scim_fp_or(struct scim_fparser *p, struct scim_filter **out);
+static enum gh_status scim_fp_or(struct scim_fparser *p, struct store_filter **out);
 
 static const struct {
     const char *kw;
-    enum scim_fop op;
+    enum store_fop op;
 } scim_fp_ops[] = {
-    {"eq", SCIM_F_EQ}, {"ne", SCIM_F_NE}, {"co", SCIM_F_CO}, {"sw", SCIM_F_SW}, {"ew", SCIM_F_EW},
-    {"gt", SCIM_F_GT}, {"ge", SCIM_F_GE}, {"lt", SCIM_F_LT}, {"le", SCIM_F_LE}, {"pr", SCIM_F_PR},
+    {"eq", STORE_F_EQ}, {"ne", STORE_F_NE}, {"co", STORE_F_CO}, {"sw", STORE_F_SW},
+    {"ew", STORE_F_EW}, {"gt", STORE_F_GT}, {"ge", STORE_F_GE}, {"lt", STORE_F_LT},
+    {"le", STORE_F_LE}, {"pr", STORE_F_PR},
 };
 
 static bool scim_fp_digit_at(const char *s, size_t n, size_t k)
@@ -141,7 +143,7 @@ static bool scim_fp_is_bare(unsigned char c)
  * caller turns it back into its text for a string attribute); anything else is the string as
  * written, with no escapes. So "and", "or" and "not" right after an operator are values.
  */
-static enum gh_status scim_fp_value(struct scim_fparser *p, struct scim_filter *f)
+static enum gh_status scim_fp_value(struct scim_fparser *p, struct store_filter *f)
 {
     const char *s = p->s + p->pos;
     size_t n = 0;
@@ -162,7 +164,7 @@ static enum gh_status scim_fp_value(struct scim_fparser *p, struct scim_filter *
             cJSON_Delete(j);
             return scim_fp_fail(p, "bad string (escape, NUL or UTF-8)");
         }
-        f->vtype = SCIM_V_STRING;
+        f->vtype = STORE_V_STRING;
         f->str = gh_arena_strdup(p->a, j->valuestring);
         cJSON_Delete(j);
         p->pos += i + 1;
@@ -173,20 +175,20 @@ static enum gh_status scim_fp_value(struct scim_fparser *p, struct scim_filter *
     if (n == 0)
         return scim_fp_fail(p, "expected a value (string, number, true, false or null)");
     if (n == 4 && strncasecmp(s, "true", 4) == 0) {
-        f->vtype = SCIM_V_TRUE;
+        f->vtype = STORE_V_TRUE;
     } else if (n == 5 && strncasecmp(s, "false", 5) == 0) {
-        f->vtype = SCIM_V_FALSE;
+        f->vtype = STORE_V_FALSE;
     } else if (n == 4 && strncasecmp(s, "null", 4) == 0) {
-        f->vtype = SCIM_V_NULL;
+        f->vtype = STORE_V_NULL;
     } else {
         char *end;
         f->str = gh_arena_strndup(p->a, s, n);
-        f->vtype = SCIM_V_STRING;
+        f->vtype = STORE_V_STRING;
         if (scim_fp_is_number(s, n)) {
             f->num = strtod(f->str, &end);
             if (*end != '\0' || !isfinite(f->num))
                 return scim_fp_fail(p, "number out of range");
-            f->vtype = SCIM_V_NUMBER;
+            f->vtype = STORE_V_NUMBER;
         }
     }
     p->pos += n;
@@ -238,7 +240,7 @@ static void scim_dt_civil(long long z, long long *y, int *m, int *d)
  * An xsd:dateTime (RFC 7643 §2.3.5, RFC 3339 §5.6): YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|
  * -HH:MM), 'T' and 'Z' in any case, a fraction of any length; no offset is taken as UTC. The
  * instant goes to *out in the store's own form, UTC with milliseconds (2015-10-10T21:38:21.861Z,
- * store.c scim_store_now), which orders as text; *out_full keeps every fractional digit.
+ * store/store.c store_now), which orders as text; *out_full keeps every fractional digit.
  * *out_sub_ms says whether digits beyond the millisecond are not all zero. Arena-owned. False when
  * malformed.
  */
@@ -310,26 +312,26 @@ static bool scim_dt_normalize(struct gh_arena *a, const char *s, size_t n, const
  * le, and eq/ne compare with the full-precision text, which no stored value equals.
  * co/sw/ew stay textual. Anything but a date-time (or null) is an invalidFilter.
  */
-static enum gh_status scim_fp_datetime(struct scim_fparser *p, struct scim_filter *f)
+static enum gh_status scim_fp_datetime(struct scim_fparser *p, struct store_filter *f)
 {
     const char *ms = NULL, *full = NULL;
     bool sub_ms = false;
 
-    if (f->op == SCIM_F_PR || f->op == SCIM_F_CO || f->op == SCIM_F_SW || f->op == SCIM_F_EW ||
-        f->vtype == SCIM_V_NULL)
+    if (f->op == STORE_F_PR || f->op == STORE_F_CO || f->op == STORE_F_SW || f->op == STORE_F_EW ||
+        f->vtype == STORE_V_NULL)
         return GH_OK;
-    if (f->vtype != SCIM_V_STRING ||
+    if (f->vtype != STORE_V_STRING ||
         !scim_dt_normalize(p->a, f->str, strlen(f->str), &ms, &full, &sub_ms))
         return scim_fp_fail(p, "a dateTime attribute compares with a date-time such as "
                                "2015-10-10T14:38:21.8617979-07:00");
     f->str = ms;
     if (sub_ms) {
-        if (f->op == SCIM_F_EQ || f->op == SCIM_F_NE)
+        if (f->op == STORE_F_EQ || f->op == STORE_F_NE)
             f->str = full;
-        else if (f->op == SCIM_F_GE)
-            f->op = SCIM_F_GT;
-        else if (f->op == SCIM_F_LT)
-            f->op = SCIM_F_LE;
+        else if (f->op == STORE_F_GE)
+            f->op = STORE_F_GT;
+        else if (f->op == STORE_F_LT)
+            f->op = STORE_F_LE;
     }
     return GH_OK;
 }
@@ -354,10 +356,10 @@ static enum gh_status scim_fp_path(struct scim_fparser *p, const char *w, size_t
 }
 
 /* attrExp / valuePath / valuePath "." subAttr compareOp compValue */
-static enum gh_status scim_fp_attr(struct scim_fparser *p, struct scim_filter **out)
+static enum gh_status scim_fp_attr(struct scim_fparser *p, struct store_filter **out)
 {
     struct scim_path path;
-    struct scim_filter *inner = NULL, *f;
+    struct store_filter *inner = NULL, *f;
     size_t n = scim_fp_word(p);
     enum gh_status st;
 
@@ -399,15 +401,15 @@ static enum gh_status scim_fp_attr(struct scim_fparser *p, struct scim_filter **
             path.s = path.a ? scim_attr_find(path.a->sub, sub) : NULL;
             path.sub = path.s ? path.s->name : sub;
         } else {
-            f = scim_fp_node(p, SCIM_F_HAS);
-            f->path = path;
+            f = scim_fp_node(p, STORE_F_HAS);
+            scim_path_to_store(&path, &f->path);
             *out = f;
             return GH_OK;
         }
     }
     scim_fp_ws(p);
-    f = scim_fp_node(p, SCIM_F_EQ);
-    f->path = path;
+    f = scim_fp_node(p, STORE_F_EQ);
+    scim_path_to_store(&path, &f->path);
     size_t i;
     for (i = 0; i < sizeof(scim_fp_ops) / sizeof(scim_fp_ops[0]); i++)
         if (scim_fp_keyword(p, scim_fp_ops[i].kw))
@@ -415,35 +417,35 @@ static enum gh_status scim_fp_attr(struct scim_fparser *p, struct scim_filter **
     if (i == sizeof(scim_fp_ops) / sizeof(scim_fp_ops[0]))
         return scim_fp_fail(p, "expected an operator (eq ne co sw ew gt ge lt le pr)");
     f->op = scim_fp_ops[i].op;
-    if (f->op != SCIM_F_PR) {
+    if (f->op != STORE_F_PR) {
         scim_fp_ws(p);
         st = scim_fp_value(p, f);
         if (st)
             return st;
-        if (f->vtype == SCIM_V_NULL && f->op != SCIM_F_EQ && f->op != SCIM_F_NE)
+        if (f->vtype == STORE_V_NULL && f->op != STORE_F_EQ && f->op != STORE_F_NE)
             return scim_fp_fail(p, "null compares with eq and ne only");
-        if ((f->vtype == SCIM_V_TRUE || f->vtype == SCIM_V_FALSE) && f->op != SCIM_F_EQ &&
-            f->op != SCIM_F_NE)
+        if ((f->vtype == STORE_V_TRUE || f->vtype == STORE_V_FALSE) && f->op != STORE_F_EQ &&
+            f->op != STORE_F_NE)
             return scim_fp_fail(p, "booleans compare with eq and ne only");
     }
     /* A complex single-valued attribute has no value of its own (RFC 7644 §3.4.2.2), except
      * one with a "value" sub-attribute (manager), which Entra compares directly (§1.23). */
     if (path.sub == NULL && path.a != NULL && path.a->type == SCIM_T_COMPLEX &&
-        !(path.a->flags & SCIM_A_MULTI) && f->op != SCIM_F_PR) {
+        !(path.a->flags & SCIM_A_MULTI) && f->op != STORE_F_PR) {
         path.s = scim_attr_find(path.a->sub, "value");
         path.sub = path.s ? path.s->name : NULL;
-        f->path = path;
+        scim_path_to_store(&path, &f->path);
     }
     const struct scim_attr *leaf = path.sub ? path.s : path.a;
     if (leaf != NULL && leaf->type == SCIM_T_COMPLEX && !(leaf->flags & SCIM_A_MULTI) &&
-        f->op != SCIM_F_PR)
+        f->op != STORE_F_PR)
         return scim_fp_fail(p, "a complex attribute needs a sub-attribute");
     /* a bare number against a string attribute is the string as written (employeeNumber eq
      * 0701 is "0701", not 701) */
-    if (leaf != NULL && f->op != SCIM_F_PR && f->vtype == SCIM_V_NUMBER &&
+    if (leaf != NULL && f->op != STORE_F_PR && f->vtype == STORE_V_NUMBER &&
         (leaf->type == SCIM_T_STRING || leaf->type == SCIM_T_REFERENCE ||
          leaf->type == SCIM_T_BINARY))
-        f->vtype = SCIM_V_STRING;
+        f->vtype = STORE_V_STRING;
     if (leaf != NULL && leaf->type == SCIM_T_DATETIME) {
         st = scim_fp_datetime(p, f);
         if (st)
@@ -453,7 +455,7 @@ static enum gh_status scim_fp_attr(struct scim_fparser *p, struct scim_filter **
     return GH_OK;
 }
 
-static enum gh_status scim_fp_unary(struct scim_fparser *p, struct scim_filter **out)
+static enum gh_status scim_fp_unary(struct scim_fparser *p, struct store_filter **out)
 {
     enum gh_status st;
     bool neg = false;
@@ -483,7 +485,7 @@ static enum gh_status scim_fp_unary(struct scim_fparser *p, struct scim_filter *
             return st;
     }
     if (neg) {
-        struct scim_filter *n = scim_fp_node(p, SCIM_F_NOT);
+        struct store_filter *n = scim_fp_node(p, STORE_F_NOT);
         n->left = *out;
         *out = n;
     }
@@ -491,7 +493,7 @@ static enum gh_status scim_fp_unary(struct scim_fparser *p, struct scim_filter *
 }
 
 /* Left-deep chains are built iteratively, so a long "a and b and c ..." costs no stack. */
-static enum gh_status scim_fp_and(struct scim_fparser *p, struct scim_filter **out)
+static enum gh_status scim_fp_and(struct scim_fparser *p, struct store_filter **out)
 {
     enum gh_status st = scim_fp_unary(p, out);
     while (st == GH_OK) {
@@ -501,7 +503,7 @@ static enum gh_status scim_fp_and(struct scim_fparser *p, struct scim_filter **o
             p->pos = save;
             break;
         }
-        struct scim_filter *n = scim_fp_node(p, SCIM_F_AND);
+        struct store_filter *n = scim_fp_node(p, STORE_F_AND);
         n->left = *out;
         st = scim_fp_unary(p, &n->right);
         *out = n;
@@ -509,7 +511,7 @@ static enum gh_status scim_fp_and(struct scim_fparser *p, struct scim_filter **o
     return st;
 }
 
-static enum gh_status scim_fp_or(struct scim_fparser *p, struct scim_filter **out)
+static enum gh_status scim_fp_or(struct scim_fparser *p, struct store_filter **out)
 {
     enum gh_status st = scim_fp_and(p, out);
     while (st == GH_OK) {
@@ -519,7 +521,7 @@ static enum gh_status scim_fp_or(struct scim_fparser *p, struct scim_filter **ou
             p->pos = save;
             break;
         }
-        struct scim_filter *n = scim_fp_node(p, SCIM_F_OR);
+        struct store_filter *n = scim_fp_node(p, STORE_F_OR);
         n->left = *out;
         st = scim_fp_and(p, &n->right);
         *out = n;
@@ -530,8 +532,8 @@ static enum gh_status scim_fp_or(struct scim_fparser *p, struct scim_filter **ou
 /*
  * Parse a filter (see filter.h). The text must be NUL-terminated; the tree is arena-owned.
  */
-enum gh_status scim_filter_parse(struct gh_arena *a, enum scim_kind kind, const char *text,
-                                 struct scim_filter **out, struct gh_err *err)
+enum gh_status scim_filter_parse(struct gh_arena *a, enum store_kind kind, const char *text,
+                                 struct store_filter **out, struct gh_err *err)
 {
     struct scim_fparser p = {.a = a, .kind = kind, .s = text, .len = strlen(text), .err = err};
     enum gh_status st;
@@ -554,7 +556,7 @@ enum gh_status scim_filter_parse(struct gh_arena *a, enum scim_kind kind, const 
  * Parse a PATCH path: attrPath, or attrPath "[" valFilter "]" ["." subAttr]. A path naming a
  * schema URN alone (path-less add into an extension) resolves with attr == NULL.
  */
-enum gh_status scim_filter_path_parse(struct gh_arena *a, enum scim_kind kind, const char *text,
+enum gh_status scim_filter_path_parse(struct gh_arena *a, enum store_kind kind, const char *text,
                                       struct scim_path *out, struct gh_err *err)
 {
     struct scim_fparser p = {.a = a, .kind = kind, .s = text, .len = strlen(text), .err = NULL};
@@ -609,71 +611,71 @@ static int scim_fm_strcmp(const char *x, const char *y, bool exact)
     return exact ? strcmp(x, y) : strcasecmp(x, y);
 }
 
-static bool scim_fm_cmp(const struct scim_filter *f, const cJSON *v)
+static bool scim_fm_cmp(const struct store_filter *f, const cJSON *v)
 {
-    bool exact = f->path.a != NULL && (f->path.a->flags & SCIM_A_CASE_EXACT);
+    bool exact = (f->path.attr_flags & STORE_ATTR_CASE_EXACT) != 0;
     bool b, want;
     int c;
 
     if (v == NULL || cJSON_IsNull(v))
-        return (f->op == SCIM_F_EQ && f->vtype == SCIM_V_NULL) ||
-               (f->op == SCIM_F_NE && f->vtype != SCIM_V_NULL);
-    if (f->op == SCIM_F_PR)
+        return (f->op == STORE_F_EQ && f->vtype == STORE_V_NULL) ||
+               (f->op == STORE_F_NE && f->vtype != STORE_V_NULL);
+    if (f->op == STORE_F_PR)
         return !(cJSON_IsString(v) && v->valuestring[0] == '\0') &&
                !(cJSON_IsArray(v) && v->child == NULL);
-    if (f->vtype == SCIM_V_NULL)
-        return f->op == SCIM_F_NE;
+    if (f->vtype == STORE_V_NULL)
+        return f->op == STORE_F_NE;
     /* booleans: true/false literals, or "True"/"False" against a boolean (Entra's
      * roles[primary eq "True"], ENTRA.md §1.22) */
-    if (cJSON_IsBool(v) || f->vtype == SCIM_V_TRUE || f->vtype == SCIM_V_FALSE) {
-        if (f->vtype == SCIM_V_TRUE || f->vtype == SCIM_V_FALSE)
-            want = f->vtype == SCIM_V_TRUE;
-        else if (f->vtype == SCIM_V_STRING && strcasecmp(f->str, "true") == 0)
+    if (cJSON_IsBool(v) || f->vtype == STORE_V_TRUE || f->vtype == STORE_V_FALSE) {
+        if (f->vtype == STORE_V_TRUE || f->vtype == STORE_V_FALSE)
+            want = f->vtype == STORE_V_TRUE;
+        else if (f->vtype == STORE_V_STRING && strcasecmp(f->str, "true") == 0)
             want = true;
-        else if (f->vtype == SCIM_V_STRING && strcasecmp(f->str, "false") == 0)
+        else if (f->vtype == STORE_V_STRING && strcasecmp(f->str, "false") == 0)
             want = false;
         else
-            return f->op == SCIM_F_NE;
+            return f->op == STORE_F_NE;
         if (!scim_json_bool(v, &b))
-            return f->op == SCIM_F_NE;
-        return f->op == SCIM_F_EQ ? b == want : f->op == SCIM_F_NE ? b != want : false;
+            return f->op == STORE_F_NE;
+        return f->op == STORE_F_EQ ? b == want : f->op == STORE_F_NE ? b != want : false;
     }
-    if (cJSON_IsNumber(v) && f->vtype == SCIM_V_NUMBER) {
+    if (cJSON_IsNumber(v) && f->vtype == STORE_V_NUMBER) {
         double d = v->valuedouble;
         c = d < f->num ? -1 : d > f->num ? 1 : 0;
-    } else if (cJSON_IsString(v) && f->vtype == SCIM_V_STRING) {
+    } else if (cJSON_IsString(v) && f->vtype == STORE_V_STRING) {
         size_t vl = strlen(v->valuestring), fl = strlen(f->str);
         switch (f->op) {
-        case SCIM_F_CO:
+        case STORE_F_CO:
             if (exact)
                 return strstr(v->valuestring, f->str) != NULL;
             for (size_t i = 0; i + fl <= vl; i++)
                 if (strncasecmp(v->valuestring + i, f->str, fl) == 0)
                     return true;
             return false;
-        case SCIM_F_SW:
+        case STORE_F_SW:
             return vl >= fl && (exact ? strncmp(v->valuestring, f->str, fl)
                                       : strncasecmp(v->valuestring, f->str, fl)) == 0;
-        case SCIM_F_EW:
+        case STORE_F_EW:
             return vl >= fl && scim_fm_strcmp(v->valuestring + vl - fl, f->str, exact) == 0;
         default:
             c = scim_fm_strcmp(v->valuestring, f->str, exact);
         }
     } else {
-        return f->op == SCIM_F_NE; /* different types never compare equal */
+        return f->op == STORE_F_NE; /* different types never compare equal */
     }
     switch (f->op) {
-    case SCIM_F_EQ:
+    case STORE_F_EQ:
         return c == 0;
-    case SCIM_F_NE:
+    case STORE_F_NE:
         return c != 0;
-    case SCIM_F_GT:
+    case STORE_F_GT:
         return c > 0;
-    case SCIM_F_GE:
+    case STORE_F_GE:
         return c >= 0;
-    case SCIM_F_LT:
+    case STORE_F_LT:
         return c < 0;
-    case SCIM_F_LE:
+    case STORE_F_LE:
         return c <= 0;
     default:
         return false;
@@ -682,18 +684,18 @@ static bool scim_fm_cmp(const struct scim_filter *f, const cJSON *v)
 
 /* Evaluate a value filter on one element (see filter.h). Primitive elements answer for
  * "value" (RFC 7644 §3.4.2.2: a multi-valued attribute's implicit sub-attribute). */
-bool scim_filter_match(const struct scim_filter *f, const cJSON *elem)
+bool scim_filter_match(const struct store_filter *f, const cJSON *elem)
 {
     const cJSON *v;
 
     switch (f->op) {
-    case SCIM_F_AND:
+    case STORE_F_AND:
         return scim_filter_match(f->left, elem) && scim_filter_match(f->right, elem);
-    case SCIM_F_OR:
+    case STORE_F_OR:
         return scim_filter_match(f->left, elem) || scim_filter_match(f->right, elem);
-    case SCIM_F_NOT:
+    case STORE_F_NOT:
         return !scim_filter_match(f->left, elem);
-    case SCIM_F_HAS:
+    case STORE_F_HAS:
         return false; /* nested value paths are rejected by the parser */
     default:
         break;
@@ -710,39 +712,39 @@ bool scim_filter_match(const struct scim_filter *f, const cJSON *elem)
 static const char *const scim_fop_names[] = {"eq", "ne", "co", "sw",  "ew", "gt",  "ge",
                                              "lt", "le", "pr", "and", "or", "not", "has"};
 
-static void scim_fd_path(struct gh_buf *b, const struct scim_path *p, struct gh_arena *a);
+static void scim_fd_path(struct gh_buf *b, const struct store_path *p, struct gh_arena *a);
 
-static void scim_fd(struct gh_buf *b, const struct scim_filter *f, struct gh_arena *a)
+static void scim_fd(struct gh_buf *b, const struct store_filter *f, struct gh_arena *a)
 {
     gh_buf_printf(b, NULL, "(%s ", scim_fop_names[f->op]);
     switch (f->op) {
-    case SCIM_F_AND:
-    case SCIM_F_OR:
+    case STORE_F_AND:
+    case STORE_F_OR:
         scim_fd(b, f->left, a);
         gh_buf_puts(b, " ", NULL);
         scim_fd(b, f->right, a);
         break;
-    case SCIM_F_NOT:
+    case STORE_F_NOT:
         scim_fd(b, f->left, a);
         break;
     default:
         scim_fd_path(b, &f->path, a);
-        if (f->op == SCIM_F_PR || f->op == SCIM_F_HAS)
+        if (f->op == STORE_F_PR || f->op == STORE_F_HAS)
             break;
         switch (f->vtype) {
-        case SCIM_V_STRING:
+        case STORE_V_STRING:
             gh_buf_printf(b, NULL, " \"%s\"", f->str);
             break;
-        case SCIM_V_NUMBER:
+        case STORE_V_NUMBER:
             gh_buf_printf(b, NULL, " %g", f->num);
             break;
-        case SCIM_V_TRUE:
+        case STORE_V_TRUE:
             gh_buf_puts(b, " true", NULL);
             break;
-        case SCIM_V_FALSE:
+        case STORE_V_FALSE:
             gh_buf_puts(b, " false", NULL);
             break;
-        case SCIM_V_NULL:
+        case STORE_V_NULL:
             gh_buf_puts(b, " null", NULL);
             break;
         }
@@ -750,7 +752,7 @@ static void scim_fd(struct gh_buf *b, const struct scim_filter *f, struct gh_are
     gh_buf_puts(b, ")", NULL);
 }
 
-static void scim_fd_path(struct gh_buf *b, const struct scim_path *p, struct gh_arena *a)
+static void scim_fd_path(struct gh_buf *b, const struct store_path *p, struct gh_arena *a)
 {
     if (p->urn != NULL)
         gh_buf_printf(b, NULL, "%s:", p->urn);
@@ -765,7 +767,7 @@ static void scim_fd_path(struct gh_buf *b, const struct scim_path *p, struct gh_
 }
 
 /* Render a tree as an s-expression (tests, debug logs); arena-owned. */
-const char *scim_filter_dump(struct gh_arena *a, const struct scim_filter *f)
+const char *scim_filter_dump(struct gh_arena *a, const struct store_filter *f)
 {
     struct gh_buf b;
     const char *s;

@@ -164,7 +164,7 @@ struct scim_members_out {
     bool groups_of_user; /* rendering User.groups rather than Group.members */
 };
 
-static void scim_member_render(void *ctx, const char *id, enum scim_kind type, const char *display)
+static void scim_member_render(void *ctx, const char *id, enum store_kind type, const char *display)
 {
     struct scim_members_out *m = ctx;
     cJSON *o = cJSON_CreateObject();
@@ -173,11 +173,11 @@ static void scim_member_render(void *ctx, const char *id, enum scim_kind type, c
         cJSON_AddStringToObject(o, "display", display);
     /* members name their kind; a user's groups say "direct" (no nested expansion) */
     cJSON_AddStringToObject(o, "type",
-                            m->groups_of_user   ? "direct"
-                            : type == SCIM_USER ? "User"
-                                                : "Group");
+                            m->groups_of_user    ? "direct"
+                            : type == STORE_USER ? "User"
+                                                 : "Group");
     cJSON_AddStringToObject(o, "$ref",
-                            scim_url(m->r, type == SCIM_USER ? "/Users" : "/Groups", id));
+                            scim_url(m->r, type == STORE_USER ? "/Users" : "/Groups", id));
     cJSON_AddItemToArray(m->arr, o);
 }
 
@@ -185,12 +185,12 @@ static void scim_member_render(void *ctx, const char *id, enum scim_kind type, c
  * The response form of a stored resource: schemas, id, the body as stored, members (groups,
  * unless projected away), meta. Caller owns the result.
  */
-static enum gh_status scim_render(struct gh_req *r, enum scim_kind kind, const struct scim_rec *rec,
-                                  const struct scim_projection *proj, cJSON **out,
-                                  struct gh_err *err)
+static enum gh_status scim_render(struct gh_req *r, enum store_kind kind,
+                                  const struct store_rec *rec, const struct scim_projection *proj,
+                                  cJSON **out, struct gh_err *err)
 {
     const struct scim_rtype *rt = scim_rtype_get(kind);
-    struct scim_store *store = gh_req_app(r)->store;
+    struct store *store = gh_req_app(r)->store;
     cJSON *body = cJSON_Parse(rec->body);
     cJSON *res = cJSON_CreateObject();
     cJSON *meta, *schemas;
@@ -209,7 +209,7 @@ static enum gh_status scim_render(struct gh_req *r, enum scim_kind kind, const s
     cJSON_Delete(body);
     if (kind == SCIM_GROUP && (proj == NULL || scim_projection_wants(proj, NULL, "members"))) {
         struct scim_members_out m = {r, cJSON_CreateArray(), false};
-        st = scim_store_group_members(store, rec->id, scim_member_render, &m, err);
+        st = store_group_members(store, rec->id, scim_member_render, &m, err);
         if (st) {
             cJSON_Delete(m.arr);
             cJSON_Delete(res);
@@ -223,7 +223,7 @@ static enum gh_status scim_render(struct gh_req *r, enum scim_kind kind, const s
     if (kind == SCIM_USER && (proj == NULL || scim_projection_wants(proj, NULL, "groups"))) {
         /* the readOnly "groups" attribute (RFC 7643 §4.1.2): direct memberships */
         struct scim_members_out m = {r, cJSON_CreateArray(), true};
-        st = scim_store_user_groups(store, rec->id, scim_member_render, &m, err);
+        st = store_user_groups(store, rec->id, scim_member_render, &m, err);
         if (st) {
             cJSON_Delete(m.arr);
             cJSON_Delete(res);
@@ -247,15 +247,15 @@ static enum gh_status scim_render(struct gh_req *r, enum scim_kind kind, const s
     return GH_OK;
 }
 
-static enum gh_status scim_projection(struct gh_req *r, enum scim_kind kind,
+static enum gh_status scim_projection(struct gh_req *r, enum store_kind kind,
                                       struct scim_projection *out, struct gh_err *err)
 {
     return scim_projection_parse(gh_req_arena(r), kind, gh_req_query(r, "attributes"),
                                  gh_req_query(r, "excludedAttributes"), out, err);
 }
 
-static enum gh_status scim_reply_rec(struct gh_req *r, enum scim_kind kind, unsigned status,
-                                     const struct scim_rec *rec, struct gh_err *err)
+static enum gh_status scim_reply_rec(struct gh_req *r, enum store_kind kind, unsigned status,
+                                     const struct store_rec *rec, struct gh_err *err)
 {
     struct scim_projection proj;
     cJSON *res = NULL;
@@ -277,7 +277,7 @@ static enum gh_status scim_reply_rec(struct gh_req *r, enum scim_kind kind, unsi
 /* ---- members of a request body ---- */
 
 /* Ids of a members array already checked by scim_members_check; arena-owned. */
-static void scim_member_ids(struct gh_req *r, const cJSON *members, struct scim_members_change *m)
+static void scim_member_ids(struct gh_req *r, const cJSON *members, struct store_members_change *m)
 {
     const cJSON *e;
     size_t n = (size_t)cJSON_GetArraySize(members), i = 0;
@@ -293,13 +293,13 @@ static void scim_member_ids(struct gh_req *r, const cJSON *members, struct scim_
 
 /* ---- collection: POST, GET ---- */
 
-static enum gh_status scim_create(struct gh_req *r, enum scim_kind kind, struct gh_err *err)
+static enum gh_status scim_create(struct gh_req *r, enum store_kind kind, struct gh_err *err)
 {
-    struct scim_store *store = gh_req_app(r)->store;
-    struct scim_members_change mc = {0};
+    struct store *store = gh_req_app(r)->store;
+    struct store_members_change mc = {0};
     struct scim_projection proj;
-    struct scim_row row = {0};
-    struct scim_rec rec = {0};
+    struct store_row row = {0};
+    struct store_rec rec = {0};
     cJSON *body = NULL, *members = NULL;
     char *text = NULL;
     enum gh_status st;
@@ -317,12 +317,12 @@ static enum gh_status scim_create(struct gh_req *r, enum scim_kind kind, struct 
         scim_member_ids(r, members, &mc);
     text = cJSON_PrintUnformatted(body);
     row.body = text;
-    st = scim_store_create(store, kind, &row, &mc, &rec, err);
+    st = store_create(store, kind, &row, &mc, &rec, err);
     if (st)
         goto out;
     st = scim_reply_rec(r, kind, 201, &rec, err);
 out:
-    scim_rec_clear(&rec);
+    store_rec_clear(&rec);
     cJSON_free(text);
     cJSON_Delete(members);
     cJSON_Delete(body);
@@ -334,17 +334,18 @@ out:
  * order so the first bad parameter is the one reported: startIndex, count, filter, sortBy,
  * attributes/excludedAttributes. Everything *out_q points to lives in a.
  */
-enum gh_status scim_list_params_parse(struct gh_arena *a, enum scim_kind kind,
-                                      const struct scim_list_params *in, struct scim_query *out_q,
+enum gh_status scim_list_params_parse(struct gh_arena *a, enum store_kind kind,
+                                      const struct scim_list_params *in, struct store_query *out_q,
                                       struct scim_projection *out_proj, struct gh_err *err)
 {
     const char *filter = in->filter;
     const char *sort_by = in->sort_by;
     const char *sort_order = in->sort_order;
-    struct scim_query q = {0};
-    struct scim_path *sort;
+    struct store_query q = {0};
+    struct scim_path sort;
+    struct store_path *sort_to;
     long long start, count;
-    struct scim_filter *f = NULL;
+    struct store_filter *f = NULL;
     enum gh_status st;
 
     st = scim_query_int(in->start_index, "startIndex", 1, &start, err);
@@ -366,13 +367,14 @@ enum gh_status scim_list_params_parse(struct gh_arena *a, enum scim_kind kind,
             return st;
     }
     if (sort_by != NULL && *sort_by != '\0') {
-        sort = gh_arena_alloc(a, sizeof(*sort));
-        st = scim_filter_path_parse(a, kind, sort_by, sort, err);
-        if (st == GH_OK && (sort->attr == NULL || sort->vfilter != NULL))
+        st = scim_filter_path_parse(a, kind, sort_by, &sort, err);
+        if (st == GH_OK && (sort.attr == NULL || sort.vfilter != NULL))
             st = scim_invalid(err, SCIM_ST_INVALID_PATH, "sortBy must name an attribute");
         if (st)
             return st;
-        q.sort_by = sort;
+        sort_to = gh_arena_alloc(a, sizeof(*sort_to));
+        scim_path_to_store(&sort, sort_to);
+        q.sort_by = sort_to;
         q.descending = sort_order != NULL && strcasecmp(sort_order, "descending") == 0;
     }
     st = scim_projection_parse(a, kind, in->attributes, in->excluded, out_proj, err);
@@ -385,9 +387,9 @@ enum gh_status scim_list_params_parse(struct gh_arena *a, enum scim_kind kind,
     return GH_OK;
 }
 
-static enum gh_status scim_list(struct gh_req *r, enum scim_kind kind, struct gh_err *err)
+static enum gh_status scim_list(struct gh_req *r, enum store_kind kind, struct gh_err *err)
 {
-    struct scim_store *store = gh_req_app(r)->store;
+    struct store *store = gh_req_app(r)->store;
     struct scim_list_params in = {
         .filter = gh_req_query(r, "filter"),
         .start_index = gh_req_query(r, "startIndex"),
@@ -397,16 +399,16 @@ static enum gh_status scim_list(struct gh_req *r, enum scim_kind kind, struct gh
         .attributes = gh_req_query(r, "attributes"),
         .excluded = gh_req_query(r, "excludedAttributes"),
     };
-    struct scim_query q = {0};
+    struct store_query q = {0};
     struct scim_projection proj;
-    struct scim_rec_list l = {0};
+    struct store_rec_list l = {0};
     cJSON *res, *list;
     enum gh_status st;
 
     st = scim_list_params_parse(gh_req_arena(r), kind, &in, &q, &proj, err);
     if (st)
         return st;
-    st = scim_store_list(store, kind, &q, &l, err);
+    st = store_list(store, kind, &q, &l, err);
     if (st)
         return st;
 
@@ -422,7 +424,7 @@ static enum gh_status scim_list(struct gh_req *r, enum scim_kind kind, struct gh
         if (st == GH_OK)
             cJSON_AddItemToArray(list, one);
     }
-    scim_rec_list_clear(&l);
+    store_rec_list_clear(&l);
     if (st) {
         cJSON_Delete(res);
         return st;
@@ -433,34 +435,34 @@ static enum gh_status scim_list(struct gh_req *r, enum scim_kind kind, struct gh
 
 /* ---- one resource: GET, PUT, PATCH, DELETE ---- */
 
-static enum gh_status scim_get(struct gh_req *r, enum scim_kind kind, const char *id,
+static enum gh_status scim_get(struct gh_req *r, enum store_kind kind, const char *id,
                                struct gh_err *err)
 {
-    struct scim_rec rec = {0};
+    struct store_rec rec = {0};
     enum gh_status st;
 
-    st = scim_store_get(gh_req_app(r)->store, kind, id, &rec, err);
+    st = store_get(gh_req_app(r)->store, kind, id, &rec, err);
     if (st == GH_OK)
         st = scim_reply_rec(r, kind, 200, &rec, err);
-    scim_rec_clear(&rec);
+    store_rec_clear(&rec);
     return st;
 }
 
 /* State shared with the store's update callback (runs inside the write transaction). */
 struct scim_upd {
     struct gh_req *r;
-    enum scim_kind kind;
+    enum store_kind kind;
     cJSON *put;         /* PUT: the normalised body */
     cJSON *put_members; /* PUT (groups): members given, or NULL */
-    struct scim_cols put_cols;
+    struct store_cols put_cols;
     const cJSON *patch; /* PATCH: the PatchOp message */
     cJSON *res;         /* PATCH: the patched body (kept until the store has copied it) */
     char *text;         /* the new body's text */
     struct scim_patch_members pm;
 };
 
-static enum gh_status scim_upd_put(void *ctx, const struct scim_rec *cur, struct scim_row *row,
-                                   struct scim_members_change *mc, struct gh_err *err)
+static enum gh_status scim_upd_put(void *ctx, const struct store_rec *cur, struct store_row *row,
+                                   struct store_members_change *mc, struct gh_err *err)
 {
     struct scim_upd *u = ctx;
 
@@ -477,8 +479,8 @@ static enum gh_status scim_upd_put(void *ctx, const struct scim_rec *cur, struct
     return GH_OK;
 }
 
-static enum gh_status scim_upd_patch(void *ctx, const struct scim_rec *cur, struct scim_row *row,
-                                     struct scim_members_change *mc, struct gh_err *err)
+static enum gh_status scim_upd_patch(void *ctx, const struct store_rec *cur, struct store_row *row,
+                                     struct store_members_change *mc, struct gh_err *err)
 {
     struct scim_upd *u = ctx;
     enum gh_status st;
@@ -506,12 +508,12 @@ static enum gh_status scim_upd_patch(void *ctx, const struct scim_rec *cur, stru
     return GH_OK;
 }
 
-static enum gh_status scim_update(struct gh_req *r, enum scim_kind kind, const char *id, bool patch,
-                                  struct gh_err *err)
+static enum gh_status scim_update(struct gh_req *r, enum store_kind kind, const char *id,
+                                  bool patch, struct gh_err *err)
 {
     struct scim_upd u = {.r = r, .kind = kind};
     struct scim_projection proj;
-    struct scim_rec rec = {0};
+    struct store_rec rec = {0};
     cJSON *body = NULL;
     enum gh_status st;
 
@@ -522,14 +524,14 @@ static enum gh_status scim_update(struct gh_req *r, enum scim_kind kind, const c
         goto out;
     if (patch) {
         u.patch = body;
-        st = scim_store_update(gh_req_app(r)->store, kind, id, scim_upd_patch, &u, &rec, err);
+        st = store_update(gh_req_app(r)->store, kind, id, scim_upd_patch, &u, &rec, err);
     } else {
         st = scim_resource_normalize(kind, body, &u.put_members, &u.put_cols, err);
         if (st)
             goto out;
         u.put = body;
         u.text = cJSON_PrintUnformatted(body);
-        st = scim_store_update(gh_req_app(r)->store, kind, id, scim_upd_put, &u, &rec, err);
+        st = store_update(gh_req_app(r)->store, kind, id, scim_upd_put, &u, &rec, err);
     }
     if (st)
         goto out;
@@ -541,7 +543,7 @@ static enum gh_status scim_update(struct gh_req *r, enum scim_kind kind, const c
         st = scim_reply_rec(r, kind, 200, &rec, err);
     }
 out:
-    scim_rec_clear(&rec);
+    store_rec_clear(&rec);
     cJSON_free(u.text);
     cJSON_Delete(u.res);
     cJSON_Delete(u.put_members);
@@ -549,24 +551,24 @@ out:
     return st;
 }
 
-static enum gh_status scim_delete(struct gh_req *r, enum scim_kind kind, const char *id,
+static enum gh_status scim_delete(struct gh_req *r, enum store_kind kind, const char *id,
                                   struct gh_err *err)
 {
-    struct scim_store *store = gh_req_app(r)->store;
-    struct scim_rec rec = {0};
+    struct store *store = gh_req_app(r)->store;
+    struct store_rec rec = {0};
     int64_t expect = -1;
     enum gh_status st;
 
     if (gh_req_header(r, "If-Match") != NULL) {
-        st = scim_store_get(store, kind, id, &rec, err);
+        st = store_get(store, kind, id, &rec, err);
         if (st)
             return st;
         expect = rec.version;
-        scim_rec_clear(&rec);
+        store_rec_clear(&rec);
         if (!scim_if_match(r, expect))
             return scim_precondition(err);
     }
-    st = scim_store_delete(store, kind, id, expect, err);
+    st = store_delete(store, kind, id, expect, err);
     if (st)
         return st;
     scim_reply_empty(r, 204);
@@ -582,7 +584,7 @@ static enum gh_status scim_method_not_allowed(struct gh_req *r, const char *allo
     return GH_ERR(err, GH_E_METHOD, "method not allowed on this path");
 }
 
-static enum gh_status scim_resource(struct gh_req *r, enum scim_kind kind, struct gh_err *err)
+static enum gh_status scim_resource(struct gh_req *r, enum store_kind kind, struct gh_err *err)
 {
     const struct scim_rtype *rt = scim_rtype_get(kind);
     const char *method = gh_req_method(r);
@@ -827,8 +829,8 @@ enum gh_status scim_handle_rtypes(struct gh_req *r, struct gh_err *err)
         return GH_OK;
     }
     for (int k = SCIM_USER; k <= SCIM_GROUP; k++)
-        if (strcmp(name, scim_rtype_get((enum scim_kind)k)->name) == 0) {
-            scim_reply(r, 200, scim_rtype_json(r, scim_rtype_get((enum scim_kind)k)));
+        if (strcmp(name, scim_rtype_get((enum store_kind)k)->name) == 0) {
+            scim_reply(r, 200, scim_rtype_json(r, scim_rtype_get((enum store_kind)k)));
             return GH_OK;
         }
     return GH_ERR(err, GH_E_NOT_FOUND, "no such resource type");

@@ -34,7 +34,7 @@ struct scim_pmember {
 
 struct scim_pctx {
     struct gh_arena *a;
-    enum scim_kind kind;
+    enum store_kind kind;
     cJSON *res;
     struct scim_patch_members *m;
     struct gh_err *err;
@@ -174,13 +174,13 @@ static enum gh_status scim_patch_member_ids(struct scim_pctx *c, const cJSON *v,
 }
 
 /* members[value eq "a" or value eq "b"]: the ids named. Anything else is not supported. */
-static enum gh_status scim_patch_member_filter(struct scim_pctx *c, const struct scim_filter *f)
+static enum gh_status scim_patch_member_filter(struct scim_pctx *c, const struct store_filter *f)
 {
-    if (f->op == SCIM_F_OR) {
+    if (f->op == STORE_F_OR) {
         enum gh_status st = scim_patch_member_filter(c, f->left);
         return st ? st : scim_patch_member_filter(c, f->right);
     }
-    if (f->op != SCIM_F_EQ || f->vtype != SCIM_V_STRING || strcasecmp(f->path.attr, "value") != 0)
+    if (f->op != STORE_F_EQ || f->vtype != STORE_V_STRING || strcasecmp(f->path.attr, "value") != 0)
         return scim_patch_fail(c->err, SCIM_ST_INVALID_FILTER,
                                "member filters must be value eq \"id\" (or several with or)", NULL);
     scim_patch_member_log(c, f->str, false);
@@ -217,18 +217,18 @@ static enum gh_status scim_patch_members(struct scim_pctx *c, enum scim_pop op,
 /* ---- value-path helpers ---- */
 
 /* The literal of an eq term as JSON (for creating the element a filter describes). */
-static cJSON *scim_patch_literal(const struct scim_filter *f)
+static cJSON *scim_patch_literal(const struct store_filter *f)
 {
     switch (f->vtype) {
-    case SCIM_V_STRING:
+    case STORE_V_STRING:
         return cJSON_CreateString(f->str);
-    case SCIM_V_NUMBER:
+    case STORE_V_NUMBER:
         return cJSON_CreateNumber(f->num);
-    case SCIM_V_TRUE:
+    case STORE_V_TRUE:
         return cJSON_CreateTrue();
-    case SCIM_V_FALSE:
+    case STORE_V_FALSE:
         return cJSON_CreateFalse();
-    case SCIM_V_NULL:
+    case STORE_V_NULL:
         return NULL;
     }
     return NULL;
@@ -236,11 +236,11 @@ static cJSON *scim_patch_literal(const struct scim_filter *f)
 
 /* Build the element a value filter of eq terms joined by and describes: type eq "work" ->
  * {"type":"work"}. False when the filter says more than that (no element can be created). */
-static bool scim_patch_seed(const struct scim_filter *f, cJSON *elem)
+static bool scim_patch_seed(const struct store_filter *f, cJSON *elem)
 {
-    if (f->op == SCIM_F_AND)
+    if (f->op == STORE_F_AND)
         return scim_patch_seed(f->left, elem) && scim_patch_seed(f->right, elem);
-    if (f->op != SCIM_F_EQ || f->vtype == SCIM_V_NULL)
+    if (f->op != STORE_F_EQ || f->vtype == STORE_V_NULL)
         return false;
     scim_json_set(elem, f->path.attr, scim_patch_literal(f));
     return true;
@@ -521,7 +521,7 @@ static bool scim_patch_op_parse(const char *s, enum scim_pop *out)
 }
 
 /* Apply a PatchOp message (see patch.h). */
-enum gh_status scim_patch_apply(struct gh_arena *a, enum scim_kind kind, cJSON *res,
+enum gh_status scim_patch_apply(struct gh_arena *a, enum store_kind kind, cJSON *res,
                                 const cJSON *patch, struct scim_patch_members *out_members,
                                 struct gh_err *err)
 {

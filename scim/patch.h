@@ -40,7 +40,7 @@ struct scim_patch_members {
  * invalidValue; `res` is then in an unspecified state and must be discarded. Strings in
  * *out_members live in `a`. Thread-safe.
  */
-enum gh_status scim_patch_apply(struct gh_arena *a, enum scim_kind kind, cJSON *res,
+enum gh_status scim_patch_apply(struct gh_arena *a, enum store_kind kind, cJSON *res,
                                 const cJSON *patch, struct scim_patch_members *out_members,
                                 struct gh_err *err);
 

@@ -188,7 +188,7 @@ static const struct scim_rtype scim_rtypes[] = {
 };
 
 /* The resource type descriptor of kind (static). */
-const struct scim_rtype *scim_rtype_get(enum scim_kind kind)
+const struct scim_rtype *scim_rtype_get(enum store_kind kind)
 {
     GH_ASSERT(kind == SCIM_USER || kind == SCIM_GROUP);
     return &scim_rtypes[kind];
@@ -212,6 +212,41 @@ const struct scim_attr *scim_attr_find(const struct scim_attr *table, const char
 }
 
 /* ---- attribute paths ---- */
+
+/* What the schema says of attribute a, in the store's terms (0 when a is unknown). */
+static unsigned scim_attr_store_flags(const struct scim_attr *a)
+{
+    unsigned f;
+
+    if (a == NULL)
+        return 0;
+    f = STORE_ATTR_KNOWN;
+    if (a->flags & SCIM_A_MULTI)
+        f |= STORE_ATTR_MULTI;
+    if (a->flags & SCIM_A_CASE_EXACT)
+        f |= STORE_ATTR_CASE_EXACT;
+    if (a->type == SCIM_T_BOOLEAN)
+        f |= STORE_ATTR_BOOLEAN;
+    return f;
+}
+
+/*
+ * Copy a resolved path into the store's form (see resource.h). elem_flags describe the
+ * sub-attribute an element of a multi-valued attribute is compared on: sub, else the implicit
+ * "value" (RFC 7644 §3.4.2.2).
+ */
+void scim_path_to_store(const struct scim_path *in, struct store_path *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->urn = in->urn;
+    out->attr = in->attr;
+    out->sub = in->sub;
+    out->vfilter = in->vfilter;
+    out->attr_flags = scim_attr_store_flags(in->a);
+    out->sub_flags = scim_attr_store_flags(in->s);
+    out->elem_flags = scim_attr_store_flags(
+        in->a ? scim_attr_find(in->a->sub, in->sub ? in->sub : "value") : NULL);
+}
 
 /* ATTRNAME = ALPHA *(nameChar); "$ref" is the one sub-attribute allowed to start with '$'. */
 static bool scim_name_ok(const char *s, size_t n, bool is_sub)
@@ -242,7 +277,7 @@ static bool scim_prefix_ci(const char *s, size_t n, const char *prefix)
  * the URN alone when its last segment is the resource type's name (":User"), which is how Entra
  * names custom extension schemas (urn:ietf:params:scim:schemas:extension:<Name>:2.0:User).
  */
-enum gh_status scim_path_resolve(struct gh_arena *a, enum scim_kind kind, const char *text,
+enum gh_status scim_path_resolve(struct gh_arena *a, enum store_kind kind, const char *text,
                                  size_t len, struct scim_path *out, struct gh_err *err)
 {
     const struct scim_rtype *rt = scim_rtype_get(kind);
@@ -591,7 +626,7 @@ static void scim_norm_schemas(const struct scim_rtype *rt, cJSON *schemas)
 }
 
 /* Move a top-level "urn:...:attr" key into its extension container. Takes ownership of item. */
-static enum gh_status scim_norm_qualified(enum scim_kind kind, cJSON *body, cJSON *item,
+static enum gh_status scim_norm_qualified(enum store_kind kind, cJSON *body, cJSON *item,
                                           struct gh_err *err)
 {
     struct gh_arena *a = gh_arena_new();
@@ -617,8 +652,8 @@ static enum gh_status scim_norm_qualified(enum scim_kind kind, cJSON *body, cJSO
  * Normalise a request body for storage (see resource.h). Ownership: body stays the caller's; on
  * success *out_members (groups) is a detached array the caller deletes, or NULL.
  */
-enum gh_status scim_resource_normalize(enum scim_kind kind, cJSON *body, cJSON **out_members,
-                                       struct scim_cols *out_cols, struct gh_err *err)
+enum gh_status scim_resource_normalize(enum store_kind kind, cJSON *body, cJSON **out_members,
+                                       struct store_cols *out_cols, struct gh_err *err)
 {
     const struct scim_rtype *rt = scim_rtype_get(kind);
     cJSON *schemas, *c, *members = NULL, *pending = NULL;
@@ -841,9 +876,9 @@ static const char *scim_proj_vf_full(struct gh_arena *a, const struct scim_path 
 }
 
 /* One attr[filter][.sub] entry into out->vfs. */
-static enum gh_status scim_proj_vf_parse(struct gh_arena *a, enum scim_kind kind, const char *param,
-                                         const char *text, struct scim_projection *out,
-                                         struct gh_err *err)
+static enum gh_status scim_proj_vf_parse(struct gh_arena *a, enum store_kind kind,
+                                         const char *param, const char *text,
+                                         struct scim_projection *out, struct gh_err *err)
 {
     struct scim_path path;
     struct scim_proj_vf *v;
@@ -881,7 +916,7 @@ static enum gh_status scim_proj_vf_parse(struct gh_arena *a, enum scim_kind kind
  * with '[' or ']' must be attr[filter] or attr[filter].sub on a multi-valued attribute (else
  * invalidFilter); plain names are taken as given, as before. Arena-owned.
  */
-enum gh_status scim_projection_parse(struct gh_arena *a, enum scim_kind kind,
+enum gh_status scim_projection_parse(struct gh_arena *a, enum store_kind kind,
                                      const char *attributes, const char *excluded,
                                      struct scim_projection *out, struct gh_err *err)
 {

@@ -10,6 +10,7 @@
 
 #include "sidecar/arena.h"
 #include "sidecar/err.h"
+#include "store/store.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -40,7 +41,9 @@
 #define SCIM_ST_TOO_MANY       "tooMany"
 
 /* ---- schema tables ---- */
-enum scim_kind { SCIM_USER = 0, SCIM_GROUP = 1 };
+/* The resource types are the store's two kinds (enum store_kind), under their SCIM names. */
+#define SCIM_USER  STORE_USER
+#define SCIM_GROUP STORE_GROUP
 
 enum scim_type {
     SCIM_T_STRING,
@@ -86,14 +89,14 @@ extern const struct scim_schema scim_schema_group;
 
 /* The resource types served: name, endpoint, core schema, extensions. */
 struct scim_rtype {
-    enum scim_kind kind;
+    enum store_kind kind;
     const char *name;     /* "User" */
     const char *endpoint; /* "/Users" */
     const char *description;
     const struct scim_schema *core;
     const struct scim_schema *ext; /* the one known extension or NULL */
 };
-const struct scim_rtype *scim_rtype_get(enum scim_kind kind);
+const struct scim_rtype *scim_rtype_get(enum store_kind kind);
 
 /* True when /Schemas lists the attribute (the common id, externalId, meta are not listed). */
 bool scim_attr_is_listed(const struct scim_attr *a);
@@ -101,7 +104,6 @@ bool scim_attr_is_listed(const struct scim_attr *a);
 const struct scim_attr *scim_attr_find(const struct scim_attr *table, const char *name);
 
 /* ---- attribute paths (RFC 7644 §3.10: [URN ":"] attr ["." sub]) ---- */
-struct scim_filter; /* filter.h */
 
 /*
  * A resolved attribute reference. Names are canonical when the schema knows them and as written
@@ -111,16 +113,17 @@ struct scim_path {
     const char *urn;  /* extension URN the attribute lives under, or NULL for the core schema */
     const char *attr; /* top-level attribute name (within urn when set) */
     const char *sub;  /* sub-attribute, or NULL */
-    const struct scim_attr *a;   /* schema entry of attr, NULL when unknown */
-    const struct scim_attr *s;   /* schema entry of sub, NULL when unknown or absent */
-    struct scim_filter *vfilter; /* value filter "attr[...]" of a multi-valued attribute, or NULL */
+    const struct scim_attr *a; /* schema entry of attr, NULL when unknown */
+    const struct scim_attr *s; /* schema entry of sub, NULL when unknown or absent */
+    struct store_filter
+        *vfilter; /* value filter "attr[...]" of a multi-valued attribute, or NULL */
 };
 
 /*
  * Resolve "urn:...:attr.sub" / "attr.sub" / "attr" (already split from any value filter) for
  * a resource kind. GH_E_INVALID (scimType invalidPath) when malformed. Strings are copied into a.
  */
-enum gh_status scim_path_resolve(struct gh_arena *a, enum scim_kind kind, const char *text,
+enum gh_status scim_path_resolve(struct gh_arena *a, enum store_kind kind, const char *text,
                                  size_t len, struct scim_path *out, struct gh_err *err);
 
 /* ---- JSON helpers ---- */
@@ -135,14 +138,11 @@ cJSON *scim_json_dup(const cJSON *v);
 /* Replace (or add) obj[name] with item, taking ownership of item. */
 void scim_json_set(cJSON *obj, const char *name, cJSON *item);
 
+/* The same path as the store's query tree takes it, with what the schema says of its
+ * attributes; strings stay borrowed from in (and its arena). */
+void scim_path_to_store(const struct scim_path *in, struct store_path *out);
+
 /* ---- request body -> stored body ---- */
-/* The indexed columns extracted from a normalised body (borrowed from the body). */
-struct scim_cols {
-    const char *name;        /* userName (User) or displayName (Group) */
-    const char *display;     /* User displayName or NULL */
-    const char *external_id; /* or NULL */
-    bool active;             /* User only */
-};
 
 /*
  * Normalise a resource body in place for storage: drop nulls, id, meta, readOnly and unknown
@@ -150,10 +150,10 @@ struct scim_cols {
  * boolean attributes; keep extension objects ("urn:..." keys) as sent; list the extension URNs in
  * `schemas`; check types and required attributes (GH_E_INVALID, scimType invalidValue). For
  * groups, `members` is detached and returned in *out_members (caller owns; may be NULL).
- * Fills *out_cols from the body (borrowed pointers into body).
+ * Fills *out_cols, the store's indexed columns, from the body (borrowed pointers into body).
  */
-enum gh_status scim_resource_normalize(enum scim_kind kind, cJSON *body, cJSON **out_members,
-                                       struct scim_cols *out_cols, struct gh_err *err);
+enum gh_status scim_resource_normalize(enum store_kind kind, cJSON *body, cJSON **out_members,
+                                       struct store_cols *out_cols, struct gh_err *err);
 
 /* Validate a group's member list ([{value, display?, type?, $ref?}]): each needs a string value. */
 enum gh_status scim_members_check(const cJSON *members, struct gh_err *err);
@@ -169,7 +169,7 @@ enum gh_status scim_members_check(const cJSON *members, struct gh_err *err);
 struct scim_proj_vf {
     const char *full; /* lower-case "attr" or "urn:attr" of the multi-valued attribute */
     const char *sub;  /* sub-attribute, or NULL for the whole element */
-    const struct scim_filter *vf; /* the value filter, evaluated on each element */
+    const struct store_filter *vf; /* the value filter, evaluated on each element */
 };
 struct scim_projection {
     const char **names; /* arena-owned canonical "urn:attr.sub"-style names (lower case) */
@@ -180,7 +180,7 @@ struct scim_projection {
 };
 /* Parse the two lists (see resource.c). A malformed value-filter entry, or one on a
  * single-valued attribute, is GH_E_INVALID with scimType invalidFilter; plain names never fail. */
-enum gh_status scim_projection_parse(struct gh_arena *a, enum scim_kind kind,
+enum gh_status scim_projection_parse(struct gh_arena *a, enum store_kind kind,
                                      const char *attributes, const char *excluded,
                                      struct scim_projection *out, struct gh_err *err);
 /* True when the top-level attribute (urn NULL for core) / sub-attribute is to be returned. */

@@ -1,5 +1,6 @@
 /*
- * scim.h - front header of the SCIM 2.0 service provider (RFC 7643/7644) and identity store.
+ * scim.h - front header of the SCIM 2.0 service provider (RFC 7643/7644). The identity store
+ * it writes to is its own module (store/store.h).
  *
  * Other folders include only this header. The route handlers are registered in
  * sidecar/router.c; every SCIM route uses scim_error_render so that errors (including the
@@ -11,7 +12,6 @@
 #include "scim/filter.h"
 #include "scim/patch.h"
 #include "scim/resource.h"
-#include "scim/store.h"
 #include "sidecar/err.h"
 
 #include <cjson/cJSON.h>
@@ -37,8 +37,8 @@ struct scim_list_params {
 };
 /* Parse them into a store query (startIndex/count clamped, count capped at GH_CAP_SCIM_COUNT)
  * and a projection, both allocated in a. GH_E_INVALID with a scimType when one is bad. */
-enum gh_status scim_list_params_parse(struct gh_arena *a, enum scim_kind kind,
-                                      const struct scim_list_params *in, struct scim_query *out_q,
+enum gh_status scim_list_params_parse(struct gh_arena *a, enum store_kind kind,
+                                      const struct scim_list_params *in, struct store_query *out_q,
                                       struct scim_projection *out_proj, struct gh_err *err);
 
 /* ---- errors ---- */

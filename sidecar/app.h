@@ -8,7 +8,7 @@
 #define GH_APP_H
 
 struct gh_config;
-struct scim_store;
+struct store;
 struct jwks_cache;
 struct authz_verifier;
 struct policy_engine;
@@ -18,7 +18,7 @@ struct gh_authfail;
 
 struct gh_app {
     const struct gh_config *cfg;
-    struct scim_store *store;             /* identity store (SQLite) */
+    struct store *store;                  /* identity store (SQLite) */
     struct jwks_cache *jwks;              /* NULL when no OIDC discovery is configured */
     struct authz_verifier *verifier;      /* NULL when no OIDC discovery is configured */
     struct policy_engine *policy;         /* access groups and decisions */

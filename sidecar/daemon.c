@@ -15,7 +15,7 @@
 #include "http_int.h"
 #include "jwks/jwks.h"
 #include "policies/engine.h"
-#include "scim/scim.h"
+#include "store/store.h"
 
 #include <signal.h>
 #include <string.h>
@@ -85,12 +85,12 @@ int gh_daemon_run(const struct gh_config *cfg)
     gh_metrics_init();
 
     app.cfg = cfg;
-    if (scim_store_open(cfg->db, &app.store, &err) != GH_OK)
+    if (store_open(cfg->db, &app.store, &err) != GH_OK)
         goto out;
-    gh_health_register("store", scim_store_ready, app.store);
+    gh_health_register("store", store_ready, app.store);
     /* advisory: a store that cannot write still serves decisions and reads (health.c) */
-    gh_health_register_advisory("store_writable", scim_store_writable, app.store);
-    gh_metrics_register(scim_store_metrics, app.store);
+    gh_health_register_advisory("store_writable", store_writable, app.store);
+    gh_metrics_register(store_metrics, app.store);
     if (policy_engine_new(cfg, app.store, &app.policy, &err) != GH_OK ||
         policy_engine_watch(app.policy, GH_POLICY_WATCH_MS, &err) != GH_OK)
         goto out;
@@ -156,7 +156,7 @@ out:
     gh_authfail_free(app.authfail);
     authz_verifier_free(app.verifier);
     jwks_cache_free(app.jwks);
-    scim_store_close(app.store);
+    store_close(app.store);
     if (code == 0)
         gh_log(GH_LOG_INFO, "daemon", "\"stopped\"");
     return code;

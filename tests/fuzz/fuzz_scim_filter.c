@@ -8,6 +8,7 @@
  */
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
+#include "store/sqlite_int.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -17,13 +18,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct scim_store *fuzz_store;
+static struct store *fuzz_store;
 static char fuzz_dir[64];
 
 static void fuzz_cleanup(void)
 {
     char path[128];
-    scim_store_close(fuzz_store);
+    store_close(fuzz_store);
     for (size_t i = 0; i < 3; i++) {
         static const char *const sfx[] = {"", "-wal", "-shm"};
         snprintf(path, sizeof(path), "%s/f.db%s", fuzz_dir, sfx[i]);
@@ -32,7 +33,7 @@ static void fuzz_cleanup(void)
     rmdir(fuzz_dir);
 }
 
-static struct scim_store *fuzz_open(void)
+static struct store *fuzz_open(void)
 {
     char path[128];
     if (fuzz_store != NULL)
@@ -41,7 +42,7 @@ static struct scim_store *fuzz_open(void)
     snprintf(fuzz_dir, sizeof(fuzz_dir), "/tmp/gh-fuzz-XXXXXX");
     GH_ASSERT(mkdtemp(fuzz_dir) != NULL);
     snprintf(path, sizeof(path), "%s/f.db", fuzz_dir);
-    GH_ASSERT(scim_store_open(path, &fuzz_store, NULL) == GH_OK);
+    GH_ASSERT(store_open(path, &fuzz_store, NULL) == GH_OK);
     atexit(fuzz_cleanup);
     return fuzz_store;
 }
@@ -60,33 +61,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cJSON *elem = cJSON_Parse("{\"type\":\"work\",\"value\":\"a@b.c\",\"primary\":true}");
 
     for (int k = SCIM_USER; k <= SCIM_GROUP; k++) {
-        struct scim_filter *f = NULL;
+        struct store_filter *f = NULL;
         struct gh_err err = {0};
-        if (scim_filter_parse(a, (enum scim_kind)k, s, &f, &err) == GH_OK) {
+        if (scim_filter_parse(a, (enum store_kind)k, s, &f, &err) == GH_OK) {
             char *sql = NULL;
             int n = 0;
-            struct scim_query q = {f, NULL, false, 1, 5};
-            struct scim_rec_list l;
+            struct store_query q = {f, NULL, false, 1, 5};
+            struct store_rec_list l;
             GH_ASSERT(scim_filter_dump(a, f) != NULL);
-            if (scim_store_filter_sql((enum scim_kind)k, f, &sql, &n, &err) == GH_OK) {
+            if (store_sqlite_filter_sql((enum store_kind)k, f, &sql, &n, &err) == GH_OK) {
                 GH_ASSERT(strchr(sql, '"') == NULL && strchr(sql, ';') == NULL);
                 free(sql);
                 gh_err_clear(&err);
-                enum gh_status st = scim_store_list(fuzz_open(), (enum scim_kind)k, &q, &l, &err);
+                enum gh_status st = store_list(fuzz_open(), (enum store_kind)k, &q, &l, &err);
                 GH_ASSERT(st == GH_OK || st == GH_E_INVALID);
-                scim_rec_list_clear(&l);
+                store_rec_list_clear(&l);
             }
         } else {
             GH_ASSERT(err.status == GH_E_INVALID && err.scim_type != NULL);
         }
         struct scim_path p;
-        if (scim_filter_path_parse(a, (enum scim_kind)k, s, &p, NULL) == GH_OK && p.vfilter != NULL)
+        if (scim_filter_path_parse(a, (enum store_kind)k, s, &p, NULL) == GH_OK &&
+            p.vfilter != NULL)
             (void)scim_filter_match(p.vfilter, elem);
         /* the input as attributes, then as excludedAttributes (value filters inside, issue 9.11) */
         for (int inc = 0; inc < 2; inc++) {
             struct scim_projection proj;
             gh_err_clear(&err);
-            if (scim_projection_parse(a, (enum scim_kind)k, inc ? s : NULL, inc ? NULL : s, &proj,
+            if (scim_projection_parse(a, (enum store_kind)k, inc ? s : NULL, inc ? NULL : s, &proj,
                                       &err) != GH_OK) {
                 GH_ASSERT(err.status == GH_E_INVALID && err.scim_type != NULL);
                 continue;

@@ -30,12 +30,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int k = SCIM_USER; k <= SCIM_GROUP; k++) {
         struct gh_arena *a = gh_arena_new();
         struct scim_patch_members m;
-        struct scim_cols cols;
+        struct store_cols cols;
         struct gh_err err = {0};
         cJSON *res = cJSON_Parse(fuzz_bodies[k]);
-        enum gh_status st = scim_patch_apply(a, (enum scim_kind)k, res, patch, &m, &err);
+        enum gh_status st = scim_patch_apply(a, (enum store_kind)k, res, patch, &m, &err);
         if (st == GH_OK)
-            st = scim_resource_normalize((enum scim_kind)k, res, NULL, &cols, &err);
+            st = scim_resource_normalize((enum store_kind)k, res, NULL, &cols, &err);
         if (st == GH_OK) {
             GH_ASSERT(strcmp(res->child->string, "schemas") == 0);
             GH_ASSERT(cols.name != NULL && cols.name[0] != '\0');
@@ -60,10 +60,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the same input as a POST body */
     if (patch != NULL) {
         for (int k = SCIM_USER; k <= SCIM_GROUP; k++) {
-            struct scim_cols cols;
+            struct store_cols cols;
             cJSON *members = NULL;
             cJSON *body = scim_json_dup(patch);
-            if (scim_resource_normalize((enum scim_kind)k, body, &members, &cols, NULL) == GH_OK)
+            if (scim_resource_normalize((enum store_kind)k, body, &members, &cols, NULL) == GH_OK)
                 GH_ASSERT(cols.name != NULL);
             cJSON_Delete(members);
             cJSON_Delete(body);

@@ -100,11 +100,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     for (int k = SCIM_USER; k <= SCIM_GROUP; k++) {
         struct gh_arena *a = gh_arena_new();
-        struct scim_query q;
+        struct store_query q;
         struct scim_projection proj;
         struct gh_err err = {0};
 
-        if (scim_list_params_parse(a, (enum scim_kind)k, &in, &q, &proj, &err) != GH_OK) {
+        if (scim_list_params_parse(a, (enum store_kind)k, &in, &q, &proj, &err) != GH_OK) {
             GH_ASSERT(err.status == GH_E_INVALID && err.scim_type != NULL);
             gh_arena_free(a);
             continue;

@@ -32,11 +32,11 @@ static bool fuzz_col_in(const cJSON *body, const char *name, const char *col)
     return col == NULL ? !cJSON_IsString(v) : (cJSON_IsString(v) && v->valuestring == col);
 }
 
-static void fuzz_one(enum scim_kind kind, const cJSON *parsed)
+static void fuzz_one(enum store_kind kind, const cJSON *parsed)
 {
     const char *core = kind == SCIM_USER ? SCIM_SCHEMA_USER : SCIM_SCHEMA_GROUP;
     cJSON *body = scim_json_dup(parsed), *members = NULL, *again = NULL, *members2 = NULL;
-    struct scim_cols cols, cols2;
+    struct store_cols cols, cols2;
     struct gh_err err = {0};
     char *text = NULL, *text2 = NULL;
     const cJSON *schemas, *e;

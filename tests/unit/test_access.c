@@ -5,6 +5,7 @@
  */
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
+#include "store/store.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -13,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static struct scim_store *st;
+static struct store *st;
 static char dir[64], dbpath[128];
 
 static void setup(void)
@@ -23,25 +24,25 @@ static void setup(void)
     snprintf(dir, sizeof(dir), "/tmp/gh-access-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(dbpath, sizeof(dbpath), "%s/s.db", dir);
-    ck_assert_int_eq(scim_store_open(dbpath, &st, &err), GH_OK);
+    ck_assert_int_eq(store_open(dbpath, &st, &err), GH_OK);
 }
 
 static void teardown(void)
 {
     char cmd[128];
-    scim_store_close(st);
+    store_close(st);
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     ck_assert_int_eq(system(cmd), 0);
 }
 
 /* Create a resource from SCIM JSON; returns its id in a static ring. */
-static const char *mk(enum scim_kind kind, const char *json)
+static const char *mk(enum store_kind kind, const char *json)
 {
-    static char ids[16][SCIM_ID_LEN + 1];
+    static char ids[16][STORE_ID_LEN + 1];
     static int next;
     struct gh_err err = {0};
-    struct scim_row row = {0};
-    struct scim_rec rec = {0};
+    struct store_row row = {0};
+    struct store_rec rec = {0};
     cJSON *body = cJSON_Parse(json), *members = NULL;
     char *txt;
     char *id = ids[next++ % 16];
@@ -49,9 +50,9 @@ static const char *mk(enum scim_kind kind, const char *json)
     ck_assert_int_eq(scim_resource_normalize(kind, body, &members, &row.cols, &err), GH_OK);
     txt = cJSON_PrintUnformatted(body);
     row.body = txt;
-    ck_assert_msg(scim_store_create(st, kind, &row, NULL, &rec, &err) == GH_OK, "%s", err.msg);
-    memcpy(id, rec.id, SCIM_ID_LEN + 1);
-    scim_rec_clear(&rec);
+    ck_assert_msg(store_create(st, kind, &row, NULL, &rec, &err) == GH_OK, "%s", err.msg);
+    memcpy(id, rec.id, STORE_ID_LEN + 1);
+    store_rec_clear(&rec);
     free(txt);
     cJSON_Delete(members);
     cJSON_Delete(body);
@@ -62,13 +63,13 @@ struct upd {
     const char *json; /* new body, or NULL */
     const char *const *add, *const *rm;
     size_t nadd, nrm;
-    enum scim_kind kind;
+    enum store_kind kind;
     char *txt;
     cJSON *body;
 };
 
-static enum gh_status upd_fn(void *ctx, const struct scim_rec *cur, struct scim_row *row,
-                             struct scim_members_change *mc, struct gh_err *err)
+static enum gh_status upd_fn(void *ctx, const struct store_rec *cur, struct store_row *row,
+                             struct store_members_change *mc, struct gh_err *err)
 {
     struct upd *u = ctx;
     cJSON *members = NULL;
@@ -88,13 +89,13 @@ static enum gh_status upd_fn(void *ctx, const struct scim_rec *cur, struct scim_
     return GH_OK;
 }
 
-static void update(enum scim_kind kind, const char *id, struct upd u)
+static void update(enum store_kind kind, const char *id, struct upd u)
 {
-    struct scim_rec rec = {0};
+    struct store_rec rec = {0};
     struct gh_err err = {0};
     u.kind = kind;
-    ck_assert_msg(scim_store_update(st, kind, id, upd_fn, &u, &rec, &err) == GH_OK, "%s", err.msg);
-    scim_rec_clear(&rec);
+    ck_assert_msg(store_update(st, kind, id, upd_fn, &u, &rec, &err) == GH_OK, "%s", err.msg);
+    store_rec_clear(&rec);
     free(u.txt);
     cJSON_Delete(u.body);
 }
@@ -113,9 +114,9 @@ static void remove_member(const char *gid, const char *uid)
 
 static void ag_create(const char *key, const char *name, enum gh_status want)
 {
-    struct scim_access_group_def d = {key, name, "[]"};
+    struct store_access_group_def d = {key, name, "[]"};
     struct gh_err err = {0};
-    ck_assert_int_eq(scim_store_access_group_create(st, &d, &err), want);
+    ck_assert_int_eq(store_access_group_create(st, &d, &err), want);
 }
 
 struct agrow {
@@ -126,7 +127,7 @@ struct aglist {
     int n;
 };
 
-static void ag_cb(void *ctx, const struct scim_access_group *ag)
+static void ag_cb(void *ctx, const struct store_access_group *ag)
 {
     struct aglist *l = ctx;
     struct agrow *r = &l->rows[l->n++];
@@ -140,7 +141,7 @@ static struct agrow *ag_get(struct aglist *l, const char *key)
 {
     struct gh_err err = {0};
     memset(l, 0, sizeof(*l));
-    ck_assert_int_eq(scim_store_access_groups(st, ag_cb, l, &err), GH_OK);
+    ck_assert_int_eq(store_access_groups(st, ag_cb, l, &err), GH_OK);
     for (int i = 0; i < l->n; i++)
         if (strcmp(l->rows[i].key, key) == 0)
             return &l->rows[i];
@@ -165,7 +166,7 @@ static struct access access_of(const char *uid)
 {
     struct access a = {0};
     struct gh_err err = {0};
-    ck_assert_int_eq(scim_store_subject_access(st, uid, access_cb, &a, &err), GH_OK);
+    ck_assert_int_eq(store_subject_access(st, uid, access_cb, &a, &err), GH_OK);
     return a;
 }
 
@@ -201,11 +202,11 @@ START_TEST(links_follow_names_and_pin)
     /* deleting the linked group: its members lose the access group, and the group created
      * later under the old name still does not take the link over */
     struct gh_err err = {0};
-    ck_assert_int_eq(scim_store_delete(st, SCIM_GROUP, g1, -1, &err), GH_OK);
+    ck_assert_int_eq(store_delete(st, SCIM_GROUP, g1, -1, &err), GH_OK);
     ck_assert_int_eq(access_of(u).n, 0);
     ck_assert_str_eq(ag_get(&l, "payroll analysts")->group_id, "");
     /* the free link is taken by a group renamed into the name while it is the only one */
-    ck_assert_int_eq(scim_store_delete(st, SCIM_GROUP, g2, -1, &err), GH_OK);
+    ck_assert_int_eq(store_delete(st, SCIM_GROUP, g2, -1, &err), GH_OK);
     ck_assert_str_eq(ag_get(&l, "payroll analysts")->group_id, "");
     const char *g3 = mk(SCIM_GROUP, GROUP("Other"));
     ck_assert_str_eq(ag_get(&l, "payroll analysts")->group_id, "");
@@ -223,7 +224,7 @@ START_TEST(ambiguous_groups_are_not_linked)
     ag_create("ops", "Ops", GH_OK);
     ck_assert_str_eq(ag_get(&l, "ops")->group_id, "");
     /* the ambiguity ends when one of the two goes: the one left is linked */
-    ck_assert_int_eq(scim_store_delete(st, SCIM_GROUP, ops2, -1, &err), GH_OK);
+    ck_assert_int_eq(store_delete(st, SCIM_GROUP, ops2, -1, &err), GH_OK);
     ck_assert_str_eq(ag_get(&l, "ops")->group_id, ops1);
     /* ... or is renamed away */
     const char *dev1 = mk(SCIM_GROUP, GROUP("Dev"));
@@ -245,7 +246,7 @@ END_TEST
 START_TEST(cutoffs_and_tombstones)
 {
     struct gh_err err = {0};
-    struct scim_subject sub;
+    struct store_subject sub;
     int64_t now = (int64_t)time(NULL);
     const char *u = mk(SCIM_USER, USER("bob@contoso.com", "bob"));
     const char *g = mk(SCIM_GROUP, GROUP("Readers"));
@@ -267,32 +268,32 @@ START_TEST(cutoffs_and_tombstones)
     ck_assert_int_eq(access_of(other).n, 0);
 
     /* subject lookups */
-    ck_assert_int_eq(scim_store_subject_find(st, SCIM_KEY_USER_NAME, "BOB@contoso.com", &sub, &err),
+    ck_assert_int_eq(store_subject_find(st, STORE_KEY_USER_NAME, "BOB@contoso.com", &sub, &err),
                      GH_OK);
     ck_assert_str_eq(sub.id, u);
     ck_assert(sub.active);
     ck_assert_int_eq(sub.not_before, 0);
     ck_assert_str_eq(sub.external_id, "bob");
-    scim_subject_clear(&sub);
-    ck_assert_int_eq(scim_store_subject_find(st, SCIM_KEY_EXTERNAL_ID, "bob", &sub, &err), GH_OK);
+    store_subject_clear(&sub);
+    ck_assert_int_eq(store_subject_find(st, STORE_KEY_EXTERNAL_ID, "bob", &sub, &err), GH_OK);
     ck_assert_int_eq(sub.matches, 1);
-    scim_subject_clear(&sub);
+    store_subject_clear(&sub);
 
     /* deactivation: cut-off for the whole user, kept after reactivation */
     update(SCIM_USER, u,
            (struct upd){.json = "{\"userName\":\"bob@contoso.com\",\"externalId\":\"bob\","
                                 "\"active\":false}"});
-    ck_assert_int_eq(scim_store_subject_find(st, SCIM_KEY_USER_NAME, "bob@contoso.com", &sub, &err),
+    ck_assert_int_eq(store_subject_find(st, STORE_KEY_USER_NAME, "bob@contoso.com", &sub, &err),
                      GH_OK);
     ck_assert(!sub.active);
     ck_assert_int_ge(sub.not_before, now + 1);
-    scim_subject_clear(&sub);
+    store_subject_clear(&sub);
     update(SCIM_USER, u, (struct upd){.json = USER("bob@contoso.com", "bob")});
-    ck_assert_int_eq(scim_store_subject_find(st, SCIM_KEY_USER_NAME, "bob@contoso.com", &sub, &err),
+    ck_assert_int_eq(store_subject_find(st, STORE_KEY_USER_NAME, "bob@contoso.com", &sub, &err),
                      GH_OK);
     ck_assert(sub.active);
     ck_assert_int_ge(sub.not_before, now + 1);
-    scim_subject_clear(&sub);
+    store_subject_clear(&sub);
     ck_assert_int_eq(access_of(u).n, 1); /* memberships kept while inactive */
 
     /* a userName given up leaves a tombstone: a new holder does not inherit older tokens */
@@ -300,45 +301,44 @@ START_TEST(cutoffs_and_tombstones)
     update(SCIM_USER, carol2,
            (struct upd){.json = "{\"userName\":\"carol3@contoso.com\",\"externalId\":\"c3\"}"});
     const char *taker = mk(SCIM_USER, USER("carol2@contoso.com", "carol2"));
-    ck_assert_int_eq(
-        scim_store_subject_find(st, SCIM_KEY_USER_NAME, "carol2@contoso.com", &sub, &err), GH_OK);
+    ck_assert_int_eq(store_subject_find(st, STORE_KEY_USER_NAME, "carol2@contoso.com", &sub, &err),
+                     GH_OK);
     ck_assert_str_eq(sub.id, taker);
     ck_assert_int_ge(sub.not_before, now + 1);
-    scim_subject_clear(&sub);
-    ck_assert_int_eq(scim_store_subject_find(st, SCIM_KEY_EXTERNAL_ID, "carol2", &sub, &err),
-                     GH_OK);
+    store_subject_clear(&sub);
+    ck_assert_int_eq(store_subject_find(st, STORE_KEY_EXTERNAL_ID, "carol2", &sub, &err), GH_OK);
     ck_assert_int_ge(sub.not_before, now + 1);
-    scim_subject_clear(&sub);
+    store_subject_clear(&sub);
 
     /* deletion: gone, and a re-created user inherits the tombstone */
-    ck_assert_int_eq(scim_store_delete(st, SCIM_USER, u, -1, &err), GH_OK);
+    ck_assert_int_eq(store_delete(st, SCIM_USER, u, -1, &err), GH_OK);
     gh_err_clear(&err);
-    ck_assert_int_eq(scim_store_subject_find(st, SCIM_KEY_USER_NAME, "bob@contoso.com", &sub, &err),
+    ck_assert_int_eq(store_subject_find(st, STORE_KEY_USER_NAME, "bob@contoso.com", &sub, &err),
                      GH_E_NOT_FOUND);
     ck_assert_int_ge(sub.not_before, now + 1);
-    scim_subject_clear(&sub);
+    store_subject_clear(&sub);
     const char *u2 = mk(SCIM_USER, USER("Bob@Contoso.com", "bob"));
     gh_err_clear(&err);
-    ck_assert_int_eq(scim_store_subject_find(st, SCIM_KEY_EXTERNAL_ID, "bob", &sub, &err), GH_OK);
+    ck_assert_int_eq(store_subject_find(st, STORE_KEY_EXTERNAL_ID, "bob", &sub, &err), GH_OK);
     ck_assert_str_eq(sub.id, u2);
     ck_assert_int_ge(sub.not_before, now + 1);
-    scim_subject_clear(&sub);
+    store_subject_clear(&sub);
 }
 END_TEST
 
 START_TEST(external_id_not_unique)
 {
     struct gh_err err = {0};
-    struct scim_subject sub;
+    struct store_subject sub;
     mk(SCIM_USER, USER("a@x", "same"));
     mk(SCIM_USER, USER("b@x", "same"));
-    ck_assert_int_eq(scim_store_subject_find(st, SCIM_KEY_EXTERNAL_ID, "same", &sub, &err), GH_OK);
+    ck_assert_int_eq(store_subject_find(st, STORE_KEY_EXTERNAL_ID, "same", &sub, &err), GH_OK);
     ck_assert_int_eq(sub.matches, 2);
-    scim_subject_clear(&sub);
-    ck_assert_int_eq(scim_store_subject_find(st, SCIM_KEY_EXTERNAL_ID, "none", &sub, &err),
+    store_subject_clear(&sub);
+    ck_assert_int_eq(store_subject_find(st, STORE_KEY_EXTERNAL_ID, "none", &sub, &err),
                      GH_E_NOT_FOUND);
     ck_assert_int_eq(sub.not_before, 0);
-    scim_subject_clear(&sub);
+    store_subject_clear(&sub);
 }
 END_TEST
 
@@ -346,27 +346,27 @@ START_TEST(file_sync_keeps_links)
 {
     struct aglist l;
     struct gh_err err = {0};
-    uint64_t gen = scim_store_generation(st);
+    uint64_t gen = store_generation(st);
     const char *g = mk(SCIM_GROUP, GROUP("Payroll"));
-    ck_assert_uint_gt(scim_store_generation(st), gen);
-    struct scim_access_group_def defs[] = {{"payroll", "Payroll", "[]"}, {"hr", "HR", "[]"}};
+    ck_assert_uint_gt(store_generation(st), gen);
+    struct store_access_group_def defs[] = {{"payroll", "Payroll", "[]"}, {"hr", "HR", "[]"}};
     ag_create("adm", "Adm", GH_OK);
-    ck_assert_int_eq(scim_store_access_groups_sync(st, defs, 2, &err), GH_OK);
+    ck_assert_int_eq(store_access_groups_sync(st, defs, 2, &err), GH_OK);
     ck_assert_str_eq(ag_get(&l, "payroll")->group_id, g);
     ck_assert_str_eq(ag_get(&l, "payroll")->source, "file");
     /* the same file again: the link stays */
-    ck_assert_int_eq(scim_store_access_groups_sync(st, defs, 2, &err), GH_OK);
+    ck_assert_int_eq(store_access_groups_sync(st, defs, 2, &err), GH_OK);
     ck_assert_str_eq(ag_get(&l, "payroll")->group_id, g);
     /* dropped from the file: removed; admin groups untouched */
-    ck_assert_int_eq(scim_store_access_groups_sync(st, defs + 1, 1, &err), GH_OK);
+    ck_assert_int_eq(store_access_groups_sync(st, defs + 1, 1, &err), GH_OK);
     ck_assert_ptr_null(ag_get(&l, "payroll"));
     ck_assert_str_eq(ag_get(&l, "adm")->source, "admin");
     ck_assert_int_eq(l.n, 2);
     /* admin delete rules */
-    ck_assert_int_eq(scim_store_access_group_delete(st, "hr", &err), GH_E_CONFLICT);
+    ck_assert_int_eq(store_access_group_delete(st, "hr", &err), GH_E_CONFLICT);
     gh_err_clear(&err);
-    ck_assert_int_eq(scim_store_access_group_delete(st, "adm", &err), GH_OK);
-    ck_assert_int_eq(scim_store_access_group_delete(st, "adm", &err), GH_E_NOT_FOUND);
+    ck_assert_int_eq(store_access_group_delete(st, "adm", &err), GH_OK);
+    ck_assert_int_eq(store_access_group_delete(st, "adm", &err), GH_E_NOT_FOUND);
 }
 END_TEST
 

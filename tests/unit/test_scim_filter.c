@@ -5,6 +5,7 @@
  */
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
+#include "store/sqlite_int.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -15,7 +16,7 @@
 
 /* ---- parse: text -> canonical tree (NULL: must fail with invalidFilter) ---- */
 static const struct {
-    enum scim_kind kind;
+    enum store_kind kind;
     const char *in;
     const char *tree;
 } parse_cases[] = {
@@ -199,7 +200,7 @@ static const struct {
 START_TEST(filter_parse_table)
 {
     struct gh_arena *a = gh_arena_new();
-    struct scim_filter *f = NULL;
+    struct store_filter *f = NULL;
     struct gh_err err = {0};
     enum gh_status st = scim_filter_parse(a, parse_cases[_i].kind, parse_cases[_i].in, &f, &err);
     if (parse_cases[_i].tree == NULL) {
@@ -216,7 +217,7 @@ END_TEST
 START_TEST(filter_caps)
 {
     struct gh_arena *a = gh_arena_new();
-    struct scim_filter *f = NULL;
+    struct store_filter *f = NULL;
     struct gh_err err = {0};
     char *deep = malloc(8192), *p = deep;
     /* nesting beyond the cap is refused, not recursed into */
@@ -254,7 +255,7 @@ START_TEST(filter_caps)
      * crash-2ff66832) */
     char *sql = NULL;
     int n = 0;
-    ck_assert_int_eq(scim_store_filter_sql(SCIM_USER, f, &sql, &n, &err), GH_OK);
+    ck_assert_int_eq(store_sqlite_filter_sql(SCIM_USER, f, &sql, &n, &err), GH_OK);
     ck_assert_ptr_null(strstr(sql, "((("));
     free(sql);
     free(deep);
@@ -266,7 +267,7 @@ END_TEST
 START_TEST(filter_sql_is_parameterised)
 {
     struct gh_arena *a = gh_arena_new();
-    struct scim_filter *f = NULL;
+    struct store_filter *f = NULL;
     struct gh_err err = {0};
     char *sql = NULL;
     int n = 0;
@@ -274,7 +275,7 @@ START_TEST(filter_sql_is_parameterised)
                        ".value co \"z\" or urn:ietf:params:scim:schemas:extension:Evil:2.0:User:"
                        "a-b_c eq \"q\"";
     ck_assert_int_eq(scim_filter_parse(a, SCIM_USER, evil, &f, &err), GH_OK);
-    ck_assert_int_eq(scim_store_filter_sql(SCIM_USER, f, &sql, &n, &err), GH_OK);
+    ck_assert_int_eq(store_sqlite_filter_sql(SCIM_USER, f, &sql, &n, &err), GH_OK);
     ck_assert_ptr_null(strstr(sql, "OR 1=1"));
     ck_assert_ptr_null(strstr(sql, "DROP"));
     ck_assert_ptr_null(strstr(sql, "Evil"));
@@ -286,9 +287,9 @@ START_TEST(filter_sql_is_parameterised)
 END_TEST
 
 /* ---- SQL semantics against a store ---- */
-static struct scim_store *store;
+static struct store *store;
 static char dbdir[64];
-static char ids[8][SCIM_ID_LEN + 1];
+static char ids[8][STORE_ID_LEN + 1];
 
 static const char *const seed_users[] = {
     "{\"userName\":\"Alice@Contoso.com\",\"externalId\":\"alice\",\"active\":true,"
@@ -314,17 +315,17 @@ static void store_setup(void)
     snprintf(dbdir, sizeof(dbdir), "/tmp/gh-scim-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dbdir));
     snprintf(path, sizeof(path), "%s/t.db", dbdir);
-    ck_assert_int_eq(scim_store_open(path, &store, &err), GH_OK);
+    ck_assert_int_eq(store_open(path, &store, &err), GH_OK);
     for (size_t i = 0; i < sizeof(seed_users) / sizeof(seed_users[0]); i++) {
         cJSON *body = cJSON_Parse(seed_users[i]);
-        struct scim_row row = {0};
-        struct scim_rec rec;
+        struct store_row row = {0};
+        struct store_rec rec;
         ck_assert_int_eq(scim_resource_normalize(SCIM_USER, body, NULL, &row.cols, &err), GH_OK);
         char *txt = cJSON_PrintUnformatted(body);
         row.body = txt;
-        ck_assert_int_eq(scim_store_create(store, SCIM_USER, &row, NULL, &rec, &err), GH_OK);
+        ck_assert_int_eq(store_create(store, SCIM_USER, &row, NULL, &rec, &err), GH_OK);
         memcpy(ids[i], rec.id, sizeof(rec.id));
-        scim_rec_clear(&rec);
+        store_rec_clear(&rec);
         free(txt);
         cJSON_Delete(body);
     }
@@ -333,7 +334,7 @@ static void store_setup(void)
 static void store_teardown(void)
 {
     char cmd[128];
-    scim_store_close(store);
+    store_close(store);
     store = NULL;
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dbdir);
     ck_assert_int_eq(system(cmd), 0);
@@ -414,10 +415,10 @@ static const struct {
 START_TEST(filter_sql_table)
 {
     struct gh_arena *a = gh_arena_new();
-    struct scim_filter *f = NULL;
+    struct store_filter *f = NULL;
     struct gh_err err = {0};
-    struct scim_query q = {0};
-    struct scim_rec_list l;
+    struct store_query q = {0};
+    struct store_rec_list l;
     char got[64] = "";
 
     ck_assert_msg(scim_filter_parse(a, SCIM_USER, sql_cases[_i].filter, &f, &err) == GH_OK,
@@ -425,7 +426,7 @@ START_TEST(filter_sql_table)
     q.filter = f;
     q.start_index = 1;
     q.count = 100;
-    ck_assert_msg(scim_store_list(store, SCIM_USER, &q, &l, &err) == GH_OK, "%s: %s",
+    ck_assert_msg(store_list(store, SCIM_USER, &q, &l, &err) == GH_OK, "%s: %s",
                   sql_cases[_i].filter, err.msg);
     for (size_t i = 0; i < 4; i++)
         for (size_t j = 0; j < l.count; j++)
@@ -436,7 +437,7 @@ START_TEST(filter_sql_table)
     ck_assert_msg(strcmp(got, sql_cases[_i].expect) == 0, "%s: got [%s] want [%s]",
                   sql_cases[_i].filter, got, sql_cases[_i].expect);
     ck_assert_int_eq(l.total, (int64_t)l.count);
-    scim_rec_list_clear(&l);
+    store_rec_list_clear(&l);
     gh_arena_free(a);
 }
 END_TEST
@@ -470,26 +471,26 @@ static const char *created_shifted(struct gh_arena *a, const char *created, long
 
 static bool created_selects(struct gh_arena *a, const char *filter, const char *id)
 {
-    struct scim_filter *f = NULL;
+    struct store_filter *f = NULL;
     struct gh_err err = {0};
-    struct scim_query q = {.start_index = 1, .count = 100};
-    struct scim_rec_list l;
+    struct store_query q = {.start_index = 1, .count = 100};
+    struct store_rec_list l;
     bool hit = false;
 
     ck_assert_msg(scim_filter_parse(a, SCIM_USER, filter, &f, &err) == GH_OK, "%s: %s", filter,
                   err.msg);
     q.filter = f;
-    ck_assert_int_eq(scim_store_list(store, SCIM_USER, &q, &l, &err), GH_OK);
+    ck_assert_int_eq(store_list(store, SCIM_USER, &q, &l, &err), GH_OK);
     for (size_t j = 0; j < l.count; j++)
         hit = hit || strcmp(l.items[j].id, id) == 0;
-    scim_rec_list_clear(&l);
+    store_rec_list_clear(&l);
     return hit;
 }
 
 START_TEST(filter_created_instants)
 {
     struct gh_arena *a = gh_arena_new();
-    struct scim_rec rec = {0};
+    struct store_rec rec = {0};
     struct gh_err err = {0};
     static const struct {
         const char *op;
@@ -506,7 +507,7 @@ START_TEST(filter_created_instants)
         {"ge", -100, 45, false, true}, {"lt", -100, 0, true, false},
     };
 
-    ck_assert_int_eq(scim_store_get(store, SCIM_USER, ids[0], &rec, &err), GH_OK);
+    ck_assert_int_eq(store_get(store, SCIM_USER, ids[0], &rec, &err), GH_OK);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *v =
             created_shifted(a, rec.created, cases[i].add_ns, cases[i].off_min, cases[i].quoted);
@@ -520,7 +521,7 @@ START_TEST(filter_created_instants)
     snprintf(whole, sizeof(whole), "%.19sZ", rec.created);
     ck_assert(created_selects(a, gh_arena_printf(a, "meta.created ge \"%s\"", whole), ids[0]));
     ck_assert(created_selects(a, gh_arena_printf(a, "meta.created ge %s", whole), ids[0]));
-    scim_rec_clear(&rec);
+    store_rec_clear(&rec);
     gh_arena_free(a);
 }
 END_TEST

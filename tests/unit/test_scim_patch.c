@@ -24,7 +24,7 @@
 
 static const struct {
     const char *name;
-    enum scim_kind kind;
+    enum store_kind kind;
     const char *before;
     const char *patch;
     const char *after;     /* NULL: the patch must fail with scim_type */
@@ -311,7 +311,7 @@ START_TEST(patch_table)
     struct gh_arena *a = gh_arena_new();
     struct gh_err err = {0};
     struct scim_patch_members m;
-    struct scim_cols cols;
+    struct store_cols cols;
     cJSON *res = cJSON_Parse(cases[_i].before);
     cJSON *patch = cJSON_Parse(cases[_i].patch);
     enum gh_status st;
@@ -401,7 +401,7 @@ END_TEST
 /* ---- normalisation of request bodies (POST/PUT) ---- */
 static const struct {
     const char *name;
-    enum scim_kind kind;
+    enum store_kind kind;
     const char *in;
     const char *out; /* NULL: 400 */
 } norm_cases[] = {
@@ -476,7 +476,7 @@ static const struct {
 START_TEST(normalize_table)
 {
     struct gh_err err = {0};
-    struct scim_cols cols;
+    struct store_cols cols;
     cJSON *members = NULL;
     cJSON *in = cJSON_Parse(norm_cases[_i].in);
     enum gh_status st = scim_resource_normalize(norm_cases[_i].kind, in, &members, &cols, &err);
@@ -516,7 +516,7 @@ START_TEST(normalize_caps_extension_members)
     static const int ns[] = {GH_CAP_SCIM_URN_MEMBERS, GH_CAP_SCIM_URN_MEMBERS + 1, 60000};
     for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
         struct gh_err err = {0};
-        struct scim_cols cols;
+        struct store_cols cols;
         cJSON *in = urn_body(ns[i]);
         enum gh_status st = scim_resource_normalize(SCIM_USER, in, NULL, &cols, &err);
         if (ns[i] <= GH_CAP_SCIM_URN_MEMBERS) {

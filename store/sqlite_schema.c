@@ -1,18 +1,19 @@
 /*
- * schema.c - DDL of the identity store, as an append-only list of migrations tracked by
- * PRAGMA user_version. Never edit a migration that has shipped: add the next one.
+ * sqlite_schema.c - DDL of the identity store's SQLite backend, as an append-only list of
+ * migrations tracked by PRAGMA user_version. Never edit a migration that has shipped: add the
+ * next one.
  * Tables are STRICT (SQLite >= 3.37).
  *
  * Layout (issue 3): a resource is one row holding the body as the client sent it (normalised
- * by resource.c) plus indexed copies of the attributes that are looked up: userName (unique,
+ * by scim/resource.c) plus indexed copies of the attributes that are looked up: userName (unique,
  * case-insensitive), externalId (indexed, not unique: Entra maps mailNickname to it), group
  * displayName (unique, case-insensitive). Membership is one row per (group, member) in a
  * WITHOUT ROWID table clustered on the group, with an index on the member for "groups of a
  * user": adding one member to a 100,000-member group writes one small row.
  */
-#include "scim/schema_int.h"
+#include "store/sqlite_int.h"
 
-const char *const scim_schema_migrations[] = {
+const char *const store_sqlite_migrations[] = {
     /* 1: bookkeeping, users, groups, membership */
     "CREATE TABLE gh_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;"
     "INSERT INTO gh_meta(key, value) VALUES ('created', strftime('%Y-%m-%dT%H:%M:%fZ','now'));"
@@ -39,7 +40,7 @@ const char *const scim_schema_migrations[] = {
     ") STRICT;"
     "CREATE INDEX groups_external_id ON groups(external_id);"
     /* member_type: 0 user, 1 group. No foreign key on member_id (it names a user or a group);
-     * store.c checks it on insert and deletes a resource's rows with the resource. */
+     * sqlite_resource.c checks it on insert and deletes a resource's rows with the resource. */
     "CREATE TABLE members ("
     "  group_id TEXT NOT NULL REFERENCES groups(id) ON DELETE CASCADE,"
     "  member_id TEXT NOT NULL,"
@@ -175,5 +176,5 @@ const char *const scim_schema_migrations[] = {
     "END;",
 };
 
-const size_t scim_schema_migration_count =
-    sizeof(scim_schema_migrations) / sizeof(scim_schema_migrations[0]);
+const size_t store_sqlite_migration_count =
+    sizeof(store_sqlite_migrations) / sizeof(store_sqlite_migrations[0]);

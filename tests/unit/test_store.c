@@ -1,12 +1,13 @@
 /*
- * test_scim_store.c - the identity store: create/get/update/delete, uniqueness, membership rows
- * (idempotent adds and removes, cleanup on delete), the lookups issue 5 builds on (userName,
- * externalId, groups of a user), change events, If-Match versions, reopening a database, a
- * group PATCH through the engine and the store (operations take effect in order), and a store
+ * test_store.c - the identity store (SQLite backend): create/get/update/delete, uniqueness,
+ * membership rows (idempotent adds and removes, cleanup on delete), the lookups issue 5 builds on
+ * (userName, externalId, groups of a user), change events, If-Match versions, reopening a database,
+ * a group PATCH through the engine and the store (operations take effect in order), and a store
  * that cannot write (RLIMIT_FSIZE standing in for a full disk).
  */
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
+#include "store/store_int.h"
 
 #include <check.h>
 #include <signal.h>
@@ -18,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static struct scim_store *st;
+static struct store *st;
 static char dir[64], dbpath[128];
 
 struct events {
@@ -26,14 +27,14 @@ struct events {
 };
 static struct events ev;
 
-static void on_event(void *ctx, const struct scim_event *e)
+static void on_event(void *ctx, const struct store_event *e)
 {
     static const char *const names[] = {"user+",  "user~",  "user-",    "group+",  "group~",
                                         "group=", "group-", "members+", "members-"};
     struct events *x = ctx;
     size_t n = strlen(x->log);
     ck_assert_ptr_nonnull(e->ts);
-    ck_assert_int_eq((int)strlen(e->ts), SCIM_TS_LEN);
+    ck_assert_int_eq((int)strlen(e->ts), STORE_TS_LEN);
     snprintf(x->log + n, sizeof(x->log) - n, "%s%s(%zu)", n ? " " : "", names[e->type],
              e->member_count);
 }
@@ -45,39 +46,40 @@ static void setup(void)
     snprintf(dir, sizeof(dir), "/tmp/gh-store-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(dbpath, sizeof(dbpath), "%s/s.db", dir);
-    ck_assert_int_eq(scim_store_open(dbpath, &st, &err), GH_OK);
+    ck_assert_int_eq(store_open(dbpath, &st, &err), GH_OK);
     memset(&ev, 0, sizeof(ev));
-    scim_store_listen(st, on_event, &ev);
+    store_listen(st, on_event, &ev);
 }
 
 static void teardown(void)
 {
     char cmd[128];
-    scim_store_close(st);
+    store_close(st);
     st = NULL;
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     ck_assert_int_eq(system(cmd), 0);
 }
 
-static void mk(enum scim_kind kind, const char *json, char id[SCIM_ID_LEN + 1], enum gh_status want)
+static void mk(enum store_kind kind, const char *json, char id[STORE_ID_LEN + 1],
+               enum gh_status want)
 {
     struct gh_err err = {0};
-    struct scim_row row = {0};
-    struct scim_rec rec = {0};
+    struct store_row row = {0};
+    struct store_rec rec = {0};
     cJSON *body = cJSON_Parse(json);
     cJSON *members = NULL;
     ck_assert_int_eq(scim_resource_normalize(kind, body, &members, &row.cols, &err), GH_OK);
     char *txt = cJSON_PrintUnformatted(body);
     row.body = txt;
-    ck_assert_int_eq(scim_store_create(st, kind, &row, NULL, &rec, &err), want);
+    ck_assert_int_eq(store_create(st, kind, &row, NULL, &rec, &err), want);
     if (want == GH_OK) {
-        memcpy(id, rec.id, SCIM_ID_LEN + 1);
+        memcpy(id, rec.id, STORE_ID_LEN + 1);
         ck_assert_int_eq(rec.version, 1);
         ck_assert_str_eq(rec.created, rec.modified);
     } else {
         ck_assert_str_eq(err.scim_type, "uniqueness");
     }
-    scim_rec_clear(&rec);
+    store_rec_clear(&rec);
     free(txt);
     cJSON_Delete(members);
     cJSON_Delete(body);
@@ -90,8 +92,8 @@ struct mchange {
     size_t nrm;
 };
 
-static enum gh_status members_fn(void *ctx, const struct scim_rec *cur, struct scim_row *row,
-                                 struct scim_members_change *mc, struct gh_err *err)
+static enum gh_status members_fn(void *ctx, const struct store_rec *cur, struct store_row *row,
+                                 struct store_members_change *mc, struct gh_err *err)
 {
     struct mchange *m = ctx;
     (void)cur;
@@ -108,15 +110,15 @@ static int64_t members(const char *gid, const char *const *add, size_t nadd, con
                        size_t nrm, enum gh_status want)
 {
     struct mchange m = {add, nadd, rm, nrm};
-    struct scim_rec rec = {0};
+    struct store_rec rec = {0};
     struct gh_err err = {0};
-    ck_assert_int_eq(scim_store_update(st, SCIM_GROUP, gid, members_fn, &m, &rec, &err), want);
+    ck_assert_int_eq(store_update(st, SCIM_GROUP, gid, members_fn, &m, &rec, &err), want);
     int64_t v = rec.version;
-    scim_rec_clear(&rec);
+    store_rec_clear(&rec);
     return v;
 }
 
-static void count_cb(void *ctx, const char *id, enum scim_kind type, const char *display)
+static void count_cb(void *ctx, const char *id, enum store_kind type, const char *display)
 {
     (void)id;
     (void)type;
@@ -128,8 +130,8 @@ struct rename_ctx {
     const char *body;
 };
 
-static enum gh_status rename_fn(void *ctx, const struct scim_rec *cur, struct scim_row *row,
-                                struct scim_members_change *mc, struct gh_err *err)
+static enum gh_status rename_fn(void *ctx, const struct store_rec *cur, struct store_row *row,
+                                struct store_members_change *mc, struct gh_err *err)
 {
     struct rename_ctx *r = ctx;
     cJSON *b = cJSON_Parse(r->body);
@@ -146,21 +148,21 @@ static enum gh_status rename_fn(void *ctx, const struct scim_rec *cur, struct sc
 static int count_members(const char *gid)
 {
     int n = 0;
-    ck_assert_int_eq(scim_store_group_members(st, gid, count_cb, &n, NULL), GH_OK);
+    ck_assert_int_eq(store_group_members(st, gid, count_cb, &n, NULL), GH_OK);
     return n;
 }
 
 static int count_groups(const char *uid)
 {
     int n = 0;
-    ck_assert_int_eq(scim_store_user_groups(st, uid, count_cb, &n, NULL), GH_OK);
+    ck_assert_int_eq(store_user_groups(st, uid, count_cb, &n, NULL), GH_OK);
     return n;
 }
 
 START_TEST(store_crud_and_lookups)
 {
     char a[40], b[40], c[40], g[40], h[40];
-    struct scim_rec rec = {0};
+    struct store_rec rec = {0};
     struct gh_err err = {0};
 
     mk(SCIM_USER, "{\"userName\":\"Alice@Contoso.com\",\"externalId\":\"nick\"}", a, GH_OK);
@@ -172,14 +174,14 @@ START_TEST(store_crud_and_lookups)
     mk(SCIM_GROUP, "{\"displayName\":\"Writers\"}", h, GH_OK);
 
     /* lookups for token -> identity (issue 5) */
-    ck_assert_int_eq(scim_store_user_find(st, SCIM_KEY_USER_NAME, "alice@CONTOSO.com", &rec, &err),
+    ck_assert_int_eq(store_user_find(st, STORE_KEY_USER_NAME, "alice@CONTOSO.com", &rec, &err),
                      GH_OK);
     ck_assert_str_eq(rec.id, a);
-    scim_rec_clear(&rec);
-    ck_assert_int_eq(scim_store_user_find(st, SCIM_KEY_EXTERNAL_ID, "nick", &rec, &err), GH_OK);
+    store_rec_clear(&rec);
+    ck_assert_int_eq(store_user_find(st, STORE_KEY_EXTERNAL_ID, "nick", &rec, &err), GH_OK);
     ck_assert_str_eq(rec.id, a); /* not unique: the first */
-    scim_rec_clear(&rec);
-    ck_assert_int_eq(scim_store_user_find(st, SCIM_KEY_EXTERNAL_ID, "NICK", &rec, &err),
+    store_rec_clear(&rec);
+    ck_assert_int_eq(store_user_find(st, STORE_KEY_EXTERNAL_ID, "NICK", &rec, &err),
                      GH_E_NOT_FOUND);
 
     /* membership: adds and removes are idempotent; unknown ids are refused */
@@ -205,26 +207,26 @@ START_TEST(store_crud_and_lookups)
     {
         struct rename_ctx rc = {"{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\"],"
                                 "\"displayName\":\"Readers2\"}"};
-        struct scim_rec out = {0};
-        ck_assert_int_eq(scim_store_update(st, SCIM_GROUP, g, rename_fn, &rc, &out, &err), GH_OK);
-        scim_rec_clear(&out);
+        struct store_rec out = {0};
+        ck_assert_int_eq(store_update(st, SCIM_GROUP, g, rename_fn, &rc, &out, &err), GH_OK);
+        store_rec_clear(&out);
         rc.body = "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\"],"
                   "\"displayName\":\"Readers2\",\"externalId\":\"e\"}";
-        ck_assert_int_eq(scim_store_update(st, SCIM_GROUP, g, rename_fn, &rc, &out, &err), GH_OK);
-        scim_rec_clear(&out);
+        ck_assert_int_eq(store_update(st, SCIM_GROUP, g, rename_fn, &rc, &out, &err), GH_OK);
+        store_rec_clear(&out);
     }
 
     /* If-Match on delete, then delete removes the member rows naming the user */
-    ck_assert_int_eq(scim_store_delete(st, SCIM_USER, a, 7, &err), GH_E_PRECONDITION);
+    ck_assert_int_eq(store_delete(st, SCIM_USER, a, 7, &err), GH_E_PRECONDITION);
     gh_err_clear(&err);
-    ck_assert_int_eq(scim_store_delete(st, SCIM_USER, a, 1, &err), GH_OK);
+    ck_assert_int_eq(store_delete(st, SCIM_USER, a, 1, &err), GH_OK);
     ck_assert_int_eq(count_members(g), 1);
-    ck_assert_int_eq(scim_store_get(st, SCIM_USER, a, &rec, &err), GH_E_NOT_FOUND);
+    ck_assert_int_eq(store_get(st, SCIM_USER, a, &rec, &err), GH_E_NOT_FOUND);
     gh_err_clear(&err);
-    ck_assert_int_eq(scim_store_delete(st, SCIM_USER, a, -1, &err), GH_E_NOT_FOUND);
+    ck_assert_int_eq(store_delete(st, SCIM_USER, a, -1, &err), GH_E_NOT_FOUND);
     /* a deleted group takes its rows (cascade) and the rows naming it */
     gh_err_clear(&err);
-    ck_assert_int_eq(scim_store_delete(st, SCIM_GROUP, h, -1, &err), GH_OK);
+    ck_assert_int_eq(store_delete(st, SCIM_GROUP, h, -1, &err), GH_OK);
     ck_assert_int_eq(count_members(g), 0);
 
     /* removing a non-member and re-adding a member emit nothing; a deleted user or group
@@ -242,8 +244,8 @@ struct patch_ctx {
     struct scim_patch_members pm;
 };
 
-static enum gh_status patch_fn(void *ctx, const struct scim_rec *cur, struct scim_row *row,
-                               struct scim_members_change *mc, struct gh_err *err)
+static enum gh_status patch_fn(void *ctx, const struct store_rec *cur, struct store_row *row,
+                               struct store_members_change *mc, struct gh_err *err)
 {
     struct patch_ctx *p = ctx;
     cJSON *res = cJSON_Parse(cur->body), *patch = cJSON_Parse(p->json);
@@ -272,7 +274,7 @@ static int64_t patch_group(const char *gid, enum gh_status want, const char *fmt
 {
     char ops[1024], json[1200];
     struct patch_ctx p = {json, gh_arena_new(), {0}};
-    struct scim_rec rec = {0};
+    struct store_rec rec = {0};
     struct gh_err err = {0};
     va_list ap;
     va_start(ap, fmt);
@@ -282,15 +284,15 @@ static int64_t patch_group(const char *gid, enum gh_status want, const char *fmt
              "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
              "\"Operations\":[%s]}",
              ops);
-    enum gh_status rc = scim_store_update(st, SCIM_GROUP, gid, patch_fn, &p, &rec, &err);
+    enum gh_status rc = store_update(st, SCIM_GROUP, gid, patch_fn, &p, &rec, &err);
     ck_assert_msg(rc == want, "%s: %d %s", ops, rc, err.msg);
     int64_t v = rec.version;
-    scim_rec_clear(&rec);
+    store_rec_clear(&rec);
     gh_arena_free(p.a);
     return v;
 }
 
-static void has_cb(void *ctx, const char *id, enum scim_kind type, const char *display)
+static void has_cb(void *ctx, const char *id, enum store_kind type, const char *display)
 {
     char *out = ctx;
     size_t n = strlen(out);
@@ -304,7 +306,7 @@ static const char *member_list(const char *gid)
 {
     static char out[512];
     out[0] = '\0';
-    ck_assert_int_eq(scim_store_group_members(st, gid, has_cb, out, NULL), GH_OK);
+    ck_assert_int_eq(store_group_members(st, gid, has_cb, out, NULL), GH_OK);
     return out;
 }
 
@@ -319,7 +321,7 @@ static void nbf_cb(void *ctx, const char *key, const char *group_name, int64_t n
 static int64_t access_nbf(const char *uid)
 {
     int64_t nbf = -1;
-    ck_assert_int_eq(scim_store_subject_access(st, uid, nbf_cb, &nbf, NULL), GH_OK);
+    ck_assert_int_eq(store_subject_access(st, uid, nbf_cb, &nbf, NULL), GH_OK);
     return nbf;
 }
 
@@ -333,14 +335,14 @@ static int64_t access_nbf(const char *uid)
 START_TEST(store_patch_members_in_order)
 {
     char u[40], v[40], w[40], g[40], want[128];
-    struct scim_access_group_def def = {"readers", "Readers", "[]"};
+    struct store_access_group_def def = {"readers", "Readers", "[]"};
     int64_t now = (int64_t)time(NULL);
 
     mk(SCIM_USER, "{\"userName\":\"u@x\"}", u, GH_OK);
     mk(SCIM_USER, "{\"userName\":\"v@x\"}", v, GH_OK);
     mk(SCIM_USER, "{\"userName\":\"w@x\"}", w, GH_OK);
     mk(SCIM_GROUP, "{\"displayName\":\"Readers\"}", g, GH_OK);
-    ck_assert_int_eq(scim_store_access_group_create(st, &def, NULL), GH_OK);
+    ck_assert_int_eq(store_access_group_create(st, &def, NULL), GH_OK);
     ck_assert_int_eq(patch_group(g, GH_OK, PADD("%s"), u), 2);
     ck_assert_int_eq(access_nbf(u), 0);
     memset(&ev, 0, sizeof(ev));
@@ -399,49 +401,49 @@ END_TEST
 START_TEST(store_reopen_keeps_data)
 {
     char a[40];
-    struct scim_rec rec = {0};
+    struct store_rec rec = {0};
     struct gh_err err = {0};
     mk(SCIM_USER, "{\"userName\":\"persist@contoso.com\",\"title\":\"\\u00e9t\\u00e9\"}", a, GH_OK);
-    scim_store_close(st);
-    ck_assert_int_eq(scim_store_open(dbpath, &st, &err), GH_OK);
-    ck_assert_int_eq(scim_store_schema_version(st), 2);
-    ck_assert_int_eq(scim_store_get(st, SCIM_USER, a, &rec, &err), GH_OK);
+    store_close(st);
+    ck_assert_int_eq(store_open(dbpath, &st, &err), GH_OK);
+    ck_assert_int_eq(store_schema_version(st), 2);
+    ck_assert_int_eq(store_get(st, SCIM_USER, a, &rec, &err), GH_OK);
     ck_assert_ptr_nonnull(strstr(rec.body, "\"title\":\"\xc3\xa9t\xc3\xa9\""));
-    scim_rec_clear(&rec);
+    store_rec_clear(&rec);
     const char *reason = NULL;
-    ck_assert(scim_store_ready(st, &reason));
+    ck_assert(store_ready(st, &reason));
 }
 END_TEST
 
 START_TEST(store_list_paging)
 {
     char id[40], name[64];
-    struct scim_query q = {0};
-    struct scim_rec_list l;
+    struct store_query q = {0};
+    struct store_rec_list l;
     for (int i = 0; i < 25; i++) {
         snprintf(name, sizeof(name), "{\"userName\":\"u%02d@x\"}", i);
         mk(SCIM_USER, name, id, GH_OK);
     }
     q.start_index = 21;
     q.count = 10;
-    ck_assert_int_eq(scim_store_list(st, SCIM_USER, &q, &l, NULL), GH_OK);
+    ck_assert_int_eq(store_list(st, SCIM_USER, &q, &l, NULL), GH_OK);
     ck_assert_int_eq(l.total, 25);
     ck_assert_uint_eq(l.count, 5);
     ck_assert_ptr_nonnull(strstr(l.items[0].body, "u20@x"));
-    scim_rec_list_clear(&l);
+    store_rec_list_clear(&l);
     q.count = 0;
-    ck_assert_int_eq(scim_store_list(st, SCIM_USER, &q, &l, NULL), GH_OK);
+    ck_assert_int_eq(store_list(st, SCIM_USER, &q, &l, NULL), GH_OK);
     ck_assert_int_eq(l.total, 25);
     ck_assert_uint_eq(l.count, 0);
-    scim_rec_list_clear(&l);
+    store_rec_list_clear(&l);
 }
 END_TEST
 
 /* One user with a pad-byte title; the status of the create. */
-static enum gh_status mk_padded(int i, size_t pad, char id[SCIM_ID_LEN + 1], struct gh_err *err)
+static enum gh_status mk_padded(int i, size_t pad, char id[STORE_ID_LEN + 1], struct gh_err *err)
 {
-    struct scim_row row = {0};
-    struct scim_rec rec = {0};
+    struct store_row row = {0};
+    struct store_rec rec = {0};
     char *body = malloc(pad + 128), name[32];
     enum gh_status rc;
     int n = snprintf(body, 128, "{\"userName\":\"pad%d@x\",\"title\":\"", i);
@@ -451,10 +453,10 @@ static enum gh_status mk_padded(int i, size_t pad, char id[SCIM_ID_LEN + 1], str
     snprintf(name, sizeof(name), "pad%d@x", i);
     row.body = body;
     row.cols.name = name;
-    rc = scim_store_create(st, SCIM_USER, &row, NULL, &rec, err);
+    rc = store_create(st, SCIM_USER, &row, NULL, &rec, err);
     if (rc == GH_OK)
-        memcpy(id, rec.id, SCIM_ID_LEN + 1);
-    scim_rec_clear(&rec);
+        memcpy(id, rec.id, STORE_ID_LEN + 1);
+    store_rec_clear(&rec);
     free(body);
     return rc;
 }
@@ -464,7 +466,7 @@ static bool metrics_has(const char *line)
     struct gh_buf b;
     bool has;
     gh_buf_init(&b, 64 * 1024);
-    scim_store_metrics(st, &b);
+    store_metrics(st, &b);
     has = strstr(gh_buf_str(&b), line) != NULL;
     gh_buf_free(&b);
     return has;
@@ -489,8 +491,8 @@ static int count_of(const char *hay, const char *needle)
 }
 
 /* An update that changes nothing (Entra's retry of a PATCH already applied). */
-static enum gh_status noop_fn(void *ctx, const struct scim_rec *cur, struct scim_row *out_row,
-                              struct scim_members_change *out_members, struct gh_err *err)
+static enum gh_status noop_fn(void *ctx, const struct store_rec *cur, struct store_row *out_row,
+                              struct store_members_change *out_members, struct gh_err *err)
 {
     (void)ctx;
     (void)cur;
@@ -505,17 +507,17 @@ static enum gh_status noop_fn(void *ctx, const struct scim_rec *cur, struct scim
  * clears the condition at the next committed write. Only the two transitions are logged. */
 START_TEST(store_cannot_write_is_unavailable)
 {
-    char ids[64][SCIM_ID_LEN + 1], id[SCIM_ID_LEN + 1];
+    char ids[64][STORE_ID_LEN + 1], id[STORE_ID_LEN + 1];
     struct gh_err err = {0}, err2 = {0};
     struct rlimit old, low;
-    struct scim_rec rec = {0};
+    struct store_rec rec = {0};
     enum gh_status rc = GH_OK, rc_read, rc_after, rc_again, rc_noop;
     const char *reason = NULL;
     bool writable_during, metrics_during;
     void (*old_xfsz)(int) = signal(SIGXFSZ, SIG_IGN);
     int acked = 0;
 
-    ck_assert(scim_store_writable(st, &reason));
+    ck_assert(store_writable(st, &reason));
     ck_assert(metrics_has("\ngatehouse_store_writable 1\n"));
     log_lines[0] = '\0';
     gh_log_set_sink(log_sink, NULL);
@@ -535,15 +537,15 @@ START_TEST(store_cannot_write_is_unavailable)
     memset(&err2, 0, sizeof(err2));
     /* an update that writes nothing commits, but says nothing about the disk: still not
      * writable (it flipped the flag, and a retry flood logged every flip) */
-    rc_noop = acked > 0 ? scim_store_update(st, SCIM_USER, ids[0], noop_fn, NULL, &rec, &err2)
-                        : GH_E_INTERNAL;
-    scim_rec_clear(&rec);
+    rc_noop =
+        acked > 0 ? store_update(st, SCIM_USER, ids[0], noop_fn, NULL, &rec, &err2) : GH_E_INTERNAL;
+    store_rec_clear(&rec);
     memset(&err2, 0, sizeof(err2));
-    writable_during = scim_store_writable(st, &reason);
+    writable_during = store_writable(st, &reason);
     metrics_during = metrics_has("\ngatehouse_store_writable 0\n") &&
                      metrics_has("\ngatehouse_store_write_failures_total 2\n");
-    rc_read = acked > 0 ? scim_store_get(st, SCIM_USER, ids[0], &rec, &err2) : GH_E_INTERNAL;
-    scim_rec_clear(&rec);
+    rc_read = acked > 0 ? store_get(st, SCIM_USER, ids[0], &rec, &err2) : GH_E_INTERNAL;
+    store_rec_clear(&rec);
     setrlimit(RLIMIT_FSIZE, &old);
     signal(SIGXFSZ, old_xfsz);
 
@@ -558,11 +560,11 @@ START_TEST(store_cannot_write_is_unavailable)
     ck_assert_int_eq(rc_read, GH_OK);
     /* the refused user is not there; the next write commits and clears the condition */
     snprintf(id, sizeof(id), "pad%d@x", acked);
-    ck_assert_int_eq(scim_store_user_find(st, SCIM_KEY_USER_NAME, id, &rec, NULL), GH_E_NOT_FOUND);
+    ck_assert_int_eq(store_user_find(st, STORE_KEY_USER_NAME, id, &rec, NULL), GH_E_NOT_FOUND);
     memset(&err2, 0, sizeof(err2));
     rc_after = mk_padded(acked, 32 * 1024, id, &err2);
     ck_assert_msg(rc_after == GH_OK, "%s", err2.msg);
-    ck_assert(scim_store_writable(st, &reason));
+    ck_assert(store_writable(st, &reason));
     ck_assert(metrics_has("\ngatehouse_store_writable 1\n"));
     gh_log_set_sink(NULL, NULL);
     ck_assert_msg(count_of(log_lines, "store cannot write") == 1 &&
@@ -571,9 +573,9 @@ START_TEST(store_cannot_write_is_unavailable)
 }
 END_TEST
 
-Suite *scim_store_suite(void)
+Suite *store_suite(void)
 {
-    Suite *s = suite_create("scim_store");
+    Suite *s = suite_create("store");
     TCase *tc = tcase_create("store");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, store_crud_and_lookups);

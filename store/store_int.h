@@ -1,0 +1,157 @@
+/*
+ * store_int.h - inside the store: the backend operations table and what store.c keeps for every
+ * backend (private to store/; tests of the store may include it).
+ *
+ * A backend (store/sqlite*.c today) defines a struct that starts with struct store, fills a
+ * const struct store_ops, and calls back into store.c around its write transactions:
+ * store_write_done after each one (generation, writability) and store_evq_emit after a commit
+ * (change counters). Like SQLite's VFS, the ops are called only through store.c's public
+ * functions, which hold no lock of their own: each backend does its own locking.
+ */
+#ifndef STORE_STORE_INT_H
+#define STORE_STORE_INT_H
+
+#include "store/store.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct gh_arena;
+
+/* scimType words (RFC 7644 §3.12) the store sets on the errors the client caused; spelled here
+ * because store/ sits below scim/ */
+#define STORE_ST_UNIQUENESS     "uniqueness"
+#define STORE_ST_INVALID_VALUE  "invalidValue"
+#define STORE_ST_INVALID_FILTER "invalidFilter"
+
+/* ---- change events: counted for /metrics (and seen by a test's listener) ---- */
+enum store_event_type {
+    STORE_EV_USER_CREATED,
+    STORE_EV_USER_CHANGED,
+    STORE_EV_USER_DELETED, /* also ends its memberships (no separate MEMBERS_REMOVED) */
+    STORE_EV_GROUP_CREATED,
+    STORE_EV_GROUP_CHANGED, /* attributes other than displayName */
+    STORE_EV_GROUP_RENAMED, /* displayName changed (other attributes may have too) */
+    STORE_EV_GROUP_DELETED, /* also ends its members' and its own memberships */
+    STORE_EV_MEMBERS_ADDED,
+    STORE_EV_MEMBERS_REMOVED,
+};
+#define STORE_EV_COUNT (STORE_EV_MEMBERS_REMOVED + 1)
+struct store_event {
+    enum store_event_type type;
+    const char *id;                /* the user or group */
+    const char *ts;                /* commit time, as in meta.lastModified */
+    const char *const *member_ids; /* MEMBERS_*: the ids actually added/removed */
+    size_t member_count;
+};
+/* Called after each commit, on the writing thread with the backend's writer lock held: it must
+ * be quick and must not write to the store. Everything in ev is borrowed for the call. */
+typedef void (*store_listener_fn)(void *ctx, const struct store_event *ev);
+/* Register the listener (start-up only; one listener; NULL removes it). Nothing in the daemon
+ * listens - the store's readers compare store_generation instead - so this is a test seam: the
+ * unit tests watch the events that /metrics counts. */
+void store_listen(struct store *s, store_listener_fn fn, void *ctx);
+
+/* The events of one write transaction, collected while it runs and emitted after its commit. */
+struct store_evq {
+    struct store_event ev[4];
+    size_t n;
+    const char *members_of;        /* the group whose members changed */
+    const char **added, **removed; /* owned arrays of borrowed ids */
+    size_t nadded, nremoved, cap_added, cap_removed;
+    struct gh_arena *ids; /* owned (NULL until needed): ids read back from the store */
+};
+void store_evq_push(struct store_evq *q, enum store_event_type t, const char *id);
+/* Record a member added (or removed) (id borrowed; it must outlive the emit). */
+void store_evq_added(struct store_evq *q, const char *id);
+void store_evq_removed(struct store_evq *q, const char *id);
+/* A copy of id owned by q (for ids read back from the store). */
+const char *store_evq_strdup(struct store_evq *q, const char *id);
+/* Free what q owns (after emitting it, or instead of that when the write rolled back). */
+void store_evq_discard(struct store_evq *q);
+/* Count q's events, tell the listener (ts: the commit time), then discard q. */
+void store_evq_emit(struct store *s, struct store_evq *q, const char *ts);
+
+/* ---- the backend operations ---- */
+/* The counts /metrics reports (-1: could not be read). */
+struct store_counts {
+    int64_t active, inactive, groups, members;
+};
+
+struct store_ops {
+    const char *name; /* "sqlite" */
+    /* true when this backend serves target (a path, a URL) */
+    bool (*accepts)(const char *target);
+    enum gh_status (*open)(const char *target, struct store **out, struct gh_err *err);
+    void (*close)(struct store *s);
+    int (*schema_version)(struct store *s);
+    bool (*ready)(struct store *s, const char **out_reason);
+    void (*counts)(struct store *s, struct store_counts *out);
+
+    enum gh_status (*create)(struct store *s, enum store_kind kind, const struct store_row *row,
+                             const struct store_members_change *members, struct store_rec *out,
+                             struct gh_err *err);
+    enum gh_status (*get)(struct store *s, enum store_kind kind, const char *id,
+                          struct store_rec *out, struct gh_err *err);
+    enum gh_status (*update)(struct store *s, enum store_kind kind, const char *id,
+                             store_update_fn fn, void *ctx, struct store_rec *out,
+                             struct gh_err *err);
+    enum gh_status (*del)(struct store *s, enum store_kind kind, const char *id,
+                          int64_t expect_version, struct gh_err *err);
+    enum gh_status (*list)(struct store *s, enum store_kind kind, const struct store_query *q,
+                           struct store_rec_list *out, struct gh_err *err);
+    enum gh_status (*user_find)(struct store *s, enum store_user_key key, const char *value,
+                                struct store_rec *out, struct gh_err *err);
+    enum gh_status (*group_members)(struct store *s, const char *group_id, store_member_fn fn,
+                                    void *ctx, struct gh_err *err);
+    enum gh_status (*user_groups)(struct store *s, const char *user_id, store_member_fn fn,
+                                  void *ctx, struct gh_err *err);
+
+    enum gh_status (*access_groups_sync)(struct store *s, const struct store_access_group_def *defs,
+                                         size_t n, struct gh_err *err);
+    enum gh_status (*access_group_create)(struct store *s, const struct store_access_group_def *def,
+                                          struct gh_err *err);
+    enum gh_status (*access_group_delete)(struct store *s, const char *key, struct gh_err *err);
+    enum gh_status (*access_groups)(struct store *s, store_access_group_fn fn, void *ctx,
+                                    struct gh_err *err);
+    enum gh_status (*group_names)(struct store *s, store_group_name_fn fn, void *ctx,
+                                  struct gh_err *err);
+    enum gh_status (*subject_find)(struct store *s, enum store_user_key key, const char *value,
+                                   struct store_subject *out, struct gh_err *err);
+    enum gh_status (*subject_access)(struct store *s, const char *user_id, store_access_fn fn,
+                                     void *ctx, struct gh_err *err);
+};
+
+/* The part of every open store that store.c owns; a backend's own struct starts with it. */
+struct store {
+    const struct store_ops *ops;
+    store_listener_fn listener;
+    void *listener_ctx;
+    /* committed changes by event type, for /metrics; members events count members */
+    _Atomic unsigned long changes[STORE_EV_COUNT];
+    _Atomic uint64_t generation; /* bumped after each committed write */
+    /* false from a write refused for lack of space or I/O until the next commit that wrote a
+     * row; changed only under the backend's writer lock, read lock-free */
+    atomic_bool writable;
+    _Atomic unsigned long write_failures; /* writes refused that way since start */
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+/* Set up the common part of a store a backend just allocated. */
+void store_base_init(struct store *s, const struct store_ops *ops);
+/*
+ * Account for the outcome of one write transaction (called by the backend with its writer lock
+ * held): a commit (rc GH_OK) bumps the generation; wrote says whether it changed any row.
+ */
+void store_write_done(struct store *s, enum gh_status rc, bool wrote, struct gh_err *err);
+
+/* ---- helpers for backends ---- */
+/* The current time as meta.created/lastModified text (UTC, milliseconds). */
+void store_now(char out[STORE_TS_LEN + 1]);
+/* A random (version 4) UUID. */
+void store_new_id(char out[STORE_ID_LEN + 1]);
+
+#endif
