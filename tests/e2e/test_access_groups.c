@@ -4,7 +4,7 @@
  * list, delete, errors) and the links SCIM provisioning keeps (created, renamed, ambiguous,
  * near matches, deleted).
  */
-#include "tests/e2e/scim_client.h"
+#include "tests/support/scim_client.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -37,7 +37,7 @@ static void start(const char *policy)
     snprintf(env_policy, sizeof(env_policy), "GATEHOUSE_POLICY=%s", policy_path);
     const char *env[] = {"GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN, "GATEHOUSE_ADMIN_TOKEN=" ADMIN_TOKEN,
                          env_policy, NULL};
-    scim_proc = gh_proc_start(env, true);
+    scim_client_use(gh_proc_start(env, true));
 }
 
 static void stop(void)
@@ -54,7 +54,7 @@ static long admin(const char *method, const char *path, const char *body, const 
     char url[1024];
     const char *hdrs[3] = {auth, body ? "Content-Type: application/json" : NULL, NULL};
     long status;
-    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_client_proc()), path);
     ck_assert_int_eq(gh_http(method, url, auth ? hdrs : hdrs + 2, body, NULL, &r), 0);
     status = r.status;
     if (out != NULL)
@@ -115,7 +115,7 @@ START_TEST(admin_auth)
     ck_assert_int_eq(admin("GET", "/admin/v1/access-groups", NULL, SCIM_AUTH, NULL), 401);
     ck_assert_int_eq(admin("GET", "/admin/v1/access-groups", NULL, ADMIN_AUTH, NULL), 200);
     ck_assert_int_eq(admin("PUT", "/admin/v1/access-groups", "{}", ADMIN_AUTH, NULL), 405);
-    ck_assert_ptr_null(strstr(gh_proc_log(scim_proc), ADMIN_TOKEN));
+    ck_assert_ptr_null(strstr(gh_proc_log(scim_client_proc()), ADMIN_TOKEN));
     stop();
 }
 END_TEST
@@ -230,7 +230,7 @@ START_TEST(policy_reload)
     /* SIGHUP with a new file: the new access group appears, linked at once */
     write_policy("{\"access_groups\":[{\"name\":\"Auditors\",\"grants\":[{\"dataset\":\"audit\","
                  "\"actions\":[\"unprotect\"]}]}]}");
-    kill(gh_proc_pid(scim_proc), SIGHUP);
+    kill(gh_proc_pid(scim_client_proc()), SIGHUP);
     ck_assert(wait_for_group("auditors", true));
     cJSON *g = group("auditors");
     ck_assert_str_eq(linked_id(g), gid);
@@ -240,10 +240,10 @@ START_TEST(policy_reload)
     /* an invalid file keeps the running policy and says why */
     write_policy("{\"access_groups\":[{\"name\":\"Auditors\",\"grants\":[{\"dataset\":\"audit\","
                  "\"actions\":[\"read\"]}]}]}");
-    kill(gh_proc_pid(scim_proc), SIGHUP);
-    ck_assert(
-        gh_proc_wait_log(scim_proc, "policy reload failed, keeping the running policy", 5000));
-    ck_assert_ptr_nonnull(strstr(gh_proc_log(scim_proc), "action \\\"read\\\""));
+    kill(gh_proc_pid(scim_client_proc()), SIGHUP);
+    ck_assert(gh_proc_wait_log(scim_client_proc(),
+                               "policy reload failed, keeping the running policy", 5000));
+    ck_assert_ptr_nonnull(strstr(gh_proc_log(scim_client_proc()), "action \\\"read\\\""));
     ck_assert(wait_for_group("auditors", true));
 
     /* a changed file is picked up without a signal */

@@ -5,9 +5,9 @@
  * every provisioning change is visible in the very next decision (read-your-writes), and
  * removals cut off tokens issued before them.
  */
-#include "tests/e2e/scim_client.h"
 #include "tests/support/idp.h"
 #include "tests/support/mint.h"
+#include "tests/support/scim_client.h"
 
 #include <time.h>
 #include <unistd.h>
@@ -69,7 +69,7 @@ static void afx_start_mode(const char *tenants, const char *extra)
     if (extra != NULL)
         env[n++] = extra;
     env[n] = NULL;
-    scim_proc = gh_proc_start(env, true);
+    scim_client_use(gh_proc_start(env, true));
 }
 
 static void afx_start(const char *tenants)
@@ -106,7 +106,7 @@ static cJSON *authorize(const char *tok, const char *dataset, const char *action
     char url[256], auth[8192], body[512];
     const char *hdrs[] = {auth, "Content-Type: application/json", NULL};
     cJSON *j;
-    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_client_proc()));
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
     snprintf(body, sizeof(body), "{\"dataset\":\"%s\",\"action\":\"%s\"}", dataset, action);
     ck_assert_int_eq(gh_http("POST", url, hdrs, body, NULL, &r), 0);
@@ -356,7 +356,7 @@ START_TEST(access_group_created_links_at_once)
     char *gid = scim_create_group("Auditors");
     member("Add", gid, uid);
     expect(tok, "audit", "unprotect", false, "no access group");
-    snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_client_proc()));
     ck_assert_int_eq(gh_http("POST", url, hdrs,
                              "{\"name\":\"auditors\",\"grants\":[{\"dataset\":\"audit\","
                              "\"actions\":[\"unprotect\"]}]}",
@@ -380,7 +380,7 @@ static long authorize_raw(const char *tok, const char *body, cJSON **out_body)
     char url[256], auth[8192];
     const char *hdrs[] = {auth, "Content-Type: application/json", NULL};
     long status;
-    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_client_proc()));
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
     ck_assert_int_eq(gh_http("POST", url, hdrs, body, NULL, &r), 0);
     status = r.status;
@@ -409,7 +409,7 @@ START_TEST(reply_escapes_and_requests_share_nothing)
     char *uid = scim_create("/scim/v2/Users", user_body(upn, OID));
     char *gid = scim_create_group("Q\\\"uote\\\\Back \xc3\xa9quipe");
     member("Add", gid, uid);
-    snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_client_proc()));
     ck_assert_int_eq(
         gh_http("POST", url, hdrs,
                 "{\"name\":\"Q\\\"uote\\\\Back \xc3\xa9quipe\",\"grants\":[{\"dataset\":"
@@ -475,7 +475,7 @@ START_TEST(checks_and_tenant_and_log)
     afx_start(NULL);
     tok = token(OID, UPN, -60);
     free(scim_create("/scim/v2/Users", user_body(UPN, OID)));
-    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_client_proc()));
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
     ck_assert_int_eq(gh_http("POST", url, hdrs,
                              "{\"checks\":[{\"dataset\":\"directory\",\"action\":\"protect\"},"
@@ -511,12 +511,12 @@ START_TEST(checks_and_tenant_and_log)
     ck_assert_int_eq(ours, 2);
     ck_assert_int_ge(lines, 2);
     /* metrics count decisions by result */
-    snprintf(url, sizeof(url), "%s/metrics", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/metrics", gh_proc_url(scim_client_proc()));
     ck_assert_int_eq(gh_http("GET", url, NULL, NULL, NULL, &r), 0);
     ck_assert_ptr_nonnull(strstr(r.body, "gatehouse_decisions_total{result=\"allow\"} 1"));
     ck_assert_ptr_nonnull(strstr(r.body, "gatehouse_decisions_total{result=\"deny\"} 1"));
     gh_http_resp_free(&r);
-    ck_assert_ptr_null(strstr(gh_proc_log(scim_proc), tok));
+    ck_assert_ptr_null(strstr(gh_proc_log(scim_client_proc()), tok));
     free(tok);
     afx_stop();
 }
@@ -594,7 +594,7 @@ static long challenge_of(const char *method, const char *path, const char *auth,
     char url[512];
     const char *hdrs[] = {auth, "Content-Type: application/json", NULL};
     long status;
-    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_client_proc()), path);
     ck_assert_int_eq(gh_http(method, url, auth != NULL ? hdrs : hdrs + 1, body, NULL, &r), 0);
     status = r.status;
     if (gh_http_resp_header(&r, "WWW-Authenticate", h, cap) == NULL)
@@ -654,7 +654,7 @@ static long ext(const char *method, const char *path, const char *tok, const cha
     char url[512], auth[8192];
     const char *hdrs[4] = {NULL, NULL, NULL, NULL};
     int n = 0;
-    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_client_proc()), path);
     if (tok != NULL) {
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
         hdrs[n++] = auth;
@@ -743,7 +743,7 @@ static long ext_h(const char *path, const char *tok, const char *const *extra,
     char url[512], auth[8192];
     const char *hdrs[16];
     int n = 0;
-    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_client_proc()), path);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
     hdrs[n++] = auth;
     for (size_t i = 0; extra[i] != NULL && n < 15; i++)

@@ -6,9 +6,9 @@
  * (SCIM Error, scimType invalidSyntax), /v1/authorize and /admin/v1/access-groups, and 401
  * invalid_token inside a JWT. Valid non-ASCII text still round-trips.
  */
-#include "tests/e2e/scim_client.h"
 #include "tests/support/idp.h"
 #include "tests/support/mint.h"
+#include "tests/support/scim_client.h"
 
 #include <curl/curl.h>
 
@@ -52,7 +52,7 @@ static void jfx_start(void)
                          "GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN,
                          "GATEHOUSE_ADMIN_TOKEN=" ADMIN_TOKEN,
                          NULL};
-    scim_proc = gh_proc_start(env, true);
+    scim_client_use(gh_proc_start(env, true));
 }
 
 static void jfx_stop(void)
@@ -99,7 +99,7 @@ static long send_raw(const char *method, const char *path, const char *auth, con
     char url[1024];
 
     memset(out, 0, sizeof(*out));
-    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_client_proc()), path);
     h = curl_slist_append(h, auth);
     h = curl_slist_append(h, ctype);
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -428,7 +428,7 @@ START_TEST(jwt_refuses_ambiguous_json)
     c = gh_mint_claims(gh_idp_issuer(idp), GH_IDP_AUDIENCE, TID);
     p = cJSON_PrintUnformatted(c);
     p[strlen(p) - 1] = '\0';
-    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_client_proc()));
     for (size_t i = 0; i < sizeof(jwt_cases) / sizeof(jwt_cases[0]); i++) {
         snprintf(payload, sizeof(payload), "%s%s}", p, jwt_cases[i].payload_extra);
         tok = gh_mint_sign(key, "RS256",
@@ -503,7 +503,7 @@ START_TEST(admin_refuses_ambiguous_json)
         struct gh_http_resp g;
         char url[512];
         const char *hdrs[] = {ADMIN_AUTH, NULL};
-        snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_proc));
+        snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_client_proc()));
         ck_assert_int_eq(gh_http("GET", url, hdrs, NULL, NULL, &g), 0);
         ck_assert_int_eq(g.status, 200);
         j = cJSON_Parse(g.body);

@@ -8,9 +8,9 @@
  * through and clears the condition; after a restart every acknowledged write is there.
  */
 #define _GNU_SOURCE /* prlimit(2) */
-#include "tests/e2e/scim_client.h"
 #include "tests/support/idp.h"
 #include "tests/support/mint.h"
+#include "tests/support/scim_client.h"
 
 #include <errno.h>
 #include <sys/resource.h>
@@ -64,7 +64,7 @@ static void sf_start(long long fsize)
     sf.env[n++] = "GATEHOUSE_AUDIENCE=" GH_IDP_AUDIENCE;
     sf.env[n++] = "GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN;
     sf.env[n] = NULL;
-    scim_proc = gh_proc_start_fsize(sf.env, true, fsize);
+    scim_client_use(gh_proc_start_fsize(sf.env, true, fsize));
 }
 
 static void sf_free(void)
@@ -95,7 +95,7 @@ static void sf_expect_allowed(const char *tok)
     const char *hdrs[] = {auth, "Content-Type: application/json", NULL};
     cJSON *j;
 
-    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_client_proc()));
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
     ck_assert_int_eq(
         gh_http("POST", url, hdrs, "{\"dataset\":\"directory\",\"action\":\"protect\"}", NULL, &r),
@@ -112,9 +112,9 @@ static struct gh_http_resp sf_get(const char *path)
 {
     struct gh_http_resp r;
     char url[256];
-    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_client_proc()), path);
     ck_assert_msg(gh_http("GET", url, NULL, NULL, NULL, &r) == 0, "GET %s: no answer (log: %s)",
-                  path, gh_proc_log(scim_proc));
+                  path, gh_proc_log(scim_client_proc()));
     return r;
 }
 
@@ -173,9 +173,10 @@ static long sf_post(int i, char out_id[64])
     long status;
     cJSON *j;
 
-    snprintf(url, sizeof(url), "%s/scim/v2/Users", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/scim/v2/Users", gh_proc_url(scim_client_proc()));
     ck_assert_msg(gh_http("POST", url, hdrs, body, NULL, &r) == 0,
-                  "POST %d: no answer (the daemon died?) log: %s", i, gh_proc_log(scim_proc));
+                  "POST %d: no answer (the daemon died?) log: %s", i,
+                  gh_proc_log(scim_client_proc()));
     free(body);
     status = r.status;
     j = cJSON_Parse(r.body);
@@ -238,7 +239,7 @@ START_TEST(full_store_refuses_writes_with_503_and_keeps_serving)
     sf_expect_allowed(tok);
     sf_expect_readyz(false);
     sf_expect_metrics(0, 1);
-    ck_assert(gh_proc_wait_log(scim_proc, "store cannot write", 2000));
+    ck_assert(gh_proc_wait_log(scim_client_proc(), "store cannot write", 2000));
 
     /* Entra retries: still refused while nothing changed */
     ck_assert_int_eq(sf_post(failed, id), 503);
@@ -247,13 +248,13 @@ START_TEST(full_store_refuses_writes_with_503_and_keeps_serving)
     /* space comes back (the soft limit goes up): the retry goes through, the condition clears */
     ck_assert(getrlimit(RLIMIT_FSIZE, &unlimited) == 0);
     unlimited.rlim_cur = unlimited.rlim_max;
-    ck_assert_msg(prlimit(gh_proc_pid(scim_proc), RLIMIT_FSIZE, &unlimited, NULL) == 0,
+    ck_assert_msg(prlimit(gh_proc_pid(scim_client_proc()), RLIMIT_FSIZE, &unlimited, NULL) == 0,
                   "prlimit: %s", strerror(errno));
     ck_assert_int_eq(sf_post(failed, ids[acked]), 201);
     acked++;
     sf_expect_readyz(true);
     sf_expect_metrics(1, 2);
-    ck_assert(gh_proc_wait_log(scim_proc, "store writable again", 2000));
+    ck_assert(gh_proc_wait_log(scim_client_proc(), "store writable again", 2000));
     scim_e2e_stop();
 
     /* nothing acknowledged was lost */
