@@ -4,6 +4,7 @@
  * list, delete, errors) and the links SCIM provisioning keeps (created, renamed, ambiguous,
  * near matches, deleted).
  */
+#include "tests/support/fixture.h"
 #include "tests/support/scim_client.h"
 
 #include <signal.h>
@@ -12,38 +13,34 @@
 #define ADMIN_TOKEN "e2e-admin-secret-0123456789abcdef"
 #define ADMIN_AUTH  "Authorization: Bearer " ADMIN_TOKEN
 
-static char *dir;
-static char policy_path[600];
+static struct gh_fixture *fx;
 
 static void write_policy(const char *text)
 {
     char tmp[700];
     FILE *f;
     /* write then rename, as editors and config managers do */
-    snprintf(tmp, sizeof(tmp), "%s.tmp", policy_path);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", fx->policy_path);
     f = fopen(tmp, "w");
     ck_assert_ptr_nonnull(f);
     fputs(text, f);
     fclose(f);
-    ck_assert_int_eq(rename(tmp, policy_path), 0);
+    ck_assert_int_eq(rename(tmp, fx->policy_path), 0);
 }
 
+/* The daemon alone (no IdP) with both secrets and the policy file at fx->policy_path. */
 static void start(const char *policy)
 {
-    static char env_policy[700];
-    dir = gh_tmpdir_new();
-    snprintf(policy_path, sizeof(policy_path), "%s/policy.json", dir);
-    write_policy(policy);
-    snprintf(env_policy, sizeof(env_policy), "GATEHOUSE_POLICY=%s", policy_path);
-    const char *env[] = {"GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN, "GATEHOUSE_ADMIN_TOKEN=" ADMIN_TOKEN,
-                         env_policy, NULL};
-    scim_client_use(gh_proc_start(env, true));
+    fx = gh_fixture_start(&(struct gh_fixture_opts){
+        .no_idp = true, .scim_token = SCIM_TOKEN, .admin_token = ADMIN_TOKEN, .policy = policy});
+    scim_client_use(fx->proc);
 }
 
 static void stop(void)
 {
-    scim_e2e_stop();
-    gh_tmpdir_remove(dir);
+    int rc = gh_fixture_stop(fx);
+    scim_client_use(NULL);
+    ck_assert_msg(rc == 0, "gatehouse exited with %d", rc);
 }
 
 /* An admin request; returns the status and the parsed body (caller deletes). */

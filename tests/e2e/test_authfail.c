@@ -8,6 +8,7 @@
  * Two clients on one machine: the flood comes from 127.0.0.1, "Entra" from 127.0.0.2 (both are
  * loopback on Linux). Every loop is bounded in requests and in time.
  */
+#include "tests/support/fixture.h"
 #include "tests/support/scim_client.h"
 
 #include <pthread.h>
@@ -28,11 +29,23 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static struct gh_fixture *fx;
+
+/* The daemon alone (no IdP) with both secrets and a failure summary every second. */
 static void start(void)
 {
-    const char *env[] = {"GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN, "GATEHOUSE_ADMIN_TOKEN=" ADMIN_TOKEN,
-                         "GATEHOUSE_LOG_LEVEL=info", "GATEHOUSE_AUTH_FAIL_LOG_INTERVAL=1", NULL};
-    scim_client_use(gh_proc_start(env, true));
+    static const char *const extra[] = {"GATEHOUSE_LOG_LEVEL=info",
+                                        "GATEHOUSE_AUTH_FAIL_LOG_INTERVAL=1", NULL};
+    fx = gh_fixture_start(&(struct gh_fixture_opts){
+        .no_idp = true, .scim_token = SCIM_TOKEN, .admin_token = ADMIN_TOKEN, .extra = extra});
+    scim_client_use(fx->proc);
+}
+
+static void stop(void)
+{
+    int rc = gh_fixture_stop(fx);
+    scim_client_use(NULL);
+    ck_assert_msg(rc == 0, "gatehouse exited with %d", rc);
 }
 
 /* How often a string occurs in the log. */
@@ -376,7 +389,7 @@ Suite *authfail_e2e_suite(void)
     Suite *s = suite_create("authfail_e2e");
     TCase *tc = tcase_create("e2e");
     tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, start, scim_e2e_stop);
+    tcase_add_checked_fixture(tc, start, stop);
     tcase_add_test(tc, flood_throttled_entra_unharmed);
     tcase_add_test(tc, admin_throttled_json);
     suite_add_tcase(s, tc);

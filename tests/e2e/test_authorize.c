@@ -5,6 +5,7 @@
  * every provisioning change is visible in the very next decision (read-your-writes), and
  * removals cut off tokens issued before them.
  */
+#include "tests/support/fixture.h"
 #include "tests/support/idp.h"
 #include "tests/support/mint.h"
 #include "tests/support/scim_client.h"
@@ -26,50 +27,28 @@
     "\"routes\":[{\"method\":\"GET\",\"path_prefix\":\"/payroll\",\"dataset\":\"payroll\","        \
     "\"action\":\"unprotect\"}]}"
 
-struct afx {
-    struct gh_idp *idp;
-    struct gh_mint_key *key;
-    char *dir;
-    char log_path[600];
-};
+static struct gh_fixture *fx;
 
-static struct afx fx;
-
+/* The IdP and the daemon with POLICY, a decision log, both secrets, the tenant allow-list
+ * `tenants` (NULL: none) and one `extra` setting (NULL: none). */
 static void afx_start_mode(const char *tenants, const char *extra)
 {
-    static char disc[320], pol[700], dlog[700], ten[200];
-    char policy_path[600];
-    const char *env[16];
+    char ten[200];
+    const char *more[3] = {NULL, NULL, NULL};
     size_t n = 0;
-    FILE *f;
 
-    fx.dir = gh_tmpdir_new();
-    snprintf(policy_path, sizeof(policy_path), "%s/policy.json", fx.dir);
-    f = fopen(policy_path, "w");
-    fputs(POLICY, f);
-    fclose(f);
-    snprintf(fx.log_path, sizeof(fx.log_path), "%s/decisions.log", fx.dir);
-    fx.idp = gh_idp_start(TID);
-    fx.key = gh_mint_key_load("rsa1", "kid-one");
-    gh_idp_set_keys(fx.idp, &fx.key, 1);
-    snprintf(disc, sizeof(disc), "GATEHOUSE_OIDC_DISCOVERY=%s", gh_idp_discovery_url(fx.idp));
-    snprintf(pol, sizeof(pol), "GATEHOUSE_POLICY=%s", policy_path);
-    snprintf(dlog, sizeof(dlog), "GATEHOUSE_DECISION_LOG=%s", fx.log_path);
-    env[n++] = disc;
-    env[n++] = pol;
-    env[n++] = dlog;
-    env[n++] = "GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=1";
-    env[n++] = "GATEHOUSE_AUDIENCE=" GH_IDP_AUDIENCE;
-    env[n++] = "GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN;
-    env[n++] = "GATEHOUSE_ADMIN_TOKEN=" ADMIN_TOKEN;
     if (tenants != NULL) {
         snprintf(ten, sizeof(ten), "GATEHOUSE_TENANTS=%s", tenants);
-        env[n++] = ten;
+        more[n++] = ten;
     }
     if (extra != NULL)
-        env[n++] = extra;
-    env[n] = NULL;
-    scim_client_use(gh_proc_start(env, true));
+        more[n++] = extra;
+    fx = gh_fixture_start(&(struct gh_fixture_opts){.scim_token = SCIM_TOKEN,
+                                                    .admin_token = ADMIN_TOKEN,
+                                                    .policy = POLICY,
+                                                    .decision_log = true,
+                                                    .extra = more});
+    scim_client_use(fx->proc);
 }
 
 static void afx_start(const char *tenants)
@@ -79,24 +58,20 @@ static void afx_start(const char *tenants)
 
 static void afx_stop(void)
 {
-    scim_e2e_stop();
-    gh_mint_key_free(fx.key);
-    gh_idp_stop(fx.idp);
-    gh_tmpdir_remove(fx.dir);
+    int rc = gh_fixture_stop(fx);
+    scim_client_use(NULL);
+    ck_assert_msg(rc == 0, "gatehouse exited with %d", rc);
 }
 
 /* A token for oid/upn issued `iat_delta` seconds from now (negative: in the past). */
 static char *token(const char *oid, const char *upn, long iat_delta)
 {
-    cJSON *c = gh_mint_claims(gh_idp_issuer(fx.idp), GH_IDP_AUDIENCE, TID);
-    char *t;
+    cJSON *c = gh_fixture_claims(fx);
     cJSON_ReplaceItemInObject(c, "oid", cJSON_CreateString(oid));
     cJSON_ReplaceItemInObject(c, "preferred_username", cJSON_CreateString(upn));
     gh_mint_claims_time(c, "iat", iat_delta);
     cJSON_AddStringToObject(c, "uti", "uti-e2e-1");
-    t = gh_mint_jwt(fx.key, "RS256", c);
-    cJSON_Delete(c);
-    return t;
+    return gh_fixture_token(fx, c);
 }
 
 /* POST /v1/authorize; returns the parsed body (caller deletes) and checks the status. */
@@ -498,7 +473,7 @@ START_TEST(checks_and_tenant_and_log)
     ck_assert_int_eq(r.status, 400);
     gh_http_resp_free(&r);
     /* the decision log: one JSON line per check, with the token id, never the token */
-    FILE *f = fopen(fx.log_path, "r");
+    FILE *f = fopen(fx->decision_log, "r");
     char line[4096];
     int lines = 0, ours = 0;
     while (fgets(line, sizeof(line), f) != NULL) {
@@ -547,7 +522,7 @@ START_TEST(decision_log_unprovisioned_claims)
     free(scim_create("/scim/v2/Users", user_body(UPN, OID)));
     j = authorize(tok, "directory", "protect"); /* provisioned now: default grant */
     cJSON_Delete(j);
-    f = fopen(fx.log_path, "r");
+    f = fopen(fx->decision_log, "r");
     ck_assert_ptr_nonnull(f);
     while (fgets(line, sizeof(line), f) != NULL) {
         cJSON *l = cJSON_Parse(line);
