@@ -4,7 +4,6 @@
  * list, delete, errors) and the links SCIM provisioning keeps (created, renamed, ambiguous,
  * near matches, deleted).
  */
-#include "tests/support/fixture.h"
 #include "tests/support/scim_client.h"
 
 #include <signal.h>
@@ -31,16 +30,13 @@ static void write_policy(const char *text)
 /* The daemon alone (no IdP) with both secrets and the policy file at fx->policy_path. */
 static void start(const char *policy)
 {
-    fx = gh_fixture_start(&(struct gh_fixture_opts){
+    fx = scim_e2e_fixture_start(&(struct gh_fixture_opts){
         .no_idp = true, .scim_token = SCIM_TOKEN, .admin_token = ADMIN_TOKEN, .policy = policy});
-    scim_client_use(fx->proc);
 }
 
 static void stop(void)
 {
-    int rc = gh_fixture_stop(fx);
-    scim_client_use(NULL);
-    ck_assert_msg(rc == 0, "gatehouse exited with %d", rc);
+    scim_e2e_fixture_stop(fx);
 }
 
 /* An admin request; returns the status and the parsed body (caller deletes). */

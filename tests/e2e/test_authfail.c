@@ -8,7 +8,6 @@
  * Two clients on one machine: the flood comes from 127.0.0.1, "Entra" from 127.0.0.2 (both are
  * loopback on Linux). Every loop is bounded in requests and in time.
  */
-#include "tests/support/fixture.h"
 #include "tests/support/scim_client.h"
 
 #include <pthread.h>
@@ -36,16 +35,13 @@ static void start(void)
 {
     static const char *const extra[] = {"GATEHOUSE_LOG_LEVEL=info",
                                         "GATEHOUSE_AUTH_FAIL_LOG_INTERVAL=1", NULL};
-    fx = gh_fixture_start(&(struct gh_fixture_opts){
+    fx = scim_e2e_fixture_start(&(struct gh_fixture_opts){
         .no_idp = true, .scim_token = SCIM_TOKEN, .admin_token = ADMIN_TOKEN, .extra = extra});
-    scim_client_use(fx->proc);
 }
 
 static void stop(void)
 {
-    int rc = gh_fixture_stop(fx);
-    scim_client_use(NULL);
-    ck_assert_msg(rc == 0, "gatehouse exited with %d", rc);
+    scim_e2e_fixture_stop(fx);
 }
 
 /* How often a string occurs in the log. */

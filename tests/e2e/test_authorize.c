@@ -5,7 +5,6 @@
  * every provisioning change is visible in the very next decision (read-your-writes), and
  * removals cut off tokens issued before them.
  */
-#include "tests/support/fixture.h"
 #include "tests/support/idp.h"
 #include "tests/support/mint.h"
 #include "tests/support/scim_client.h"
@@ -43,12 +42,11 @@ static void afx_start_mode(const char *tenants, const char *extra)
     }
     if (extra != NULL)
         more[n++] = extra;
-    fx = gh_fixture_start(&(struct gh_fixture_opts){.scim_token = SCIM_TOKEN,
-                                                    .admin_token = ADMIN_TOKEN,
-                                                    .policy = POLICY,
-                                                    .decision_log = true,
-                                                    .extra = more});
-    scim_client_use(fx->proc);
+    fx = scim_e2e_fixture_start(&(struct gh_fixture_opts){.scim_token = SCIM_TOKEN,
+                                                          .admin_token = ADMIN_TOKEN,
+                                                          .policy = POLICY,
+                                                          .decision_log = true,
+                                                          .extra = more});
 }
 
 static void afx_start(const char *tenants)
@@ -58,9 +56,7 @@ static void afx_start(const char *tenants)
 
 static void afx_stop(void)
 {
-    int rc = gh_fixture_stop(fx);
-    scim_client_use(NULL);
-    ck_assert_msg(rc == 0, "gatehouse exited with %d", rc);
+    scim_e2e_fixture_stop(fx);
 }
 
 /* A token for oid/upn issued `iat_delta` seconds from now (negative: in the past). */

@@ -6,7 +6,6 @@
  * (SCIM Error, scimType invalidSyntax), /v1/authorize and /admin/v1/access-groups, and 401
  * invalid_token inside a JWT. Valid non-ASCII text still round-trips.
  */
-#include "tests/support/fixture.h"
 #include "tests/support/idp.h"
 #include "tests/support/mint.h"
 #include "tests/support/scim_client.h"
@@ -29,16 +28,13 @@ static struct gh_fixture *fx;
 
 static void jfx_start(void)
 {
-    fx = gh_fixture_start(&(struct gh_fixture_opts){
+    fx = scim_e2e_fixture_start(&(struct gh_fixture_opts){
         .tid = TID, .scim_token = SCIM_TOKEN, .admin_token = ADMIN_TOKEN, .policy = POLICY});
-    scim_client_use(fx->proc);
 }
 
 static void jfx_stop(void)
 {
-    int rc = gh_fixture_stop(fx);
-    scim_client_use(NULL);
-    ck_assert_msg(rc == 0, "gatehouse exited with %d", rc);
+    scim_e2e_fixture_stop(fx);
 }
 
 /* A valid token for OID (caller frees). */

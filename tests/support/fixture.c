@@ -21,13 +21,17 @@ struct gh_fixture_env {
     size_t n;
 };
 
+/* Append "name=value" (name NULL: value is a whole "K=V" already), copied. */
 static void gh_fixture_env_add(struct gh_fixture_env *e, const char *name, const char *value)
 {
-    size_t len = strlen(name) + strlen(value) + 2;
+    size_t len = (name != NULL ? strlen(name) + 1 : 0) + strlen(value) + 1;
     char *kv = malloc(len);
 
     ck_assert_msg(e->n < GH_FIXTURE_ENV_MAX, "fixture: more than %d settings", GH_FIXTURE_ENV_MAX);
-    snprintf(kv, len, "%s%s%s", name, name[0] != '\0' ? "=" : "", value);
+    if (name != NULL)
+        snprintf(kv, len, "%s=%s", name, value);
+    else
+        snprintf(kv, len, "%s", value);
     e->v[e->n++] = kv;
     e->v[e->n] = NULL;
 }
@@ -77,7 +81,7 @@ struct gh_fixture *gh_fixture_start(const struct gh_fixture_opts *o)
     if (o->db_in_dir)
         gh_fixture_env_add(&e, "GATEHOUSE_DB", fx->db_path);
     for (size_t i = 0; o->extra != NULL && o->extra[i] != NULL; i++)
-        gh_fixture_env_add(&e, "", o->extra[i]);
+        gh_fixture_env_add(&e, NULL, o->extra[i]);
     fx->env = calloc(e.n + 1, sizeof(char *));
     memcpy(fx->env, e.v, (e.n + 1) * sizeof(char *));
     fx->wait_ready = !o->no_wait_ready;

@@ -40,6 +40,22 @@ void scim_e2e_stop(void)
 }
 
 /* See scim_client.h. */
+struct gh_fixture *scim_e2e_fixture_start(const struct gh_fixture_opts *opts)
+{
+    struct gh_fixture *fx = gh_fixture_start(opts);
+    scim_client_use(fx->proc);
+    return fx;
+}
+
+/* See scim_client.h. */
+void scim_e2e_fixture_stop(struct gh_fixture *fx)
+{
+    int rc = gh_fixture_stop(fx);
+    scim_client_use(NULL);
+    ck_assert_msg(rc == 0, "gatehouse exited with %d", rc);
+}
+
+/* See scim_client.h. */
 const char *scim_q(const char *s)
 {
     static char out[8][2048];

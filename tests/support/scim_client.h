@@ -10,6 +10,7 @@
 #ifndef GH_TEST_SCIM_CLIENT_H
 #define GH_TEST_SCIM_CLIENT_H
 
+#include "tests/support/fixture.h"
 #include "tests/support/support.h"
 
 #include <check.h>
@@ -44,6 +45,11 @@ void scim_e2e_start(void);
 /* Stop the daemon in use; it must exit 0 on SIGTERM (under SANITIZE builds a leak or an ASan
  * report makes the exit status non-zero, so this also checks the daemon side). */
 void scim_e2e_stop(void);
+
+/* Start gh_fixture_start(opts) (fixture.h) and use its daemon; stop with scim_e2e_fixture_stop. */
+struct gh_fixture *scim_e2e_fixture_start(const struct gh_fixture_opts *opts);
+/* gh_fixture_stop; the daemon must have exited 0, as in scim_e2e_stop. */
+void scim_e2e_fixture_stop(struct gh_fixture *fx);
 
 /* ---- requests ---- */
 /* One request to path (under the daemon's URL) with the SCIM secret (auth NULL) or the given
