@@ -12,6 +12,7 @@
  * and foreign_key_check must pass. CRASH_CYCLES (default 30), CRASH_SEED; loopback only; every
  * request has a 10 s timeout and the whole run a Check timeout.
  */
+#include "tests/support/fixture.h"
 #include "tests/support/support.h"
 
 #include <check.h>
@@ -526,21 +527,21 @@ START_TEST(kill9_loses_no_acknowledged_write)
 {
     int cycles = cr_env_int("CRASH_CYCLES", 30);
     unsigned seed0 = (unsigned)cr_env_int("CRASH_SEED", (int)(time(NULL) % 100000)), seed = seed0;
-    char *dir = gh_tmpdir_new();
-    char db[600], db_env[640];
-    const char *env[] = {"GATEHOUSE_SCIM_TOKEN=" CR_TOKEN, db_env, NULL};
+    /* the daemon alone, its db in the fixture's directory so that each restart finds it */
+    struct gh_fixture *fx = gh_fixture_start(&(struct gh_fixture_opts){
+        .no_idp = true, .scim_token = CR_TOKEN, .db_in_dir = true, .no_daemon = true});
+    const char *db = fx->db_path;
     static struct cr_worker w[CR_WORKERS];
     struct gh_proc *p;
     int rc;
 
-    snprintf(db, sizeof(db), "%s/gatehouse.db", dir);
-    snprintf(db_env, sizeof(db_env), "GATEHOUSE_DB=%s", db);
     printf("crashtest: %d cycles, %d workers, seed %u (CRASH_SEED=%u repeats the random choices)\n",
            cycles, CR_WORKERS, seed0, seed0);
     for (int k = 0; k < CR_WORKERS; k++)
         w[k] = (struct cr_worker){.k = k, .seed = seed * 31u + (unsigned)k};
     for (int c = 0; c <= cycles; c++) {
-        p = gh_proc_start(env, true);
+        gh_fixture_daemon_start(fx);
+        p = fx->proc;
         for (int k = 0; k < CR_WORKERS; k++) {
             w[k].url = gh_proc_url(p);
             if (c > 0)
@@ -556,7 +557,7 @@ START_TEST(kill9_loses_no_acknowledged_write)
         if (c > 0)
             cr_integrity(db, c);
         if (c == cycles) {
-            rc = gh_proc_stop(p);
+            rc = gh_fixture_daemon_stop(fx);
             ck_assert_msg(rc == 0, "the last daemon exited with %d", rc);
             break;
         }
@@ -568,14 +569,14 @@ START_TEST(kill9_loses_no_acknowledged_write)
         atomic_store(&cr_stop, true);
         for (int k = 0; k < CR_WORKERS; k++)
             pthread_join(w[k].thread, NULL);
-        gh_proc_stop(p); /* reaps it (128 + SIGKILL) and removes its log directory */
+        gh_fixture_daemon_stop(fx); /* reaps it (128 + SIGKILL) and removes its log directory */
     }
     printf("crashtest: cycles=%d acked_writes=%lu resources_checked=%lu in_flight_at_kill=%lu "
            "(committed %lu) failures=%d\n",
            cycles, cr_sum.acked, cr_sum.checked, cr_sum.in_flight, cr_sum.in_flight_committed,
            cr_sum.failures);
     fflush(stdout);
-    gh_tmpdir_remove(dir);
+    gh_fixture_stop(fx);
     ck_assert_msg(cr_sum.failures == 0, "%d failures (see above; CRASH_SEED=%u)", cr_sum.failures,
                   seed0);
     ck_assert_msg(cr_sum.acked > 0, "no write was acknowledged");

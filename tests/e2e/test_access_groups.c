@@ -4,7 +4,7 @@
  * list, delete, errors) and the links SCIM provisioning keeps (created, renamed, ambiguous,
  * near matches, deleted).
  */
-#include "tests/e2e/scim_client.h"
+#include "tests/support/scim_client.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -12,38 +12,31 @@
 #define ADMIN_TOKEN "e2e-admin-secret-0123456789abcdef"
 #define ADMIN_AUTH  "Authorization: Bearer " ADMIN_TOKEN
 
-static char *dir;
-static char policy_path[600];
+static struct gh_fixture *fx;
 
 static void write_policy(const char *text)
 {
     char tmp[700];
     FILE *f;
     /* write then rename, as editors and config managers do */
-    snprintf(tmp, sizeof(tmp), "%s.tmp", policy_path);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", fx->policy_path);
     f = fopen(tmp, "w");
     ck_assert_ptr_nonnull(f);
     fputs(text, f);
     fclose(f);
-    ck_assert_int_eq(rename(tmp, policy_path), 0);
+    ck_assert_int_eq(rename(tmp, fx->policy_path), 0);
 }
 
+/* The daemon alone (no IdP) with both secrets and the policy file at fx->policy_path. */
 static void start(const char *policy)
 {
-    static char env_policy[700];
-    dir = gh_tmpdir_new();
-    snprintf(policy_path, sizeof(policy_path), "%s/policy.json", dir);
-    write_policy(policy);
-    snprintf(env_policy, sizeof(env_policy), "GATEHOUSE_POLICY=%s", policy_path);
-    const char *env[] = {"GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN, "GATEHOUSE_ADMIN_TOKEN=" ADMIN_TOKEN,
-                         env_policy, NULL};
-    scim_proc = gh_proc_start(env, true);
+    fx = scim_e2e_fixture_start(&(struct gh_fixture_opts){
+        .no_idp = true, .scim_token = SCIM_TOKEN, .admin_token = ADMIN_TOKEN, .policy = policy});
 }
 
 static void stop(void)
 {
-    scim_e2e_stop();
-    gh_tmpdir_remove(dir);
+    scim_e2e_fixture_stop(fx);
 }
 
 /* An admin request; returns the status and the parsed body (caller deletes). */
@@ -54,7 +47,7 @@ static long admin(const char *method, const char *path, const char *body, const 
     char url[1024];
     const char *hdrs[3] = {auth, body ? "Content-Type: application/json" : NULL, NULL};
     long status;
-    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_client_proc()), path);
     ck_assert_int_eq(gh_http(method, url, auth ? hdrs : hdrs + 2, body, NULL, &r), 0);
     status = r.status;
     if (out != NULL)
@@ -115,7 +108,7 @@ START_TEST(admin_auth)
     ck_assert_int_eq(admin("GET", "/admin/v1/access-groups", NULL, SCIM_AUTH, NULL), 401);
     ck_assert_int_eq(admin("GET", "/admin/v1/access-groups", NULL, ADMIN_AUTH, NULL), 200);
     ck_assert_int_eq(admin("PUT", "/admin/v1/access-groups", "{}", ADMIN_AUTH, NULL), 405);
-    ck_assert_ptr_null(strstr(gh_proc_log(scim_proc), ADMIN_TOKEN));
+    ck_assert_ptr_null(strstr(gh_proc_log(scim_client_proc()), ADMIN_TOKEN));
     stop();
 }
 END_TEST
@@ -230,7 +223,7 @@ START_TEST(policy_reload)
     /* SIGHUP with a new file: the new access group appears, linked at once */
     write_policy("{\"access_groups\":[{\"name\":\"Auditors\",\"grants\":[{\"dataset\":\"audit\","
                  "\"actions\":[\"unprotect\"]}]}]}");
-    kill(gh_proc_pid(scim_proc), SIGHUP);
+    kill(gh_proc_pid(scim_client_proc()), SIGHUP);
     ck_assert(wait_for_group("auditors", true));
     cJSON *g = group("auditors");
     ck_assert_str_eq(linked_id(g), gid);
@@ -240,10 +233,10 @@ START_TEST(policy_reload)
     /* an invalid file keeps the running policy and says why */
     write_policy("{\"access_groups\":[{\"name\":\"Auditors\",\"grants\":[{\"dataset\":\"audit\","
                  "\"actions\":[\"read\"]}]}]}");
-    kill(gh_proc_pid(scim_proc), SIGHUP);
-    ck_assert(
-        gh_proc_wait_log(scim_proc, "policy reload failed, keeping the running policy", 5000));
-    ck_assert_ptr_nonnull(strstr(gh_proc_log(scim_proc), "action \\\"read\\\""));
+    kill(gh_proc_pid(scim_client_proc()), SIGHUP);
+    ck_assert(gh_proc_wait_log(scim_client_proc(),
+                               "policy reload failed, keeping the running policy", 5000));
+    ck_assert_ptr_nonnull(strstr(gh_proc_log(scim_client_proc()), "action \\\"read\\\""));
     ck_assert(wait_for_group("auditors", true));
 
     /* a changed file is picked up without a signal */

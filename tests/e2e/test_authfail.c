@@ -8,7 +8,7 @@
  * Two clients on one machine: the flood comes from 127.0.0.1, "Entra" from 127.0.0.2 (both are
  * loopback on Linux). Every loop is bounded in requests and in time.
  */
-#include "scim_client.h"
+#include "tests/support/scim_client.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -28,18 +28,27 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static struct gh_fixture *fx;
+
+/* The daemon alone (no IdP) with both secrets and a failure summary every second. */
 static void start(void)
 {
-    const char *env[] = {"GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN, "GATEHOUSE_ADMIN_TOKEN=" ADMIN_TOKEN,
-                         "GATEHOUSE_LOG_LEVEL=info", "GATEHOUSE_AUTH_FAIL_LOG_INTERVAL=1", NULL};
-    scim_proc = gh_proc_start(env, true);
+    static const char *const extra[] = {"GATEHOUSE_LOG_LEVEL=info",
+                                        "GATEHOUSE_AUTH_FAIL_LOG_INTERVAL=1", NULL};
+    fx = scim_e2e_fixture_start(&(struct gh_fixture_opts){
+        .no_idp = true, .scim_token = SCIM_TOKEN, .admin_token = ADMIN_TOKEN, .extra = extra});
+}
+
+static void stop(void)
+{
+    scim_e2e_fixture_stop(fx);
 }
 
 /* How often a string occurs in the log. */
 static int log_count(const char *needle)
 {
     int n = 0;
-    for (const char *p = gh_proc_log(scim_proc); (p = strstr(p, needle)) != NULL; p++)
+    for (const char *p = gh_proc_log(scim_client_proc()); (p = strstr(p, needle)) != NULL; p++)
         n++;
     return n;
 }
@@ -74,7 +83,7 @@ static void *flood_run(void *arg)
     char url[512];
     double deadline = now_s() + 20;
 
-    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), f->path);
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_client_proc()), f->path);
     for (int i = 0;
          (i < FLOOD_EACH || !atomic_load(&entra_done)) && i < FLOOD_MAX && now_s() < deadline;
          i++) {
@@ -124,7 +133,7 @@ static void entra_call(struct entra *e, const char *method, const char *path, co
     double t0 = now_s(), dt;
     int rc;
 
-    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_client_proc()), path);
     rc = gh_http_client_do(e->c, method, url, hdrs, body, &r);
     dt = now_s() - t0;
     if (dt > e->slowest)
@@ -162,7 +171,7 @@ static void *entra_run(void *arg)
                  "\"roles\":[]}",
                  i, i, i, i, i);
         /* POST, then read the new id back from the same response */
-        snprintf(url, sizeof(url), "%s/scim/v2/Users", gh_proc_url(scim_proc));
+        snprintf(url, sizeof(url), "%s/scim/v2/Users", gh_proc_url(scim_client_proc()));
         double t0 = now_s();
         int rc = gh_http_client_do(e->c, "POST", url, hdrs, body, &r);
         double dt = now_s() - t0;
@@ -248,7 +257,7 @@ START_TEST(flood_throttled_entra_unharmed)
      * have passed since the flood's end and earned one failure back) */
     {
         const char *right[] = {SCIM_AUTH, NULL}, *wrong[] = {WRONG_AUTH, NULL};
-        snprintf(url, sizeof(url), "%s/scim/v2/Users?count=1", gh_proc_url(scim_proc));
+        snprintf(url, sizeof(url), "%s/scim/v2/Users?count=1", gh_proc_url(scim_client_proc()));
         for (int i = 0; i < 5 && r.status != 429; i++) {
             if (i > 0)
                 gh_http_resp_free(&r);
@@ -264,7 +273,7 @@ START_TEST(flood_throttled_entra_unharmed)
         ck_assert_int_eq(r.status, 200);
         gh_http_resp_free(&r);
         /* /v1/ext_authz may only answer 200/401/403, whatever the address did before */
-        snprintf(url, sizeof(url), "%s/v1/ext_authz/payroll", gh_proc_url(scim_proc));
+        snprintf(url, sizeof(url), "%s/v1/ext_authz/payroll", gh_proc_url(scim_client_proc()));
         ck_assert_int_eq(gh_http_client_do(fl[0].c, "GET", url, wrong, NULL, &r), 0);
         ck_assert_msg(r.status == 401 || r.status == 403, "ext_authz answered %ld", r.status);
         gh_http_resp_free(&r);
@@ -273,7 +282,7 @@ START_TEST(flood_throttled_entra_unharmed)
     /* metrics count every failure and every throttled one */
     {
         char want[128];
-        snprintf(url, sizeof(url), "%s/metrics", gh_proc_url(scim_proc));
+        snprintf(url, sizeof(url), "%s/metrics", gh_proc_url(scim_client_proc()));
         ck_assert_int_eq(gh_http("GET", url, NULL, NULL, NULL, &r), 0);
         snprintf(want, sizeof(want), "gatehouse_auth_failures_total{route=\"scim\"} %d",
                  n401 + n429 + extra);
@@ -284,9 +293,9 @@ START_TEST(flood_throttled_entra_unharmed)
     }
 
     /* the log: a summary with the count, not a line per failure, and never the secret */
-    ck_assert_msg(gh_proc_wait_log(scim_proc, "msg=\"auth failures\"", 5000), "no summary: %s",
-                  gh_proc_log(scim_proc));
-    ck_assert_msg(gh_proc_wait_log(scim_proc, "addr=127.0.0.1", 100), "no address");
+    ck_assert_msg(gh_proc_wait_log(scim_client_proc(), "msg=\"auth failures\"", 5000),
+                  "no summary: %s", gh_proc_log(scim_client_proc()));
+    ck_assert_msg(gh_proc_wait_log(scim_client_proc(), "addr=127.0.0.1", 100), "no address");
     ck_assert_int_eq(log_count("addr=127.0.0.2"), 0);
     ck_assert_msg(log_count("mod=auth ") <= 20, "%d auth lines for %d failures",
                   log_count("mod=auth "), n401 + n429);
@@ -295,7 +304,7 @@ START_TEST(flood_throttled_entra_unharmed)
     ck_assert_msg(log_count("status=429") == 0, "%d access lines for throttled tries",
                   log_count("status=429"));
     ck_assert_int_le(log_count("status=401"), 20 + extra + 2);
-    ck_assert_ptr_null(strstr(gh_proc_log(scim_proc), "wrong-guess"));
+    ck_assert_ptr_null(strstr(gh_proc_log(scim_client_proc()), "wrong-guess"));
     {
         /* the counts in the lines add up to every failure once the last interval is out */
         double deadline = now_s() + 5;
@@ -303,7 +312,7 @@ START_TEST(flood_throttled_entra_unharmed)
         while (now_s() < deadline) {
             const char *p;
             total = log_count("msg=\"unauthorized\" route=scim");
-            p = gh_proc_log(scim_proc); /* after log_count, which reads the log anew */
+            p = gh_proc_log(scim_client_proc()); /* after log_count, which reads the log anew */
             while ((p = strstr(p, "msg=\"auth failures\" route=scim")) != NULL) {
                 const char *c = strstr(p, " count=");
                 total += c != NULL ? (int)strtol(c + 7, NULL, 10) : 0;
@@ -334,7 +343,7 @@ START_TEST(admin_throttled_json)
     char url[512];
     int n401 = 0, n429 = 0;
 
-    snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_client_proc()));
     for (int i = 0; i < 60; i++) {
         ck_assert_int_eq(gh_http_client_do(c, "GET", url, wrong, NULL, &r), 0);
         if (r.status == 401) {
@@ -358,7 +367,7 @@ START_TEST(admin_throttled_json)
     /* the budget is the address's: SCIM from it is throttled too, other addresses are not */
     {
         struct gh_http_client *other = gh_http_client_new("127.0.0.2");
-        snprintf(url, sizeof(url), "%s/scim/v2/Users", gh_proc_url(scim_proc));
+        snprintf(url, sizeof(url), "%s/scim/v2/Users", gh_proc_url(scim_client_proc()));
         ck_assert_int_eq(gh_http_client_do(c, "GET", url, wrong, NULL, &r), 0);
         ck_assert_int_eq(r.status, 429);
         gh_http_resp_free(&r);
@@ -376,7 +385,7 @@ Suite *authfail_e2e_suite(void)
     Suite *s = suite_create("authfail_e2e");
     TCase *tc = tcase_create("e2e");
     tcase_set_timeout(tc, 60);
-    tcase_add_checked_fixture(tc, start, scim_e2e_stop);
+    tcase_add_checked_fixture(tc, start, stop);
     tcase_add_test(tc, flood_throttled_entra_unharmed);
     tcase_add_test(tc, admin_throttled_json);
     suite_add_tcase(s, tc);

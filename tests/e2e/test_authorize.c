@@ -5,9 +5,9 @@
  * every provisioning change is visible in the very next decision (read-your-writes), and
  * removals cut off tokens issued before them.
  */
-#include "tests/e2e/scim_client.h"
 #include "tests/support/idp.h"
 #include "tests/support/mint.h"
+#include "tests/support/scim_client.h"
 
 #include <time.h>
 #include <unistd.h>
@@ -26,50 +26,27 @@
     "\"routes\":[{\"method\":\"GET\",\"path_prefix\":\"/payroll\",\"dataset\":\"payroll\","        \
     "\"action\":\"unprotect\"}]}"
 
-struct afx {
-    struct gh_idp *idp;
-    struct gh_mint_key *key;
-    char *dir;
-    char log_path[600];
-};
+static struct gh_fixture *fx;
 
-static struct afx fx;
-
+/* The IdP and the daemon with POLICY, a decision log, both secrets, the tenant allow-list
+ * `tenants` (NULL: none) and one `extra` setting (NULL: none). */
 static void afx_start_mode(const char *tenants, const char *extra)
 {
-    static char disc[320], pol[700], dlog[700], ten[200];
-    char policy_path[600];
-    const char *env[16];
+    char ten[200];
+    const char *more[3] = {NULL, NULL, NULL};
     size_t n = 0;
-    FILE *f;
 
-    fx.dir = gh_tmpdir_new();
-    snprintf(policy_path, sizeof(policy_path), "%s/policy.json", fx.dir);
-    f = fopen(policy_path, "w");
-    fputs(POLICY, f);
-    fclose(f);
-    snprintf(fx.log_path, sizeof(fx.log_path), "%s/decisions.log", fx.dir);
-    fx.idp = gh_idp_start(TID);
-    fx.key = gh_mint_key_load("rsa1", "kid-one");
-    gh_idp_set_keys(fx.idp, &fx.key, 1);
-    snprintf(disc, sizeof(disc), "GATEHOUSE_OIDC_DISCOVERY=%s", gh_idp_discovery_url(fx.idp));
-    snprintf(pol, sizeof(pol), "GATEHOUSE_POLICY=%s", policy_path);
-    snprintf(dlog, sizeof(dlog), "GATEHOUSE_DECISION_LOG=%s", fx.log_path);
-    env[n++] = disc;
-    env[n++] = pol;
-    env[n++] = dlog;
-    env[n++] = "GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=1";
-    env[n++] = "GATEHOUSE_AUDIENCE=" GH_IDP_AUDIENCE;
-    env[n++] = "GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN;
-    env[n++] = "GATEHOUSE_ADMIN_TOKEN=" ADMIN_TOKEN;
     if (tenants != NULL) {
         snprintf(ten, sizeof(ten), "GATEHOUSE_TENANTS=%s", tenants);
-        env[n++] = ten;
+        more[n++] = ten;
     }
     if (extra != NULL)
-        env[n++] = extra;
-    env[n] = NULL;
-    scim_proc = gh_proc_start(env, true);
+        more[n++] = extra;
+    fx = scim_e2e_fixture_start(&(struct gh_fixture_opts){.scim_token = SCIM_TOKEN,
+                                                          .admin_token = ADMIN_TOKEN,
+                                                          .policy = POLICY,
+                                                          .decision_log = true,
+                                                          .extra = more});
 }
 
 static void afx_start(const char *tenants)
@@ -79,24 +56,18 @@ static void afx_start(const char *tenants)
 
 static void afx_stop(void)
 {
-    scim_e2e_stop();
-    gh_mint_key_free(fx.key);
-    gh_idp_stop(fx.idp);
-    gh_tmpdir_remove(fx.dir);
+    scim_e2e_fixture_stop(fx);
 }
 
 /* A token for oid/upn issued `iat_delta` seconds from now (negative: in the past). */
 static char *token(const char *oid, const char *upn, long iat_delta)
 {
-    cJSON *c = gh_mint_claims(gh_idp_issuer(fx.idp), GH_IDP_AUDIENCE, TID);
-    char *t;
+    cJSON *c = gh_fixture_claims(fx);
     cJSON_ReplaceItemInObject(c, "oid", cJSON_CreateString(oid));
     cJSON_ReplaceItemInObject(c, "preferred_username", cJSON_CreateString(upn));
     gh_mint_claims_time(c, "iat", iat_delta);
     cJSON_AddStringToObject(c, "uti", "uti-e2e-1");
-    t = gh_mint_jwt(fx.key, "RS256", c);
-    cJSON_Delete(c);
-    return t;
+    return gh_fixture_token(fx, c);
 }
 
 /* POST /v1/authorize; returns the parsed body (caller deletes) and checks the status. */
@@ -106,7 +77,7 @@ static cJSON *authorize(const char *tok, const char *dataset, const char *action
     char url[256], auth[8192], body[512];
     const char *hdrs[] = {auth, "Content-Type: application/json", NULL};
     cJSON *j;
-    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_client_proc()));
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
     snprintf(body, sizeof(body), "{\"dataset\":\"%s\",\"action\":\"%s\"}", dataset, action);
     ck_assert_int_eq(gh_http("POST", url, hdrs, body, NULL, &r), 0);
@@ -356,7 +327,7 @@ START_TEST(access_group_created_links_at_once)
     char *gid = scim_create_group("Auditors");
     member("Add", gid, uid);
     expect(tok, "audit", "unprotect", false, "no access group");
-    snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_client_proc()));
     ck_assert_int_eq(gh_http("POST", url, hdrs,
                              "{\"name\":\"auditors\",\"grants\":[{\"dataset\":\"audit\","
                              "\"actions\":[\"unprotect\"]}]}",
@@ -380,7 +351,7 @@ static long authorize_raw(const char *tok, const char *body, cJSON **out_body)
     char url[256], auth[8192];
     const char *hdrs[] = {auth, "Content-Type: application/json", NULL};
     long status;
-    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_client_proc()));
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
     ck_assert_int_eq(gh_http("POST", url, hdrs, body, NULL, &r), 0);
     status = r.status;
@@ -409,7 +380,7 @@ START_TEST(reply_escapes_and_requests_share_nothing)
     char *uid = scim_create("/scim/v2/Users", user_body(upn, OID));
     char *gid = scim_create_group("Q\\\"uote\\\\Back \xc3\xa9quipe");
     member("Add", gid, uid);
-    snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_client_proc()));
     ck_assert_int_eq(
         gh_http("POST", url, hdrs,
                 "{\"name\":\"Q\\\"uote\\\\Back \xc3\xa9quipe\",\"grants\":[{\"dataset\":"
@@ -475,7 +446,7 @@ START_TEST(checks_and_tenant_and_log)
     afx_start(NULL);
     tok = token(OID, UPN, -60);
     free(scim_create("/scim/v2/Users", user_body(UPN, OID)));
-    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_client_proc()));
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
     ck_assert_int_eq(gh_http("POST", url, hdrs,
                              "{\"checks\":[{\"dataset\":\"directory\",\"action\":\"protect\"},"
@@ -498,7 +469,7 @@ START_TEST(checks_and_tenant_and_log)
     ck_assert_int_eq(r.status, 400);
     gh_http_resp_free(&r);
     /* the decision log: one JSON line per check, with the token id, never the token */
-    FILE *f = fopen(fx.log_path, "r");
+    FILE *f = fopen(fx->decision_log, "r");
     char line[4096];
     int lines = 0, ours = 0;
     while (fgets(line, sizeof(line), f) != NULL) {
@@ -511,12 +482,12 @@ START_TEST(checks_and_tenant_and_log)
     ck_assert_int_eq(ours, 2);
     ck_assert_int_ge(lines, 2);
     /* metrics count decisions by result */
-    snprintf(url, sizeof(url), "%s/metrics", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/metrics", gh_proc_url(scim_client_proc()));
     ck_assert_int_eq(gh_http("GET", url, NULL, NULL, NULL, &r), 0);
     ck_assert_ptr_nonnull(strstr(r.body, "gatehouse_decisions_total{result=\"allow\"} 1"));
     ck_assert_ptr_nonnull(strstr(r.body, "gatehouse_decisions_total{result=\"deny\"} 1"));
     gh_http_resp_free(&r);
-    ck_assert_ptr_null(strstr(gh_proc_log(scim_proc), tok));
+    ck_assert_ptr_null(strstr(gh_proc_log(scim_client_proc()), tok));
     free(tok);
     afx_stop();
 }
@@ -547,7 +518,7 @@ START_TEST(decision_log_unprovisioned_claims)
     free(scim_create("/scim/v2/Users", user_body(UPN, OID)));
     j = authorize(tok, "directory", "protect"); /* provisioned now: default grant */
     cJSON_Delete(j);
-    f = fopen(fx.log_path, "r");
+    f = fopen(fx->decision_log, "r");
     ck_assert_ptr_nonnull(f);
     while (fgets(line, sizeof(line), f) != NULL) {
         cJSON *l = cJSON_Parse(line);
@@ -594,7 +565,7 @@ static long challenge_of(const char *method, const char *path, const char *auth,
     char url[512];
     const char *hdrs[] = {auth, "Content-Type: application/json", NULL};
     long status;
-    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_client_proc()), path);
     ck_assert_int_eq(gh_http(method, url, auth != NULL ? hdrs : hdrs + 1, body, NULL, &r), 0);
     status = r.status;
     if (gh_http_resp_header(&r, "WWW-Authenticate", h, cap) == NULL)
@@ -654,7 +625,7 @@ static long ext(const char *method, const char *path, const char *tok, const cha
     char url[512], auth[8192];
     const char *hdrs[4] = {NULL, NULL, NULL, NULL};
     int n = 0;
-    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_client_proc()), path);
     if (tok != NULL) {
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
         hdrs[n++] = auth;
@@ -758,7 +729,7 @@ static long ext_h(const char *path, const char *tok, const char *const *extra,
     char url[512], auth[8192];
     const char *hdrs[16];
     int n = 0;
-    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_client_proc()), path);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
     hdrs[n++] = auth;
     for (size_t i = 0; extra[i] != NULL && n < 15; i++)

@@ -8,6 +8,7 @@
  * Every network operation here is on loopback with a bounded wait.
  */
 #define _GNU_SOURCE /* strcasestr */
+#include "tests/support/fixture.h"
 #include "tests/support/idp.h"
 #include "tests/support/mint.h"
 #include "tests/support/support.h"
@@ -34,49 +35,32 @@
 #define SCIM_ERROR  "urn:ietf:params:scim:api:messages:2.0:Error"
 
 struct lfx {
-    struct gh_idp *idp;
+    struct gh_fixture *f;
+    struct gh_idp *idp; /* these three are borrowed from f */
     struct gh_mint_key *key;
     struct gh_proc *p;
-    char disc[320];
 };
 
 /* The daemon with SCIM, admin and token validation configured, plus `extra` settings. */
 static void lfx_start(struct lfx *fx, const char *const *extra)
 {
-    const char *env[32];
-    size_t n = 0;
-
-    fx->idp = gh_idp_start(TID);
-    fx->key = gh_mint_key_load("rsa1", "kid-one");
-    gh_idp_set_keys(fx->idp, &fx->key, 1);
-    snprintf(fx->disc, sizeof(fx->disc), "GATEHOUSE_OIDC_DISCOVERY=%s",
-             gh_idp_discovery_url(fx->idp));
-    env[n++] = fx->disc;
-    env[n++] = "GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=1";
-    env[n++] = "GATEHOUSE_AUDIENCE=" GH_IDP_AUDIENCE;
-    env[n++] = "GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN;
-    env[n++] = "GATEHOUSE_ADMIN_TOKEN=" ADMIN_TOKEN;
-    for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 30; i++)
-        env[n++] = extra[i];
-    env[n] = NULL;
-    fx->p = gh_proc_start(env, true);
+    fx->f = gh_fixture_start(&(struct gh_fixture_opts){
+        .tid = TID, .scim_token = SCIM_TOKEN, .admin_token = ADMIN_TOKEN, .extra = extra});
+    fx->idp = fx->f->idp;
+    fx->key = fx->f->key;
+    fx->p = fx->f->proc;
 }
 
 static void lfx_stop(struct lfx *fx)
 {
-    int rc = gh_proc_stop(fx->p);
-    gh_mint_key_free(fx->key);
-    gh_idp_stop(fx->idp);
+    int rc = gh_fixture_stop(fx->f);
     ck_assert_msg(rc == 0, "gatehouse exited with %d", rc);
 }
 
 /* A valid access token (caller frees). */
 static char *lfx_token(struct lfx *fx)
 {
-    cJSON *c = gh_mint_claims(gh_idp_issuer(fx->idp), GH_IDP_AUDIENCE, TID);
-    char *t = gh_mint_jwt(fx->key, "RS256", c);
-    cJSON_Delete(c);
-    return t;
+    return gh_fixture_token(fx->f, NULL);
 }
 
 static const char *lfx_url(struct lfx *fx, const char *path)

@@ -6,9 +6,9 @@
  * (SCIM Error, scimType invalidSyntax), /v1/authorize and /admin/v1/access-groups, and 401
  * invalid_token inside a JWT. Valid non-ASCII text still round-trips.
  */
-#include "tests/e2e/scim_client.h"
 #include "tests/support/idp.h"
 #include "tests/support/mint.h"
+#include "tests/support/scim_client.h"
 
 #include <curl/curl.h>
 
@@ -24,54 +24,25 @@
     "\"actions\":[\"protect\"]}]}],"                                                               \
     "\"default_grants\":[{\"dataset\":\"directory\",\"actions\":[\"protect\"]}]}"
 
-static struct gh_idp *idp;
-static struct gh_mint_key *key;
-static char *dir;
+static struct gh_fixture *fx;
 
 static void jfx_start(void)
 {
-    static char disc[320], pol[700];
-    char path[600];
-    FILE *f;
-
-    dir = gh_tmpdir_new();
-    snprintf(path, sizeof(path), "%s/policy.json", dir);
-    f = fopen(path, "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(POLICY, f);
-    fclose(f);
-    idp = gh_idp_start(TID);
-    key = gh_mint_key_load("rsa1", "kid-one");
-    gh_idp_set_keys(idp, &key, 1);
-    snprintf(disc, sizeof(disc), "GATEHOUSE_OIDC_DISCOVERY=%s", gh_idp_discovery_url(idp));
-    snprintf(pol, sizeof(pol), "GATEHOUSE_POLICY=%s", path);
-    const char *env[] = {disc,
-                         pol,
-                         "GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=1",
-                         "GATEHOUSE_AUDIENCE=" GH_IDP_AUDIENCE,
-                         "GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN,
-                         "GATEHOUSE_ADMIN_TOKEN=" ADMIN_TOKEN,
-                         NULL};
-    scim_proc = gh_proc_start(env, true);
+    fx = scim_e2e_fixture_start(&(struct gh_fixture_opts){
+        .tid = TID, .scim_token = SCIM_TOKEN, .admin_token = ADMIN_TOKEN, .policy = POLICY});
 }
 
 static void jfx_stop(void)
 {
-    scim_e2e_stop();
-    gh_mint_key_free(key);
-    gh_idp_stop(idp);
-    gh_tmpdir_remove(dir);
+    scim_e2e_fixture_stop(fx);
 }
 
 /* A valid token for OID (caller frees). */
 static char *token(void)
 {
-    cJSON *c = gh_mint_claims(gh_idp_issuer(idp), GH_IDP_AUDIENCE, TID);
-    char *t;
+    cJSON *c = gh_fixture_claims(fx);
     cJSON_ReplaceItemInObject(c, "oid", cJSON_CreateString(OID));
-    t = gh_mint_jwt(key, "RS256", c);
-    cJSON_Delete(c);
-    return t;
+    return gh_fixture_token(fx, c);
 }
 
 struct raw_resp {
@@ -99,7 +70,7 @@ static long send_raw(const char *method, const char *path, const char *auth, con
     char url[1024];
 
     memset(out, 0, sizeof(*out));
-    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_client_proc()), path);
     h = curl_slist_append(h, auth);
     h = curl_slist_append(h, ctype);
     curl_easy_setopt(c, CURLOPT_URL, url);
@@ -425,13 +396,13 @@ START_TEST(jwt_refuses_ambiguous_json)
     char h[1024], *tok;
 
     jfx_start();
-    c = gh_mint_claims(gh_idp_issuer(idp), GH_IDP_AUDIENCE, TID);
+    c = gh_fixture_claims(fx);
     p = cJSON_PrintUnformatted(c);
     p[strlen(p) - 1] = '\0';
-    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_client_proc()));
     for (size_t i = 0; i < sizeof(jwt_cases) / sizeof(jwt_cases[0]); i++) {
         snprintf(payload, sizeof(payload), "%s%s}", p, jwt_cases[i].payload_extra);
-        tok = gh_mint_sign(key, "RS256",
+        tok = gh_mint_sign(fx->key, "RS256",
                            jwt_cases[i].header ? jwt_cases[i].header
                                                : "{\"alg\":\"RS256\",\"kid\":\"kid-one\"}",
                            payload);
@@ -448,7 +419,7 @@ START_TEST(jwt_refuses_ambiguous_json)
     }
     /* the same payload without the extra member is accepted (the cases fail for their reason) */
     snprintf(payload, sizeof(payload), "%s}", p);
-    tok = gh_mint_sign(key, "RS256", "{\"alg\":\"RS256\",\"kid\":\"kid-one\"}", payload);
+    tok = gh_mint_sign(fx->key, "RS256", "{\"alg\":\"RS256\",\"kid\":\"kid-one\"}", payload);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
     ck_assert_int_eq(
         gh_http("POST", url, hdrs, "{\"dataset\":\"directory\",\"action\":\"protect\"}", NULL, &r),
@@ -503,7 +474,7 @@ START_TEST(admin_refuses_ambiguous_json)
         struct gh_http_resp g;
         char url[512];
         const char *hdrs[] = {ADMIN_AUTH, NULL};
-        snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_proc));
+        snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_client_proc()));
         ck_assert_int_eq(gh_http("GET", url, hdrs, NULL, NULL, &g), 0);
         ck_assert_int_eq(g.status, 200);
         j = cJSON_Parse(g.body);

@@ -3,7 +3,7 @@
  * tests/data/scim/README.md) against a fresh daemon each: Entra's request bodies as data, the
  * expected status and a JSON subset of the response.
  */
-#include "scim_client.h"
+#include "tests/support/scim_client.h"
 
 #include <dirent.h>
 

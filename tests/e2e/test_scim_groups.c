@@ -5,7 +5,7 @@
  * effect in order (RFC 7644 §3.5.2), memberships that survive a soft delete and vanish with a hard
  * delete.
  */
-#include "scim_client.h"
+#include "tests/support/scim_client.h"
 
 #include <pthread.h>
 
@@ -377,7 +377,7 @@ static void *conc_thread(void *p)
     const char *hdrs[] = {SCIM_AUTH, SCIM_CT, NULL};
     for (int i = a->from; i < a->from + a->n; i++) {
         struct gh_http_resp r;
-        snprintf(url, sizeof(url), "%s/scim/v2/Groups/%s", gh_proc_url(scim_proc), a->gid);
+        snprintf(url, sizeof(url), "%s/scim/v2/Groups/%s", gh_proc_url(scim_client_proc()), a->gid);
         snprintf(body, sizeof(body),
                  PATCHOP "{\"op\":\"Add\",\"path\":\"members\",\"value\":[{\"value\":"
                          "\"%s\"}]}]}",

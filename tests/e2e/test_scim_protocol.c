@@ -4,7 +4,7 @@
  * never logged), SCIM Error form for 400/401/404/405/412/413, ETags and If-Match, paging,
  * sorting and projection.
  */
-#include "scim_client.h"
+#include "tests/support/scim_client.h"
 
 #include <openssl/sha.h>
 #include <unistd.h>
@@ -83,8 +83,8 @@ START_TEST(bearer_secrets)
                     "Authorization: Bearer wrong-secret-0123456789", NULL);
     ck_assert_int_eq(r.status, 401);
     scim_res_free(&r);
-    ck_assert(gh_proc_wait_log(scim_proc, "unauthorized", 2000));
-    const char *log = gh_proc_log(scim_proc);
+    ck_assert(gh_proc_wait_log(scim_client_proc(), "unauthorized", 2000));
+    const char *log = gh_proc_log(scim_client_proc());
     ck_assert_ptr_null(strstr(log, SCIM_TOKEN));
     ck_assert_ptr_null(strstr(log, "wrong-secret"));
     ck_assert_ptr_null(strstr(log, "0123456789"));
@@ -103,7 +103,7 @@ START_TEST(bearer_digest_form)
         n += snprintf(env0 + n, sizeof(env0) - (size_t)n, "%02x", d[i]);
     const char *env[] = {env0, NULL};
     scim_e2e_stop();
-    scim_proc = gh_proc_start(env, true);
+    scim_client_use(gh_proc_start(env, true));
     struct scim_res r = scim_call_h("GET", "/scim/v2/Users", NULL,
                                     "Authorization: Bearer digest-only-secret-abcdefghijkl", NULL);
     ck_assert_int_eq(r.status, 200);
@@ -285,9 +285,9 @@ START_TEST(https_and_location)
     snprintf(envk, sizeof(envk), "GATEHOUSE_TLS_KEY=%s", key);
     const char *env[] = {envc, envk, "GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN, NULL};
     scim_e2e_stop();
-    scim_proc = gh_proc_start(env, false);
-    ck_assert_ptr_nonnull(strstr(gh_proc_url(scim_proc), "https://"));
-    snprintf(url, sizeof(url), "%s/scim/v2/Users", gh_proc_url(scim_proc));
+    scim_client_use(gh_proc_start(env, false));
+    ck_assert_ptr_nonnull(strstr(gh_proc_url(scim_client_proc()), "https://"));
+    snprintf(url, sizeof(url), "%s/scim/v2/Users", gh_proc_url(scim_client_proc()));
     const char *hdrs[] = {SCIM_AUTH, SCIM_CT, NULL};
     struct gh_http_resp h = {0};
     long status = 0;
@@ -497,7 +497,7 @@ START_TEST(store_metrics)
     struct gh_http_resp m;
     char *u = scim_create_user("metrics@contoso.com");
     char *g = scim_create_group("Metrics");
-    snprintf(url, sizeof(url), "%s/metrics", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/metrics", gh_proc_url(scim_client_proc()));
     ck_assert_int_eq(gh_http("GET", url, NULL, NULL, NULL, &m), 0);
     ck_assert_int_eq(m.status, 200);
     ck_assert_ptr_nonnull(strstr(m.body, "gatehouse_scim_users{active=\"true\"} 1"));

@@ -3,7 +3,7 @@
  * (ENTRA.md §1), each sending the exact request bodies Entra's provisioning client sends, in
  * both PATCH dialects (default, and aadOptscim062020).
  */
-#include "scim_client.h"
+#include "tests/support/scim_client.h"
 
 /* Entra's Create User body ([T] "Create User", request) */
 #define ENTRA_CREATE_USER                                                                          \

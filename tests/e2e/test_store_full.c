@@ -8,9 +8,10 @@
  * through and clears the condition; after a restart every acknowledged write is there.
  */
 #define _GNU_SOURCE /* prlimit(2) */
-#include "tests/e2e/scim_client.h"
+#include "tests/support/fixture.h"
 #include "tests/support/idp.h"
 #include "tests/support/mint.h"
+#include "tests/support/scim_client.h"
 
 #include <errno.h>
 #include <sys/resource.h>
@@ -28,63 +29,46 @@
 #define SF_FILL_BYTES (96 * 1024)
 #define SF_FILL_MAX   200
 
-static struct {
-    struct gh_idp *idp;
-    struct gh_mint_key *key;
-    char *dir;
-    char db_env[700];
-    const char *env[10];
-} sf;
+static struct gh_fixture *sf;
 
+/* The daemon under an RLIMIT_FSIZE of fsize bytes (0: none); the first call also starts the IdP
+ * and keeps the db in the fixture's directory, since the db outlives one daemon: the last step
+ * restarts on it. */
 static void sf_start(long long fsize)
 {
-    static char disc[320], pol[700];
-    char policy_path[600];
-    size_t n = 0;
-    FILE *f;
-
-    if (sf.dir == NULL) {
-        sf.dir = gh_tmpdir_new();
-        snprintf(policy_path, sizeof(policy_path), "%s/policy.json", sf.dir);
-        f = fopen(policy_path, "w");
-        fputs(SF_POLICY, f);
-        fclose(f);
-        sf.idp = gh_idp_start(SF_TID);
-        sf.key = gh_mint_key_load("rsa1", "kid-one");
-        gh_idp_set_keys(sf.idp, &sf.key, 1);
-        snprintf(disc, sizeof(disc), "GATEHOUSE_OIDC_DISCOVERY=%s", gh_idp_discovery_url(sf.idp));
-        snprintf(pol, sizeof(pol), "GATEHOUSE_POLICY=%s", policy_path);
-        /* the db outlives one daemon: the last step restarts on it */
-        snprintf(sf.db_env, sizeof(sf.db_env), "GATEHOUSE_DB=%s/gatehouse.db", sf.dir);
+    if (sf == NULL) {
+        sf = gh_fixture_start(&(struct gh_fixture_opts){.tid = SF_TID,
+                                                        .scim_token = SCIM_TOKEN,
+                                                        .policy = SF_POLICY,
+                                                        .db_in_dir = true,
+                                                        .no_daemon = true});
     }
-    sf.env[n++] = disc;
-    sf.env[n++] = pol;
-    sf.env[n++] = sf.db_env;
-    sf.env[n++] = "GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=1";
-    sf.env[n++] = "GATEHOUSE_AUDIENCE=" GH_IDP_AUDIENCE;
-    sf.env[n++] = "GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN;
-    sf.env[n] = NULL;
-    scim_proc = gh_proc_start_fsize(sf.env, true, fsize);
+    sf->fsize_limit = fsize;
+    gh_fixture_daemon_start(sf);
+    scim_client_use(sf->proc);
+}
+
+/* The daemon stops: it must exit 0 on SIGTERM. */
+static void sf_stop(void)
+{
+    int rc = gh_fixture_daemon_stop(sf);
+    scim_client_use(NULL);
+    ck_assert_msg(rc == 0, "gatehouse exited with %d", rc);
 }
 
 static void sf_free(void)
 {
-    gh_mint_key_free(sf.key);
-    gh_idp_stop(sf.idp);
-    gh_tmpdir_remove(sf.dir);
-    memset(&sf, 0, sizeof(sf));
+    gh_fixture_stop(sf);
+    sf = NULL;
 }
 
 static char *sf_token(void)
 {
-    cJSON *c = gh_mint_claims(gh_idp_issuer(sf.idp), GH_IDP_AUDIENCE, SF_TID);
-    char *t;
+    cJSON *c = gh_fixture_claims(sf);
     cJSON_ReplaceItemInObject(c, "oid", cJSON_CreateString(SF_OID));
     cJSON_ReplaceItemInObject(c, "preferred_username", cJSON_CreateString(SF_UPN));
     gh_mint_claims_time(c, "iat", -60);
-    t = gh_mint_jwt(sf.key, "RS256", c);
-    cJSON_Delete(c);
-    return t;
+    return gh_fixture_token(sf, c);
 }
 
 /* /v1/authorize answers, and grants the default grant to the provisioned user. */
@@ -95,7 +79,7 @@ static void sf_expect_allowed(const char *tok)
     const char *hdrs[] = {auth, "Content-Type: application/json", NULL};
     cJSON *j;
 
-    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_client_proc()));
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
     ck_assert_int_eq(
         gh_http("POST", url, hdrs, "{\"dataset\":\"directory\",\"action\":\"protect\"}", NULL, &r),
@@ -112,9 +96,9 @@ static struct gh_http_resp sf_get(const char *path)
 {
     struct gh_http_resp r;
     char url[256];
-    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_client_proc()), path);
     ck_assert_msg(gh_http("GET", url, NULL, NULL, NULL, &r) == 0, "GET %s: no answer (log: %s)",
-                  path, gh_proc_log(scim_proc));
+                  path, gh_proc_log(scim_client_proc()));
     return r;
 }
 
@@ -173,9 +157,10 @@ static long sf_post(int i, char out_id[64])
     long status;
     cJSON *j;
 
-    snprintf(url, sizeof(url), "%s/scim/v2/Users", gh_proc_url(scim_proc));
+    snprintf(url, sizeof(url), "%s/scim/v2/Users", gh_proc_url(scim_client_proc()));
     ck_assert_msg(gh_http("POST", url, hdrs, body, NULL, &r) == 0,
-                  "POST %d: no answer (the daemon died?) log: %s", i, gh_proc_log(scim_proc));
+                  "POST %d: no answer (the daemon died?) log: %s", i,
+                  gh_proc_log(scim_client_proc()));
     free(body);
     status = r.status;
     j = cJSON_Parse(r.body);
@@ -238,7 +223,7 @@ START_TEST(full_store_refuses_writes_with_503_and_keeps_serving)
     sf_expect_allowed(tok);
     sf_expect_readyz(false);
     sf_expect_metrics(0, 1);
-    ck_assert(gh_proc_wait_log(scim_proc, "store cannot write", 2000));
+    ck_assert(gh_proc_wait_log(scim_client_proc(), "store cannot write", 2000));
 
     /* Entra retries: still refused while nothing changed */
     ck_assert_int_eq(sf_post(failed, id), 503);
@@ -247,14 +232,14 @@ START_TEST(full_store_refuses_writes_with_503_and_keeps_serving)
     /* space comes back (the soft limit goes up): the retry goes through, the condition clears */
     ck_assert(getrlimit(RLIMIT_FSIZE, &unlimited) == 0);
     unlimited.rlim_cur = unlimited.rlim_max;
-    ck_assert_msg(prlimit(gh_proc_pid(scim_proc), RLIMIT_FSIZE, &unlimited, NULL) == 0,
+    ck_assert_msg(prlimit(gh_proc_pid(scim_client_proc()), RLIMIT_FSIZE, &unlimited, NULL) == 0,
                   "prlimit: %s", strerror(errno));
     ck_assert_int_eq(sf_post(failed, ids[acked]), 201);
     acked++;
     sf_expect_readyz(true);
     sf_expect_metrics(1, 2);
-    ck_assert(gh_proc_wait_log(scim_proc, "store writable again", 2000));
-    scim_e2e_stop();
+    ck_assert(gh_proc_wait_log(scim_client_proc(), "store writable again", 2000));
+    sf_stop();
 
     /* nothing acknowledged was lost */
     sf_start(0);
@@ -266,7 +251,7 @@ START_TEST(full_store_refuses_writes_with_503_and_keeps_serving)
     ck_assert_int_eq(scim_count("/scim/v2/Users", failed_name), 1);
     ck_assert_int_eq(scim_count("/scim/v2/Users", "userName sw \"fill-\""), acked);
     sf_expect_allowed(tok);
-    scim_e2e_stop();
+    sf_stop();
     free(tok);
     free(alice);
     sf_free();

@@ -5,6 +5,7 @@
  * (RFC 6750 challenge and error_description), 403 insufficient_scope, key rotation, JWKS
  * outages, unknown-kid floods (bounded fetch count), metrics, and logs without tokens.
  */
+#include "tests/support/fixture.h"
 #include "tests/support/idp.h"
 #include "tests/support/mint.h"
 #include "tests/support/support.h"
@@ -21,9 +22,10 @@
 #define BODY "{\"dataset\":\"sales\",\"action\":\"protect\"}"
 
 struct efx {
-    struct gh_idp *idp;
-    struct gh_mint_key *k1, *k2;
-    struct gh_proc *p;
+    struct gh_fixture *fx;
+    struct gh_idp *idp;          /* borrowed from fx */
+    struct gh_mint_key *k1, *k2; /* k1 borrowed from fx ("kid-one"), k2 ("kid-two") owned */
+    struct gh_proc *p;           /* borrowed from fx */
     char url[256];
 };
 
@@ -33,36 +35,45 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* The IdP of fx (its daemon not started yet) with k2 loaded but not published. */
+static void efx_take(struct efx *f, struct gh_fixture *fx)
+{
+    f->fx = fx;
+    f->idp = fx->idp;
+    f->k1 = fx->key;
+    f->k2 = gh_mint_key_load("rsa2", "kid-two");
+}
+
+/* Start the daemon of f->fx; f->url is its /v1/authorize. */
+static void efx_daemon(struct efx *f)
+{
+    gh_fixture_daemon_start(f->fx);
+    f->p = f->fx->proc;
+    snprintf(f->url, sizeof(f->url), "%s/v1/authorize", gh_proc_url(f->p));
+}
+
 /* IdP with k1 ("kid-one") answering with Cache-Control max-age (-1: none), or with the JWKS
  * document raw_jwks when not NULL, and with discovery issuer disc_issuer when not NULL; daemon
  * pointed at it with `extra` settings. */
 static void efx_start_full(struct efx *f, const char *const *extra, bool wait_ready, long max_age,
                            const char *raw_jwks, const char *disc_issuer)
 {
-    static char disc[320];
     const char *env[32];
     size_t n = 0;
 
-    f->idp = gh_idp_start(TID);
-    f->k1 = gh_mint_key_load("rsa1", "kid-one");
-    f->k2 = gh_mint_key_load("rsa2", "kid-two");
-    gh_idp_set_keys(f->idp, &f->k1, 1);
-    if (raw_jwks != NULL)
-        gh_idp_set_jwks_raw(f->idp, raw_jwks);
-    if (disc_issuer != NULL)
-        gh_idp_set_issuer(f->idp, disc_issuer);
-    gh_idp_set_max_age(f->idp, max_age);
-    snprintf(disc, sizeof(disc), "GATEHOUSE_OIDC_DISCOVERY=%s", gh_idp_discovery_url(f->idp));
-    env[n++] = disc;
-    env[n++] = "GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=1";
-    env[n++] = "GATEHOUSE_AUDIENCE=" AUD;
     env[n++] = "GATEHOUSE_JWKS_REFRESH_MIN=1";
     env[n++] = "GATEHOUSE_HTTP_TIMEOUT=2";
     for (size_t i = 0; extra != NULL && extra[i] != NULL && n < 31; i++)
         env[n++] = extra[i];
     env[n] = NULL;
-    f->p = gh_proc_start(env, wait_ready);
-    snprintf(f->url, sizeof(f->url), "%s/v1/authorize", gh_proc_url(f->p));
+    efx_take(f, gh_fixture_start(&(struct gh_fixture_opts){
+                    .tid = TID, .no_daemon = true, .no_wait_ready = !wait_ready, .extra = env}));
+    if (raw_jwks != NULL)
+        gh_idp_set_jwks_raw(f->idp, raw_jwks);
+    if (disc_issuer != NULL)
+        gh_idp_set_issuer(f->idp, disc_issuer);
+    gh_idp_set_max_age(f->idp, max_age);
+    efx_daemon(f);
 }
 
 static void efx_start_age(struct efx *f, const char *const *extra, bool wait_ready, long max_age)
@@ -77,10 +88,8 @@ static void efx_start(struct efx *f, const char *const *extra, bool wait_ready)
 
 static void efx_stop(struct efx *f)
 {
-    gh_proc_stop(f->p);
-    gh_mint_key_free(f->k1);
+    gh_fixture_stop(f->fx);
     gh_mint_key_free(f->k2);
-    gh_idp_stop(f->idp);
 }
 
 static cJSON *claims(const struct efx *f)
@@ -129,21 +138,16 @@ static void expect_challenge(struct gh_http_resp *r, long status, const char *co
 
 START_TEST(readyz_false_until_keys_loaded)
 {
-    struct gh_idp *idp = gh_idp_start(TID);
-    struct gh_mint_key *k = gh_mint_key_load("rsa1", "kid-one");
-    static char disc[320];
-    const char *env[] = {disc, "GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=1", "GATEHOUSE_AUDIENCE=" AUD,
-                         NULL};
-    struct gh_proc *p;
+    struct gh_fixture *fx = gh_fixture_start(
+        &(struct gh_fixture_opts){.tid = TID, .no_daemon = true, .no_wait_ready = true});
+    struct gh_idp *idp = fx->idp;
     struct gh_http_resp r;
     char url[256];
     bool ready = false;
 
-    gh_idp_set_keys(idp, &k, 1);
     gh_idp_set_mode(idp, GH_IDP_FAIL, GH_IDP_OK);
-    snprintf(disc, sizeof(disc), "GATEHOUSE_OIDC_DISCOVERY=%s", gh_idp_discovery_url(idp));
-    p = gh_proc_start(env, false);
-    snprintf(url, sizeof(url), "%s/readyz", gh_proc_url(p));
+    gh_fixture_daemon_start(fx);
+    snprintf(url, sizeof(url), "%s/readyz", gh_proc_url(fx->proc));
     ck_assert_uint_ge(gh_idp_wait_jwks_fetches(idp, 1, 5000), 1);
     ck_assert_int_eq(gh_http("GET", url, NULL, NULL, NULL, &r), 0);
     ck_assert_msg(r.status == 503 && strstr(r.body, "jwks") != NULL, "%ld %s", r.status, r.body);
@@ -157,9 +161,7 @@ START_TEST(readyz_false_until_keys_loaded)
             sleep_ms(25);
     }
     ck_assert_msg(ready, "never became ready after the IdP recovered");
-    gh_proc_stop(p);
-    gh_mint_key_free(k);
-    gh_idp_stop(idp);
+    gh_fixture_stop(fx);
 }
 END_TEST
 
@@ -924,8 +926,9 @@ END_TEST
 START_TEST(https_issuer_with_ca_file)
 {
     char *dir = gh_tmpdir_new();
-    char cert[600], key[600], disc[320], ca[640];
+    char cert[600], key[600], ca[640];
     char *cert_pem, *key_pem, *tok;
+    const char *extra[] = {ca, NULL};
     struct efx f;
     struct gh_http_resp r;
 
@@ -933,17 +936,14 @@ START_TEST(https_issuer_with_ca_file)
     cert_pem = gh_read_file(cert);
     key_pem = gh_read_file(key);
     ck_assert(cert_pem[0] != '\0' && key_pem[0] != '\0');
-    f.idp = gh_idp_start_tls(TID, cert_pem, key_pem);
-    f.k1 = gh_mint_key_load("rsa1", "kid-one");
-    f.k2 = gh_mint_key_load("rsa2", "kid-two");
-    gh_idp_set_keys(f.idp, &f.k1, 1);
-    snprintf(disc, sizeof(disc), "GATEHOUSE_OIDC_DISCOVERY=%s", gh_idp_discovery_url(f.idp));
     snprintf(ca, sizeof(ca), "GATEHOUSE_CA_FILE=%s", cert);
-    {
-        const char *env[] = {disc, ca, "GATEHOUSE_AUDIENCE=" AUD, NULL};
-        f.p = gh_proc_start(env, true);
-    }
-    snprintf(f.url, sizeof(f.url), "%s/v1/authorize", gh_proc_url(f.p));
+    /* an HTTPS IdP: the fixture sets no insecure opt-in */
+    efx_take(&f, gh_fixture_start(&(struct gh_fixture_opts){.tid = TID,
+                                                            .idp_cert_pem = cert_pem,
+                                                            .idp_key_pem = key_pem,
+                                                            .no_daemon = true,
+                                                            .extra = extra}));
+    efx_daemon(&f);
     tok = mintk(f.k1, "RS256", claims(&f));
     authorize(&f, tok, BODY, &r);
     ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);

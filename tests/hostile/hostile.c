@@ -9,6 +9,7 @@
  * the next; the well-behaved client is 127.0.0.2. Every socket has a receive/send timeout and
  * every loop a count, so the run ends by itself (HOSTILE_SCALE=0.2 shrinks the floods).
  */
+#include "tests/support/fixture.h"
 #include "tests/support/idp.h"
 #include "tests/support/mint.h"
 #include "tests/support/support.h"
@@ -34,7 +35,8 @@
 #define SCIM_JSON   "Content-Type: application/scim+json\r\n"
 
 static struct {
-    struct gh_idp *idp;
+    struct gh_fixture *fx;
+    struct gh_idp *idp; /* these three are borrowed from fx */
     struct gh_mint_key *key;
     struct gh_proc *proc;
     int port;
@@ -234,12 +236,8 @@ static const char *hs_src(int i)
 
 static void hs_setup(void)
 {
-    static char disc[320];
     struct rlimit rl;
     const char *scale = getenv("HOSTILE_SCALE");
-    cJSON *claims;
-    const char *env[12];
-    size_t n = 0;
 
     hs.scale = scale != NULL ? strtod(scale, NULL) : 1.0;
     if (hs.scale <= 0 || hs.scale > 10)
@@ -249,20 +247,12 @@ static void hs_setup(void)
         rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
-    hs.idp = gh_idp_start(TID);
-    hs.key = gh_mint_key_load("rsa1", "kid-one");
-    gh_idp_set_keys(hs.idp, &hs.key, 1);
-    snprintf(disc, sizeof(disc), "GATEHOUSE_OIDC_DISCOVERY=%s", gh_idp_discovery_url(hs.idp));
-    env[n++] = disc;
-    env[n++] = "GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=1";
-    env[n++] = "GATEHOUSE_AUDIENCE=" GH_IDP_AUDIENCE;
-    env[n++] = "GATEHOUSE_SCIM_TOKEN=" SCIM_SECRET;
-    env[n] = NULL;
-    hs.proc = gh_proc_start(env, true);
+    hs.fx = gh_fixture_start(&(struct gh_fixture_opts){.tid = TID, .scim_token = SCIM_SECRET});
+    hs.idp = hs.fx->idp;
+    hs.key = hs.fx->key;
+    hs.proc = hs.fx->proc;
     hs.port = (int)strtol(strrchr(gh_proc_url(hs.proc), ':') + 1, NULL, 10);
-    claims = gh_mint_claims(gh_idp_issuer(hs.idp), GH_IDP_AUDIENCE, TID);
-    hs.token = gh_mint_jwt(hs.key, "RS256", claims);
-    cJSON_Delete(claims);
+    hs.token = gh_fixture_token(hs.fx, NULL);
     printf("\n| %-20s | %-48s | %-52s | %-4s | %-13s | %6s |\n", "case", "sent", "answer", "ok",
            "still serving", "RSS MB");
     printf("|%s|%s|%s|%s|%s|%s|\n", "----------------------",
@@ -274,12 +264,11 @@ static void hs_setup(void)
 
 static void hs_teardown(void)
 {
-    if (hs.proc != NULL)
-        ck_assert_int_eq(gh_proc_stop(hs.proc), 0);
+    int rc = gh_fixture_stop(hs.fx);
+    hs.fx = NULL;
     hs.proc = NULL;
-    gh_idp_stop(hs.idp);
-    gh_mint_key_free(hs.key);
     free(hs.token);
+    ck_assert_int_eq(rc, 0);
 }
 
 /* ---- the cases ---- */

@@ -1,8 +1,9 @@
 /*
- * test_token.c - authz/token.c: one test per rejection rule (compact form, header, key choice,
- * signature, each claim), the error_description texts an Entra admin sees, scopes/roles (403),
- * and the verified-token cache. Keys come from tests/data/keys and are installed directly with
- * jwks_cache_load_doc (no network); unknown-kid refresh is tested against the loopback IdP.
+ * test_token.c - authz/token.c: every rejection rule (compact form, header, key choice,
+ * signature, each claim) as a row of an {input, expected} table run on a fresh verifier, the
+ * error_description texts an Entra admin sees, scopes/roles (403), and the verified-token cache.
+ * Keys come from tests/data/keys and are installed directly with jwks_cache_load_doc (no network);
+ * unknown-kid refresh is tested against the loopback IdP.
  */
 #include "authz/token.h"
 #include "jwks/jwks.h"
@@ -77,28 +78,34 @@ static enum gh_status verify(struct tfx *f, const char *tok, struct gh_err *err)
     return st;
 }
 
-static void expect_ok(struct tfx *f, const char *tok)
-{
-    struct gh_err err = {0};
-    ck_assert_msg(verify(f, tok, &err) == GH_OK, "rejected: %s", err.msg);
-}
-
-/* Rejected with `st` and an error_description containing `want`, never echoing the token. */
-static void expect_status(struct tfx *f, const char *tok, enum gh_status want_st, const char *want)
+/* Accepted (want_st GH_OK), or rejected with want_st and an error_description containing
+ * `want`, never echoing the token. name says which case failed. */
+static void expect_case(struct tfx *f, const char *name, const char *tok, enum gh_status want_st,
+                        const char *want)
 {
     struct gh_err err = {0};
     enum gh_status st = verify(f, tok, &err);
     const char *last_dot = strrchr(tok, '.');
 
-    ck_assert_msg(st == want_st, "status %d, want %d (%s)", st, want_st, err.msg);
-    ck_assert_msg(strstr(err.msg, want) != NULL, "description \"%s\" lacks \"%s\"", err.msg, want);
+    if (want_st == GH_OK) {
+        ck_assert_msg(st == GH_OK, "%s: rejected: %s", name, err.msg);
+        return;
+    }
+    ck_assert_msg(st == want_st, "%s: status %d, want %d (%s)", name, st, want_st, err.msg);
+    ck_assert_msg(strstr(err.msg, want) != NULL, "%s: description \"%s\" lacks \"%s\"", name,
+                  err.msg, want);
     if (last_dot != NULL && strlen(last_dot + 1) > 16)
-        ck_assert_msg(strstr(err.msg, last_dot + 1) == NULL, "token echoed in the error");
+        ck_assert_msg(strstr(err.msg, last_dot + 1) == NULL, "%s: token echoed in the error", name);
+}
+
+static void expect_ok(struct tfx *f, const char *tok)
+{
+    expect_case(f, "token", tok, GH_OK, NULL);
 }
 
 static void expect_deny(struct tfx *f, const char *tok, const char *want)
 {
-    expect_status(f, tok, GH_E_UNAUTHORIZED, want);
+    expect_case(f, "token", tok, GH_E_UNAUTHORIZED, want);
 }
 
 /* A token from claims (owned here) signed with k/alg. */
@@ -146,44 +153,6 @@ START_TEST(valid_rs256)
 }
 END_TEST
 
-START_TEST(valid_es256_es384_when_allowed)
-{
-    static const char *const extra[] = {"GATEHOUSE_ALGS=RS256,ES256,ES384", NULL};
-    struct tfx f;
-    char *t1, *t2;
-
-    tfx_start(&f, extra);
-    t1 = mint(f.ec, "ES256", claims());
-    t2 = mint(f.ec384, "ES384", claims());
-    expect_ok(&f, t1);
-    expect_ok(&f, t2);
-    free(t1);
-    free(t2);
-    tfx_stop(&f);
-}
-END_TEST
-
-START_TEST(valid_client_id_audience_and_array)
-{
-    struct tfx f;
-    cJSON *c1 = claims(), *c2 = claims(), *arr = cJSON_CreateArray();
-    char *t1, *t2;
-
-    tfx_start(&f, NULL);
-    cJSON_ReplaceItemInObject(c1, "aud", cJSON_CreateString(CLIENTID));
-    cJSON_AddItemToArray(arr, cJSON_CreateString("api://other"));
-    cJSON_AddItemToArray(arr, cJSON_CreateString(AUD));
-    cJSON_ReplaceItemInObject(c2, "aud", arr);
-    t1 = mint(f.rsa, "RS256", c1);
-    t2 = mint(f.rsa, "RS256", c2);
-    expect_ok(&f, t1);
-    expect_ok(&f, t2);
-    free(t1);
-    free(t2);
-    tfx_stop(&f);
-}
-END_TEST
-
 /* 200 group ids make an ~11 KiB token: it must pass the size cap. */
 START_TEST(valid_large_token_with_200_groups)
 {
@@ -204,91 +173,7 @@ START_TEST(valid_large_token_with_200_groups)
 }
 END_TEST
 
-START_TEST(valid_within_leeway)
-{
-    struct tfx f;
-    cJSON *c = claims();
-    char *tok;
-
-    tfx_start(&f, NULL);
-    gh_mint_claims_time(c, "exp", -30);
-    gh_mint_claims_time(c, "nbf", 30);
-    gh_mint_claims_time(c, "iat", 30);
-    tok = mint(f.rsa, "RS256", c);
-    expect_ok(&f, tok);
-    free(tok);
-    tfx_stop(&f);
-}
-END_TEST
-
 /* ---- compact form ---------------------------------------------------------------------- */
-
-START_TEST(reject_segment_count)
-{
-    struct tfx f;
-    char *tok, buf[8192];
-
-    tfx_start(&f, NULL);
-    tok = mint(f.rsa, "RS256", claims());
-    expect_deny(&f, "abc", "compact JWS");
-    expect_deny(&f, "a.b", "compact JWS");
-    snprintf(buf, sizeof(buf), "%s.AAAA", tok);
-    expect_deny(&f, buf, "compact JWS");
-    expect_deny(&f, "a.b.c.d.e", "compact JWS"); /* JWE */
-    snprintf(buf, sizeof(buf), "%s.", tok);
-    expect_deny(&f, buf, "compact JWS");
-    expect_deny(&f, "", "empty");
-    free(tok);
-    tfx_stop(&f);
-}
-END_TEST
-
-START_TEST(reject_empty_segments)
-{
-    struct tfx f;
-    char *tok, buf[8192];
-
-    tfx_start(&f, NULL);
-    tok = mint(f.rsa, "RS256", claims());
-    *strrchr(tok, '.') = '\0';
-    snprintf(buf, sizeof(buf), "%s.", tok);
-    expect_deny(&f, buf, "empty signature segment");
-    expect_deny(&f, ".e30.AAAA", "empty header segment");
-    free(tok);
-    tfx_stop(&f);
-}
-END_TEST
-
-/* Lenient base64url (libjwt + libb64) accepts all of these; gatehouse must not. */
-START_TEST(reject_non_canonical_base64url)
-{
-    struct tfx f;
-    char *tok, buf[8192];
-    size_t n;
-
-    tfx_start(&f, NULL);
-    tok = mint(f.rsa, "RS256", claims());
-    n = strlen(tok);
-    snprintf(buf, sizeof(buf), "%s==", tok);
-    expect_deny(&f, buf, "not strict base64url");
-    snprintf(buf, sizeof(buf), "%s!", tok);
-    expect_deny(&f, buf, "not strict base64url");
-    snprintf(buf, sizeof(buf), "%.*s %s", 10, tok, tok + 10);
-    expect_deny(&f, buf, "not strict base64url");
-    snprintf(buf, sizeof(buf), "%s\n", tok);
-    expect_deny(&f, buf, "not strict base64url");
-    /* std alphabet: replace the first '-' or '_' in the signature, if any, else inject '+' */
-    snprintf(buf, sizeof(buf), "%s", tok);
-    buf[n - 5] = '+';
-    expect_deny(&f, buf, "not strict base64url");
-    /* a 256-byte RSA signature is 342 chars: the last one carries 4 unused bits */
-    snprintf(buf, sizeof(buf), "%s", tok);
-    buf[n - 1] = buf[n - 1] == 'A' ? 'B' : (char)(buf[n - 1] ^ 1);
-    expect_deny(&f, buf, "not strict base64url");
-    free(tok);
-    tfx_stop(&f);
-}
-END_TEST
 
 START_TEST(reject_oversized_token)
 {
@@ -308,133 +193,6 @@ START_TEST(reject_oversized_token)
 END_TEST
 
 /* ---- header ------------------------------------------------------------------------------ */
-
-START_TEST(reject_alg_none)
-{
-    struct tfx f;
-    cJSON *c = claims();
-    char *p = cJSON_PrintUnformatted(c);
-    static const char hn[] = "{\"alg\":\"none\",\"kid\":\"r1\"}";
-    static const char hN[] = "{\"alg\":\"NONE\",\"kid\":\"r1\"}";
-    char *h = gh_mint_b64url(hn, strlen(hn));
-    char *h2 = gh_mint_b64url(hN, strlen(hN));
-    char *pb = gh_mint_b64url(p, strlen(p));
-    char buf[8192];
-
-    tfx_start(&f, NULL);
-    snprintf(buf, sizeof(buf), "%s.%s.AAAA", h, pb);
-    expect_deny(&f, buf, "alg none");
-    snprintf(buf, sizeof(buf), "%s.%s.AAAA", h2, pb);
-    expect_deny(&f, buf, "alg none");
-    snprintf(buf, sizeof(buf), "%s.%s.", h, pb);
-    expect_deny(&f, buf, "empty signature");
-    free(h);
-    free(h2);
-    free(pb);
-    free(p);
-    cJSON_Delete(c);
-    tfx_stop(&f);
-}
-END_TEST
-
-/* RS256 -> HS256 confusion: an HMAC made with the public key as the secret. */
-START_TEST(reject_hs256_keyed_with_public_key)
-{
-    struct tfx f;
-    cJSON *c;
-    char *pem, *p, *tok;
-
-    tfx_start(&f, NULL);
-    c = claims();
-    pem = gh_mint_key_public_pem(f.rsa);
-    p = cJSON_PrintUnformatted(c);
-    tok = gh_mint_sign_hmac(pem, strlen(pem), "{\"typ\":\"JWT\",\"alg\":\"HS256\",\"kid\":\"r1\"}",
-                            p);
-    expect_deny(&f, tok, "alg HS256 (HMAC) is never accepted");
-    free(tok);
-    tok = gh_mint_sign_hmac(pem, strlen(pem), "{\"alg\":\"hs512\",\"kid\":\"r1\"}", p);
-    expect_deny(&f, tok, "(HMAC) is never accepted");
-    free(tok);
-    free(p);
-    free(pem);
-    cJSON_Delete(c);
-    tfx_stop(&f);
-}
-END_TEST
-
-START_TEST(reject_alg_not_in_allow_list)
-{
-    struct tfx f;
-    char *t1, *t2, *t3;
-
-    tfx_start(&f, NULL); /* default: RS256 only */
-    t1 = mint(f.rsa, "RS384", claims());
-    t2 = mint(f.ec, "ES256", claims());
-    t3 = mint_hdr(f.rsa, "RS256", "{\"alg\":\"rs256\",\"kid\":\"r1\"}", claims());
-    expect_deny(&f, t1, "alg RS384 is not accepted");
-    expect_deny(&f, t2, "alg ES256 is not accepted");
-    expect_deny(&f, t3, "alg rs256 is not accepted"); /* case-sensitive (RFC 7515 §4.1.1) */
-    free(t1);
-    free(t2);
-    free(t3);
-    tfx_stop(&f);
-}
-END_TEST
-
-START_TEST(reject_alg_kty_mismatch)
-{
-    static const char *const extra[] = {"GATEHOUSE_ALGS=RS256,ES256", NULL};
-    struct tfx f;
-    char *t1, *t2, *t3;
-
-    tfx_start(&f, extra);
-    /* ES256 header naming the RSA key, RS256 header naming the EC key, ES256 on a P-384 key */
-    t1 = mint_hdr(f.ec, "ES256", "{\"alg\":\"ES256\",\"kid\":\"r1\"}", claims());
-    t2 = mint_hdr(f.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"e1\"}", claims());
-    t3 = mint_hdr(f.ec, "ES256", "{\"alg\":\"ES256\",\"kid\":\"e3\"}", claims());
-    expect_deny(&f, t1, "does not match the type of signing key kid=r1");
-    expect_deny(&f, t2, "does not match the type of signing key kid=e1");
-    expect_deny(&f, t3, "does not match the type of signing key kid=e3");
-    free(t1);
-    free(t2);
-    free(t3);
-    tfx_stop(&f);
-}
-END_TEST
-
-START_TEST(reject_crit)
-{
-    struct tfx f;
-    char *tok;
-
-    tfx_start(&f, NULL);
-    tok = mint_hdr(f.rsa, "RS256",
-                   "{\"alg\":\"RS256\",\"kid\":\"r1\",\"b64\":false,\"crit\":[\"b64\"]}", claims());
-    expect_deny(&f, tok, "crit");
-    free(tok);
-    tfx_stop(&f);
-}
-END_TEST
-
-START_TEST(reject_missing_or_long_kid)
-{
-    struct tfx f;
-    char *t1, *t2, *t3, hdr[512];
-
-    tfx_start(&f, NULL);
-    t1 = mint_hdr(f.rsa, "RS256", "{\"alg\":\"RS256\"}", claims());
-    t2 = mint_hdr(f.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":7}", claims());
-    snprintf(hdr, sizeof(hdr), "{\"alg\":\"RS256\",\"kid\":\"%0200d\"}", 1);
-    t3 = mint_hdr(f.rsa, "RS256", hdr, claims());
-    expect_deny(&f, t1, "no kid");
-    expect_deny(&f, t2, "no kid");
-    expect_deny(&f, t3, "kid is longer");
-    free(t1);
-    free(t2);
-    free(t3);
-    tfx_stop(&f);
-}
-END_TEST
 
 /* jku, x5u, jwk and x5c are refused outright (README): a header that offers its own key or a
  * place to fetch one is an attack or a misconfigured issuer, never an Entra token. Each member
@@ -480,77 +238,7 @@ START_TEST(reject_embedded_and_remote_keys)
 }
 END_TEST
 
-START_TEST(reject_bad_typ)
-{
-    struct tfx f;
-    char *t1, *t2;
-
-    tfx_start(&f, NULL);
-    t1 = mint_hdr(f.rsa, "RS256", "{\"typ\":\"JWE\",\"alg\":\"RS256\",\"kid\":\"r1\"}", claims());
-    t2 =
-        mint_hdr(f.rsa, "RS256", "{\"typ\":\"at+jwt\",\"alg\":\"RS256\",\"kid\":\"r1\"}", claims());
-    expect_deny(&f, t1, "typ");
-    expect_ok(&f, t2);
-    free(t1);
-    free(t2);
-    tfx_stop(&f);
-}
-END_TEST
-
-START_TEST(reject_duplicate_members)
-{
-    struct tfx f;
-    char *t1, *t2, *p;
-    cJSON *c;
-
-    tfx_start(&f, NULL);
-    t1 = mint_hdr(f.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"r1\",\"alg\":\"RS256\"}", claims());
-    expect_deny(&f, t1, "header is not a JSON object (or repeats a member)");
-    /* a second "aud" appended after the good one */
-    c = claims();
-    p = cJSON_PrintUnformatted(c);
-    p[strlen(p) - 1] = '\0';
-    {
-        char payload[4096];
-        snprintf(payload, sizeof(payload), "%s,\"aud\":\"api://evil\"}", p);
-        t2 = gh_mint_sign(f.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"r1\"}", payload);
-    }
-    expect_deny(&f, t2, "repeats a claim");
-    free(p);
-    cJSON_Delete(c);
-    free(t1);
-    free(t2);
-    tfx_stop(&f);
-}
-END_TEST
-
-START_TEST(reject_header_not_json)
-{
-    struct tfx f;
-    char *h = gh_mint_b64url("[1,2]", 5), buf[256];
-
-    tfx_start(&f, NULL);
-    snprintf(buf, sizeof(buf), "%s.e30.AAAA", h);
-    expect_deny(&f, buf, "header is not a JSON object");
-    free(h);
-    tfx_stop(&f);
-}
-END_TEST
-
 /* ---- key and signature ------------------------------------------------------------------ */
-
-START_TEST(reject_unknown_kid_without_refresh)
-{
-    struct tfx f;
-    char *tok;
-
-    tfx_start(&f, NULL);
-    tok = mint(f.rsa2, "RS256", claims()); /* kid r2 is not published */
-    expect_deny(&f, tok, "unknown signing key kid=r2");
-    free(tok);
-    tfx_stop(&f);
-}
-END_TEST
 
 START_TEST(reject_tampered_payload)
 {
@@ -576,279 +264,434 @@ START_TEST(reject_tampered_payload)
 }
 END_TEST
 
-START_TEST(reject_signature_by_other_key)
-{
-    struct tfx f;
-    char *tok;
-    struct gh_mint_key *impostor = gh_mint_key_load("rsa2", "r1");
+/* ---- the cases as tables ----------------------------------------------------------------- */
 
-    tfx_start(&f, NULL);
-    tok = mint(impostor, "RS256", claims());
-    expect_deny(&f, tok, "signature verification failed");
-    free(tok);
-    gh_mint_key_free(impostor);
-    tfx_stop(&f);
-}
-END_TEST
+/* Which fixture key signs a case's token. */
+enum tok_key {
+    TK_RSA = 0,  /* rsa1, kid r1 (published) */
+    TK_RSA2,     /* rsa2, kid r2 (not published) */
+    TK_EC,       /* ec256, kid e1 */
+    TK_EC384,    /* ec384, kid e3 */
+    TK_HMAC_PUB, /* HMAC keyed with rsa1's public PEM: the RS256 -> HS256 confusion */
+};
 
-/* CVE-2022-21449: r = s = 0 must never verify. */
-START_TEST(reject_ecdsa_zero_signature)
-{
-    static const char *const extra[] = {"GATEHOUSE_ALGS=ES256", NULL};
-    struct tfx f;
-    unsigned char zero[64] = {0};
-    char *tok, *z, buf[8192];
+/* One change to the claims: set a member to a JSON value, delete it, or set a time to now+delta. */
+enum tok_edit_op { TE_END = 0, TE_SET, TE_DEL, TE_TIME };
+struct tok_edit {
+    enum tok_edit_op op;
+    const char *member;
+    const char *json; /* TE_SET: the new value as JSON text */
+    long delta;       /* TE_TIME: seconds from now */
+};
+#define TSET(m, j)                                                                                 \
+    {                                                                                              \
+        TE_SET, (m), (j), 0                                                                        \
+    }
+#define TDEL(m)                                                                                    \
+    {                                                                                              \
+        TE_DEL, (m), NULL, 0                                                                       \
+    }
+#define TTIME(m, d)                                                                                \
+    {                                                                                              \
+        TE_TIME, (m), NULL, (d)                                                                    \
+    }
+#define JSTR(s) "\"" s "\""
 
-    tfx_start(&f, extra);
-    tok = mint(f.ec, "ES256", claims());
-    *strrchr(tok, '.') = '\0';
-    z = gh_mint_b64url(zero, sizeof(zero));
-    snprintf(buf, sizeof(buf), "%s.%s", tok, z);
-    expect_deny(&f, buf, "signature verification failed");
-    snprintf(buf, sizeof(buf), "%s.AAAA", tok); /* wrong length */
-    expect_deny(&f, buf, "ECDSA signature has 3 bytes");
-    free(z);
-    free(tok);
-    tfx_stop(&f);
-}
-END_TEST
+#define ISS_TMPL   "https://login.microsoftonline.com/{tenantid}/v2.0"
+#define ISS_V1TMPL "https://sts.windows.net/{tenantid}/"
+#define ISS_OF(t)  "https://login.microsoftonline.com/" t "/v2.0"
+#define ISS1_OF(t) "https://sts.windows.net/" t "/"
+#define TID_X      "11111111-2222-3333-4444-555555555555"
+#define KEY_DENIED "signing key kid=r1 is not valid for issuer"
 
-/* ---- claims ------------------------------------------------------------------------------ */
+/* Input: settings, signing key and alg, header, claims (with edits) or a raw payload, and
+ * optionally a replaced key set. Expected: the status (GH_OK: accepted) and, on a rejection, a
+ * substring of the error description. */
+struct tok_case {
+    const char *name;
+    const char *extra[3]; /* GATEHOUSE_* settings after tfx_start's, NULL-terminated */
+    enum tok_key key;
+    const char *alg;          /* NULL: RS256 */
+    const char *header;       /* NULL: gh_mint_jwt's {"typ":"JWT","alg":alg,"kid":key's kid} */
+    const char *iss, *tid;    /* the claims of gh_mint_claims(iss, AUD, tid); NULL: ISS_V2, TID */
+    struct tok_edit edit[4];  /* applied to the claims in order */
+    const char *payload_tail; /* replaces the claims' closing brace (a repeated member) */
+    const char *payload;      /* the whole payload instead of the claims */
+    bool reload;              /* the key set becomes rsa1 alone, ... */
+    const char *key_issuer;   /* ... its JWK naming this "issuer" (NULL: none), ... */
+    const char *disc_issuer;  /* ... under this discovery issuer */
+    enum gh_status want_st;
+    const char *want;
+};
 
-static void deny_with(struct tfx *f, cJSON *c, const char *want)
-{
-    char *tok = mint(f->rsa, "RS256", c);
-    expect_deny(f, tok, want);
-    free(tok);
-}
+static const struct tok_case valid_cases[] = {
+    {.name = "ES256 when allowed",
+     .extra = {"GATEHOUSE_ALGS=RS256,ES256,ES384"},
+     .key = TK_EC,
+     .alg = "ES256"},
+    {.name = "ES384 when allowed",
+     .extra = {"GATEHOUSE_ALGS=RS256,ES256,ES384"},
+     .key = TK_EC384,
+     .alg = "ES384"},
+    {.name = "client id audience", .edit = {TSET("aud", JSTR(CLIENTID))}},
+    {.name = "audience array", .edit = {TSET("aud", "[\"api://other\"," JSTR(AUD) "]")}},
+    {.name = "within leeway", .edit = {TTIME("exp", -30), TTIME("nbf", 30), TTIME("iat", 30)}},
+};
 
-START_TEST(reject_missing_exp)
-{
-    struct tfx f;
-    cJSON *c = claims();
+/* 200 zeros then "1": a kid longer than the cap */
+#define Z10 "0000000000"
+#define Z50 Z10 Z10 Z10 Z10 Z10
+#define KID_200                                                                                    \
+    Z50 Z50 Z50 Z10 Z10 Z10 Z10 "000000000"                                                        \
+                                "1"
 
-    tfx_start(&f, NULL);
-    cJSON_DeleteItemFromObject(c, "exp");
-    deny_with(&f, c, "token has no exp claim");
-    tfx_stop(&f);
-}
-END_TEST
+static const struct tok_case header_cases[] = {
+    {.name = "HS256 keyed with the public key",
+     .key = TK_HMAC_PUB,
+     .header = "{\"typ\":\"JWT\",\"alg\":\"HS256\",\"kid\":\"r1\"}",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "alg HS256 (HMAC) is never accepted"},
+    {.name = "hs512 keyed with the public key",
+     .key = TK_HMAC_PUB,
+     .header = "{\"alg\":\"hs512\",\"kid\":\"r1\"}",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "(HMAC) is never accepted"},
+    /* default: RS256 only */
+    {.name = "RS384 not allowed",
+     .alg = "RS384",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "alg RS384 is not accepted"},
+    {.name = "ES256 not allowed",
+     .key = TK_EC,
+     .alg = "ES256",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "alg ES256 is not accepted"},
+    {.name = "alg is case-sensitive (RFC 7515 §4.1.1)",
+     .header = "{\"alg\":\"rs256\",\"kid\":\"r1\"}",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "alg rs256 is not accepted"},
+    /* ES256 header naming the RSA key, RS256 header naming the EC key, ES256 on a P-384 key */
+    {.name = "ES256 on the RSA kid",
+     .extra = {"GATEHOUSE_ALGS=RS256,ES256"},
+     .key = TK_EC,
+     .alg = "ES256",
+     .header = "{\"alg\":\"ES256\",\"kid\":\"r1\"}",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "does not match the type of signing key kid=r1"},
+    {.name = "RS256 on the EC kid",
+     .extra = {"GATEHOUSE_ALGS=RS256,ES256"},
+     .header = "{\"alg\":\"RS256\",\"kid\":\"e1\"}",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "does not match the type of signing key kid=e1"},
+    {.name = "ES256 on the P-384 kid",
+     .extra = {"GATEHOUSE_ALGS=RS256,ES256"},
+     .key = TK_EC,
+     .alg = "ES256",
+     .header = "{\"alg\":\"ES256\",\"kid\":\"e3\"}",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "does not match the type of signing key kid=e3"},
+    {.name = "crit",
+     .header = "{\"alg\":\"RS256\",\"kid\":\"r1\",\"b64\":false,\"crit\":[\"b64\"]}",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "crit"},
+    {.name = "no kid",
+     .header = "{\"alg\":\"RS256\"}",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "no kid"},
+    {.name = "kid not a string",
+     .header = "{\"alg\":\"RS256\",\"kid\":7}",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "no kid"},
+    {.name = "kid too long",
+     .header = "{\"alg\":\"RS256\",\"kid\":\"" KID_200 "\"}",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "kid is longer"},
+    {.name = "typ JWE",
+     .header = "{\"typ\":\"JWE\",\"alg\":\"RS256\",\"kid\":\"r1\"}",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "typ"},
+    {.name = "typ at+jwt", .header = "{\"typ\":\"at+jwt\",\"alg\":\"RS256\",\"kid\":\"r1\"}"},
+    {.name = "repeated header member",
+     .header = "{\"alg\":\"RS256\",\"kid\":\"r1\",\"alg\":\"RS256\"}",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "header is not a JSON object (or repeats a member)"},
+    /* a second "aud" appended after the good one */
+    {.name = "repeated claim",
+     .header = "{\"alg\":\"RS256\",\"kid\":\"r1\"}",
+     .payload_tail = ",\"aud\":\"api://evil\"}",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "repeats a claim"},
+};
 
-START_TEST(reject_exp_wrong_type)
-{
-    struct tfx f;
-    cJSON *c = claims();
+static const struct tok_case signature_cases[] = {
+    {.name = "unknown kid without refresh", /* kid r2 is not published */
+     .key = TK_RSA2,
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "unknown signing key kid=r2"},
+    {.name = "signature by another key under kid r1",
+     .key = TK_RSA2,
+     .header = "{\"typ\":\"JWT\",\"alg\":\"RS256\",\"kid\":\"r1\"}",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "signature verification failed"},
+};
 
-    tfx_start(&f, NULL);
-    cJSON_ReplaceItemInObject(c, "exp", cJSON_CreateString("9999999999"));
-    deny_with(&f, c, "exp claim is not a number");
-    tfx_stop(&f);
-}
-END_TEST
+static const struct tok_case claim_cases[] = {
+    {.name = "no exp",
+     .edit = {TDEL("exp")},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "token has no exp claim"},
+    {.name = "exp a string",
+     .edit = {TSET("exp", JSTR("9999999999"))},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "exp claim is not a number"},
+    {.name = "expired minutes ago",
+     .edit = {TTIME("exp", -200)},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "expired 3 min ago"},
+    {.name = "expired seconds ago",
+     .extra = {"GATEHOUSE_LEEWAY=0"},
+     .edit = {TTIME("exp", -5)},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "s ago"},
+    {.name = "nbf in the future",
+     .edit = {TTIME("nbf", 600)},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "not valid yet"},
+    {.name = "iat in the future",
+     .edit = {TTIME("iat", 600)},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "issued in the future"},
+    /* default: the discovery issuer (v2) */
+    {.name = "v1 issuer when v2 configured",
+     .edit = {TSET("iss", JSTR(ISS_V1))},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "token issued by v1 endpoint sts.windows.net but only v2 issuer configured"},
+    {.name = "v2 issuer when v1 configured",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_V1},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "token issued by v2 endpoint login.microsoftonline.com but only v1"},
+    {.name = "v1 issuer when v1 configured",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_V1},
+     .edit = {TSET("iss", JSTR(ISS_V1))}},
+    {.name = "v1 issuer when both configured",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_V1 "," ISS_V2},
+     .edit = {TSET("iss", JSTR(ISS_V1))}},
+    {.name = "v2 issuer when both configured", .extra = {"GATEHOUSE_ISSUER=" ISS_V1 "," ISS_V2}},
+    {.name = "other issuer",
+     .edit = {TSET("iss", JSTR("https://evil.example/v2.0"))},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "issuer https://evil.example/v2.0 is not accepted"},
+    {.name = "issuer with a suffix",
+     .edit = {TSET("iss", JSTR(ISS_V2 "/extra"))},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "is not accepted"},
+    {.name = "no iss",
+     .edit = {TDEL("iss")},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "token has no iss claim"},
+    /* the common endpoint's {tenantid} template with a tenant allow-list */
+    {.name = "template: first tenant",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_TMPL, "GATEHOUSE_TENANTS=" TID "," TID2}},
+    {.name = "template: second tenant",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_TMPL, "GATEHOUSE_TENANTS=" TID "," TID2},
+     .iss = ISS_OF(TID2),
+     .tid = TID2},
+    {.name = "template: iss tenant is not tid",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_TMPL, "GATEHOUSE_TENANTS=" TID "," TID2},
+     .iss = ISS_OF(TID2),
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "is not accepted"},
+    {.name = "template: tenant not allowed",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_TMPL, "GATEHOUSE_TENANTS=" TID "," TID2},
+     .iss = ISS_OF(TID_X),
+     .tid = TID_X,
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "tenant " TID_X " is not allowed"},
+    {.name = "template: tid not a GUID",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_TMPL, "GATEHOUSE_TENANTS=" TID "," TID2},
+     .iss = ISS_OF("x"),
+     .tid = "x",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "is not accepted"},
+    /* a {tenantid} issuer from discovery (the common document) without a tenant allow-list
+     * accepts nothing */
+    {.name = "template from discovery without tenants",
+     .reload = true,
+     .disc_issuer = ISS_TMPL,
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "needs GATEHOUSE_TENANTS"},
+    /* a JWK's own "issuer" (Entra v2 keys) limits which issuer it may sign for */
+    {.name = "key issuer: its own tenant",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_TMPL, "GATEHOUSE_TENANTS=" TID "," TID2},
+     .reload = true,
+     .key_issuer = ISS_V2},
+    {.name = "key issuer: another tenant",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_TMPL, "GATEHOUSE_TENANTS=" TID "," TID2},
+     .reload = true,
+     .key_issuer = ISS_V2,
+     .iss = ISS_OF(TID2),
+     .tid = TID2,
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = KEY_DENIED},
+    /* Entra signs v1 tokens (iss sts.windows.net/<tid>/) with the same keys as v2 ones, and
+     * those keys name the v2 issuer: with both issuers configured, both token versions pass
+     * (Microsoft.IdentityModel ValidateIssuerSigningKey compares the key's issuer with the v2
+     * issuer of the token's tenant) */
+    {.name = "v2 key issuer signs v2",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_V2 "," ISS_V1},
+     .reload = true,
+     .key_issuer = ISS_V2,
+     .disc_issuer = ISS_V2},
+    {.name = "v2 key issuer signs v1 of the same tenant",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_V2 "," ISS_V1},
+     .reload = true,
+     .key_issuer = ISS_V2,
+     .disc_issuer = ISS_V2,
+     .edit = {TSET("iss", JSTR(ISS_V1))}},
+    /* the multi-tenant (/common) key names the {tenantid} template: each tenant's v1 token */
+    {.name = "template key signs tenant 1 v1",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_TMPL "," ISS_V1TMPL, "GATEHOUSE_TENANTS=" TID "," TID2},
+     .reload = true,
+     .key_issuer = ISS_TMPL,
+     .disc_issuer = ISS_TMPL,
+     .iss = ISS_V1},
+    {.name = "template key signs tenant 2 v1",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_TMPL "," ISS_V1TMPL, "GATEHOUSE_TENANTS=" TID "," TID2},
+     .reload = true,
+     .key_issuer = ISS_TMPL,
+     .disc_issuer = ISS_TMPL,
+     .iss = ISS1_OF(TID2),
+     .tid = TID2},
+    /* a key that names tenant A's issuer never signs for tenant B, v1 or v2 ... */
+    {.name = "tenant A key, tenant B v2",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_TMPL "," ISS_V1TMPL, "GATEHOUSE_TENANTS=" TID "," TID2},
+     .reload = true,
+     .key_issuer = ISS_V2,
+     .disc_issuer = ISS_TMPL,
+     .iss = ISS_OF(TID2),
+     .tid = TID2,
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = KEY_DENIED},
+    {.name = "tenant A key, tenant B v1",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_TMPL "," ISS_V1TMPL, "GATEHOUSE_TENANTS=" TID "," TID2},
+     .reload = true,
+     .key_issuer = ISS_V2,
+     .disc_issuer = ISS_TMPL,
+     .iss = ISS1_OF(TID2),
+     .tid = TID2,
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = KEY_DENIED " " ISS1_OF(TID2)},
+    /* ... while the key's own tenant still passes, v1 and v2 */
+    {.name = "tenant A key, tenant A v1",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_TMPL "," ISS_V1TMPL, "GATEHOUSE_TENANTS=" TID "," TID2},
+     .reload = true,
+     .key_issuer = ISS_V2,
+     .disc_issuer = ISS_TMPL,
+     .iss = ISS_V1},
+    /* a key naming another tenant's v1 issuer signs only that exact issuer */
+    {.name = "tenant B v1 key, tenant A v1",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_TMPL "," ISS_V1TMPL, "GATEHOUSE_TENANTS=" TID "," TID2},
+     .reload = true,
+     .key_issuer = ISS1_OF(TID2),
+     .disc_issuer = ISS_TMPL,
+     .iss = ISS_V1,
+     .edit = {TSET("uti", JSTR("fresh"))},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = KEY_DENIED},
+    /* nor does a {tenantid} key sign a v1 token whose iss names a tenant other than its tid:
+     * tenant A's v1 issuer configured exactly, a token claiming tid B (allowed) with A's iss;
+     * the template key resolves to B's v2 issuer, whose v1 twin is not this iss */
+    {.name = "template key, tenant A iss with tid B",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_V1, "GATEHOUSE_TENANTS=" TID "," TID2},
+     .reload = true,
+     .key_issuer = ISS_TMPL,
+     .disc_issuer = ISS_TMPL,
+     .iss = ISS_V1,
+     .tid = TID2,
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = KEY_DENIED},
+    {.name = "template key, tenant A iss with tid A",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_V1, "GATEHOUSE_TENANTS=" TID "," TID2},
+     .reload = true,
+     .key_issuer = ISS_TMPL,
+     .disc_issuer = ISS_TMPL,
+     .iss = ISS_V1},
+    /* a tid that is not a GUID can never complete a {tenantid} key issuer */
+    {.name = "template key, tid not a GUID",
+     .extra = {"GATEHOUSE_ISSUER=" ISS_V1, "GATEHOUSE_TENANTS=" TID "," TID2},
+     .reload = true,
+     .key_issuer = ISS_TMPL,
+     .disc_issuer = ISS_TMPL,
+     .iss = ISS_V1,
+     .tid = "x",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = KEY_DENIED},
+    {.name = "Microsoft Graph audience (app id)",
+     .edit = {TSET("aud", JSTR("00000003-0000-0000-c000-000000000000"))},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "audience is 00000003-0000-0000-c000-000000000000 (a Microsoft Graph token): "
+             "request a token for this API's scope"},
+    {.name = "Microsoft Graph audience (URL)",
+     .edit = {TSET("aud", JSTR("https://graph.microsoft.com"))},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "a Microsoft Graph token"},
+    {.name = "other audience",
+     .edit = {TSET("aud", JSTR("api://other-app"))},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "audience api://other-app is not this API (expected " AUD ")"},
+    {.name = "no aud",
+     .edit = {TDEL("aud")},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "token has no aud claim"},
+    {.name = "empty aud array",
+     .edit = {TSET("aud", "[]")},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "aud claim is empty"},
+    {.name = "aud array with a non-string",
+     .edit = {TSET("aud", "[1," JSTR(AUD) "]")},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "non-string"},
+    {.name = "tenant not allowed",
+     .extra = {"GATEHOUSE_TENANTS=" TID2},
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "tenant " TID " is not allowed"},
+    {.name = "payload an array",
+     .header = "{\"alg\":\"RS256\",\"kid\":\"r1\"}",
+     .payload = "[1]",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "payload is not a JSON object"},
+    {.name = "payload with trailing text",
+     .header = "{\"alg\":\"RS256\",\"kid\":\"r1\"}",
+     .payload = "{} trailing",
+     .want_st = GH_E_UNAUTHORIZED,
+     .want = "payload is not a JSON object"},
+};
 
-START_TEST(reject_expired_minutes)
-{
-    struct tfx f;
-    cJSON *c = claims();
+static const struct tok_case scope_cases[] = {
+    {.name = "delegated with the scopes", /* scp "Custom.Read User.Read" */
+     .extra = {"GATEHOUSE_REQUIRED_SCOPES=Custom.Read,Custom.Admin"}},
+    {.name = "delegated without them",
+     .extra = {"GATEHOUSE_REQUIRED_SCOPES=Custom.Read,Custom.Admin"},
+     .edit = {TSET("scp", JSTR("User.Read"))},
+     .want_st = GH_E_FORBIDDEN,
+     .want = "lacks a required scope"},
+    {.name = "delegated with a longer scope name",
+     .extra = {"GATEHOUSE_REQUIRED_SCOPES=Custom.Read,Custom.Admin"},
+     .edit = {TSET("scp", JSTR("Custom.ReadWrite"))},
+     .want_st = GH_E_FORBIDDEN,
+     .want = "lacks a required scope"},
+    {.name = "app-only with the role",
+     .extra = {"GATEHOUSE_REQUIRED_SCOPES=Custom.Read", "GATEHOUSE_REQUIRED_ROLES=Gatehouse.Check"},
+     .edit = {TDEL("scp"), TSET("roles", "[\"Other\",\"Gatehouse.Check\"]")}},
+    {.name = "app-only without roles",
+     .extra = {"GATEHOUSE_REQUIRED_SCOPES=Custom.Read", "GATEHOUSE_REQUIRED_ROLES=Gatehouse.Check"},
+     .edit = {TDEL("scp")},
+     .want_st = GH_E_FORBIDDEN,
+     .want = "app-only token lacks a required app role"},
+};
 
-    tfx_start(&f, NULL);
-    gh_mint_claims_time(c, "exp", -200);
-    deny_with(&f, c, "expired 3 min ago");
-    tfx_stop(&f);
-}
-END_TEST
-
-START_TEST(reject_expired_seconds)
-{
-    static const char *const extra[] = {"GATEHOUSE_LEEWAY=0", NULL};
-    struct tfx f;
-    cJSON *c = claims();
-
-    tfx_start(&f, extra);
-    gh_mint_claims_time(c, "exp", -5);
-    deny_with(&f, c, "s ago");
-    tfx_stop(&f);
-}
-END_TEST
-
-START_TEST(reject_nbf_in_future)
-{
-    struct tfx f;
-    cJSON *c = claims();
-
-    tfx_start(&f, NULL);
-    gh_mint_claims_time(c, "nbf", 600);
-    deny_with(&f, c, "not valid yet");
-    tfx_stop(&f);
-}
-END_TEST
-
-START_TEST(reject_iat_in_future)
-{
-    struct tfx f;
-    cJSON *c = claims();
-
-    tfx_start(&f, NULL);
-    gh_mint_claims_time(c, "iat", 600);
-    deny_with(&f, c, "issued in the future");
-    tfx_stop(&f);
-}
-END_TEST
-
-START_TEST(reject_v1_issuer_when_v2_configured)
-{
-    struct tfx f;
-    cJSON *c = claims();
-
-    tfx_start(&f, NULL); /* default: discovery issuer (v2) */
-    cJSON_ReplaceItemInObject(c, "iss", cJSON_CreateString(ISS_V1));
-    deny_with(&f, c, "token issued by v1 endpoint sts.windows.net but only v2 issuer configured");
-    tfx_stop(&f);
-}
-END_TEST
-
-START_TEST(reject_v2_issuer_when_v1_configured)
-{
-    static const char *const extra[] = {"GATEHOUSE_ISSUER=" ISS_V1, NULL};
-    struct tfx f;
-    cJSON *c = claims();
-    cJSON *c1 = claims();
-    char *t;
-
-    tfx_start(&f, extra);
-    deny_with(&f, c, "token issued by v2 endpoint login.microsoftonline.com but only v1");
-    cJSON_ReplaceItemInObject(c1, "iss", cJSON_CreateString(ISS_V1));
-    t = mint(f.rsa, "RS256", c1);
-    expect_ok(&f, t);
-    free(t);
-    tfx_stop(&f);
-}
-END_TEST
-
-START_TEST(accept_both_issuers_when_both_configured)
-{
-    static const char *const extra[] = {"GATEHOUSE_ISSUER=" ISS_V1 "," ISS_V2, NULL};
-    struct tfx f;
-    cJSON *c1 = claims();
-    char *t1, *t2;
-
-    tfx_start(&f, extra);
-    cJSON_ReplaceItemInObject(c1, "iss", cJSON_CreateString(ISS_V1));
-    t1 = mint(f.rsa, "RS256", c1);
-    t2 = mint(f.rsa, "RS256", claims());
-    expect_ok(&f, t1);
-    expect_ok(&f, t2);
-    free(t1);
-    free(t2);
-    tfx_stop(&f);
-}
-END_TEST
-
-START_TEST(reject_other_issuer_and_prefix_tricks)
-{
-    struct tfx f;
-    cJSON *c1 = claims(), *c2 = claims(), *c3 = claims();
-
-    tfx_start(&f, NULL);
-    cJSON_ReplaceItemInObject(c1, "iss", cJSON_CreateString("https://evil.example/v2.0"));
-    deny_with(&f, c1, "issuer https://evil.example/v2.0 is not accepted");
-    cJSON_ReplaceItemInObject(c2, "iss", cJSON_CreateString(ISS_V2 "/extra"));
-    deny_with(&f, c2, "is not accepted");
-    cJSON_DeleteItemFromObject(c3, "iss");
-    deny_with(&f, c3, "token has no iss claim");
-    tfx_stop(&f);
-}
-END_TEST
-
-/* The common endpoint's {tenantid} template with a tenant allow-list. */
-START_TEST(issuer_template_with_tenant_allow_list)
-{
-    static const char *const extra[] = {
-        "GATEHOUSE_ISSUER=https://login.microsoftonline.com/{tenantid}/v2.0",
-        "GATEHOUSE_TENANTS=" TID "," TID2, NULL};
-    struct tfx f;
-    cJSON *c2 = gh_mint_claims("https://login.microsoftonline.com/" TID2 "/v2.0", AUD, TID2);
-    cJSON *c3 = gh_mint_claims("https://login.microsoftonline.com/" TID2 "/v2.0", AUD, TID);
-    cJSON *c4 = gh_mint_claims("https://login.microsoftonline.com/11111111-2222-3333-4444-"
-                               "555555555555/v2.0",
-                               AUD, "11111111-2222-3333-4444-555555555555");
-    cJSON *c5 = gh_mint_claims("https://login.microsoftonline.com/x/v2.0", AUD, "x");
-    char *t;
-
-    tfx_start(&f, extra);
-    t = mint(f.rsa, "RS256", claims());
-    expect_ok(&f, t);
-    free(t);
-    t = mint(f.rsa, "RS256", c2);
-    expect_ok(&f, t);
-    free(t);
-    deny_with(&f, c3, "is not accepted"); /* iss tenant != tid */
-    deny_with(&f, c4, "tenant 11111111-2222-3333-4444-555555555555 is not allowed");
-    deny_with(&f, c5, "is not accepted"); /* tid not a GUID */
-    tfx_stop(&f);
-}
-END_TEST
-
-/* A {tenantid} issuer from discovery (the common document) without a tenant allow-list accepts
- * nothing; a configured one is refused at start-up. */
-START_TEST(issuer_template_requires_tenants)
-{
-    static const char *const bad[] = {"GATEHOUSE_AUDIENCE=" AUD,
-                                      "GATEHOUSE_ISSUER=https://login.microsoftonline.com/"
-                                      "{tenantid}/v2.0",
-                                      NULL};
-    struct tfx f;
-    struct gh_config *cfg = NULL;
-    struct authz_verifier *v = NULL;
-    struct gh_err err = {0};
-    struct gh_mint_key *keys[1];
-    char *doc;
-
-    tfx_start(&f, NULL);
-    keys[0] = f.rsa;
-    doc = gh_mint_jwks(keys, 1);
-    ck_assert_int_eq(jwks_cache_load_doc(f.cache, doc, strlen(doc),
-                                         "https://login.microsoftonline.com/{tenantid}/v2.0", &err),
-                     GH_OK);
-    deny_with(&f, claims(), "needs GATEHOUSE_TENANTS");
-    ck_assert_int_eq(gh_config_load(NULL, (char *const *)bad, &cfg, &err), GH_OK);
-    ck_assert_int_eq(authz_verifier_new(cfg, f.cache, &v, &err), GH_E_INVALID);
-    ck_assert(strstr(err.msg, "GATEHOUSE_TENANTS") != NULL);
-    gh_config_free(cfg);
-    free(doc);
-    tfx_stop(&f);
-}
-END_TEST
-
-/* A JWK's own "issuer" (Entra v2 keys) limits which issuer it may sign for. */
-START_TEST(reject_key_issuer_mismatch)
-{
-    static const char *const extra[] = {
-        "GATEHOUSE_ISSUER=https://login.microsoftonline.com/{tenantid}/v2.0",
-        "GATEHOUSE_TENANTS=" TID "," TID2, NULL};
-    struct tfx f;
-    cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "keys"), *jwk;
-    char *doc, *t;
-    struct gh_err err = {0};
-
-    tfx_start(&f, extra);
-    jwk = gh_mint_key_jwk(f.rsa);
-    cJSON_AddStringToObject(jwk, "issuer", ISS_V2);
-    cJSON_AddItemToArray(arr, jwk);
-    doc = cJSON_PrintUnformatted(root);
-    ck_assert_int_eq(jwks_cache_load_doc(f.cache, doc, strlen(doc), NULL, &err), GH_OK);
-    t = mint(f.rsa, "RS256", claims());
-    expect_ok(&f, t);
-    free(t);
-    deny_with(&f, gh_mint_claims("https://login.microsoftonline.com/" TID2 "/v2.0", AUD, TID2),
-              "signing key kid=r1 is not valid for issuer");
-    free(doc);
-    cJSON_Delete(root);
-    tfx_stop(&f);
-}
-END_TEST
-
-/* Install rsa1 ("r1") alone, its JWK carrying "issuer" key_issuer (Entra's v2 keys do). */
+/* The key set becomes rsa1 ("r1") alone, its JWK carrying "issuer" key_issuer when not NULL
+ * (Entra's v2 keys do), under discovery issuer disc_issuer. */
 static void load_key_with_issuer(struct tfx *f, const char *key_issuer, const char *disc_issuer)
 {
     cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "keys");
@@ -856,7 +699,8 @@ static void load_key_with_issuer(struct tfx *f, const char *key_issuer, const ch
     struct gh_err err = {0};
     char *doc;
 
-    cJSON_AddStringToObject(jwk, "issuer", key_issuer);
+    if (key_issuer != NULL)
+        cJSON_AddStringToObject(jwk, "issuer", key_issuer);
     cJSON_AddItemToArray(arr, jwk);
     doc = cJSON_PrintUnformatted(root);
     ck_assert_int_eq(jwks_cache_load_doc(f->cache, doc, strlen(doc), disc_issuer, &err), GH_OK);
@@ -864,223 +708,281 @@ static void load_key_with_issuer(struct tfx *f, const char *key_issuer, const ch
     cJSON_Delete(root);
 }
 
-/* Entra signs v1 tokens (iss sts.windows.net/<tid>/) with the same keys as v2 ones, and those
- * keys name the v2 issuer: with both issuers configured, both token versions pass
- * (Microsoft.IdentityModel ValidateIssuerSigningKey compares the key's issuer with the v2
- * issuer of the token's tenant). */
-START_TEST(key_issuer_v2_signs_v1_of_same_tenant)
+/* The claims of case t, edited. Caller deletes. */
+static cJSON *tok_case_claims(const struct tok_case *t)
 {
-    static const char *const extra[] = {"GATEHOUSE_ISSUER=" ISS_V2 "," ISS_V1, NULL};
-    static const char *const tmpl_extra[] = {
-        "GATEHOUSE_ISSUER=https://login.microsoftonline.com/{tenantid}/v2.0,"
-        "https://sts.windows.net/{tenantid}/",
-        "GATEHOUSE_TENANTS=" TID "," TID2, NULL};
-    struct tfx f;
-    cJSON *c;
-    char *t;
-
-    tfx_start(&f, extra);
-    load_key_with_issuer(&f, ISS_V2, ISS_V2);
-    t = mint(f.rsa, "RS256", claims());
-    expect_ok(&f, t);
-    free(t);
-    c = claims();
-    cJSON_ReplaceItemInObject(c, "iss", cJSON_CreateString(ISS_V1));
-    t = mint(f.rsa, "RS256", c);
-    expect_ok(&f, t);
-    free(t);
-    tfx_stop(&f);
-
-    /* the multi-tenant (/common) key names the {tenantid} template: each tenant's v1 token */
-    tfx_start(&f, tmpl_extra);
-    load_key_with_issuer(&f, "https://login.microsoftonline.com/{tenantid}/v2.0",
-                         "https://login.microsoftonline.com/{tenantid}/v2.0");
-    t = mint(f.rsa, "RS256", gh_mint_claims(ISS_V1, AUD, TID));
-    expect_ok(&f, t);
-    free(t);
-    t = mint(f.rsa, "RS256", gh_mint_claims("https://sts.windows.net/" TID2 "/", AUD, TID2));
-    expect_ok(&f, t);
-    free(t);
-    tfx_stop(&f);
-}
-END_TEST
-
-/* A key that names tenant A's issuer never signs for tenant B, v1 or v2; nor does a {tenantid}
- * key sign a v1 token whose iss names a tenant other than its tid. */
-START_TEST(key_issuer_never_crosses_tenants)
-{
-    static const char *const tmpl_extra[] = {
-        "GATEHOUSE_ISSUER=https://login.microsoftonline.com/{tenantid}/v2.0,"
-        "https://sts.windows.net/{tenantid}/",
-        "GATEHOUSE_TENANTS=" TID "," TID2, NULL};
-    static const char *const v1_extra[] = {"GATEHOUSE_ISSUER=" ISS_V1,
-                                           "GATEHOUSE_TENANTS=" TID "," TID2, NULL};
-    struct tfx f;
-
-    tfx_start(&f, tmpl_extra);
-    load_key_with_issuer(&f, ISS_V2, "https://login.microsoftonline.com/{tenantid}/v2.0");
-    deny_with(&f, gh_mint_claims("https://login.microsoftonline.com/" TID2 "/v2.0", AUD, TID2),
-              "signing key kid=r1 is not valid for issuer");
-    deny_with(&f, gh_mint_claims("https://sts.windows.net/" TID2 "/", AUD, TID2),
-              "signing key kid=r1 is not valid for issuer https://sts.windows.net/" TID2 "/");
-    /* the key's own tenant still passes, v1 and v2 */
-    {
-        char *t = mint(f.rsa, "RS256", gh_mint_claims(ISS_V1, AUD, TID));
-        expect_ok(&f, t);
-        free(t);
+    cJSON *c = gh_mint_claims(t->iss != NULL ? t->iss : ISS_V2, AUD, t->tid != NULL ? t->tid : TID);
+    for (const struct tok_edit *e = t->edit; e < t->edit + 4 && e->op != TE_END; e++) {
+        cJSON *v;
+        switch (e->op) {
+        case TE_SET:
+            v = cJSON_Parse(e->json);
+            ck_assert_msg(v != NULL, "%s: bad JSON in the table: %s", t->name, e->json);
+            if (cJSON_HasObjectItem(c, e->member))
+                cJSON_ReplaceItemInObject(c, e->member, v);
+            else
+                cJSON_AddItemToObject(c, e->member, v);
+            break;
+        case TE_DEL:
+            cJSON_DeleteItemFromObject(c, e->member);
+            break;
+        case TE_TIME:
+            gh_mint_claims_time(c, e->member, e->delta);
+            break;
+        case TE_END:
+            break;
+        }
     }
-    /* a key naming another tenant's v1 issuer signs only that exact issuer (a fresh token: the
-     * one above is in the verified-token cache) */
-    load_key_with_issuer(&f, "https://sts.windows.net/" TID2 "/",
-                         "https://login.microsoftonline.com/{tenantid}/v2.0");
-    {
-        cJSON *c = gh_mint_claims(ISS_V1, AUD, TID);
-        cJSON_AddStringToObject(c, "uti", "fresh");
-        deny_with(&f, c, "signing key kid=r1 is not valid for issuer");
+    return c;
+}
+
+/* The token of case t, signed with the fixture key it names. Caller frees. */
+static char *tok_case_token(struct tfx *f, const struct tok_case *t)
+{
+    const struct gh_mint_key *keys[] = {f->rsa, f->rsa2, f->ec, f->ec384, f->rsa};
+    const struct gh_mint_key *k = keys[t->key];
+    const char *alg = t->alg != NULL ? t->alg : "RS256";
+    cJSON *c = tok_case_claims(t);
+    char *payload = t->payload != NULL ? strdup(t->payload) : cJSON_PrintUnformatted(c);
+    char *tok;
+
+    if (t->payload_tail != NULL) {
+        size_t n = strlen(payload) - 1, tail = strlen(t->payload_tail);
+        payload = realloc(payload, n + tail + 1);
+        memcpy(payload + n, t->payload_tail, tail + 1);
     }
-    tfx_stop(&f);
-
-    /* tenant A's v1 issuer configured exactly, a token claiming tid B (allowed) with A's iss:
-     * the template key resolves to B's v2 issuer, whose v1 twin is not this iss */
-    tfx_start(&f, v1_extra);
-    load_key_with_issuer(&f, "https://login.microsoftonline.com/{tenantid}/v2.0",
-                         "https://login.microsoftonline.com/{tenantid}/v2.0");
-    deny_with(&f, gh_mint_claims(ISS_V1, AUD, TID2), "signing key kid=r1 is not valid for issuer");
-    {
-        char *t = mint(f.rsa, "RS256", gh_mint_claims(ISS_V1, AUD, TID));
-        expect_ok(&f, t);
-        free(t);
+    if (t->key == TK_HMAC_PUB) {
+        char *pem = gh_mint_key_public_pem(f->rsa);
+        tok = gh_mint_sign_hmac(pem, strlen(pem), t->header, payload);
+        free(pem);
+    } else if (t->header != NULL) {
+        tok = gh_mint_sign(k, alg, t->header, payload);
+    } else {
+        tok = gh_mint_jwt(k, alg, c);
     }
-    /* a tid that is not a GUID can never complete a {tenantid} key issuer */
-    deny_with(&f, gh_mint_claims(ISS_V1, AUD, "x"), "signing key kid=r1 is not valid for issuer");
-    tfx_stop(&f);
+    free(payload);
+    cJSON_Delete(c);
+    return tok;
 }
-END_TEST
 
-START_TEST(reject_graph_audience)
+/* Run case t on a fresh verifier: accepted, or rejected with its status and description. */
+static void tok_case_run(const struct tok_case *t)
 {
     struct tfx f;
-    cJSON *c = claims(), *c2 = claims();
+    char *tok;
 
-    tfx_start(&f, NULL);
-    cJSON_ReplaceItemInObject(c, "aud", cJSON_CreateString("00000003-0000-0000-c000-000000000000"));
-    deny_with(&f, c,
-              "audience is 00000003-0000-0000-c000-000000000000 (a Microsoft Graph token): "
-              "request a token for this API's scope");
-    cJSON_ReplaceItemInObject(c2, "aud", cJSON_CreateString("https://graph.microsoft.com"));
-    deny_with(&f, c2, "a Microsoft Graph token");
+    tfx_start(&f, t->extra);
+    if (t->reload)
+        load_key_with_issuer(&f, t->key_issuer, t->disc_issuer);
+    tok = tok_case_token(&f, t);
+    expect_case(&f, t->name, tok, t->want_st, t->want);
+    free(tok);
     tfx_stop(&f);
+}
+
+#define N_CASES(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+START_TEST(valid_table)
+{
+    tok_case_run(&valid_cases[_i]);
 }
 END_TEST
 
-START_TEST(reject_other_audience)
+START_TEST(header_table)
 {
-    struct tfx f;
-    cJSON *c = claims(), *c2 = claims(), *c3 = claims(), *arr = cJSON_CreateArray();
-
-    tfx_start(&f, NULL);
-    cJSON_ReplaceItemInObject(c, "aud", cJSON_CreateString("api://other-app"));
-    deny_with(&f, c, "audience api://other-app is not this API (expected " AUD ")");
-    cJSON_DeleteItemFromObject(c2, "aud");
-    deny_with(&f, c2, "token has no aud claim");
-    cJSON_AddItemToArray(arr, cJSON_CreateString(AUD));
-    cJSON_AddItemToArray(arr, cJSON_CreateNumber(1));
-    cJSON_AddItemToArray(arr, cJSON_CreateString(AUD));
-    cJSON_ReplaceItemInObject(c3, "aud", cJSON_CreateArray());
-    deny_with(&f, c3, "aud claim is empty");
-    cJSON_Delete(arr);
-    tfx_stop(&f);
+    tok_case_run(&header_cases[_i]);
 }
 END_TEST
 
-START_TEST(reject_aud_array_with_non_string)
+START_TEST(signature_table)
 {
-    struct tfx f;
-    cJSON *c = claims(), *arr = cJSON_CreateArray();
-
-    tfx_start(&f, NULL);
-    cJSON_AddItemToArray(arr, cJSON_CreateNumber(1));
-    cJSON_AddItemToArray(arr, cJSON_CreateString(AUD));
-    cJSON_ReplaceItemInObject(c, "aud", arr);
-    deny_with(&f, c, "non-string");
-    tfx_stop(&f);
+    tok_case_run(&signature_cases[_i]);
 }
 END_TEST
 
-START_TEST(reject_tenant_not_allowed)
+START_TEST(claims_table)
 {
-    static const char *const extra[] = {"GATEHOUSE_TENANTS=" TID2, NULL};
+    tok_case_run(&claim_cases[_i]);
+}
+END_TEST
+
+START_TEST(scope_table)
+{
+    tok_case_run(&scope_cases[_i]);
+}
+END_TEST
+
+/* ---- the compact form as a table: a valid token taken apart and put together wrongly ------ */
+
+/* A byte edit of the assembled token. */
+enum form_edit {
+    FE_NONE = 0,
+    FE_SPACE_AT_10,   /* a space inserted after the 10th character */
+    FE_PLUS_NEAR_END, /* the std alphabet: '+' 5 characters from the end */
+    FE_FLIP_LAST,     /* the last character's unused low bits set (RSA-256 signature: 342 chars) */
+};
+
+/* 64 zero bytes in base64url: ECDSA r = s = 0 (CVE-2022-21449) */
+#define A10      "AAAAAAAAAA"
+#define ZERO_SIG A10 A10 A10 A10 A10 A10 A10 A10 "AAAAAA"
+
+/* Input: a template over a valid token (%T the token, %S its header.payload, %H the base64url
+ * of `header`, %P the base64url of the claims), a byte edit, the settings and the signing key.
+ * Expected: rejected (401) with a description containing `want`. */
+struct form_case {
+    const char *name;
+    const char *extra[2];
+    enum tok_key key;
+    const char *alg;    /* NULL: RS256 */
+    const char *header; /* for %H */
+    const char *tmpl;
+    enum form_edit edit;
+    const char *want;
+};
+
+static const struct form_case form_cases[] = {
+    {.name = "one segment", .tmpl = "abc", .want = "compact JWS"},
+    {.name = "two segments", .tmpl = "a.b", .want = "compact JWS"},
+    {.name = "four segments", .tmpl = "%T.AAAA", .want = "compact JWS"},
+    {.name = "five segments (JWE)", .tmpl = "a.b.c.d.e", .want = "compact JWS"},
+    {.name = "trailing dot", .tmpl = "%T.", .want = "compact JWS"},
+    {.name = "empty token", .tmpl = "", .want = "empty"},
+    {.name = "empty signature segment", .tmpl = "%S.", .want = "empty signature segment"},
+    {.name = "empty header segment", .tmpl = ".e30.AAAA", .want = "empty header segment"},
+    /* lenient base64url (libjwt + libb64) accepts all of these; gatehouse must not */
+    {.name = "padding", .tmpl = "%T==", .want = "not strict base64url"},
+    {.name = "a '!'", .tmpl = "%T!", .want = "not strict base64url"},
+    {.name = "a space", .tmpl = "%T", .edit = FE_SPACE_AT_10, .want = "not strict base64url"},
+    {.name = "a newline", .tmpl = "%T\n", .want = "not strict base64url"},
+    {.name = "std alphabet",
+     .tmpl = "%T",
+     .edit = FE_PLUS_NEAR_END,
+     .want = "not strict base64url"},
+    {.name = "non-zero unused bits",
+     .tmpl = "%T",
+     .edit = FE_FLIP_LAST,
+     .want = "not strict base64url"},
+    {.name = "alg none",
+     .header = "{\"alg\":\"none\",\"kid\":\"r1\"}",
+     .tmpl = "%H.%P.AAAA",
+     .want = "alg none"},
+    {.name = "alg NONE",
+     .header = "{\"alg\":\"NONE\",\"kid\":\"r1\"}",
+     .tmpl = "%H.%P.AAAA",
+     .want = "alg none"},
+    {.name = "alg none, no signature",
+     .header = "{\"alg\":\"none\",\"kid\":\"r1\"}",
+     .tmpl = "%H.%P.",
+     .want = "empty signature"},
+    {.name = "header an array",
+     .header = "[1,2]",
+     .tmpl = "%H.e30.AAAA",
+     .want = "header is not a JSON object"},
+    {.name = "ECDSA r = s = 0",
+     .extra = {"GATEHOUSE_ALGS=ES256"},
+     .key = TK_EC,
+     .alg = "ES256",
+     .tmpl = "%S." ZERO_SIG,
+     .want = "signature verification failed"},
+    {.name = "ECDSA signature of the wrong length",
+     .extra = {"GATEHOUSE_ALGS=ES256"},
+     .key = TK_EC,
+     .alg = "ES256",
+     .tmpl = "%S.AAAA",
+     .want = "ECDSA signature has 3 bytes"},
+};
+
+START_TEST(form_table)
+{
+    const struct form_case *t = &form_cases[_i];
     struct tfx f;
     cJSON *c = claims();
+    char *claims_text = cJSON_PrintUnformatted(c);
+    char *tok, *h, *p, buf[8192];
+    size_t n = 0;
 
-    tfx_start(&f, extra);
-    deny_with(&f, c, "tenant " TID " is not allowed");
+    tfx_start(&f, t->extra);
+    {
+        const struct gh_mint_key *keys[] = {f.rsa, f.rsa2, f.ec, f.ec384, f.rsa};
+        tok = gh_mint_jwt(keys[t->key], t->alg != NULL ? t->alg : "RS256", c);
+    }
+    h = t->header != NULL ? gh_mint_b64url(t->header, strlen(t->header)) : strdup("");
+    p = gh_mint_b64url(claims_text, strlen(claims_text));
+    for (const char *s = t->tmpl; *s != '\0'; s++) {
+        const char *piece = s;
+        size_t len = 1;
+        if (s[0] == '%' && s[1] == 'T') {
+            piece = tok;
+            len = strlen(tok);
+        } else if (s[0] == '%' && s[1] == 'S') {
+            piece = tok;
+            len = (size_t)(strrchr(tok, '.') - tok);
+        } else if (s[0] == '%' && s[1] == 'H') {
+            piece = h;
+            len = strlen(h);
+        } else if (s[0] == '%' && s[1] == 'P') {
+            piece = p;
+            len = strlen(p);
+        }
+        if (piece != s)
+            s++;
+        ck_assert(n + len + 1 < sizeof(buf));
+        memcpy(buf + n, piece, len);
+        n += len;
+    }
+    buf[n] = '\0';
+    switch (t->edit) {
+    case FE_SPACE_AT_10:
+        memmove(buf + 11, buf + 10, n - 10 + 1);
+        buf[10] = ' ';
+        break;
+    case FE_PLUS_NEAR_END:
+        buf[n - 5] = '+';
+        break;
+    case FE_FLIP_LAST:
+        buf[n - 1] = buf[n - 1] == 'A' ? 'B' : (char)(buf[n - 1] ^ 1);
+        break;
+    case FE_NONE:
+        break;
+    }
+    expect_case(&f, t->name, buf, GH_E_UNAUTHORIZED, t->want);
+    free(tok);
+    free(h);
+    free(p);
+    free(claims_text);
+    cJSON_Delete(c);
     tfx_stop(&f);
 }
 END_TEST
 
-START_TEST(reject_payload_not_object)
+/* A configured {tenantid} issuer without a tenant allow-list is refused at start-up (the
+ * same issuer from discovery is the table's "template from discovery without tenants"). */
+START_TEST(issuer_template_requires_tenants)
 {
+    static const char *const bad[] = {"GATEHOUSE_AUDIENCE=" AUD, "GATEHOUSE_ISSUER=" ISS_TMPL,
+                                      NULL};
     struct tfx f;
-    char *t;
+    struct gh_config *cfg = NULL;
+    struct authz_verifier *v = NULL;
+    struct gh_err err = {0};
 
     tfx_start(&f, NULL);
-    t = gh_mint_sign(f.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"r1\"}", "[1]");
-    expect_deny(&f, t, "payload is not a JSON object");
-    free(t);
-    t = gh_mint_sign(f.rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"r1\"}", "{} trailing");
-    expect_deny(&f, t, "payload is not a JSON object");
-    free(t);
+    load_key_with_issuer(&f, NULL, ISS_TMPL);
+    ck_assert_int_eq(gh_config_load(NULL, (char *const *)bad, &cfg, &err), GH_OK);
+    ck_assert_int_eq(authz_verifier_new(cfg, f.cache, &v, &err), GH_E_INVALID);
+    ck_assert(strstr(err.msg, "GATEHOUSE_TENANTS") != NULL);
+    gh_config_free(cfg);
     tfx_stop(&f);
 }
 END_TEST
 
-/* ---- scopes and roles (403) -------------------------------------------------------------- */
-
-START_TEST(scope_required_delegated)
+START_TEST(scope_hint_names_the_required_scopes)
 {
     static const char *const extra[] = {"GATEHOUSE_REQUIRED_SCOPES=Custom.Read,Custom.Admin", NULL};
     struct tfx f;
-    cJSON *bad = claims(), *sub = claims();
-    char *t;
 
     tfx_start(&f, extra);
-    t = mint(f.rsa, "RS256", claims()); /* scp "Custom.Read User.Read" */
-    expect_ok(&f, t);
-    free(t);
-    cJSON_ReplaceItemInObject(bad, "scp", cJSON_CreateString("User.Read"));
-    t = mint(f.rsa, "RS256", bad);
-    expect_status(&f, t, GH_E_FORBIDDEN, "lacks a required scope");
-    free(t);
-    cJSON_ReplaceItemInObject(sub, "scp", cJSON_CreateString("Custom.ReadWrite"));
-    t = mint(f.rsa, "RS256", sub);
-    expect_status(&f, t, GH_E_FORBIDDEN, "lacks a required scope");
-    free(t);
     ck_assert_str_eq(authz_verifier_scope_hint(f.v), "Custom.Read Custom.Admin");
-    tfx_stop(&f);
-}
-END_TEST
-
-START_TEST(role_required_app_only)
-{
-    static const char *const extra[] = {"GATEHOUSE_REQUIRED_SCOPES=Custom.Read",
-                                        "GATEHOUSE_REQUIRED_ROLES=Gatehouse.Check", NULL};
-    struct tfx f;
-    cJSON *app = claims(), *noroles = claims(), *roles = cJSON_CreateArray();
-    char *t;
-
-    tfx_start(&f, extra);
-    cJSON_DeleteItemFromObject(app, "scp");
-    cJSON_AddItemToArray(roles, cJSON_CreateString("Other"));
-    cJSON_AddItemToArray(roles, cJSON_CreateString("Gatehouse.Check"));
-    cJSON_AddItemToObject(app, "roles", roles);
-    t = mint(f.rsa, "RS256", app);
-    expect_ok(&f, t);
-    free(t);
-    cJSON_DeleteItemFromObject(noroles, "scp");
-    t = mint(f.rsa, "RS256", noroles);
-    expect_status(&f, t, GH_E_FORBIDDEN, "app-only token lacks a required app role");
-    free(t);
     tfx_stop(&f);
 }
 END_TEST
@@ -1317,65 +1219,33 @@ Suite *token_suite(void)
     Suite *s = suite_create("token");
     TCase *tc = tcase_create("valid");
     tcase_add_test(tc, valid_rs256);
-    tcase_add_test(tc, valid_es256_es384_when_allowed);
-    tcase_add_test(tc, valid_client_id_audience_and_array);
+    tcase_add_loop_test(tc, valid_table, 0, N_CASES(valid_cases));
     tcase_add_test(tc, valid_large_token_with_200_groups);
-    tcase_add_test(tc, valid_within_leeway);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("form");
-    tcase_add_test(tc, reject_segment_count);
-    tcase_add_test(tc, reject_empty_segments);
-    tcase_add_test(tc, reject_non_canonical_base64url);
+    tcase_add_loop_test(tc, form_table, 0, N_CASES(form_cases));
     tcase_add_test(tc, reject_oversized_token);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("header");
-    tcase_add_test(tc, reject_alg_none);
-    tcase_add_test(tc, reject_hs256_keyed_with_public_key);
-    tcase_add_test(tc, reject_alg_not_in_allow_list);
-    tcase_add_test(tc, reject_alg_kty_mismatch);
-    tcase_add_test(tc, reject_crit);
-    tcase_add_test(tc, reject_missing_or_long_kid);
+    tcase_add_loop_test(tc, header_table, 0, N_CASES(header_cases));
     tcase_add_test(tc, reject_embedded_and_remote_keys);
-    tcase_add_test(tc, reject_bad_typ);
-    tcase_add_test(tc, reject_duplicate_members);
-    tcase_add_test(tc, reject_header_not_json);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("signature");
-    tcase_add_test(tc, reject_unknown_kid_without_refresh);
+    tcase_add_loop_test(tc, signature_table, 0, N_CASES(signature_cases));
     tcase_add_test(tc, reject_tampered_payload);
-    tcase_add_test(tc, reject_signature_by_other_key);
-    tcase_add_test(tc, reject_ecdsa_zero_signature);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("claims");
-    tcase_add_test(tc, reject_missing_exp);
-    tcase_add_test(tc, reject_exp_wrong_type);
-    tcase_add_test(tc, reject_expired_minutes);
-    tcase_add_test(tc, reject_expired_seconds);
-    tcase_add_test(tc, reject_nbf_in_future);
-    tcase_add_test(tc, reject_iat_in_future);
-    tcase_add_test(tc, reject_v1_issuer_when_v2_configured);
-    tcase_add_test(tc, reject_v2_issuer_when_v1_configured);
-    tcase_add_test(tc, accept_both_issuers_when_both_configured);
-    tcase_add_test(tc, reject_other_issuer_and_prefix_tricks);
-    tcase_add_test(tc, issuer_template_with_tenant_allow_list);
+    tcase_add_loop_test(tc, claims_table, 0, N_CASES(claim_cases));
     tcase_add_test(tc, issuer_template_requires_tenants);
-    tcase_add_test(tc, reject_key_issuer_mismatch);
-    tcase_add_test(tc, key_issuer_v2_signs_v1_of_same_tenant);
-    tcase_add_test(tc, key_issuer_never_crosses_tenants);
-    tcase_add_test(tc, reject_graph_audience);
-    tcase_add_test(tc, reject_other_audience);
-    tcase_add_test(tc, reject_aud_array_with_non_string);
-    tcase_add_test(tc, reject_tenant_not_allowed);
-    tcase_add_test(tc, reject_payload_not_object);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("scope");
-    tcase_add_test(tc, scope_required_delegated);
-    tcase_add_test(tc, role_required_app_only);
+    tcase_add_loop_test(tc, scope_table, 0, N_CASES(scope_cases));
+    tcase_add_test(tc, scope_hint_names_the_required_scopes);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("cache");

@@ -1,57 +1,62 @@
 /*
- * scim_client.h - helpers shared by the SCIM end-to-end suites (test_scim_*.c): start the real
- * daemon with a SCIM secret, send one SCIM request, check the invariants every SCIM response
- * must hold (application/scim+json; SCIM Error shape on errors), and read JSON back.
- * static inline so each suite compiles what it uses without unused-function warnings.
+ * scim_client.c - the SCIM client of the end-to-end suites (see scim_client.h): one request with
+ * the SCIM secret, the invariants every SCIM response holds (ENTRA.md §1.4 content type, §1.18 no
+ * nulls, RFC 7644 §3.12 error shape) asserted on each, and small readers for the JSON that comes
+ * back. The daemon in use is one pointer here, set by the suite's fixture; Check forks each test,
+ * so a test sees the daemon its own fixture started.
  */
-#ifndef GH_TEST_SCIM_CLIENT_H
-#define GH_TEST_SCIM_CLIENT_H
+#include "tests/support/scim_client.h"
 
-#include "tests/support/support.h"
+static struct gh_proc *scim_client_daemon; /* borrowed: the fixture that started it stops it */
 
-#include <check.h>
-#include <cjson/cJSON.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+/* See scim_client.h. */
+void scim_client_use(struct gh_proc *p)
+{
+    scim_client_daemon = p;
+}
 
-#define SCIM_TOKEN   "e2e-scim-secret-0123456789abcdef"
-#define SCIM_TOKEN_2 "e2e-scim-next-secret-fedcba9876543210"
-#define SCIM_AUTH    "Authorization: Bearer " SCIM_TOKEN
-#define SCIM_CT      "Content-Type: application/scim+json"
-#define ENT_URN      "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+/* See scim_client.h. */
+struct gh_proc *scim_client_proc(void)
+{
+    return scim_client_daemon;
+}
 
-static struct gh_proc *scim_proc;
-
-struct scim_res {
-    long status;
-    cJSON *json; /* NULL when the body is empty */
-    char etag[64];
-    char location[512];
-    char allow[128];
-    char *raw; /* owned body text */
-};
-
-static inline void scim_e2e_start(void)
+/* See scim_client.h. */
+void scim_e2e_start(void)
 {
     const char *env[] = {"GATEHOUSE_SCIM_TOKEN=" SCIM_TOKEN "," SCIM_TOKEN_2,
                          "GATEHOUSE_LOG_LEVEL=info", NULL};
-    scim_proc = gh_proc_start(env, true);
+    scim_client_daemon = gh_proc_start(env, true);
 }
 
-/* Stop the daemon; it must exit 0 on SIGTERM (under SANITIZE builds a leak or an ASan report
- * makes the exit status non-zero, so this also checks the daemon side). */
-static inline void scim_e2e_stop(void)
+/* See scim_client.h. */
+void scim_e2e_stop(void)
 {
     int rc = 0;
-    if (scim_proc != NULL)
-        rc = gh_proc_stop(scim_proc);
-    scim_proc = NULL;
+    if (scim_client_daemon != NULL)
+        rc = gh_proc_stop(scim_client_daemon);
+    scim_client_daemon = NULL;
     ck_assert_msg(rc == 0, "gatehouse exited with %d", rc);
 }
 
-/* Percent-encode a query value (curl sends the URL as given). */
-static inline const char *scim_q(const char *s)
+/* See scim_client.h. */
+struct gh_fixture *scim_e2e_fixture_start(const struct gh_fixture_opts *opts)
+{
+    struct gh_fixture *fx = gh_fixture_start(opts);
+    scim_client_use(fx->proc);
+    return fx;
+}
+
+/* See scim_client.h. */
+void scim_e2e_fixture_stop(struct gh_fixture *fx)
+{
+    int rc = gh_fixture_stop(fx);
+    scim_client_use(NULL);
+    ck_assert_msg(rc == 0, "gatehouse exited with %d", rc);
+}
+
+/* See scim_client.h. */
+const char *scim_q(const char *s)
 {
     static char out[8][2048];
     static int k;
@@ -70,13 +75,9 @@ static inline const char *scim_q(const char *s)
     return o;
 }
 
-/*
- * One request to path (under the daemon's URL) with the SCIM secret (auth NULL) or the given
- * Authorization header line ("" for none), and extra (NULL or one more header line). Asserts the
- * SCIM response invariants. Caller frees with scim_res_free.
- */
-static inline struct scim_res scim_call_h(const char *method, const char *path, const char *body,
-                                          const char *auth, const char *extra)
+/* See scim_client.h. */
+struct scim_res scim_call_h(const char *method, const char *path, const char *body,
+                            const char *auth, const char *extra)
 {
     struct gh_http_resp r;
     struct scim_res out;
@@ -93,7 +94,7 @@ static inline struct scim_res scim_call_h(const char *method, const char *path, 
     if (extra != NULL)
         hdrs[n++] = extra;
     hdrs[n] = NULL;
-    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_proc), path);
+    snprintf(url, sizeof(url), "%s%s", gh_proc_url(scim_client_daemon), path);
     ck_assert_int_eq(gh_http(method, url, hdrs, body, NULL, &r), 0);
     out.status = r.status;
     /* ENTRA.md §1.4: the validator aborts on anything but application/scim+json */
@@ -130,20 +131,22 @@ static inline struct scim_res scim_call_h(const char *method, const char *path, 
     return out;
 }
 
-static inline struct scim_res scim_call(const char *method, const char *path, const char *body)
+/* See scim_client.h. */
+struct scim_res scim_call(const char *method, const char *path, const char *body)
 {
     return scim_call_h(method, path, body, NULL, NULL);
 }
 
-static inline void scim_res_free(struct scim_res *r)
+/* See scim_client.h. */
+void scim_res_free(struct scim_res *r)
 {
     cJSON_Delete(r->json);
     free(r->raw);
     memset(r, 0, sizeof(*r));
 }
 
-/* A string member by dotted path ("meta.version", "name.givenName"); NULL when absent. */
-static inline const char *scim_str(const cJSON *j, const char *path)
+/* See scim_client.h. */
+const char *scim_str(const cJSON *j, const char *path)
 {
     char buf[256];
     snprintf(buf, sizeof(buf), "%s", path);
@@ -159,15 +162,16 @@ static inline const char *scim_str(const cJSON *j, const char *path)
     return cJSON_IsString(cur) ? cur->valuestring : NULL;
 }
 
-static inline int scim_int(const cJSON *j, const char *name)
+/* See scim_client.h. */
+int scim_int(const cJSON *j, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, name);
     ck_assert_msg(cJSON_IsNumber(v), "%s is not a number", name);
     return v->valueint;
 }
 
-/* POST a body and return the new id (asserting 201). */
-static inline char *scim_create(const char *endpoint, const char *body)
+/* See scim_client.h. */
+char *scim_create(const char *endpoint, const char *body)
 {
     struct scim_res r = scim_call("POST", endpoint, body);
     ck_assert_msg(r.status == 201, "POST %s: %ld %s", endpoint, r.status, r.raw);
@@ -176,7 +180,8 @@ static inline char *scim_create(const char *endpoint, const char *body)
     return id;
 }
 
-static inline char *scim_create_user(const char *user_name)
+/* See scim_client.h. */
+char *scim_create_user(const char *user_name)
 {
     char body[512];
     snprintf(body, sizeof(body),
@@ -186,7 +191,8 @@ static inline char *scim_create_user(const char *user_name)
     return scim_create("/scim/v2/Users", body);
 }
 
-static inline char *scim_create_group(const char *display_name)
+/* See scim_client.h. */
+char *scim_create_group(const char *display_name)
 {
     char body[512];
     snprintf(body, sizeof(body),
@@ -198,8 +204,8 @@ static inline char *scim_create_group(const char *display_name)
     return scim_create("/scim/v2/Groups", body);
 }
 
-/* prefix + a (e.g. "/scim/v2/Users/" + id, or "...?filter=" + encoded filter). */
-static inline const char *scim_path2(const char *prefix, const char *a)
+/* See scim_client.h. */
+const char *scim_path2(const char *prefix, const char *a)
 {
     static char out[4][2048];
     static int k;
@@ -207,9 +213,8 @@ static inline const char *scim_path2(const char *prefix, const char *a)
     snprintf(o, 2048, "%s%s", prefix, a);
     return o;
 }
-#define scim_path(fmt, a) scim_path2(scim_fmt_prefix(fmt), (a))
-/* The literal before "%s" in fmt: scim_path("/scim/v2/Users/%s", id). fmt must end in %s. */
-static inline const char *scim_fmt_prefix(const char *fmt)
+/* See scim_client.h. */
+const char *scim_fmt_prefix(const char *fmt)
 {
     static char out[4][256];
     static int k;
@@ -220,8 +225,8 @@ static inline const char *scim_fmt_prefix(const char *fmt)
     return o;
 }
 
-/* GET a list and return totalResults (asserting a ListResponse). */
-static inline int scim_count(const char *endpoint, const char *filter)
+/* See scim_client.h. */
+int scim_count(const char *endpoint, const char *filter)
 {
     char path[2048];
     snprintf(path, sizeof(path), "%s?filter=%s", endpoint, scim_q(filter));
@@ -235,8 +240,8 @@ static inline int scim_count(const char *endpoint, const char *filter)
     return n;
 }
 
-/* The ids of a group's members, as a sorted comma list. */
-static inline void scim_members(const char *gid, char *out, size_t cap)
+/* See scim_client.h. */
+void scim_members(const char *gid, char *out, size_t cap)
 {
     struct scim_res r = scim_call("GET", scim_path("/scim/v2/Groups/%s", gid), NULL);
     ck_assert_int_eq(r.status, 200);
@@ -262,5 +267,3 @@ static inline void scim_members(const char *gid, char *out, size_t cap)
     }
     scim_res_free(&r);
 }
-
-#endif
