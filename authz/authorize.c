@@ -13,9 +13,10 @@
 #include "authz/authz.h"
 #include "authz/decide.h"
 #include "authz/decision_log.h"
-#include "policies/engine.h"
+#include "core/core.h"
+#include "policies/policies.h"
 #include "scim/scim.h"
-#include "sidecar/gatehouse.h"
+#include "sidecar/config.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -271,20 +272,20 @@ static void authz_facts_put(struct authz_facts_cache *c, const char *ident, uint
 
 /* The i-th GATEHOUSE_IDENTITY_CLAIMS pair "claim:attribute": the claim's value in the token (NULL
  * when absent); *out_attr points at the attribute. Borrowed from claims and the configuration. */
-static const char *authz_pair_value(const struct gh_app *app, const struct authz_claims *claims,
+static const char *authz_pair_value(const struct authz_ctx *ax, const struct authz_claims *claims,
                                     size_t i, const char **out_attr)
 {
-    const char *colon = strchr(app->cfg->identity_claims.items[i], ':');
+    const char *colon = strchr(ax->identity_claims->items[i], ':');
     *out_attr = colon != NULL ? colon + 1 : "";
     return authz_claims_identity(claims, i);
 }
 
 /* The cache key: every configured claim's value, in order, each as "<length>:<value>;" ("0:;"
  * for absent ones): length-prefixed, so no value can run into the next one. */
-static const char *authz_ident(struct gh_app *app, const struct authz_claims *claims,
+static const char *authz_ident(const struct authz_ctx *ax, const struct authz_claims *claims,
                                struct gh_arena *a)
 {
-    const struct gh_list *pairs = &app->cfg->identity_claims;
+    const struct gh_list *pairs = ax->identity_claims;
     const char *vals[GH_IDENT_PAIRS_MAX];
     size_t lens[GH_IDENT_PAIRS_MAX], total = 1, npairs = pairs->count;
     char *out, *o;
@@ -293,7 +294,7 @@ static const char *authz_ident(struct gh_app *app, const struct authz_claims *cl
         npairs = GH_IDENT_PAIRS_MAX; /* the configuration refuses more */
     for (size_t i = 0; i < npairs; i++) {
         const char *attr;
-        vals[i] = authz_pair_value(app, claims, i, &attr);
+        vals[i] = authz_pair_value(ax, claims, i, &attr);
         lens[i] = vals[i] != NULL ? strlen(vals[i]) : 0;
         total += lens[i] + 22; /* digits of a size_t, ':' and ';' */
     }
@@ -321,10 +322,10 @@ static const char *authz_ident(struct gh_app *app, const struct authz_claims *cl
  * claim present whose value names a user wins. An externalId shared by several users is refused
  * (fail closed).
  */
-static enum gh_status authz_raw_load(struct gh_app *app, const struct authz_claims *claims,
+static enum gh_status authz_raw_load(const struct authz_ctx *ax, const struct authz_claims *claims,
                                      struct gh_arena *a, struct authz_raw *raw, struct gh_err *err)
 {
-    const struct gh_list *pairs = &app->cfg->identity_claims;
+    const struct gh_list *pairs = ax->identity_claims;
     struct scim_subject sub;
     char tried[512];
     size_t used = 0;
@@ -335,14 +336,14 @@ static enum gh_status authz_raw_load(struct gh_app *app, const struct authz_clai
     tried[0] = '\0';
     for (size_t i = 0; i < pairs->count; i++) {
         const char *attr;
-        const char *value = authz_pair_value(app, claims, i, &attr);
+        const char *value = authz_pair_value(ax, claims, i, &attr);
         enum scim_user_key key;
         struct gh_err lerr = {0};
 
         if (value == NULL || *value == '\0')
             continue;
         key = strcmp(attr, "externalId") == 0 ? SCIM_KEY_EXTERNAL_ID : SCIM_KEY_USER_NAME;
-        st = scim_store_subject_find(app->store, key, value, &sub, &lerr);
+        st = scim_store_subject_find(ax->store, key, value, &sub, &lerr);
         if (st == GH_OK && sub.matches > 1) {
             raw->why = gh_arena_printf(a, "%d SCIM users have %s=%.128s; refusing to guess",
                                        sub.matches, attr, value);
@@ -358,7 +359,7 @@ static enum gh_status authz_raw_load(struct gh_app *app, const struct authz_clai
             raw->active = sub.active;
             raw->not_before = sub.not_before;
             scim_subject_clear(&sub);
-            return scim_store_subject_access(app->store, raw->id, authz_gather_access, &g, err);
+            return scim_store_subject_access(ax->store, raw->id, authz_gather_access, &g, err);
         }
         scim_subject_clear(&sub);
         if (st != GH_E_NOT_FOUND)
@@ -379,10 +380,10 @@ static enum gh_status authz_raw_load(struct gh_app *app, const struct authz_clai
  * name of GATEHOUSE_IDENTITY_CLAIMS (arena) with the token's value (borrowed from claims, NULL
  * when absent), in configuration order. Returns how many were written (<= GH_IDENT_PAIRS_MAX).
  * Distinct names keep the logged object free of duplicate members. */
-static size_t authz_claims_for_log(const struct gh_app *app, const struct authz_claims *claims,
+static size_t authz_claims_for_log(const struct authz_ctx *ax, const struct authz_claims *claims,
                                    struct gh_arena *a, const char **names, const char **values)
 {
-    const struct gh_list *pairs = &app->cfg->identity_claims;
+    const struct gh_list *pairs = ax->identity_claims;
     size_t n = 0;
 
     for (size_t i = 0; i < pairs->count && i < GH_IDENT_PAIRS_MAX; i++) {
@@ -394,23 +395,23 @@ static size_t authz_claims_for_log(const struct gh_app *app, const struct authz_
         if (seen)
             continue;
         names[n] = gh_arena_strndup(a, pair, len);
-        values[n] = authz_pair_value(app, claims, i, &attr);
+        values[n] = authz_pair_value(ax, claims, i, &attr);
         n++;
     }
     return n;
 }
 
 /* See decide.h. */
-enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claims *claims,
+enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct authz_claims *claims,
                                     const struct authz_check *checks, size_t n, struct gh_arena *a,
                                     struct authz_outcome *out, struct gh_err *err)
 {
-    struct policy_snapshot *snap = policy_engine_acquire(app->policy);
+    struct policy_snapshot *snap = policy_engine_acquire(ax->policy);
     const struct policy_doc *doc = policy_snapshot_doc(snap);
     struct authz_raw raw;
     struct authz_facts f = {0};
     struct authz_membership *m = NULL;
-    const char *expected = app->tenant;
+    const char *expected = ax->tenant;
     const char *tid = authz_claims_tid(claims);
     const char *token_id = authz_claims_token_id(claims);
     int64_t iat = authz_claims_iat(claims);
@@ -430,14 +431,14 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
     } else {
         /* The generation is read before the store: a write racing with this load leaves the
          * entry tagged older, so it is reloaded next time (never the other way round). */
-        uint64_t gen = scim_store_generation(app->store);
-        const char *ident = authz_ident(app, claims, a);
-        if (app->facts == NULL || !authz_facts_get(app->facts, ident, gen, a, &raw)) {
-            st = authz_raw_load(app, claims, a, &raw, err);
+        uint64_t gen = scim_store_generation(ax->store);
+        const char *ident = authz_ident(ax, claims, a);
+        if (ax->facts == NULL || !authz_facts_get(ax->facts, ident, gen, a, &raw)) {
+            st = authz_raw_load(ax, claims, a, &raw, err);
             if (st)
                 goto out;
-            if (app->facts != NULL)
-                authz_facts_put(app->facts, ident, gen, &raw);
+            if (ax->facts != NULL)
+                authz_facts_put(ax->facts, ident, gen, &raw);
         }
     }
     f.provisioned = raw.found;
@@ -465,7 +466,7 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
     f.defaults = doc->defaults;
     f.ndefaults = doc->ndefaults;
     if (out->subject_id == NULL)
-        nclaims = authz_claims_for_log(app, claims, a, claim_names, claim_values);
+        nclaims = authz_claims_for_log(ax, claims, a, claim_names, claim_values);
     out->allowed = n > 0;
     for (size_t i = 0; i < n; i++) {
         struct authz_decision_entry e;
@@ -485,7 +486,7 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
             claim_values,
             nclaims,
         };
-        authz_decision_log_write(app->decisions, &e);
+        authz_decision_log_write(ax->decisions, &e);
     }
 out:
     policy_snapshot_release(snap);

@@ -16,12 +16,8 @@
  * duplicate members rejected. Verified tokens are cached by SHA-256 until exp (sharded LRU).
  */
 #include "authz/token.h"
-#include "sidecar/caps.h"
+#include "core/core.h"
 #include "sidecar/config.h"
-#include "sidecar/json.h"
-#include "sidecar/log.h"
-#include "sidecar/mem.h"
-#include "sidecar/metrics.h"
 
 #include <math.h>
 #include <openssl/bn.h>
@@ -155,7 +151,7 @@ static const char *authz_quote(char *dst, size_t cap, const char *src)
 
 /*
  * Parse json (len bytes) into an object. NULL when it is not exactly one strict JSON object
- * (sidecar/json.h): trailing bytes, a NUL, \u0000, invalid UTF-8 or a member name repeated in
+ * (core/json.h): trailing bytes, a NUL, \u0000, invalid UTF-8 or a member name repeated in
  * any object (parsers disagree on which copy wins). Caller owns the result.
  */
 cJSON *authz_json_object_strict(const char *json, size_t len)

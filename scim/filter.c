@@ -12,7 +12,7 @@
  * here: store.c compiles it with bound parameters.
  */
 #include "scim/filter.h"
-#include "sidecar/gatehouse.h"
+#include "core/core.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -15,10 +15,9 @@
 #ifndef SCIM_STORE_H
 #define SCIM_STORE_H
 
+#include "core/core.h"
 #include "scim/filter.h"
 #include "scim/resource.h"
-#include "sidecar/buf.h"
-#include "sidecar/err.h"
 
 #include <stdbool.h>
 #include <stddef.h>
