@@ -16,48 +16,13 @@
 #include "core/core.h"
 #include "policies/policies.h"
 #include "scim/scim.h"
-#include "sidecar/config.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* Copy the first GUID (8-4-4-4-12 hex) found in s into out; false when there is none. */
-static bool authz_guid_in(const char *s, char out[37])
-{
-    static const int dash[] = {8, 13, 18, 23};
-    for (; s != NULL && strlen(s) >= 36; s++) {
-        bool ok = true;
-        for (int i = 0; i < 36 && ok; i++) {
-            bool is_dash = i == dash[0] || i == dash[1] || i == dash[2] || i == dash[3];
-            ok = is_dash ? s[i] == '-' : isxdigit((unsigned char)s[i]) != 0;
-        }
-        if (ok) {
-            memcpy(out, s, 36);
-            out[36] = '\0';
-            return true;
-        }
-    }
-    return false;
-}
-
-/* See decide.h. */
-const char *authz_expected_tenant(const struct gh_config *cfg, char buf[37])
-{
-    buf[0] = '\0';
-    if (cfg->tenants.count > 0)
-        return cfg->tenants.items[0];
-    for (size_t i = 0; i < cfg->issuers.count; i++)
-        if (authz_guid_in(cfg->issuers.items[i], buf))
-            return buf;
-    if (cfg->oidc_discovery != NULL)
-        authz_guid_in(cfg->oidc_discovery, buf);
-    return buf;
-}
 
 /* What the store says about a subject, independent of the policy snapshot (all in the arena
  * of the request, or malloc'd inside the facts cache). */
@@ -275,7 +240,7 @@ static void authz_facts_put(struct authz_facts_cache *c, const char *ident, uint
 static const char *authz_pair_value(const struct authz_ctx *ax, const struct authz_claims *claims,
                                     size_t i, const char **out_attr)
 {
-    const char *colon = strchr(ax->identity_claims->items[i], ':');
+    const char *colon = strchr(ax->identity_claims[i], ':');
     *out_attr = colon != NULL ? colon + 1 : "";
     return authz_claims_identity(claims, i);
 }
@@ -285,9 +250,8 @@ static const char *authz_pair_value(const struct authz_ctx *ax, const struct aut
 static const char *authz_ident(const struct authz_ctx *ax, const struct authz_claims *claims,
                                struct gh_arena *a)
 {
-    const struct gh_list *pairs = ax->identity_claims;
     const char *vals[GH_IDENT_PAIRS_MAX];
-    size_t lens[GH_IDENT_PAIRS_MAX], total = 1, npairs = pairs->count;
+    size_t lens[GH_IDENT_PAIRS_MAX], total = 1, npairs = ax->nidentity_claims;
     char *out, *o;
 
     if (npairs > GH_IDENT_PAIRS_MAX)
@@ -325,7 +289,6 @@ static const char *authz_ident(const struct authz_ctx *ax, const struct authz_cl
 static enum gh_status authz_raw_load(const struct authz_ctx *ax, const struct authz_claims *claims,
                                      struct gh_arena *a, struct authz_raw *raw, struct gh_err *err)
 {
-    const struct gh_list *pairs = ax->identity_claims;
     struct scim_subject sub;
     char tried[512];
     size_t used = 0;
@@ -334,7 +297,7 @@ static enum gh_status authz_raw_load(const struct authz_ctx *ax, const struct au
     memset(raw, 0, sizeof(*raw));
     memset(&sub, 0, sizeof(sub));
     tried[0] = '\0';
-    for (size_t i = 0; i < pairs->count; i++) {
+    for (size_t i = 0; i < ax->nidentity_claims; i++) {
         const char *attr;
         const char *value = authz_pair_value(ax, claims, i, &attr);
         enum scim_user_key key;
@@ -383,11 +346,11 @@ static enum gh_status authz_raw_load(const struct authz_ctx *ax, const struct au
 static size_t authz_claims_for_log(const struct authz_ctx *ax, const struct authz_claims *claims,
                                    struct gh_arena *a, const char **names, const char **values)
 {
-    const struct gh_list *pairs = ax->identity_claims;
+    const char *const *pairs = ax->identity_claims;
     size_t n = 0;
 
-    for (size_t i = 0; i < pairs->count && i < GH_IDENT_PAIRS_MAX; i++) {
-        const char *pair = pairs->items[i], *attr;
+    for (size_t i = 0; i < ax->nidentity_claims && i < GH_IDENT_PAIRS_MAX; i++) {
+        const char *pair = pairs[i], *attr;
         size_t len = strcspn(pair, ":");
         bool seen = len == 0;
         for (size_t k = 0; k < n && !seen; k++)

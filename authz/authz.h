@@ -26,7 +26,6 @@ struct authz_check;  /* decide.h */
 struct authz_result; /* decide.h */
 struct authz_decision_log;
 struct authz_facts_cache;
-struct gh_list; /* sidecar/config.h */
 struct policy_engine;
 struct scim_store;
 struct policy_doc; /* policies/policy.h */
@@ -39,9 +38,10 @@ struct authz_ctx {
     struct authz_facts_cache *facts;      /* subject facts by identity claims, or NULL */
     struct authz_decision_log *decisions; /* NULL when GATEHOUSE_DECISION_LOG is unset */
     struct scim_store *store;             /* identity store */
-    const char *tenant; /* the tenant the SCIM data comes from ("" when unknown) */
-    const struct gh_list *identity_claims; /* GATEHOUSE_IDENTITY_CLAIMS pairs */
-    const char *ext_authz_origin;          /* GATEHOUSE_EXT_AUTHZ_ORIGIN */
+    const char *tenant;                 /* the tenant the SCIM data comes from ("" when unknown) */
+    const char *const *identity_claims; /* GATEHOUSE_IDENTITY_CLAIMS "claim:attribute" pairs */
+    size_t nidentity_claims;
+    const char *ext_authz_origin; /* GATEHOUSE_EXT_AUTHZ_ORIGIN */
 };
 
 /* ---- verifier ---- */

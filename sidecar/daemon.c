@@ -131,7 +131,8 @@ int gh_daemon_run(const struct gh_config *cfg)
                                app.decisions,
                                app.store,
                                app.tenant,
-                               &cfg->identity_claims,
+                               (const char *const *)cfg->identity_claims.items,
+                               cfg->identity_claims.count,
                                cfg->ext_authz_origin};
     admin = (struct policy_admin_ctx){app.policy, app.store, &cfg->admin_token, app.authfail};
     gh_router_bind(&(struct gh_router_ctx){&scim, &authz, &admin});
