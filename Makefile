@@ -8,7 +8,7 @@
 #   make crashtest  kill -9 the daemon under SCIM writes, CRASH_CYCLES times (default 30)
 #   make bench      benchmarks (figures as ratios against baselines measured in the same run)
 #   make fuzz       libFuzzer on every fuzz target, FUZZ_SECONDS each (FUZZ_TARGETS="a b" for some)
-#   make format | format-check | lint-banned | tidy | cppcheck | check-headers | clean
+#   make format | format-check | lint-banned | tidy | cppcheck | check-headers | check-layout | clean
 
 SHELL     := /bin/bash
 PKGS      := libmicrohttpd libjwt libcurl libcjson sqlite3 openssl
@@ -48,7 +48,7 @@ ifneq ($(V),1)
 Q := @
 endif
 
-SRC_DIRS := sidecar store scim authz jwks policies
+SRC_DIRS := core sidecar store scim authz jwks policies
 LIB_SRCS := $(filter-out sidecar/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 MAIN_OBJ := $(BUILD)/obj/sidecar/main.o
@@ -60,7 +60,8 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 
 .PHONY: all run test check unit e2e hostile fuzz-replay fuzz bench deps test-deps fuzz-deps \
-        format format-check lint-banned tidy cppcheck check-headers check-valgrind crashtest clean
+        format format-check lint-banned tidy cppcheck check-headers check-layout check-valgrind crashtest \
+        clean
 
 all: $(BUILD)/gatehouse
 
@@ -220,6 +221,10 @@ lint-banned:
 check-headers:
 	$(Q)set -e; for h in $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.h)); do \
 	  echo "#include \"$$h\"" | $(CC) $(CFLAGS) -x c -fsyntax-only - ; done
+# Includes go only down the floors (core, then jwks/store, scim/policies, authz, sidecar) and
+# make no cycle (tests/check-layout.sh).
+check-layout:
+	$(Q)bash tests/check-layout.sh
 tidy:
 	$(Q)clang-tidy --quiet $(LIB_SRCS) sidecar/main.c -- $(filter-out -O2 -D_FORTIFY_SOURCE=2,$(CFLAGS)) 2>&1 | \
 	  grep -v 'warnings generated' ; test $${PIPESTATUS[0]} -eq 0

@@ -13,50 +13,16 @@
 #include "authz/authz.h"
 #include "authz/decide.h"
 #include "authz/decision_log.h"
-#include "policies/engine.h"
-#include "sidecar/gatehouse.h"
+#include "core/core.h"
+#include "policies/policies.h"
 #include "store/store.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* Copy the first GUID (8-4-4-4-12 hex) found in s into out; false when there is none. */
-static bool authz_guid_in(const char *s, char out[37])
-{
-    static const int dash[] = {8, 13, 18, 23};
-    for (; s != NULL && strlen(s) >= 36; s++) {
-        bool ok = true;
-        for (int i = 0; i < 36 && ok; i++) {
-            bool is_dash = i == dash[0] || i == dash[1] || i == dash[2] || i == dash[3];
-            ok = is_dash ? s[i] == '-' : isxdigit((unsigned char)s[i]) != 0;
-        }
-        if (ok) {
-            memcpy(out, s, 36);
-            out[36] = '\0';
-            return true;
-        }
-    }
-    return false;
-}
-
-/* See decide.h. */
-const char *authz_expected_tenant(const struct gh_config *cfg, char buf[37])
-{
-    buf[0] = '\0';
-    if (cfg->tenants.count > 0)
-        return cfg->tenants.items[0];
-    for (size_t i = 0; i < cfg->issuers.count; i++)
-        if (authz_guid_in(cfg->issuers.items[i], buf))
-            return buf;
-    if (cfg->oidc_discovery != NULL)
-        authz_guid_in(cfg->oidc_discovery, buf);
-    return buf;
-}
 
 /* What the store says about a subject, independent of the policy snapshot (all in the arena
  * of the request, or malloc'd inside the facts cache). */
@@ -271,29 +237,28 @@ static void authz_facts_put(struct authz_facts_cache *c, const char *ident, uint
 
 /* The i-th GATEHOUSE_IDENTITY_CLAIMS pair "claim:attribute": the claim's value in the token (NULL
  * when absent); *out_attr points at the attribute. Borrowed from claims and the configuration. */
-static const char *authz_pair_value(const struct gh_app *app, const struct authz_claims *claims,
+static const char *authz_pair_value(const struct authz_ctx *ax, const struct authz_claims *claims,
                                     size_t i, const char **out_attr)
 {
-    const char *colon = strchr(app->cfg->identity_claims.items[i], ':');
+    const char *colon = strchr(ax->identity_claims[i], ':');
     *out_attr = colon != NULL ? colon + 1 : "";
     return authz_claims_identity(claims, i);
 }
 
 /* The cache key: every configured claim's value, in order, each as "<length>:<value>;" ("0:;"
  * for absent ones): length-prefixed, so no value can run into the next one. */
-static const char *authz_ident(struct gh_app *app, const struct authz_claims *claims,
+static const char *authz_ident(const struct authz_ctx *ax, const struct authz_claims *claims,
                                struct gh_arena *a)
 {
-    const struct gh_list *pairs = &app->cfg->identity_claims;
     const char *vals[GH_IDENT_PAIRS_MAX];
-    size_t lens[GH_IDENT_PAIRS_MAX], total = 1, npairs = pairs->count;
+    size_t lens[GH_IDENT_PAIRS_MAX], total = 1, npairs = ax->nidentity_claims;
     char *out, *o;
 
     if (npairs > GH_IDENT_PAIRS_MAX)
         npairs = GH_IDENT_PAIRS_MAX; /* the configuration refuses more */
     for (size_t i = 0; i < npairs; i++) {
         const char *attr;
-        vals[i] = authz_pair_value(app, claims, i, &attr);
+        vals[i] = authz_pair_value(ax, claims, i, &attr);
         lens[i] = vals[i] != NULL ? strlen(vals[i]) : 0;
         total += lens[i] + 22; /* digits of a size_t, ':' and ';' */
     }
@@ -321,10 +286,9 @@ static const char *authz_ident(struct gh_app *app, const struct authz_claims *cl
  * claim present whose value names a user wins. An externalId shared by several users is refused
  * (fail closed).
  */
-static enum gh_status authz_raw_load(struct gh_app *app, const struct authz_claims *claims,
+static enum gh_status authz_raw_load(const struct authz_ctx *ax, const struct authz_claims *claims,
                                      struct gh_arena *a, struct authz_raw *raw, struct gh_err *err)
 {
-    const struct gh_list *pairs = &app->cfg->identity_claims;
     struct store_subject sub;
     char tried[512];
     size_t used = 0;
@@ -333,16 +297,16 @@ static enum gh_status authz_raw_load(struct gh_app *app, const struct authz_clai
     memset(raw, 0, sizeof(*raw));
     memset(&sub, 0, sizeof(sub));
     tried[0] = '\0';
-    for (size_t i = 0; i < pairs->count; i++) {
+    for (size_t i = 0; i < ax->nidentity_claims; i++) {
         const char *attr;
-        const char *value = authz_pair_value(app, claims, i, &attr);
+        const char *value = authz_pair_value(ax, claims, i, &attr);
         enum store_user_key key;
         struct gh_err lerr = {0};
 
         if (value == NULL || *value == '\0')
             continue;
         key = strcmp(attr, "externalId") == 0 ? STORE_KEY_EXTERNAL_ID : STORE_KEY_USER_NAME;
-        st = store_subject_find(app->store, key, value, &sub, &lerr);
+        st = store_subject_find(ax->store, key, value, &sub, &lerr);
         if (st == GH_OK && sub.matches > 1) {
             raw->why = gh_arena_printf(a, "%d SCIM users have %s=%.128s; refusing to guess",
                                        sub.matches, attr, value);
@@ -358,7 +322,7 @@ static enum gh_status authz_raw_load(struct gh_app *app, const struct authz_clai
             raw->active = sub.active;
             raw->not_before = sub.not_before;
             store_subject_clear(&sub);
-            return store_subject_access(app->store, raw->id, authz_gather_access, &g, err);
+            return store_subject_access(ax->store, raw->id, authz_gather_access, &g, err);
         }
         store_subject_clear(&sub);
         if (st != GH_E_NOT_FOUND)
@@ -379,14 +343,14 @@ static enum gh_status authz_raw_load(struct gh_app *app, const struct authz_clai
  * name of GATEHOUSE_IDENTITY_CLAIMS (arena) with the token's value (borrowed from claims, NULL
  * when absent), in configuration order. Returns how many were written (<= GH_IDENT_PAIRS_MAX).
  * Distinct names keep the logged object free of duplicate members. */
-static size_t authz_claims_for_log(const struct gh_app *app, const struct authz_claims *claims,
+static size_t authz_claims_for_log(const struct authz_ctx *ax, const struct authz_claims *claims,
                                    struct gh_arena *a, const char **names, const char **values)
 {
-    const struct gh_list *pairs = &app->cfg->identity_claims;
+    const char *const *pairs = ax->identity_claims;
     size_t n = 0;
 
-    for (size_t i = 0; i < pairs->count && i < GH_IDENT_PAIRS_MAX; i++) {
-        const char *pair = pairs->items[i], *attr;
+    for (size_t i = 0; i < ax->nidentity_claims && i < GH_IDENT_PAIRS_MAX; i++) {
+        const char *pair = pairs[i], *attr;
         size_t len = strcspn(pair, ":");
         bool seen = len == 0;
         for (size_t k = 0; k < n && !seen; k++)
@@ -394,23 +358,23 @@ static size_t authz_claims_for_log(const struct gh_app *app, const struct authz_
         if (seen)
             continue;
         names[n] = gh_arena_strndup(a, pair, len);
-        values[n] = authz_pair_value(app, claims, i, &attr);
+        values[n] = authz_pair_value(ax, claims, i, &attr);
         n++;
     }
     return n;
 }
 
 /* See decide.h. */
-enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claims *claims,
+enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct authz_claims *claims,
                                     const struct authz_check *checks, size_t n, struct gh_arena *a,
                                     struct authz_outcome *out, struct gh_err *err)
 {
-    struct policy_snapshot *snap = policy_engine_acquire(app->policy);
+    struct policy_snapshot *snap = policy_engine_acquire(ax->policy);
     const struct policy_doc *doc = policy_snapshot_doc(snap);
     struct authz_raw raw;
     struct authz_facts f = {0};
     struct authz_membership *m = NULL;
-    const char *expected = app->tenant;
+    const char *expected = ax->tenant;
     const char *tid = authz_claims_tid(claims);
     const char *token_id = authz_claims_token_id(claims);
     int64_t iat = authz_claims_iat(claims);
@@ -430,14 +394,14 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
     } else {
         /* The generation is read before the store: a write racing with this load leaves the
          * entry tagged older, so it is reloaded next time (never the other way round). */
-        uint64_t gen = store_generation(app->store);
-        const char *ident = authz_ident(app, claims, a);
-        if (app->facts == NULL || !authz_facts_get(app->facts, ident, gen, a, &raw)) {
-            st = authz_raw_load(app, claims, a, &raw, err);
+        uint64_t gen = store_generation(ax->store);
+        const char *ident = authz_ident(ax, claims, a);
+        if (ax->facts == NULL || !authz_facts_get(ax->facts, ident, gen, a, &raw)) {
+            st = authz_raw_load(ax, claims, a, &raw, err);
             if (st)
                 goto out;
-            if (app->facts != NULL)
-                authz_facts_put(app->facts, ident, gen, &raw);
+            if (ax->facts != NULL)
+                authz_facts_put(ax->facts, ident, gen, &raw);
         }
     }
     f.provisioned = raw.found;
@@ -465,7 +429,7 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
     f.defaults = doc->defaults;
     f.ndefaults = doc->ndefaults;
     if (out->subject_id == NULL)
-        nclaims = authz_claims_for_log(app, claims, a, claim_names, claim_values);
+        nclaims = authz_claims_for_log(ax, claims, a, claim_names, claim_values);
     out->allowed = n > 0;
     for (size_t i = 0; i < n; i++) {
         struct authz_decision_entry e;
@@ -485,7 +449,7 @@ enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claim
             claim_values,
             nclaims,
         };
-        authz_decision_log_write(app->decisions, &e);
+        authz_decision_log_write(ax->decisions, &e);
     }
 out:
     policy_snapshot_release(snap);

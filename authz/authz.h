@@ -9,10 +9,10 @@
 #ifndef AUTHZ_H
 #define AUTHZ_H
 
-#include "sidecar/buf.h"
-#include "sidecar/err.h"
+#include "core/core.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,8 +22,27 @@ struct gh_req;
 struct jwks_cache;
 struct authz_verifier;
 struct authz_claims;
-struct authz_check; /* decide.h */
-struct policy_doc;  /* policies/policy.h */
+struct authz_check;  /* decide.h */
+struct authz_result; /* decide.h */
+struct authz_decision_log;
+struct authz_facts_cache;
+struct policy_engine;
+struct store;
+struct policy_doc; /* policies/policy.h */
+
+/* ---- what the authz routes' handlers use (gh_req_ctx of /v1/authorize and /v1/ext_authz) ----
+ * Built by the daemon; every pointer borrowed for the server's life. */
+struct authz_ctx {
+    struct authz_verifier *verifier;      /* NULL when no OIDC discovery is configured */
+    struct policy_engine *policy;         /* access groups and decisions */
+    struct authz_facts_cache *facts;      /* subject facts by identity claims, or NULL */
+    struct authz_decision_log *decisions; /* NULL when GATEHOUSE_DECISION_LOG is unset */
+    struct store *store;             /* identity store */
+    const char *tenant;                 /* the tenant the SCIM data comes from ("" when unknown) */
+    const char *const *identity_claims; /* GATEHOUSE_IDENTITY_CLAIMS "claim:attribute" pairs */
+    size_t nidentity_claims;
+    const char *ext_authz_origin; /* GATEHOUSE_EXT_AUTHZ_ORIGIN */
+};
 
 /* ---- verifier ---- */
 /* Build a verifier from cfg (borrowed) over jwks (borrowed); both must outlive it. Fails with
@@ -92,5 +111,35 @@ enum gh_status authz_ext_check_parse(struct gh_arena *a, const char *origin,
                                      const struct policy_doc *doc,
                                      const struct authz_ext_request *in, struct authz_check *out,
                                      struct gh_err *err);
+
+/* ---- a whole request: verified claims -> identity -> facts -> one result per check ----
+ * The I/O around decide.h's pure decision: the store, the policy snapshot, the facts cache
+ * (a mutex-guarded table) and the decision log. */
+struct authz_outcome {
+    bool allowed; /* every check allowed */
+    char decision_id[40];
+    const char *subject_id;        /* NULL when not provisioned (arena) */
+    const char *subject_user_name; /* arena or NULL */
+    const char *subject_external_id;
+    const char *tenant;           /* the token's tid or NULL (borrowed from the claims) */
+    struct authz_result *results; /* n entries (arena) */
+};
+
+/* Resolve the subject of verified claims to a provisioned user (ctx->identity_claims), gather
+ * its facts from ctx's store and policy snapshot, decide every check, write the decision log
+ * and count the results. A store failure is an error (the caller answers 5xx; it never allows).
+ * Read-your-writes: facts are read after every acknowledged SCIM write. Thread-safe. */
+enum gh_status authz_request_decide(const struct authz_ctx *ctx, const struct authz_claims *claims,
+                                    const struct authz_check *checks, size_t n, struct gh_arena *a,
+                                    struct authz_outcome *out, struct gh_err *err);
+/* The tenant the SCIM data comes from: GATEHOUSE_TENANTS' first entry (borrowed from cfg), else
+ * the tenant GUID named in the configured issuer or discovery URL (copied into buf); "" when none
+ * is known (no tenant check). Computed once at start-up into authz_ctx.tenant. */
+const char *authz_expected_tenant(const struct gh_config *cfg, char buf[37]);
+/* The subject-facts cache (see authorize.c); at most max_entries subjects. Thread-safe. */
+struct authz_facts_cache *authz_facts_cache_new(size_t max_entries); /* caller frees */
+void authz_facts_cache_free(struct authz_facts_cache *c);            /* NULL is a no-op */
+/* /metrics collector: decisions by result, decision-log write failures (ctx unused). */
+void authz_decide_metrics(void *ctx, struct gh_buf *out);
 
 #endif

@@ -15,9 +15,8 @@
 #ifndef AUTHZ_DECIDE_H
 #define AUTHZ_DECIDE_H
 
-#include "policies/policy.h"
-#include "sidecar/buf.h"
-#include "sidecar/err.h"
+#include "core/core.h"
+#include "policies/policies.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -56,43 +55,10 @@ struct authz_result {
 void authz_decide(const struct authz_facts *f, int64_t iat, const char *dataset,
                   enum policy_action action, struct authz_result *out);
 
-/* ---- a whole request: verified claims -> identity -> facts -> one result per check ---- */
-struct gh_app;
-struct gh_arena;
-struct gh_config;
-struct authz_claims;
-
+/* One check of a request: may the subject do action on dataset? */
 struct authz_check {
     const char *dataset;
     enum policy_action action;
 };
-
-struct authz_outcome {
-    bool allowed; /* every check allowed */
-    char decision_id[40];
-    const char *subject_id;        /* NULL when not provisioned (arena) */
-    const char *subject_user_name; /* arena or NULL */
-    const char *subject_external_id;
-    const char *tenant;           /* the token's tid or NULL (borrowed from the claims) */
-    struct authz_result *results; /* n entries (arena) */
-};
-
-/* Resolve the subject of verified claims to a provisioned user (GATEHOUSE_IDENTITY_CLAIMS), gather
- * its facts from the store and the policy snapshot, decide every check, write the decision log
- * and count the results. A store failure is an error (the caller answers 5xx; it never allows).
- * Read-your-writes: facts are read after every acknowledged SCIM write. Thread-safe. */
-enum gh_status authz_request_decide(struct gh_app *app, const struct authz_claims *claims,
-                                    const struct authz_check *checks, size_t n, struct gh_arena *a,
-                                    struct authz_outcome *out, struct gh_err *err);
-/* The tenant the SCIM data comes from: GATEHOUSE_TENANTS' first entry (borrowed from cfg), else
- * the tenant GUID named in the configured issuer or discovery URL (copied into buf); "" when none
- * is known (no tenant check). Computed once at start-up into gh_app.tenant. */
-const char *authz_expected_tenant(const struct gh_config *cfg, char buf[37]);
-/* The subject-facts cache (see authorize.c); at most max_entries subjects. Thread-safe. */
-struct authz_facts_cache;
-struct authz_facts_cache *authz_facts_cache_new(size_t max_entries); /* caller frees */
-void authz_facts_cache_free(struct authz_facts_cache *c);            /* NULL is a no-op */
-/* /metrics collector: decisions by result, decision-log write failures (ctx unused). */
-void authz_decide_metrics(void *ctx, struct gh_buf *out);
 
 #endif

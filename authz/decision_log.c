@@ -4,7 +4,7 @@
  * log itself is off.
  */
 #include "authz/decision_log.h"
-#include "sidecar/gatehouse.h"
+#include "core/core.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -14,7 +14,7 @@
 #ifndef AUTHZ_DECISION_LOG_H
 #define AUTHZ_DECISION_LOG_H
 
-#include "sidecar/err.h"
+#include "core/core.h"
 
 #include <stdbool.h>
 #include <stddef.h>

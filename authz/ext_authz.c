@@ -13,8 +13,8 @@
 #define _GNU_SOURCE /* strcasestr */
 #include "authz/authz.h"
 #include "authz/decide.h"
-#include "policies/engine.h"
-#include "sidecar/gatehouse.h"
+#include "core/core.h"
+#include "policies/policies.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -142,8 +142,9 @@ static enum gh_status authz_ext_check(struct gh_req *r, struct authz_check *out,
     for (size_t i = 0; authz_ext_single[i] != NULL && in.repeated == NULL; i++)
         if (gh_req_header_count(r, authz_ext_single[i]) > 1)
             in.repeated = authz_ext_single[i];
-    snap = policy_engine_acquire(gh_req_app(r)->policy);
-    st = authz_ext_check_parse(gh_req_arena(r), gh_req_app(r)->cfg->ext_authz_origin,
+    snap = policy_engine_acquire(((const struct authz_ctx *)gh_req_ctx(r))->policy);
+    st = authz_ext_check_parse(gh_req_arena(r),
+                               ((const struct authz_ctx *)gh_req_ctx(r))->ext_authz_origin,
                                policy_snapshot_doc(snap), &in, out, err);
     policy_snapshot_release(snap);
     return st;
@@ -201,7 +202,7 @@ static void authz_ext_reply(struct gh_req *r, unsigned status, bool allowed,
 /* See authz.h. */
 enum gh_status authz_handle_ext_authz(struct gh_req *r, struct gh_err *err)
 {
-    struct gh_app *app = gh_req_app(r);
+    const struct authz_ctx *ax = gh_req_ctx(r);
     const struct authz_claims *claims = authz_req_claims(r, err);
     struct authz_check check = {0};
     struct authz_outcome o = {0};
@@ -211,7 +212,7 @@ enum gh_status authz_handle_ext_authz(struct gh_req *r, struct gh_err *err)
         return GH_E_UNAUTHORIZED;
     st = authz_ext_check(r, &check, err);
     if (st == GH_OK)
-        st = authz_request_decide(app, claims, &check, 1, gh_req_arena(r), &o, err);
+        st = authz_request_decide(ax, claims, &check, 1, gh_req_arena(r), &o, err);
     if (st)
         return st;
     gh_reply_header(r, "X-Gatehouse-Decision-Id", o.decision_id);

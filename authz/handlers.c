@@ -11,7 +11,7 @@
 #include "authz/authz.h"
 #include "authz/decide.h"
 #include "authz/token.h"
-#include "sidecar/gatehouse.h"
+#include "core/core.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -31,7 +31,7 @@
  */
 void authz_render_error(struct gh_req *r, const struct gh_err *err)
 {
-    struct gh_app *app = gh_req_app(r);
+    const struct authz_ctx *ax = gh_req_ctx(r);
     const char *code, *scope = NULL;
     unsigned status;
     cJSON *body;
@@ -41,8 +41,8 @@ void authz_render_error(struct gh_req *r, const struct gh_err *err)
         status = 401;
     } else if (err->status == GH_E_FORBIDDEN) {
         status = 403;
-        if (app != NULL && app->verifier != NULL)
-            scope = authz_verifier_scope_hint(app->verifier);
+        if (ax != NULL && ax->verifier != NULL)
+            scope = authz_verifier_scope_hint(ax->verifier);
     } else {
         gh_reply_error(r, err);
         return;
@@ -173,19 +173,19 @@ static void authz_claims_release_any(void *p)
  */
 enum gh_status authz_auth(struct gh_req *r, struct gh_err *err)
 {
-    struct gh_app *app = gh_req_app(r);
+    const struct authz_ctx *ax = gh_req_ctx(r);
     struct authz_claims *claims = NULL;
     const char *tok;
     size_t tok_len;
     enum gh_status st;
 
-    if (app == NULL || app->verifier == NULL)
+    if (ax == NULL || ax->verifier == NULL)
         return AUTHZ_ERR(err, GH_E_UNAVAILABLE,
                          "token validation is not configured (set GATEHOUSE_OIDC_DISCOVERY)");
     st = gh_req_bearer(r, &tok, &tok_len, err);
     if (st)
         return st;
-    st = authz_token_verify(app->verifier, tok, tok_len, &claims, err);
+    st = authz_token_verify(ax->verifier, tok, tok_len, &claims, err);
     if (st)
         return st;
     gh_req_auth_set(r, claims, authz_claims_release_any);
@@ -210,7 +210,7 @@ const struct authz_claims *authz_req_claims(const struct gh_req *r, struct gh_er
  */
 enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
 {
-    struct gh_app *app = gh_req_app(r);
+    const struct authz_ctx *ax = gh_req_ctx(r);
     const struct authz_claims *claims = authz_req_claims(r, err);
     struct authz_check *checks = NULL;
     size_t n = 0, text_len = 0;
@@ -227,7 +227,7 @@ enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
     st = authz_authorize_body_parse(gh_req_arena(r), json, &checks, &n, err);
     if (st)
         goto out;
-    st = authz_request_decide(app, claims, checks, n, gh_req_arena(r), &outcome, err);
+    st = authz_request_decide(ax, claims, checks, n, gh_req_arena(r), &outcome, err);
     if (st)
         goto out;
     st = authz_outcome_text(&outcome, checks, n, &text, &text_len, err);

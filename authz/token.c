@@ -16,13 +16,10 @@
  * duplicate members rejected. Verified tokens are cached by SHA-256 until exp (sharded LRU).
  */
 #include "authz/token.h"
-#include "sidecar/caps.h"
+#include "core/core.h"
 #include "sidecar/config.h"
-#include "sidecar/json.h"
-#include "sidecar/log.h"
-#include "sidecar/mem.h"
-#include "sidecar/metrics.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
@@ -155,7 +152,7 @@ static const char *authz_quote(char *dst, size_t cap, const char *src)
 
 /*
  * Parse json (len bytes) into an object. NULL when it is not exactly one strict JSON object
- * (sidecar/json.h): trailing bytes, a NUL, \u0000, invalid UTF-8 or a member name repeated in
+ * (core/json.h): trailing bytes, a NUL, \u0000, invalid UTF-8 or a member name repeated in
  * any object (parsers disagree on which copy wins). Caller owns the result.
  */
 cJSON *authz_json_object_strict(const char *json, size_t len)
@@ -1241,4 +1238,37 @@ void authz_verifier_metrics(void *ctx, struct gh_buf *out)
         gh_metrics_sample(out, "gatehouse_token_validations_total", labels,
                           (double)atomic_load_explicit(&v->results[i], memory_order_relaxed));
     }
+}
+
+/* Copy the first GUID (8-4-4-4-12 hex) found in s into out; false when there is none. */
+static bool authz_guid_in(const char *s, char out[37])
+{
+    static const int dash[] = {8, 13, 18, 23};
+    for (; s != NULL && strlen(s) >= 36; s++) {
+        bool ok = true;
+        for (int i = 0; i < 36 && ok; i++) {
+            bool is_dash = i == dash[0] || i == dash[1] || i == dash[2] || i == dash[3];
+            ok = is_dash ? s[i] == '-' : isxdigit((unsigned char)s[i]) != 0;
+        }
+        if (ok) {
+            memcpy(out, s, 36);
+            out[36] = '\0';
+            return true;
+        }
+    }
+    return false;
+}
+
+/* See authz.h. */
+const char *authz_expected_tenant(const struct gh_config *cfg, char buf[37])
+{
+    buf[0] = '\0';
+    if (cfg->tenants.count > 0)
+        return cfg->tenants.items[0];
+    for (size_t i = 0; i < cfg->issuers.count; i++)
+        if (authz_guid_in(cfg->issuers.items[i], buf))
+            return buf;
+    if (cfg->oidc_discovery != NULL)
+        authz_guid_in(cfg->oidc_discovery, buf);
+    return buf;
 }

@@ -52,7 +52,7 @@ enum gh_status authz_token_split(const char *tok, size_t len, struct authz_jws *
  * jku/x5u/jwk/x5c. */
 enum gh_status authz_token_header_parse(const char *b64, size_t len, unsigned allowed_algs,
                                         struct authz_header *out, struct gh_err *err);
-/* Parse decoded JSON into an object; rejects what sidecar/json.h refuses (a member name repeated
+/* Parse decoded JSON into an object; rejects what core/json.h refuses (a member name repeated
  * in any object, \u0000, NUL, invalid UTF-8, trailing bytes; RFC 7515 §5.2: reject rather than
  * guess which one counts). */
 cJSON *authz_json_object_strict(const char *json, size_t len);

@@ -12,12 +12,9 @@
  *    kids force one refresh per GATEHOUSE_JWKS_COOLDOWN (Entra "signing key rollover" guidance,
  *    go-oidc #482: uncapped refetching turns every bogus token into a request to the IdP).
  */
+#include "core/core.h"
 #include "jwks/jwks_int.h"
-#include "sidecar/caps.h"
 #include "sidecar/config.h"
-#include "sidecar/log.h"
-#include "sidecar/mem.h"
-#include "sidecar/metrics.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -6,9 +6,8 @@
  * v1) and the common/organizations document whose issuer is the "{tenantid}" template, which
  * token.c expands with the token's tid against the GATEHOUSE_TENANTS allow-list.
  */
+#include "core/core.h"
 #include "jwks/jwks_int.h"
-#include "sidecar/caps.h"
-#include "sidecar/mem.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>

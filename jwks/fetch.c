@@ -7,8 +7,8 @@
  * (keys read over an unauthenticated channel can be replaced by anyone on the path). Cache-Control
  * max-age (RFC 9111 §5.2.2.1) is reported so the cache can schedule the next refresh.
  */
+#include "core/core.h"
 #include "jwks/jwks_int.h"
-#include "sidecar/log.h"
 
 #include <ctype.h>
 #include <curl/curl.h>

@@ -7,10 +7,8 @@
  * keys from crv/x/y (§6.2.1; P-256, P-384, P-521). Keys whose "use" is not "sig" are skipped;
  * Entra's keys carry no "alg", so the algorithm family is enforced by kty at verification time.
  */
+#include "core/core.h"
 #include "jwks/jwks_int.h"
-#include "sidecar/caps.h"
-#include "sidecar/log.h"
-#include "sidecar/mem.h"
 
 #include <cjson/cJSON.h>
 #include <openssl/bn.h>

@@ -10,8 +10,7 @@
 #ifndef JWKS_H
 #define JWKS_H
 
-#include "sidecar/buf.h"
-#include "sidecar/err.h"
+#include "core/core.h"
 
 #include <openssl/evp.h>
 #include <stdbool.h>

@@ -5,8 +5,8 @@
  * inner whitespace, punctuation, diacritics or width). Linking itself is the store's job.
  */
 #include "policies/admin.h"
+#include "core/core.h"
 #include "policies/engine.h"
-#include "sidecar/gatehouse.h"
 #include "store/store.h"
 
 #include <stdlib.h>
@@ -16,23 +16,23 @@
 
 /* Why: the admin API changes who may decrypt what; it answers nothing without the secret. The
  * secret is checked first (the right one always passes); a wrong one counts against the client
- * address: 401, then 429 with Retry-After (sidecar/authfail.c). The route table names this as the
+ * address: 401, then 429 with Retry-After (core/authfail.c). The route table names this as the
  * admin route's credential (sidecar/router.c): the HTTP layer runs it before any body byte is
  * read, and policy_admin_handle does not run it again. */
 enum gh_status policy_admin_auth(struct gh_req *r, struct gh_err *err)
 {
-    const struct gh_config *cfg = gh_req_app(r)->cfg;
+    const struct policy_admin_ctx *px = gh_req_ctx(r);
     struct gh_err why = {0};
     const char *tok;
     size_t len;
     enum gh_status st = gh_req_bearer(r, &tok, &len, &why);
 
-    if (st == GH_OK && cfg->admin_token.count == 0)
+    if (st == GH_OK && px->token->count == 0)
         st = GH_ERR(&why, GH_E_UNAUTHORIZED, "GATEHOUSE_ADMIN_TOKEN is not set");
-    else if (st == GH_OK && !gh_secret_set_matches(&cfg->admin_token, tok, len))
+    else if (st == GH_OK && !gh_secret_set_matches(px->token, tok, len))
         st = GH_ERR(&why, GH_E_UNAUTHORIZED, "wrong admin token");
     if (st)
-        st = gh_authfail_reject(r, GH_AUTHFAIL_ADMIN, &why, err);
+        st = gh_authfail_reject(px->authfail, r, GH_AUTHFAIL_ADMIN, &why, err);
     return st;
 }
 
@@ -127,14 +127,14 @@ static void policy_admin_row(void *ctx, const struct store_access_group *ag)
 static enum gh_status policy_admin_list(struct gh_req *r, const char *only_key, unsigned status,
                                         struct gh_err *err)
 {
-    struct gh_app *app = gh_req_app(r);
+    const struct policy_admin_ctx *px = gh_req_ctx(r);
     struct policy_admin_names names = {0};
     struct policy_admin_list l = {cJSON_CreateArray(), &names, only_key};
     enum gh_status st;
 
-    st = store_group_names(app->store, policy_admin_collect, &names, err);
+    st = store_group_names(px->store, policy_admin_collect, &names, err);
     if (st == GH_OK)
-        st = store_access_groups(app->store, policy_admin_row, &l, err);
+        st = store_access_groups(px->store, policy_admin_row, &l, err);
     policy_admin_names_free(&names);
     if (st) {
         cJSON_Delete(l.arr);
@@ -159,7 +159,7 @@ static enum gh_status policy_admin_list(struct gh_req *r, const char *only_key, 
 /* See admin.h. */
 enum gh_status policy_admin_handle(struct gh_req *r, struct gh_err *err)
 {
-    struct gh_app *app = gh_req_app(r);
+    const struct policy_admin_ctx *px = gh_req_ctx(r);
     const char *path = gh_req_path(r), *method = gh_req_method(r);
     const char *name = NULL;
     char key[POLICY_NAME_MAX + 1];
@@ -174,7 +174,7 @@ enum gh_status policy_admin_handle(struct gh_req *r, struct gh_err *err)
         const cJSON *n;
         st = gh_req_json(r, &body, err);
         if (st == GH_OK)
-            st = policy_engine_group_create(app->policy, body, err);
+            st = policy_engine_group_create(px->policy, body, err);
         if (st == GH_OK) {
             n = cJSON_GetObjectItemCaseSensitive(body, "name");
             policy_name_key(n->valuestring, key, sizeof(key));
@@ -188,7 +188,7 @@ enum gh_status policy_admin_handle(struct gh_req *r, struct gh_err *err)
         return policy_admin_list(r, key, 200, err);
     }
     if (name != NULL && strcmp(method, "DELETE") == 0) {
-        st = policy_engine_group_delete(app->policy, name, err);
+        st = policy_engine_group_delete(px->policy, name, err);
         if (st == GH_OK)
             gh_reply(r, 204, NULL, "", 0);
         return st;

@@ -6,8 +6,20 @@
 #ifndef POLICY_ADMIN_H
 #define POLICY_ADMIN_H
 
-#include "sidecar/err.h"
-#include "sidecar/http.h"
+#include "core/core.h"
+
+struct policy_engine;
+struct store;
+struct gh_authfail;
+
+/* What the admin route's handlers use (its gh_req_ctx). Built by the daemon; every pointer
+ * borrowed for the server's life. */
+struct policy_admin_ctx {
+    struct policy_engine *policy;      /* access-group changes go through the engine */
+    struct store *store;          /* IdP group names and links, for the listing */
+    const struct gh_secret_set *token; /* GATEHOUSE_ADMIN_TOKEN (count 0: the API is closed) */
+    struct gh_authfail *authfail;      /* failed authentications; NULL: not counted */
+};
 
 /* The admin route's credential (gh_auth_fn): bearer GATEHOUSE_ADMIN_TOKEN. Run by the HTTP
  * layer before the body is read; policy_admin_handle assumes it passed. */

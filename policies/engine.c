@@ -9,12 +9,13 @@
  * all read one list.
  */
 #include "policies/engine.h"
-#include "sidecar/gatehouse.h"
+#include "core/core.h"
 #include "store/store.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,7 +34,7 @@ struct policy_snapshot {
 };
 
 struct policy_engine {
-    const struct gh_config *cfg;
+    char *path; /* GATEHOUSE_POLICY (owned), or NULL: no policy file */
     struct store *store;
     pthread_mutex_t lock;        /* guards current and reference counts' publication */
     pthread_mutex_t change_lock; /* serialises reloads and admin changes */
@@ -149,13 +150,12 @@ static enum gh_status policy_engine_load(struct policy_engine *pe, struct gh_err
     struct stat sb;
     enum gh_status st;
 
-    if (stat(pe->cfg->policy, &sb) != 0)
-        return GH_ERR(err, GH_E_INVALID, "GATEHOUSE_POLICY: %s: %s", pe->cfg->policy,
-                      strerror(errno));
+    if (stat(pe->path, &sb) != 0)
+        return GH_ERR(err, GH_E_INVALID, "GATEHOUSE_POLICY: %s: %s", pe->path, strerror(errno));
     /* What is remembered as seen is the file as it was before reading it: a file still being
      * written when it fails to parse is seen as changed again once the writer is done. */
     pe->seen = sb;
-    st = policy_doc_load(pe->cfg->policy, &doc, err);
+    st = policy_doc_load(pe->path, &doc, err);
     if (st)
         return st;
     defs = gh_xcalloc(doc->ngroups + 1, sizeof(*defs));
@@ -189,13 +189,13 @@ static enum gh_status policy_engine_load(struct policy_engine *pe, struct gh_err
 }
 
 /* See engine.h. */
-enum gh_status policy_engine_new(const struct gh_config *cfg, struct store *store,
+enum gh_status policy_engine_new(const char *path, struct store *store,
                                  struct policy_engine **out_pe, struct gh_err *err)
 {
     struct policy_engine *pe = gh_xcalloc(1, sizeof(*pe));
     enum gh_status st;
 
-    pe->cfg = cfg;
+    pe->path = path != NULL ? gh_xstrdup(path) : NULL;
     pe->store = store;
     pthread_mutex_init(&pe->lock, NULL);
     pthread_mutex_init(&pe->change_lock, NULL);
@@ -203,7 +203,7 @@ enum gh_status policy_engine_new(const struct gh_config *cfg, struct store *stor
     pthread_cond_init(&pe->watch_cond, NULL);
     pe->doc = policy_docref_new(gh_xcalloc(1, sizeof(struct policy_doc)));
     pthread_mutex_lock(&pe->change_lock);
-    if (cfg->policy != NULL) {
+    if (path != NULL) {
         st = policy_engine_load(pe, err);
     } else {
         /* no policy file: access groups a previous run declared in one must not keep granting */
@@ -229,7 +229,7 @@ enum gh_status policy_engine_reload(struct policy_engine *pe, struct gh_err *err
 
     if (err == NULL)
         err = &local;
-    if (pe->cfg->policy == NULL)
+    if (pe->path == NULL)
         return GH_OK;
     pthread_mutex_lock(&pe->change_lock);
     st = policy_engine_load(pe, err);
@@ -254,7 +254,7 @@ static bool policy_engine_changed(struct policy_engine *pe)
 {
     struct stat sb;
     bool changed;
-    if (stat(pe->cfg->policy, &sb) != 0)
+    if (stat(pe->path, &sb) != 0)
         return false; /* a missing file is not a policy: keep the running one */
     pthread_mutex_lock(&pe->change_lock);
     changed = sb.st_ino != pe->seen.st_ino || sb.st_size != pe->seen.st_size ||
@@ -291,7 +291,7 @@ static void *policy_engine_watch_main(void *arg)
 /* See engine.h. */
 enum gh_status policy_engine_watch(struct policy_engine *pe, int interval_ms, struct gh_err *err)
 {
-    if (pe->cfg->policy == NULL || pe->watching)
+    if (pe->path == NULL || pe->watching)
         return GH_OK;
     pe->interval_ms = interval_ms > 0 ? interval_ms : 1000;
     if (pthread_create(&pe->watcher, NULL, policy_engine_watch_main, pe) != 0)
@@ -318,6 +318,7 @@ void policy_engine_free(struct policy_engine *pe)
     pthread_mutex_destroy(&pe->change_lock);
     pthread_mutex_destroy(&pe->watch_lock);
     pthread_cond_destroy(&pe->watch_cond);
+    free(pe->path);
     free(pe);
 }
 

@@ -9,9 +9,8 @@
 #ifndef POLICY_ENGINE_H
 #define POLICY_ENGINE_H
 
+#include "core/core.h"
 #include "policies/policy.h"
-#include "sidecar/config.h"
-#include "sidecar/err.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -22,9 +21,10 @@ struct policy_engine;
 struct policy_snapshot;
 
 /* ---- lifecycle ---- */
-/* Load GATEHOUSE_POLICY (if set; a bad file is an error here) and sync its access groups into
- * the store. store is borrowed for the engine's life. Caller frees with policy_engine_free. */
-enum gh_status policy_engine_new(const struct gh_config *cfg, struct store *store,
+/* Load the policy file at path (GATEHOUSE_POLICY; NULL: none; a bad file is an error here; copied)
+ * and sync its access groups into the store. store is borrowed for the engine's life. Caller frees
+ * with policy_engine_free. */
+enum gh_status policy_engine_new(const char *path, struct store *store,
                                  struct policy_engine **out_pe, struct gh_err *err);
 /* Start the thread that reloads the file when it changes (polling its mtime, size and inode
  * every interval_ms). */

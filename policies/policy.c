@@ -8,7 +8,7 @@
  * errors, duplicate access-group names (by link key) are errors.
  */
 #include "policies/policy.h"
-#include "sidecar/gatehouse.h"
+#include "core/core.h"
 
 #include <errno.h>
 #include <stdio.h>

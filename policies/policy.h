@@ -13,7 +13,7 @@
 #ifndef POLICY_POLICY_H
 #define POLICY_POLICY_H
 
-#include "sidecar/err.h"
+#include "core/core.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>

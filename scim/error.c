@@ -8,8 +8,8 @@
  * the wire. A 503 (the store cannot write, shutting down) says "retry later" in the detail and
  * in Retry-After (RFC 9110 §10.2.3), so nothing the client sent is lost if it retries.
  */
+#include "core/core.h"
 #include "scim/scim.h"
-#include "sidecar/gatehouse.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -13,7 +13,7 @@
  * (store/sqlite_query.c, with bound parameters).
  */
 #include "scim/filter.h"
-#include "sidecar/gatehouse.h"
+#include "core/core.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -11,10 +11,8 @@
 #ifndef SCIM_FILTER_H
 #define SCIM_FILTER_H
 
+#include "core/core.h"
 #include "scim/resource.h"
-#include "sidecar/arena.h"
-#include "sidecar/err.h"
-#include "store/store.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>

@@ -12,8 +12,8 @@
  * Every operation is safe to repeat: creates of a taken name answer 409, updates that change
  * nothing leave the version as it was, deletes of a missing resource answer 404.
  */
+#include "core/core.h"
 #include "scim/scim.h"
-#include "sidecar/gatehouse.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -27,26 +27,33 @@
 
 /* ---- plumbing ---- */
 
+/* The store of the request's SCIM context (borrowed). */
+static struct store *scim_req_store(const struct gh_req *r)
+{
+    const struct scim_ctx *sx = gh_req_ctx(r);
+    return sx->store;
+}
+
 /* Authenticate the request: a Bearer credential whose SHA-256 matches a configured SCIM
  * secret. The credential is checked first, so the right secret passes even from an address
  * over its failure budget; a wrong one counts against the address and is answered 401, or 429
- * once the budget is spent (sidecar/authfail.c). The token is never logged; the reason is. The
+ * once the budget is spent (core/authfail.c). The token is never logged; the reason is. The
  * route table names this as every SCIM route's credential (sidecar/router.c), so the HTTP layer
  * runs it when the headers are complete, before any body byte is read; the handlers do not run
  * it again. Thread-safe. */
 enum gh_status scim_auth(struct gh_req *r, struct gh_err *err)
 {
-    const struct gh_config *cfg = gh_req_app(r)->cfg;
+    const struct scim_ctx *sx = gh_req_ctx(r);
     struct gh_err why = {0};
     const char *tok = NULL;
     size_t len = 0;
     enum gh_status st;
 
     st = gh_req_bearer(r, &tok, &len, &why);
-    if (st == GH_OK && !gh_secret_set_matches(&cfg->scim_token, tok, len))
+    if (st == GH_OK && !gh_secret_set_matches(sx->token, tok, len))
         st = GH_ERR(&why, GH_E_UNAUTHORIZED, "the SCIM bearer token is not valid");
     if (st)
-        st = gh_authfail_reject(r, GH_AUTHFAIL_SCIM, &why, err);
+        st = gh_authfail_reject(sx->authfail, r, GH_AUTHFAIL_SCIM, &why, err);
     return st;
 }
 
@@ -54,12 +61,12 @@ enum gh_status scim_auth(struct gh_req *r, struct gh_err *err)
  * follows X-Forwarded-Proto (a TLS front) or our own listener. */
 static const char *scim_url(struct gh_req *r, const char *endpoint, const char *id)
 {
-    const struct gh_config *cfg = gh_req_app(r)->cfg;
+    const struct scim_ctx *sx = gh_req_ctx(r);
     const char *host = gh_req_header(r, "Host");
     const char *proto = gh_req_header(r, "X-Forwarded-Proto");
 
     if (proto == NULL || (strcmp(proto, "https") != 0 && strcmp(proto, "http") != 0))
-        proto = cfg->tls_cert != NULL ? "https" : "http";
+        proto = sx->tls ? "https" : "http";
     if (host == NULL || strpbrk(host, "/\\ \"") != NULL)
         host = "localhost";
     return gh_arena_printf(gh_req_arena(r), "%s://%s%s%s%s%s", proto, host, SCIM_BASE, endpoint,
@@ -190,7 +197,7 @@ static enum gh_status scim_render(struct gh_req *r, enum store_kind kind,
                                   cJSON **out, struct gh_err *err)
 {
     const struct scim_rtype *rt = scim_rtype_get(kind);
-    struct store *store = gh_req_app(r)->store;
+    struct store *store = scim_req_store(r);
     cJSON *body = cJSON_Parse(rec->body);
     cJSON *res = cJSON_CreateObject();
     cJSON *meta, *schemas;
@@ -295,7 +302,7 @@ static void scim_member_ids(struct gh_req *r, const cJSON *members, struct store
 
 static enum gh_status scim_create(struct gh_req *r, enum store_kind kind, struct gh_err *err)
 {
-    struct store *store = gh_req_app(r)->store;
+    struct store *store = scim_req_store(r);
     struct store_members_change mc = {0};
     struct scim_projection proj;
     struct store_row row = {0};
@@ -389,7 +396,7 @@ enum gh_status scim_list_params_parse(struct gh_arena *a, enum store_kind kind,
 
 static enum gh_status scim_list(struct gh_req *r, enum store_kind kind, struct gh_err *err)
 {
-    struct store *store = gh_req_app(r)->store;
+    struct store *store = scim_req_store(r);
     struct scim_list_params in = {
         .filter = gh_req_query(r, "filter"),
         .start_index = gh_req_query(r, "startIndex"),
@@ -441,7 +448,7 @@ static enum gh_status scim_get(struct gh_req *r, enum store_kind kind, const cha
     struct store_rec rec = {0};
     enum gh_status st;
 
-    st = store_get(gh_req_app(r)->store, kind, id, &rec, err);
+    st = store_get(scim_req_store(r), kind, id, &rec, err);
     if (st == GH_OK)
         st = scim_reply_rec(r, kind, 200, &rec, err);
     store_rec_clear(&rec);
@@ -524,14 +531,14 @@ static enum gh_status scim_update(struct gh_req *r, enum store_kind kind, const 
         goto out;
     if (patch) {
         u.patch = body;
-        st = store_update(gh_req_app(r)->store, kind, id, scim_upd_patch, &u, &rec, err);
+        st = store_update(scim_req_store(r), kind, id, scim_upd_patch, &u, &rec, err);
     } else {
         st = scim_resource_normalize(kind, body, &u.put_members, &u.put_cols, err);
         if (st)
             goto out;
         u.put = body;
         u.text = cJSON_PrintUnformatted(body);
-        st = store_update(gh_req_app(r)->store, kind, id, scim_upd_put, &u, &rec, err);
+        st = store_update(scim_req_store(r), kind, id, scim_upd_put, &u, &rec, err);
     }
     if (st)
         goto out;
@@ -554,7 +561,7 @@ out:
 static enum gh_status scim_delete(struct gh_req *r, enum store_kind kind, const char *id,
                                   struct gh_err *err)
 {
-    struct store *store = gh_req_app(r)->store;
+    struct store *store = scim_req_store(r);
     struct store_rec rec = {0};
     int64_t expect = -1;
     enum gh_status st;
@@ -628,33 +635,13 @@ enum gh_status scim_handle_groups(struct gh_req *r, struct gh_err *err)
     return scim_resource(r, SCIM_GROUP, err);
 }
 
-/* The methods other SCIM routes serve on this path ("GET, HEAD, POST"), from the route table
- * itself so the two cannot disagree; "" when no other route has the path. */
-static void scim_allow_for(const char *path, char *allow, size_t cap)
-{
-    size_t n = 0, used = 0;
-    const struct gh_route *rt = gh_router_table(&n);
-
-    allow[0] = '\0';
-    for (size_t i = 0; i < n; i++) {
-        if (!gh_route_path_matches(&rt[i], path) || rt[i].handler == scim_handle_unknown ||
-            strstr(allow, rt[i].method) != NULL)
-            continue;
-        int w = snprintf(allow + used, cap - used, "%s%s%s", used ? ", " : "", rt[i].method,
-                         strcmp(rt[i].method, "GET") == 0 ? ", HEAD" : "");
-        if (w < 0 || (size_t)w >= cap - used)
-            break;
-        used += (size_t)w;
-    }
-}
-
 /* Any other method or path under /scim: a SCIM 405 when other routes serve the path, else a
  * SCIM 404 (unauthenticated callers got the 401 first, from scim_auth). */
 enum gh_status scim_handle_unknown(struct gh_req *r, struct gh_err *err)
 {
     char allow[96];
 
-    scim_allow_for(gh_req_path(r), allow, sizeof(allow));
+    gh_req_allow(r, allow, sizeof(allow));
     if (allow[0] != '\0')
         return scim_method_not_allowed(r, allow, err);
     return GH_ERR(err, GH_E_NOT_FOUND, "no such SCIM endpoint");

@@ -16,8 +16,8 @@
  * remove of something absent succeeds, because Entra retries for weeks (ENTRA.md §1.24).
  */
 #include "scim/patch.h"
+#include "core/core.h"
 #include "scim/filter.h"
-#include "sidecar/gatehouse.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -9,9 +9,8 @@
 #ifndef SCIM_PATCH_H
 #define SCIM_PATCH_H
 
+#include "core/core.h"
 #include "scim/resource.h"
-#include "sidecar/arena.h"
-#include "sidecar/err.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>

@@ -8,8 +8,8 @@
  * value is byte-for-byte what the client sent (Entra requires values returned exactly as sent).
  */
 #include "scim/resource.h"
+#include "core/core.h"
 #include "scim/filter.h"
-#include "sidecar/gatehouse.h"
 
 #include <inttypes.h>
 #include <stdio.h>

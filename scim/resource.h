@@ -8,8 +8,7 @@
 #ifndef SCIM_RESOURCE_H
 #define SCIM_RESOURCE_H
 
-#include "sidecar/arena.h"
-#include "sidecar/err.h"
+#include "core/core.h"
 #include "store/store.h"
 
 #include <cjson/cJSON.h>

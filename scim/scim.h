@@ -9,14 +9,26 @@
 #ifndef SCIM_SCIM_H
 #define SCIM_SCIM_H
 
+#include "core/core.h"
 #include "scim/filter.h"
 #include "scim/patch.h"
 #include "scim/resource.h"
-#include "sidecar/err.h"
+#include "store/store.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 
 struct gh_req;
+struct gh_authfail;
+
+/* What the SCIM routes' handlers use (gh_req_ctx of every SCIM route). Built by the daemon;
+ * every pointer borrowed for the server's life. */
+struct scim_ctx {
+    struct store *store;          /* identity store */
+    const struct gh_secret_set *token; /* GATEHOUSE_SCIM_TOKEN */
+    bool tls;                          /* our listener speaks TLS (meta.location's scheme) */
+    struct gh_authfail *authfail;      /* failed authentications; NULL: not counted */
+};
 
 /* ---- route handlers (sidecar/router.c) ---- */
 /* The SCIM routes' credential (gh_auth_fn): the SCIM bearer secret. Run by the HTTP layer

@@ -1,8 +1,10 @@
 /*
- * app.h - the daemon's long-lived state, handed to every handler through gh_req_app().
+ * app.h - the daemon's long-lived state (daemon.c's wiring; nothing outside sidecar/ sees it).
  *
  * Built once at start-up by daemon.c and torn down after the listener has stopped. Each field is
- * owned by the app (daemon.c frees it); handlers borrow. The pointed-to objects are thread-safe.
+ * owned by the app (daemon.c frees it). Handlers never see the app: each route family gets a
+ * context of what its handlers use (scim_ctx, authz_ctx, policy_admin_ctx; router.h), built
+ * from these fields. The pointed-to objects are thread-safe.
  */
 #ifndef GH_APP_H
 #define GH_APP_H
@@ -25,7 +27,7 @@ struct gh_app {
     struct authz_decision_log *decisions; /* NULL when GATEHOUSE_DECISION_LOG is unset */
     struct authz_facts_cache *facts;      /* subject facts by identity claims */
     struct gh_authfail *authfail;         /* failed authentications per client address */
-    const char *tenant;  /* the tenant the SCIM data comes from ("" when unknown); see decide.h */
+    const char *tenant;  /* the tenant the SCIM data comes from ("" when unknown); see authz.h */
     char tenant_buf[37]; /* behind tenant when it came from the issuer */
 };
 

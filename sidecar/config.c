@@ -8,10 +8,7 @@
  */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "config.h"
-#include "buf.h"
-#include "caps.h"
-#include "log.h"
-#include "mem.h"
+#include "core/core.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -723,23 +720,6 @@ void gh_config_markdown(FILE *out)
                 *gh_cfg_rows[i].def ? "`" : "",
                 *gh_cfg_rows[i].def ? gh_cfg_rows[i].def : "(unset)",
                 *gh_cfg_rows[i].def ? "`" : "", gh_cfg_rows[i].help);
-}
-
-/*
- * True when tok hashes to one of the set's digests. Every digest is compared, in constant time
- * (CRYPTO_memcmp), so timing says nothing about which secret or how much of it matched.
- */
-bool gh_secret_set_matches(const struct gh_secret_set *set, const char *tok, size_t tok_len)
-{
-    unsigned char d[32];
-    int hit = 0;
-
-    if (set->count == 0)
-        return false;
-    SHA256((const unsigned char *)tok, tok_len, d);
-    for (int i = 0; i < set->count; i++)
-        hit |= CRYPTO_memcmp(d, set->digest[i], sizeof(d)) == 0;
-    return hit != 0;
 }
 
 /* True when s is an item of l (exact, case-sensitive). */

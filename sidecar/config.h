@@ -8,19 +8,11 @@
 #ifndef GH_CONFIG_H
 #define GH_CONFIG_H
 
-#include "err.h"
+#include "core/core.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
-
-/* A set of bearer secrets, kept only as SHA-256 digests. Up to two are active so a secret can
- * be rotated without downtime. A value "sha256:<64 hex>" is taken as a digest. */
-#define GH_SECRET_MAX 2
-struct gh_secret_set {
-    unsigned char digest[GH_SECRET_MAX][32];
-    int count;
-};
 
 /* A NULL-terminated list of strings (comma-separated in the config). */
 struct gh_list {
@@ -90,8 +82,7 @@ void gh_config_print(const struct gh_config *cfg, FILE *out); /* --print-config,
 void gh_config_help(FILE *out);                               /* --help table */
 void gh_config_markdown(FILE *out);                           /* README reference table */
 
-/* ---- secrets ---- */
-bool gh_secret_set_matches(const struct gh_secret_set *set, const char *tok, size_t tok_len);
+/* ---- lists ---- */
 bool gh_list_contains(const struct gh_list *l, const char *s);
 
 #endif

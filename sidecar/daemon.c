@@ -9,12 +9,11 @@
  */
 #include "daemon.h"
 #include "authz/authz.h"
-#include "authz/decide.h"
 #include "authz/decision_log.h"
 #include "gatehouse.h"
-#include "http_int.h"
 #include "jwks/jwks.h"
-#include "policies/engine.h"
+#include "policies/policies.h"
+#include "scim/scim.h"
 #include "store/store.h"
 
 #include <signal.h>
@@ -64,6 +63,11 @@ static void gh_daemon_drain(struct gh_server *srv, int grace)
 int gh_daemon_run(const struct gh_config *cfg)
 {
     struct gh_app app = {0};
+    struct scim_ctx scim = {0};
+    struct authz_ctx authz = {0};
+    struct policy_admin_ctx admin = {0};
+    const struct gh_route *routes;
+    size_t nroutes;
     struct gh_server *srv = NULL;
     struct gh_err err = {0};
     sigset_t sigs;
@@ -82,7 +86,8 @@ int gh_daemon_run(const struct gh_config *cfg)
      * fails with EFBIG instead, SQLite reports it, and only that write is refused (503, like a
      * full disk). */
     signal(SIGXFSZ, SIG_IGN);
-    gh_metrics_init();
+    routes = gh_router_table(&nroutes);
+    gh_metrics_init(routes, nroutes);
 
     app.cfg = cfg;
     if (store_open(cfg->db, &app.store, &err) != GH_OK)
@@ -91,7 +96,7 @@ int gh_daemon_run(const struct gh_config *cfg)
     /* advisory: a store that cannot write still serves decisions and reads (health.c) */
     gh_health_register_advisory("store_writable", store_writable, app.store);
     gh_metrics_register(store_metrics, app.store);
-    if (policy_engine_new(cfg, app.store, &app.policy, &err) != GH_OK ||
+    if (policy_engine_new(cfg->policy, app.store, &app.policy, &err) != GH_OK ||
         policy_engine_watch(app.policy, GH_POLICY_WATCH_MS, &err) != GH_OK)
         goto out;
     gh_daemon_on_reload(policy_engine_reload_hook, app.policy);
@@ -119,8 +124,35 @@ int gh_daemon_run(const struct gh_config *cfg)
         gh_metrics_register(authz_verifier_metrics, app.verifier);
     }
 
-    if (gh_server_start(cfg, &app, &srv, &err) != GH_OK)
-        goto out;
+    /* each route family gets what its handlers use, not the whole app */
+    scim = (struct scim_ctx){app.store, &cfg->scim_token, cfg->tls_cert != NULL, app.authfail};
+    authz = (struct authz_ctx){app.verifier,
+                               app.policy,
+                               app.facts,
+                               app.decisions,
+                               app.store,
+                               app.tenant,
+                               (const char *const *)cfg->identity_claims.items,
+                               cfg->identity_claims.count,
+                               cfg->ext_authz_origin};
+    admin = (struct policy_admin_ctx){app.policy, app.store, &cfg->admin_token, app.authfail};
+    gh_router_bind(&(struct gh_router_ctx){&scim, &authz, &admin});
+    {
+        struct gh_server_opts so = {cfg->listen_host,
+                                    cfg->listen_port,
+                                    cfg->tls_cert,
+                                    cfg->tls_key,
+                                    cfg->threads,
+                                    cfg->max_connections,
+                                    cfg->max_connections_per_ip,
+                                    cfg->conn_timeout,
+                                    cfg->header_timeout,
+                                    cfg->body_timeout,
+                                    cfg->max_body,
+                                    cfg->max_body_inflight};
+        if (gh_server_start(&so, routes, nroutes, &srv, &err) != GH_OK)
+            goto out;
+    }
     gh_log(GH_LOG_INFO, "daemon", "\"listening\" addr=%s%s%s:%d tls=%d db=%s version=%s",
            strchr(cfg->listen_host, ':') ? "[" : "", cfg->listen_host,
            strchr(cfg->listen_host, ':') ? "]" : "", gh_server_port(srv), cfg->tls_cert != NULL,

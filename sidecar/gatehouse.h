@@ -1,24 +1,15 @@
 /*
- * gatehouse.h - the sidecar's front header: what every other module may use of it.
+ * gatehouse.h - the sidecar's front header: the daemon's wiring (config, route table, ops
+ * endpoints, the app it builds) over the ground floor, for main.c and the tests. Modules below
+ * the sidecar include core/core.h and their own front headers, never this.
  */
 #ifndef GH_GATEHOUSE_H
 #define GH_GATEHOUSE_H
 
 #include "app.h"
-#include "arena.h"
-#include "authfail.h"
-#include "buf.h"
-#include "caps.h"
 #include "config.h"
-#include "err.h"
+#include "core/core.h"
 #include "health.h"
-#include "http.h"
-#include "json.h"
-#include "log.h"
-#include "mem.h"
-#include "metrics.h"
 #include "router.h"
-
-#define GH_VERSION "0.1.0"
 
 #endif

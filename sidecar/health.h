@@ -8,8 +8,7 @@
 #ifndef GH_HEALTH_H
 #define GH_HEALTH_H
 
-#include "err.h"
-#include "http.h"
+#include "core/core.h"
 
 #include <stdbool.h>
 

@@ -18,8 +18,7 @@
  * commits again. Reads and decisions use the read connections and are unaffected. A write is
  * acknowledged only after its COMMIT returned SQLITE_OK, so a refused write is never a 2xx.
  */
-#include "sidecar/log.h"
-#include "sidecar/mem.h"
+#include "core/core.h"
 #include "store/sqlite_int.h"
 
 #include <stdio.h>

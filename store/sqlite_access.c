@@ -7,7 +7,7 @@
  * The two statements the decision path runs per request are kept prepared on each read
  * connection (STORE_SQLITE_Q_*).
  */
-#include "sidecar/mem.h"
+#include "core/core.h"
 #include "store/sqlite_int.h"
 
 #include <string.h>

@@ -8,9 +8,7 @@
  * written without nested parentheses (SQLite's parser stack). The number of bound parameters is
  * capped (STORE_SQLITE_MAX_BINDS).
  */
-#include "sidecar/arena.h"
-#include "sidecar/buf.h"
-#include "sidecar/mem.h"
+#include "core/core.h"
 #include "store/sqlite_int.h"
 
 #include <stdio.h>

@@ -6,7 +6,7 @@
  * PATCH reads and writes without an interleaved writer, and its change events are emitted only
  * after the COMMIT succeeded. Reads use a read connection and see committed state.
  */
-#include "sidecar/mem.h"
+#include "core/core.h"
 #include "store/sqlite_int.h"
 
 #include <cjson/cJSON.h>

@@ -7,10 +7,7 @@
  * Invariant: the generation moves after, never before, a commit is durable, so a reader that
  * saw generation g and reads again sees at least every write counted in g.
  */
-#include "sidecar/arena.h"
-#include "sidecar/log.h"
-#include "sidecar/mem.h"
-#include "sidecar/metrics.h"
+#include "core/core.h"
 #include "store/store_int.h"
 
 #include <openssl/rand.h>

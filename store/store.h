@@ -22,8 +22,7 @@
 #ifndef STORE_STORE_H
 #define STORE_STORE_H
 
-#include "sidecar/buf.h"
-#include "sidecar/err.h"
+#include "core/core.h"
 
 #include <stdbool.h>
 #include <stddef.h>

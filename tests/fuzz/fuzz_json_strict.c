@@ -1,5 +1,5 @@
 /*
- * fuzz_json_strict.c - the strict JSON check (sidecar/json.c) against cJSON, which reads the
+ * fuzz_json_strict.c - the strict JSON check (core/json.c) against cJSON, which reads the
  * same bytes after it. Invariants: the case-insensitive check never accepts what the exact one
  * refuses; an accepted text parses; no object in the tree holds a name twice (ignoring ASCII case
  * when the case-insensitive check accepted); cJSON's rendering of it is accepted again (so no

@@ -1,5 +1,5 @@
 /*
- * test_authfail.c - the failed-authentication table (sidecar/authfail.c) with the clock given
+ * test_authfail.c - the failed-authentication table (core/authfail.c) with the clock given
  * by the test: burst then rate, whole-second Retry-After, what counts as one address (IPv4,
  * IPv6 /64, IPv4-mapped), the table's bound under address spraying with throttled addresses
  * kept, and the log (first failure, then one summary per interval; a global line budget).

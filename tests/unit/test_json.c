@@ -1,5 +1,5 @@
 /*
- * test_json.c - the strict JSON check (sidecar/json.c): a table of {input, flags, expected
+ * test_json.c - the strict JSON check (core/json.c): a table of {input, flags, expected
  * status, expected message part}, then what a table cannot show compactly: inputs of a few MiB
  * (one object with 200k members, 200k sibling objects, 100k open brackets) checked in linear
  * time, duplicates found after the name table was rebuilt, and gh_json_parse's result.

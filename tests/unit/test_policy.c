@@ -50,7 +50,7 @@ START_TEST(errors_are_located)
         {"", "policy is empty"},
         {"{} x", "not valid JSON"},
         {"[]", "must be a JSON object"},
-        /* strict JSON (sidecar/json.h): the second copy would otherwise be silently ignored */
+        /* strict JSON (core/json.h): the second copy would otherwise be silently ignored */
         {"{\"access_groups\":[],\"access_groups\":[{\"name\":\"a\",\"grants\":[]}]}",
          "policy has the member name \"access_groups\" twice"},
         {"{\"default_grants\":[{\"dataset\":\"d\",\"dataset\":\"e\",\"actions\":[\"protect\"]}]}",

@@ -153,8 +153,10 @@ START_TEST(metrics_exposition)
 {
     struct gh_buf out;
     double v = 7;
+    size_t nroutes;
+    const struct gh_route *routes = gh_router_table(&nroutes);
     gh_metrics_reset();
-    gh_metrics_init();
+    gh_metrics_init(routes, nroutes);
     gh_metrics_register(collector, &v);
     gh_metrics_observe_request(0, 200, 0.0003);
     gh_metrics_observe_request(0, 200, 2.0);

@@ -19,16 +19,13 @@
  * its next request (no malloc on the hot path); the thread's exit frees them.
  */
 #include "http.h"
-#include "app.h"
 #include "buf.h"
 #include "caps.h"
-#include "config.h"
-#include "http_int.h"
 #include "json.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"
-#include "router.h"
+#include "route.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -78,7 +75,7 @@ struct gh_reply_hdr {
 
 struct gh_req {
     struct MHD_Connection *conn;
-    struct gh_app *app;
+    struct gh_server *srv;
     struct gh_arena *arena;
     const char *method; /* borrowed from MHD */
     const char *path;   /* borrowed from MHD */
@@ -105,8 +102,9 @@ struct gh_req {
 
 struct gh_server {
     struct MHD_Daemon *mhd;
-    struct gh_app *app;
-    const struct gh_config *cfg;
+    struct gh_server_opts opts;    /* its strings borrowed until gh_server_stop */
+    const struct gh_route *routes; /* borrowed until gh_server_stop */
+    size_t nroutes;
     int port;
     bool tls;
     _Atomic long inflight;
@@ -197,10 +195,16 @@ struct gh_arena *gh_req_arena(struct gh_req *r)
     return r->arena;
 }
 
-/* The daemon state (borrowed). */
-struct gh_app *gh_req_app(const struct gh_req *r)
+/* The matched route family's context (route.h), or NULL. Borrowed. */
+void *gh_req_ctx(const struct gh_req *r)
 {
-    return r->app;
+    return r->route != NULL && r->route->ctx != NULL ? *r->route->ctx : NULL;
+}
+
+/* See http.h: the rows of the server's own table, by the matching the server routes with. */
+void gh_req_allow(const struct gh_req *r, char *allow, size_t allow_cap)
+{
+    gh_route_allow(r->srv->routes, r->srv->nroutes, r->path, allow, allow_cap);
 }
 
 /* The matched route's metrics label ("none" when unmatched). */
@@ -282,7 +286,7 @@ void *gh_req_auth(const struct gh_req *r)
     return r->auth;
 }
 
-/* Parse the body as strict JSON (sidecar/json.h: a repeated member name, \u0000, a NUL byte or
+/* Parse the body as strict JSON (core/json.h: a repeated member name, \u0000, a NUL byte or
  * invalid UTF-8 is refused before cJSON reads it); caller owns the result. */
 enum gh_status gh_req_json(const struct gh_req *r, cJSON **out_json, struct gh_err *err)
 {
@@ -490,13 +494,13 @@ static struct gh_req *gh_http_req_new(struct gh_server *srv)
         memset(r, 0, sizeof(*r));
         r->arena = a;
         r->body = body;
-        r->body.cap = (size_t)srv->cfg->max_body;
+        r->body.cap = (size_t)srv->opts.max_body;
     } else {
         r = gh_xcalloc(1, sizeof(*r));
         r->arena = gh_arena_new();
-        gh_buf_init(&r->body, (size_t)srv->cfg->max_body);
+        gh_buf_init(&r->body, (size_t)srv->opts.max_body);
     }
-    r->app = srv->app;
+    r->srv = srv;
     r->route_index = -1;
     return r;
 }
@@ -572,7 +576,7 @@ static void gh_http_conn_notify(void *cls, struct MHD_Connection *conn, void **s
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         c = gh_xcalloc(1, sizeof(*c));
         c->fd = ci != NULL ? ci->connect_fd : -1;
-        gh_http_conn_phase(c, GH_CONN_HEADERS, srv->cfg->header_timeout);
+        gh_http_conn_phase(c, GH_CONN_HEADERS, srv->opts.header_timeout);
         pthread_mutex_lock(&srv->conns_lock);
         c->prev = srv->conns_tail;
         if (srv->conns_tail != NULL)
@@ -686,7 +690,7 @@ static bool gh_http_charge(struct gh_server *srv, struct gh_req *r, size_t total
         return true;
     add = (long)(total - r->charged);
     was = atomic_fetch_add(&srv->body_bytes, add);
-    if (was + add > (long)srv->cfg->max_body_inflight) {
+    if (was + add > (long)srv->opts.max_body_inflight) {
         atomic_fetch_sub(&srv->body_bytes, add);
         return false;
     }
@@ -714,7 +718,7 @@ static void gh_http_body_drop(struct gh_server *srv, struct gh_req *r)
 static enum MHD_Result gh_http_admit(struct gh_server *srv, struct gh_req *r)
 {
     const struct gh_route *rt = r->route;
-    size_t cap = (size_t)srv->cfg->max_body;
+    size_t cap = (size_t)srv->opts.max_body;
     const char *cl;
 
     if (GH_NEVER(rt == NULL)) /* 404/405 are answered before a request is admitted */
@@ -730,14 +734,14 @@ static enum MHD_Result gh_http_admit(struct gh_server *srv, struct gh_req *r)
             if (!gh_err_is_set(&err))
                 GH_ERR(&err, st, "%s", gh_status_name(st));
             /* a refused client has the header deadline, from now, to take its answer */
-            gh_http_conn_phase(r->cn, GH_CONN_HEADERS, srv->cfg->header_timeout);
+            gh_http_conn_phase(r->cn, GH_CONN_HEADERS, srv->opts.header_timeout);
             gh_http_render(r, &err);
             return gh_http_queue(r);
         }
-        gh_http_conn_phase(r->cn, GH_CONN_BODY, srv->cfg->body_timeout);
+        gh_http_conn_phase(r->cn, GH_CONN_BODY, srv->opts.body_timeout);
     } else {
         /* No credential, so no more patience than for headers, from now. */
-        gh_http_conn_phase(r->cn, GH_CONN_HEADERS, srv->cfg->header_timeout);
+        gh_http_conn_phase(r->cn, GH_CONN_HEADERS, srv->opts.header_timeout);
     }
     if (rt->body_cap > 0 && (size_t)rt->body_cap < cap)
         cap = (size_t)rt->body_cap;
@@ -795,11 +799,9 @@ static enum MHD_Result gh_http_access(void *cls, struct MHD_Connection *conn, co
         *con_cls = r;
         atomic_fetch_add(&srv->inflight, 1);
 
-        st = gh_router_find(method, url, &r->route, allow, sizeof(allow));
-        if (r->route != NULL) {
-            size_t n;
-            r->route_index = (int)(r->route - gh_router_table(&n));
-        }
+        st = gh_route_find(srv->routes, srv->nroutes, method, url, &r->route, allow, sizeof(allow));
+        if (r->route != NULL)
+            r->route_index = (int)(r->route - srv->routes);
         if (st == GH_E_NOT_FOUND)
             return gh_http_fail(r, GH_E_NOT_FOUND, "no such route");
         if (st == GH_E_METHOD) {
@@ -863,11 +865,11 @@ static void gh_http_completed(void *cls, struct MHD_Connection *conn, void **con
         return;
     /* The next request on this connection must have its headers in within the idle timeout,
      * however it trickles them. */
-    gh_http_conn_phase(r->cn, GH_CONN_IDLE, srv->cfg->conn_timeout);
+    gh_http_conn_phase(r->cn, GH_CONN_IDLE, srv->opts.conn_timeout);
     secs = gh_http_elapsed(&r->start);
     gh_metrics_observe_request(r->route_index, r->replied ? r->status : 0, secs);
     /* The access line: path only (a query string may carry secrets), never headers. A 429 is
-     * an address over its failed-authentication budget: sidecar/authfail.c counts those in its
+     * an address over its failed-authentication budget: core/authfail.c counts those in its
      * summary line, so a guessing flood does not write a line per try. */
     if (!r->replied || r->status != 429)
         gh_log(GH_LOG_INFO, "http",
@@ -923,12 +925,12 @@ static char *gh_http_read_file(const char *path, struct gh_err *err)
 }
 
 /*
- * Start the listener; see http_int.h. Binds cfg->listen_host:port (numeric address or a name
+ * Start the listener; see http.h. Binds o->listen_host:port (numeric address or a name
  * resolved once), TLS 1.2+ when a certificate is configured. On success *out_srv is owned by the
  * caller (gh_server_stop).
  */
-enum gh_status gh_server_start(const struct gh_config *cfg, struct gh_app *app,
-                               struct gh_server **out_srv, struct gh_err *err)
+enum gh_status gh_server_start(const struct gh_server_opts *o, const struct gh_route *routes,
+                               size_t nroutes, struct gh_server **out_srv, struct gh_err *err)
 {
     struct gh_server *srv = gh_xcalloc(1, sizeof(*srv));
     struct addrinfo hints = {0}, *ai = NULL;
@@ -939,11 +941,12 @@ enum gh_status gh_server_start(const struct gh_config *cfg, struct gh_app *app,
     enum gh_status st = GH_OK;
     int rc;
 
-    srv->app = app;
-    srv->cfg = cfg;
+    srv->opts = *o;
+    srv->routes = routes;
+    srv->nroutes = nroutes;
     /* Room kept for clients that send their requests: an eighth of the connections. */
     srv->pressure_at =
-        cfg->max_connections - (cfg->max_connections / 8 > 1 ? cfg->max_connections / 8 : 1);
+        o->max_connections - (o->max_connections / 8 > 1 ? o->max_connections / 8 : 1);
     {
         pthread_condattr_t ca;
         pthread_condattr_init(&ca);
@@ -956,18 +959,18 @@ enum gh_status gh_server_start(const struct gh_config *cfg, struct gh_app *app,
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE;
-    snprintf(port, sizeof(port), "%d", cfg->listen_port);
-    rc = getaddrinfo(cfg->listen_host, port, &hints, &ai);
+    snprintf(port, sizeof(port), "%d", o->listen_port);
+    rc = getaddrinfo(o->listen_host, port, &hints, &ai);
     if (rc != 0) {
-        st = GH_ERR(err, GH_E_INVALID, "GATEHOUSE_LISTEN: cannot resolve %s: %s", cfg->listen_host,
+        st = GH_ERR(err, GH_E_INVALID, "GATEHOUSE_LISTEN: cannot resolve %s: %s", o->listen_host,
                     gai_strerror(rc));
         goto out;
     }
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    if (cfg->tls_cert != NULL) {
-        srv->tls_cert_pem = gh_http_read_file(cfg->tls_cert, err);
-        srv->tls_key_pem = srv->tls_cert_pem ? gh_http_read_file(cfg->tls_key, err) : NULL;
+    if (o->tls_cert != NULL) {
+        srv->tls_cert_pem = gh_http_read_file(o->tls_cert, err);
+        srv->tls_key_pem = srv->tls_cert_pem ? gh_http_read_file(o->tls_key, err) : NULL;
         if (srv->tls_key_pem == NULL) {
             st = GH_E_INVALID;
             goto out;
@@ -978,13 +981,12 @@ enum gh_status gh_server_start(const struct gh_config *cfg, struct gh_app *app,
     srv->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, gh_http_access, srv, MHD_OPTION_EXTERNAL_LOGGER, gh_http_mhd_log,
         NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned int)(cfg->threads > 1 ? cfg->threads : 0), MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)cfg->conn_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (unsigned int)(o->threads > 1 ? o->threads : 0), MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)o->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)o->conn_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)GH_CAP_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, gh_http_completed, srv,
         MHD_OPTION_NOTIFY_CONNECTION, gh_http_conn_notify, srv, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned int)cfg->max_connections_per_ip, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned int)512,
+        (unsigned int)o->max_connections_per_ip, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)512,
         /* TLS 1.2 and 1.3 only (Entra requires 1.2+; older versions are broken). */
         srv->tls ? MHD_OPTION_HTTPS_PRIORITIES : MHD_OPTION_END,
         "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:%SERVER_PRECEDENCE", MHD_OPTION_HTTPS_MEM_CERT,
@@ -993,11 +995,11 @@ enum gh_status gh_server_start(const struct gh_config *cfg, struct gh_app *app,
         st = GH_ERR(err, GH_E_INTERNAL,
                     "cannot listen on %s:%d (address in use, bad TLS certificate/key, or no "
                     "permission)",
-                    cfg->listen_host, cfg->listen_port);
+                    o->listen_host, o->listen_port);
         goto out;
     }
     info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    srv->port = info != NULL ? info->port : cfg->listen_port;
+    srv->port = info != NULL ? info->port : o->listen_port;
     if (pthread_create(&srv->reaper, NULL, gh_http_reaper, srv) != 0) {
         st = GH_ERR(err, GH_E_INTERNAL, "cannot start the connection reaper thread");
         goto out;

@@ -11,13 +11,18 @@
 #include "buf.h"
 #include "err.h"
 #include "http.h"
+#include "route.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef void (*gh_metrics_collect_fn)(void *ctx, struct gh_buf *out);
 
 /* ---- recording ---- */
-void gh_metrics_init(void); /* start-up: marks the process start time */
+/* Start-up: marks the process start time and takes the route table whose rows' labels name
+ * the request families (borrowed for the life of the process; the server's own table). */
+void gh_metrics_init(const struct gh_route *routes, size_t nroutes);
+/* route_index: the row of that table, -1 when no route matched ("none"). */
 void gh_metrics_observe_request(int route_index, unsigned status, double seconds);
 
 /* ---- collectors (register before serving; at most 32) ---- */

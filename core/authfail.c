@@ -34,7 +34,6 @@
  * Lines carry the address, route, path and reason, never the presented credential.
  */
 #include "authfail.h"
-#include "app.h"
 #include "http.h"
 #include "log.h"
 #include "mem.h"
@@ -452,15 +451,15 @@ size_t gh_authfail_size(const struct gh_authfail *af)
 }
 
 /* See authfail.h. The reply header is set here so that every caller answers the same way. */
-enum gh_status gh_authfail_reject(struct gh_req *r, enum gh_authfail_route route,
-                                  const struct gh_err *why, struct gh_err *err)
+enum gh_status gh_authfail_reject(struct gh_authfail *af, struct gh_req *r,
+                                  enum gh_authfail_route route, const struct gh_err *why,
+                                  struct gh_err *err)
 {
-    struct gh_authfail *af = gh_req_app(r)->authfail;
     const char *msg = why != NULL && why->msg[0] ? why->msg : "unauthorized";
     char v[16];
     unsigned wait;
 
-    if (af == NULL) /* an app built without one (unit tests): a plain 401 */
+    if (af == NULL) /* a family context built without one: a plain 401 */
         return GH_ERR(err, GH_E_UNAUTHORIZED, "%s", msg);
     wait = gh_authfail_note(af, gh_req_client_addr(r), route, gh_req_path(r), msg,
                             gh_authfail_now_ms());

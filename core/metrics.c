@@ -6,7 +6,7 @@
  * table; the last route slot counts requests that matched no route.
  */
 #include "metrics.h"
-#include "gatehouse.h"
+#include "core.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -43,11 +43,16 @@ static struct {
 } gh_metrics_collectors[GH_METRICS_COLLECTORS];
 static int gh_metrics_ncollectors;
 static time_t gh_metrics_start;
+/* The route labels by route index (borrowed from the table given to gh_metrics_init). */
+static const struct gh_route *gh_metrics_table;
+static size_t gh_metrics_nroutes;
 
-/* Mark the start time reported as uptime. Start-up only. */
-void gh_metrics_init(void)
+/* Mark the start time reported as uptime and take the route labels. Start-up only. */
+void gh_metrics_init(const struct gh_route *routes, size_t nroutes)
 {
     gh_metrics_start = time(NULL);
+    gh_metrics_table = routes;
+    gh_metrics_nroutes = nroutes;
 }
 
 /* Record one finished request. route_index -1 means unmatched. Thread-safe, lock-free. */
@@ -96,9 +101,7 @@ void gh_metrics_sample(struct gh_buf *out, const char *name, const char *labels,
 
 static const char *gh_metrics_label(int i)
 {
-    size_t n;
-    const struct gh_route *t = gh_router_table(&n);
-    return (size_t)i < n ? t[i].label : "none";
+    return (size_t)i < gh_metrics_nroutes ? gh_metrics_table[i].label : "none";
 }
 
 /*
@@ -107,10 +110,9 @@ static const char *gh_metrics_label(int i)
  */
 enum gh_status gh_metrics_render(struct gh_buf *out, struct gh_err *err)
 {
-    size_t nroutes;
+    size_t nroutes = gh_metrics_nroutes;
     char labels[160];
 
-    gh_router_table(&nroutes);
     gh_metrics_family(out, "gatehouse_build_info", "gauge", "Build information.");
     gh_buf_printf(out, NULL, "gatehouse_build_info{version=\"%s\",revision=\"%s\"} 1\n", GH_VERSION,
                   GH_GIT_REV);

@@ -40,11 +40,12 @@ enum gh_status gh_authfail_start(struct gh_authfail *af, struct gh_err *err);
 void gh_authfail_free(struct gh_authfail *af);
 
 /* ---- in an authentication function, once the credential was found wrong ---- */
-/* Count the failure against the request's client address; returns GH_E_UNAUTHORIZED with
- * why's message in err, or GH_E_TOO_MANY (429) with a Retry-After reply header once the address
- * is over its budget. */
-enum gh_status gh_authfail_reject(struct gh_req *r, enum gh_authfail_route route,
-                                  const struct gh_err *why, struct gh_err *err);
+/* Count the failure in af (NULL: none is kept, a plain 401) against the request's client
+ * address; returns GH_E_UNAUTHORIZED with why's message in err, or GH_E_TOO_MANY (429) with a
+ * Retry-After reply header once the address is over its budget. */
+enum gh_status gh_authfail_reject(struct gh_authfail *af, struct gh_req *r,
+                                  enum gh_authfail_route route, const struct gh_err *why,
+                                  struct gh_err *err);
 
 /* ---- the table itself, time given in milliseconds (tests drive it) ---- */
 /* Count one failure; 0 when it is within budget, else whole seconds until the next is. */

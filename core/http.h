@@ -1,5 +1,6 @@
 /*
- * http.h - the request as handlers see it, and the ways to answer it.
+ * http.h - the HTTP server: starting it with a route table, the request as handlers see it, and
+ * the ways to answer it.
  *
  * A struct gh_req lives from the first MHD callback of a request to NOTIFY_COMPLETED; it owns
  * an arena for everything a handler allocates while answering. Handlers run on MHD's worker
@@ -10,14 +11,45 @@
 
 #include "arena.h"
 #include "err.h"
+#include "route.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 struct gh_req;
-struct gh_app;
+struct gh_server;
 struct sockaddr;
+
+/* ---- the server ---- */
+/* What the server is told at start (the daemon fills it from its config). Strings are borrowed
+ * until gh_server_stop. */
+struct gh_server_opts {
+    const char *listen_host; /* numeric address or a name resolved once */
+    int listen_port;         /* 0: any free port */
+    const char *tls_cert;    /* PEM file, or NULL for plain HTTP */
+    const char *tls_key;     /* PEM file (with tls_cert) */
+    int threads;
+    int max_connections;
+    int max_connections_per_ip; /* 0: no limit */
+    int conn_timeout;           /* seconds idle */
+    int header_timeout;         /* seconds from accept to complete headers */
+    int body_timeout;           /* seconds from complete headers to complete body */
+    long max_body;              /* bytes; a route's body_cap is never above it */
+    int max_body_inflight;      /* bytes of bodies being received, all connections */
+};
+
+/* Start listening (TLS when tls_cert is set) and serve routes[0..nroutes), which are borrowed
+ * until gh_server_stop (route.h). On success *out_srv is the caller's (gh_server_stop). */
+enum gh_status gh_server_start(const struct gh_server_opts *opts, const struct gh_route *routes,
+                               size_t nroutes, struct gh_server **out_srv, struct gh_err *err);
+int gh_server_port(const struct gh_server *srv);
+/* Stop accepting new connections (close the listen socket). */
+void gh_server_quiesce(struct gh_server *srv);
+/* Requests currently being handled. */
+long gh_server_inflight(const struct gh_server *srv);
+/* Stop all threads and close every connection; frees srv. NULL is a no-op. */
+void gh_server_stop(struct gh_server *srv);
 
 /* ---- reading the request (all results borrowed, valid until the request completes) ---- */
 const char *gh_req_method(const struct gh_req *r);
@@ -28,7 +60,12 @@ bool gh_req_has_query(const struct gh_req *r, const char *name);        /* even 
 unsigned gh_req_header_count(const struct gh_req *r, const char *name); /* repeated headers */
 const char *gh_req_body(const struct gh_req *r, size_t *out_len);       /* NUL-terminated */
 struct gh_arena *gh_req_arena(struct gh_req *r);
-struct gh_app *gh_req_app(const struct gh_req *r);
+/* The matched route family's context (struct gh_route ctx): each family's handlers know its
+ * type (e.g. scim.h struct scim_ctx). NULL when the family has none. Borrowed. */
+void *gh_req_ctx(const struct gh_req *r);
+/* The methods the server's route table serves on this request's path, as an Allow value ("GET,
+ * HEAD, POST"; any-method catch-all rows left out), or "" when none (route.h gh_route_allow). */
+void gh_req_allow(const struct gh_req *r, char *allow, size_t allow_cap);
 const char *gh_req_route(const struct gh_req *r); /* the matched route's label, for metrics */
 /* The peer's socket address (AF_INET or AF_INET6), or NULL when the library cannot say. The
  * TCP peer, never a header such as X-Forwarded-For, which any client can write. */
@@ -40,7 +77,7 @@ enum gh_status gh_req_bearer(const struct gh_req *r, const char **out_tok, size_
 /* The parsing behind gh_req_bearer, for any Authorization header value (fuzzed). */
 enum gh_status gh_http_parse_bearer(const char *authorization, const char **out_tok,
                                     size_t *out_len, struct gh_err *err);
-/* ---- the route's credential (router.h gh_auth_fn) ---- */
+/* ---- the route's credential (route.h gh_auth_fn) ---- */
 typedef void (*gh_release_fn)(void *p);
 /* Keep what the credential check verified (e.g. token claims) for the handler; takes `verified`,
  * which `release` frees when the request completes. */

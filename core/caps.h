@@ -45,7 +45,7 @@
  * matched against the schemas list, so an unbounded number would cost quadratic time. */
 #define GH_CAP_SCIM_URN_MEMBERS 256
 /* JSON nesting (request bodies, JWT header and payload, policy file): SCIM resources and PATCH
- * bodies nest at most 5 deep, a policy 4, an Entra token 3. The strict check (sidecar/json.c)
+ * bodies nest at most 5 deep, a policy 4, an Entra token 3. The strict check (core/json.c)
  * refuses deeper input before cJSON's recursive parser sees it. */
 #define GH_CAP_JSON_DEPTH 32
 /* Policy file size. */
