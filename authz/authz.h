@@ -37,7 +37,7 @@ struct authz_ctx {
     struct policy_engine *policy;         /* access groups and decisions */
     struct authz_facts_cache *facts;      /* subject facts by identity claims, or NULL */
     struct authz_decision_log *decisions; /* NULL when GATEHOUSE_DECISION_LOG is unset */
-    struct store *store;             /* identity store */
+    struct store *store;                  /* identity store */
     const char *tenant;                 /* the tenant the SCIM data comes from ("" when unknown) */
     const char *const *identity_claims; /* GATEHOUSE_IDENTITY_CLAIMS "claim:attribute" pairs */
     size_t nidentity_claims;

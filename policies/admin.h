@@ -16,7 +16,7 @@ struct gh_authfail;
  * borrowed for the server's life. */
 struct policy_admin_ctx {
     struct policy_engine *policy;      /* access-group changes go through the engine */
-    struct store *store;          /* IdP group names and links, for the listing */
+    struct store *store;               /* IdP group names and links, for the listing */
     const struct gh_secret_set *token; /* GATEHOUSE_ADMIN_TOKEN (count 0: the API is closed) */
     struct gh_authfail *authfail;      /* failed authentications; NULL: not counted */
 };

@@ -24,7 +24,7 @@ struct gh_authfail;
 /* What the SCIM routes' handlers use (gh_req_ctx of every SCIM route). Built by the daemon;
  * every pointer borrowed for the server's life. */
 struct scim_ctx {
-    struct store *store;          /* identity store */
+    struct store *store;               /* identity store */
     const struct gh_secret_set *token; /* GATEHOUSE_SCIM_TOKEN */
     bool tls;                          /* our listener speaks TLS (meta.location's scheme) */
     struct gh_authfail *authfail;      /* failed authentications; NULL: not counted */
