@@ -63,7 +63,8 @@ enum gh_conn_phase {
 struct gh_conn {
     struct gh_conn *prev, *next;
     int fd;
-    bool cut; /* shut down by the reaper */
+    bool cut;             /* shut down by the reaper */
+    _Atomic bool request; /* a request has started (headers complete) and not completed */
     _Atomic int phase;
     _Atomic long long since_ms, deadline_ms; /* CLOCK_MONOTONIC_COARSE */
 };
@@ -116,6 +117,7 @@ struct gh_server {
     long nconns;      /* in the list and not cut */
     long pressure_at; /* above this many, connections without a request are cut sooner */
     bool stopping;
+    bool draining; /* gh_server_quiesce: no new requests; connections without one are cut */
     bool locks_ready, reaper_started;
     pthread_t reaper;
     char *tls_cert_pem;
@@ -558,6 +560,22 @@ static void gh_http_conn_phase(struct gh_conn *c, enum gh_conn_phase phase, int 
     atomic_store_explicit(&c->phase, (int)phase, memory_order_release);
 }
 
+/* While draining: shut down every connection that has no request in progress (new ones, idle
+ * kept-alive ones, ones still sending headers). conns_lock held. Returns how many. */
+static long gh_http_cut_requestless(struct gh_server *srv)
+{
+    long n = 0;
+    for (struct gh_conn *c = srv->conns_head; c != NULL; c = c->next) {
+        if (c->cut || c->fd < 0 || atomic_load(&c->request))
+            continue;
+        shutdown(c->fd, SHUT_RDWR);
+        c->cut = true;
+        srv->nconns--;
+        n++;
+    }
+    return n;
+}
+
 /*
  * MHD_OPTION_NOTIFY_CONNECTION: track each connection from accept to close. MHD 0.9.75 calls
  * CLOSED before it closes the socket (daemon.c: the cleanup of a closed connection, and the
@@ -585,6 +603,8 @@ static void gh_http_conn_notify(void *cls, struct MHD_Connection *conn, void **s
             srv->conns_head = c;
         srv->conns_tail = c;
         srv->nconns++;
+        if (srv->draining) /* shutting down: a new connection gets no request in */
+            gh_http_cut_requestless(srv);
         pthread_mutex_unlock(&srv->conns_lock);
         *socket_context = c;
         return;
@@ -643,6 +663,8 @@ static void *gh_http_reaper(void *arg)
         pthread_cond_timedwait(&srv->reaper_wake, &srv->conns_lock, &until);
         if (srv->stopping)
             break;
+        if (srv->draining) /* a request that finished leaves its connection idle: cut it */
+            gh_http_cut_requestless(srv);
         now = gh_http_now_ms();
         pressure = srv->nconns > srv->pressure_at;
         for (struct gh_conn *c = srv->conns_head; c != NULL; c = c->next) {
@@ -795,6 +817,8 @@ static enum MHD_Result gh_http_access(void *cls, struct MHD_Connection *conn, co
         r->method = method;
         r->path = url;
         r->cn = gh_http_conn_of(conn);
+        if (r->cn != NULL) /* draining leaves this connection alone until the request is done */
+            atomic_store(&r->cn->request, true);
         clock_gettime(CLOCK_MONOTONIC, &r->start);
         *con_cls = r;
         atomic_fetch_add(&srv->inflight, 1);
@@ -866,6 +890,8 @@ static void gh_http_completed(void *cls, struct MHD_Connection *conn, void **con
     /* The next request on this connection must have its headers in within the idle timeout,
      * however it trickles them. */
     gh_http_conn_phase(r->cn, GH_CONN_IDLE, srv->opts.conn_timeout);
+    if (r->cn != NULL)
+        atomic_store(&r->cn->request, false);
     secs = gh_http_elapsed(&r->start);
     gh_metrics_observe_request(r->route_index, r->replied ? r->status : 0, secs);
     /* The access line: path only (a query string may carry secrets), never headers. A 429 is
@@ -1022,12 +1048,19 @@ int gh_server_port(const struct gh_server *srv)
     return srv->port;
 }
 
-/* Stop accepting: connections already open finish their requests. */
+/*
+ * Start draining: requests in progress finish; every connection without one (and every new
+ * one) is shut down, so no new request starts. Why not MHD_quiesce_daemon: in MHD 0.9.75 with a
+ * thread pool and epoll it races the workers, which remove the listen socket from their epoll
+ * sets themselves, and the loser calls MHD_PANIC ("Failed to remove listen FD from epoll set"),
+ * an abort at shutdown. The listen socket itself closes in gh_server_stop. Thread-safe.
+ */
 void gh_server_quiesce(struct gh_server *srv)
 {
-    MHD_socket s = MHD_quiesce_daemon(srv->mhd);
-    if (s != MHD_INVALID_SOCKET)
-        close(s);
+    pthread_mutex_lock(&srv->conns_lock);
+    srv->draining = true;
+    gh_http_cut_requestless(srv);
+    pthread_mutex_unlock(&srv->conns_lock);
 }
 
 /* Requests that have started and not completed. Thread-safe. */

@@ -44,7 +44,7 @@ struct gh_server_opts {
 enum gh_status gh_server_start(const struct gh_server_opts *opts, const struct gh_route *routes,
                                size_t nroutes, struct gh_server **out_srv, struct gh_err *err);
 int gh_server_port(const struct gh_server *srv);
-/* Stop accepting new connections (close the listen socket). */
+/* Drain: requests in progress finish; connections without one, and new ones, are closed. */
 void gh_server_quiesce(struct gh_server *srv);
 /* Requests currently being handled. */
 long gh_server_inflight(const struct gh_server *srv);

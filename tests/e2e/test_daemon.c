@@ -321,11 +321,34 @@ START_TEST(graceful_shutdown_finishes_inflight)
     const char *head = "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234";
     int status = -1;
 
+    /* a kept-alive connection that has finished its request */
+    int idle = connect_raw(port_of(p));
+    const char *get = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    ck_assert_int_eq(write(idle, get, strlen(get)), (ssize_t)strlen(get));
+    read_all(idle, buf, sizeof(buf), 2000);
+    ck_assert_msg(strncmp(buf, "HTTP/1.1 200", 12) == 0, "idle connection got: %.80s", buf);
+
     ck_assert_int_eq(write(fd, head, strlen(head)), (ssize_t)strlen(head));
     usleep(100 * 1000);
     kill(gh_proc_pid(p), SIGTERM);
     ck_assert(gh_proc_wait_log(p, "msg=\"stopping\"", 5000));
     ck_assert_ptr_nonnull(strstr(gh_proc_log(p), "inflight=1"));
+    /* draining: the idle connection is closed, and a new one gets no request in */
+    memset(buf, 0, sizeof(buf));
+    ck_assert_int_eq(read_all(idle, buf, sizeof(buf), 2000), 0);
+    close(idle);
+    {
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port_of(p))};
+        int late = socket(AF_INET, SOCK_STREAM, 0);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (connect(late, (struct sockaddr *)&a, sizeof(a)) == 0) {
+            (void)!write(late, get, strlen(get));
+            memset(buf, 0, sizeof(buf));
+            read_all(late, buf, sizeof(buf), 2000);
+            ck_assert_msg(strncmp(buf, "HTTP/1.1", 8) != 0, "a new request was served: %.80s", buf);
+        }
+        close(late);
+    }
     ck_assert_int_eq(write(fd, "56789", 5), 5);
     read_all(fd, buf, sizeof(buf), 5000);
     ck_assert_msg(strncmp(buf, "HTTP/1.1 200", 12) == 0, "in-flight request got: %.80s", buf);
