@@ -17,7 +17,6 @@
 #include <stdint.h>
 
 struct gh_arena;
-struct gh_config;
 struct gh_req;
 struct jwks_cache;
 struct authz_verifier;
@@ -45,10 +44,23 @@ struct authz_ctx {
 };
 
 /* ---- verifier ---- */
-/* Build a verifier from cfg (borrowed) over jwks (borrowed); both must outlive it. Fails with
- * GH_E_INVALID when the configuration cannot validate tokens safely (e.g. no audience). Caller
- * frees with authz_verifier_free. */
-enum gh_status authz_verifier_new(const struct gh_config *cfg, struct jwks_cache *jwks,
+/* The rules a verifier applies; the daemon fills them from its GATEHOUSE_* settings (named
+ * below). The lists are borrowed from whoever filled them. */
+struct authz_verifier_opts {
+    struct gh_list issuers;         /* GATEHOUSE_ISSUER; empty: the discovery issuer only */
+    struct gh_list audiences;       /* GATEHOUSE_AUDIENCE; at least one is required */
+    struct gh_list tenants;         /* GATEHOUSE_TENANTS; empty: any tid */
+    struct gh_list algs;            /* GATEHOUSE_ALGS */
+    struct gh_list required_scopes; /* GATEHOUSE_REQUIRED_SCOPES (delegated tokens) */
+    struct gh_list required_roles;  /* GATEHOUSE_REQUIRED_ROLES (app-only tokens) */
+    struct gh_list identity_claims; /* GATEHOUSE_IDENTITY_CLAIMS "claim:attribute" pairs */
+    int leeway_s;                   /* GATEHOUSE_LEEWAY: clock skew allowed on exp/nbf/iat */
+    int token_cache_size;           /* GATEHOUSE_TOKEN_CACHE_SIZE; 0: no cache */
+};
+/* Build a verifier from opts (borrowed, with its lists) over jwks (borrowed); both must outlive
+ * it. Fails with GH_E_INVALID when the rules cannot validate tokens safely (e.g. no audience).
+ * Caller frees with authz_verifier_free. */
+enum gh_status authz_verifier_new(const struct authz_verifier_opts *opts, struct jwks_cache *jwks,
                                   struct authz_verifier **out_verifier, struct gh_err *err);
 void authz_verifier_free(struct authz_verifier *v); /* NULL is a no-op */
 /* Verify a compact JWS access token (see token.c for the order of checks). GH_OK: *out_claims is
@@ -132,10 +144,12 @@ struct authz_outcome {
 enum gh_status authz_request_decide(const struct authz_ctx *ctx, const struct authz_claims *claims,
                                     const struct authz_check *checks, size_t n, struct gh_arena *a,
                                     struct authz_outcome *out, struct gh_err *err);
-/* The tenant the SCIM data comes from: GATEHOUSE_TENANTS' first entry (borrowed from cfg), else
- * the tenant GUID named in the configured issuer or discovery URL (copied into buf); "" when none
- * is known (no tenant check). Computed once at start-up into authz_ctx.tenant. */
-const char *authz_expected_tenant(const struct gh_config *cfg, char buf[37]);
+/* The tenant the SCIM data comes from: the first of tenants (GATEHOUSE_TENANTS; borrowed from
+ * it), else the tenant GUID named in one of issuers (GATEHOUSE_ISSUER) or in discovery_url
+ * (GATEHOUSE_OIDC_DISCOVERY, may be NULL), copied into buf; "" when none is known (no tenant
+ * check). Computed once at start-up into authz_ctx.tenant. */
+const char *authz_expected_tenant(const struct gh_list *tenants, const struct gh_list *issuers,
+                                  const char *discovery_url, char buf[37]);
 /* The subject-facts cache (see authorize.c); at most max_entries subjects. Thread-safe. */
 struct authz_facts_cache *authz_facts_cache_new(size_t max_entries); /* caller frees */
 void authz_facts_cache_free(struct authz_facts_cache *c);            /* NULL is a no-op */

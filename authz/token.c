@@ -17,7 +17,6 @@
  */
 #include "authz/token.h"
 #include "core/core.h"
-#include "sidecar/config.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -108,10 +107,10 @@ static const char *const authz_token_result_names[AUTHZ_R_COUNT] = {"valid", "ca
                                                                     "forbidden", "unavailable"};
 
 struct authz_verifier {
-    const struct gh_config *cfg; /* borrowed */
-    struct jwks_cache *jwks;     /* borrowed */
-    unsigned allowed_algs;       /* bit per enum authz_alg */
-    char allowed_names[64];      /* "RS256 ES256" for messages */
+    const struct authz_verifier_opts *opts; /* borrowed */
+    struct jwks_cache *jwks;                /* borrowed */
+    unsigned allowed_algs;                  /* bit per enum authz_alg */
+    char allowed_names[64];                 /* "RS256 ES256" for messages */
     EVP_MD *md[AUTHZ_ALG_COUNT]; /* fetched once: per-call fetches cost a provider lookup */
     char *scope_hint;
     /* the claim name of each GATEHOUSE_IDENTITY_CLAIMS pair ("" when it cannot be one) */
@@ -470,7 +469,7 @@ static enum gh_status authz_claim_time(const cJSON *p, const char *name, int64_t
 static enum gh_status authz_claims_time_check(const struct authz_verifier *v, const cJSON *p,
                                               int64_t now, int64_t *out_exp, struct gh_err *err)
 {
-    int64_t leeway = v->cfg->leeway, t = 0;
+    int64_t leeway = v->opts->leeway_s, t = 0;
     enum gh_status st;
 
     /* exp is required: a token that never expires cannot be revoked by time. */
@@ -565,7 +564,7 @@ static enum gh_status authz_claims_issuer_check(const struct authz_verifier *v, 
                                                 const struct jwks_set *set,
                                                 const struct jwks_key *key, struct gh_err *err)
 {
-    const struct gh_list *l = &v->cfg->issuers;
+    const struct gh_list *l = &v->opts->issuers;
     const cJSON *iss = cJSON_GetObjectItemCaseSensitive(p, "iss");
     const cJSON *tidj = cJSON_GetObjectItemCaseSensitive(p, "tid");
     const char *tid = cJSON_IsString(tidj) ? tidj->valuestring : NULL;
@@ -602,7 +601,7 @@ static enum gh_status authz_claims_issuer_check(const struct authz_verifier *v, 
     }
     /* The common/organizations template matches every tenant in the world: it is only safe
      * together with an allow-list of tenants (checked by authz_claims_tenant_check). */
-    if (!exact && v->cfg->tenants.count == 0)
+    if (!exact && v->opts->tenants.count == 0)
         return AUTHZ_DENY(err,
                           "tenant %s: a multi-tenant ({tenantid}) issuer needs GATEHOUSE_TENANTS",
                           authz_quote(q, sizeof(q), tid ? tid : "?"));
@@ -622,7 +621,7 @@ static enum gh_status authz_claims_audience_check(const struct authz_verifier *v
 
     if (cJSON_IsString(aud)) {
         first = aud;
-        if (gh_list_contains(&v->cfg->audiences, aud->valuestring))
+        if (gh_list_contains(&v->opts->audiences, aud->valuestring))
             return GH_OK;
     } else if (cJSON_IsArray(aud)) {
         /* RFC 7519 §4.1.3: an array of StringOrURI; every member must be a string. */
@@ -634,7 +633,7 @@ static enum gh_status authz_claims_audience_check(const struct authz_verifier *v
                 return AUTHZ_DENY(err, "aud claim has more than %d values", AUTHZ_AUD_MAX);
             if (first == NULL)
                 first = a;
-            if (gh_list_contains(&v->cfg->audiences, a->valuestring))
+            if (gh_list_contains(&v->opts->audiences, a->valuestring))
                 return GH_OK;
         }
     } else {
@@ -650,7 +649,7 @@ static enum gh_status authz_claims_audience_check(const struct authz_verifier *v
                           authz_quote(q, sizeof(q), first->valuestring));
     return AUTHZ_DENY(err, "audience %s is not this API (expected %s)",
                       authz_quote(q, sizeof(q), first->valuestring),
-                      v->cfg->audiences.count ? v->cfg->audiences.items[0] : "?");
+                      v->opts->audiences.count ? v->opts->audiences.items[0] : "?");
 }
 
 static enum gh_status authz_claims_tenant_check(const struct authz_verifier *v, const cJSON *p,
@@ -659,11 +658,11 @@ static enum gh_status authz_claims_tenant_check(const struct authz_verifier *v, 
     const cJSON *tid = cJSON_GetObjectItemCaseSensitive(p, "tid");
     char q[AUTHZ_QUOTE_MAX + 1];
 
-    if (v->cfg->tenants.count == 0)
+    if (v->opts->tenants.count == 0)
         return GH_OK;
     if (!cJSON_IsString(tid))
         return AUTHZ_DENY(err, "token has no tid claim");
-    if (!gh_list_contains(&v->cfg->tenants, tid->valuestring))
+    if (!gh_list_contains(&v->opts->tenants, tid->valuestring))
         return AUTHZ_DENY(err, "tenant %s is not allowed",
                           authz_quote(q, sizeof(q), tid->valuestring));
     return GH_OK;
@@ -693,15 +692,15 @@ static bool authz_words_match(const char *words, const struct gh_list *l)
 enum gh_status authz_claims_scope_check(const struct authz_verifier *v, const cJSON *p,
                                         struct gh_err *err)
 {
-    const struct gh_config *cfg = v->cfg;
+    const struct authz_verifier_opts *o = v->opts;
     const cJSON *scp, *roles, *r;
 
-    if (cfg->required_scopes.count == 0 && cfg->required_roles.count == 0)
+    if (o->required_scopes.count == 0 && o->required_roles.count == 0)
         return GH_OK;
     scp = cJSON_GetObjectItemCaseSensitive(p, "scp");
     roles = cJSON_GetObjectItemCaseSensitive(p, "roles");
     if (scp != NULL) {
-        if (cJSON_IsString(scp) && authz_words_match(scp->valuestring, &cfg->required_scopes))
+        if (cJSON_IsString(scp) && authz_words_match(scp->valuestring, &o->required_scopes))
             return GH_OK;
         return AUTHZ_ERR(err, GH_E_FORBIDDEN, "delegated token lacks a required scope (%s)",
                          v->scope_hint);
@@ -709,7 +708,7 @@ enum gh_status authz_claims_scope_check(const struct authz_verifier *v, const cJ
     if (cJSON_IsArray(roles)) {
         cJSON_ArrayForEach(r, roles)
         {
-            if (cJSON_IsString(r) && gh_list_contains(&cfg->required_roles, r->valuestring))
+            if (cJSON_IsString(r) && gh_list_contains(&o->required_roles, r->valuestring))
                 return GH_OK;
         }
     }
@@ -879,7 +878,7 @@ static struct authz_claims *authz_cache_get(struct authz_verifier *v, const unsi
     if (e != NULL) {
         authz_cache_unlink(s, e);
         /* Entries live until exp (+ leeway, as for a fresh check), never longer. */
-        if (now > e->claims->exp + v->cfg->leeway) {
+        if (now > e->claims->exp + v->opts->leeway_s) {
             authz_claims_release(e->claims);
             free(e);
         } else {
@@ -933,7 +932,7 @@ out:
  * Build a verifier (see authz.h). Refuses configurations that would accept tokens meant for
  * another application: at least one audience is required.
  */
-enum gh_status authz_verifier_new(const struct gh_config *cfg, struct jwks_cache *jwks,
+enum gh_status authz_verifier_new(const struct authz_verifier_opts *opts, struct jwks_cache *jwks,
                                   struct authz_verifier **out_verifier, struct gh_err *err)
 {
     struct authz_verifier *v;
@@ -943,34 +942,34 @@ enum gh_status authz_verifier_new(const struct gh_config *cfg, struct jwks_cache
 
     *out_verifier = NULL;
     /* Without an audience any Entra token of any app in the tenant would pass. */
-    if (cfg->audiences.count == 0)
+    if (opts->audiences.count == 0)
         return AUTHZ_ERR(err, GH_E_INVALID,
                          "GATEHOUSE_AUDIENCE must name this API (client id or App ID URI)");
-    for (size_t i = 0; i < cfg->issuers.count; i++)
-        if (strstr(cfg->issuers.items[i], AUTHZ_TENANT_TMPL) != NULL && cfg->tenants.count == 0)
+    for (size_t i = 0; i < opts->issuers.count; i++)
+        if (strstr(opts->issuers.items[i], AUTHZ_TENANT_TMPL) != NULL && opts->tenants.count == 0)
             return AUTHZ_ERR(err, GH_E_INVALID,
                              "GATEHOUSE_ISSUER %s accepts any tenant: set GATEHOUSE_TENANTS",
-                             cfg->issuers.items[i]);
+                             opts->issuers.items[i]);
     v = gh_xcalloc(1, sizeof(*v));
-    v->cfg = cfg;
+    v->opts = opts;
     v->jwks = jwks;
-    for (size_t i = 0; i < cfg->algs.count; i++)
+    for (size_t i = 0; i < opts->algs.count; i++)
         for (int a = 0; a < AUTHZ_ALG_COUNT; a++)
-            if (strcmp(cfg->algs.items[i], authz_algs[a].name) == 0)
+            if (strcmp(opts->algs.items[i], authz_algs[a].name) == 0)
                 v->allowed_algs |= 1u << a;
     for (int a = 0; a < AUTHZ_ALG_COUNT; a++) {
         v->md[a] = EVP_MD_fetch(NULL, authz_algs[a].md, NULL);
         GH_ASSERT(v->md[a] != NULL);
     }
     gh_buf_init(&hint, 4096);
-    hl = cfg->required_scopes.count ? &cfg->required_scopes : &cfg->required_roles;
+    hl = opts->required_scopes.count ? &opts->required_scopes : &opts->required_roles;
     for (size_t i = 0; i < hl->count; i++)
         gh_buf_printf(&hint, NULL, "%s%s", i ? " " : "", hl->items[i]);
     v->scope_hint = gh_xstrdup(gh_buf_str(&hint));
     gh_buf_free(&hint);
     /* "claim:attribute" pairs, split once here rather than for every verified token */
-    for (size_t i = 0; i < cfg->identity_claims.count && i < GH_IDENT_PAIRS_MAX; i++) {
-        const char *pair = cfg->identity_claims.items[i], *colon = strchr(pair, ':');
+    for (size_t i = 0; i < opts->identity_claims.count && i < GH_IDENT_PAIRS_MAX; i++) {
+        const char *pair = opts->identity_claims.items[i], *colon = strchr(pair, ':');
         size_t n = colon != NULL ? (size_t)(colon - pair) : 0;
         if (n > 0 && n < sizeof(v->identity_claim[i])) {
             memcpy(v->identity_claim[i], pair, n);
@@ -978,9 +977,9 @@ enum gh_status authz_verifier_new(const struct gh_config *cfg, struct jwks_cache
         }
         v->nidentity = i + 1;
     }
-    v->cache_on = cfg->token_cache_size > 0;
-    per = cfg->token_cache_size > 0
-              ? ((size_t)cfg->token_cache_size + AUTHZ_CACHE_SHARDS - 1) / AUTHZ_CACHE_SHARDS
+    v->cache_on = opts->token_cache_size > 0;
+    per = opts->token_cache_size > 0
+              ? ((size_t)opts->token_cache_size + AUTHZ_CACHE_SHARDS - 1) / AUTHZ_CACHE_SHARDS
               : 1;
     for (int i = 0; i < AUTHZ_CACHE_SHARDS; i++) {
         struct authz_cache_shard *s = &v->shards[i];
@@ -1260,15 +1259,16 @@ static bool authz_guid_in(const char *s, char out[37])
 }
 
 /* See authz.h. */
-const char *authz_expected_tenant(const struct gh_config *cfg, char buf[37])
+const char *authz_expected_tenant(const struct gh_list *tenants, const struct gh_list *issuers,
+                                  const char *discovery_url, char buf[37])
 {
     buf[0] = '\0';
-    if (cfg->tenants.count > 0)
-        return cfg->tenants.items[0];
-    for (size_t i = 0; i < cfg->issuers.count; i++)
-        if (authz_guid_in(cfg->issuers.items[i], buf))
+    if (tenants->count > 0)
+        return tenants->items[0];
+    for (size_t i = 0; i < issuers->count; i++)
+        if (authz_guid_in(issuers->items[i], buf))
             return buf;
-    if (cfg->oidc_discovery != NULL)
-        authz_guid_in(cfg->oidc_discovery, buf);
+    if (discovery_url != NULL)
+        authz_guid_in(discovery_url, buf);
     return buf;
 }

@@ -41,12 +41,14 @@ static void bench_verify(struct authz_verifier *v, const char *tok)
     authz_claims_release(c);
 }
 
-static struct authz_verifier *bench_verifier(const struct gh_config *cfg, struct jwks_cache *jc)
+/* A fresh verifier (so an empty token cache) over opts (borrowed: outlives the verifier). */
+static struct authz_verifier *bench_verifier(const struct authz_verifier_opts *opts,
+                                             struct jwks_cache *jc)
 {
     struct authz_verifier *v = NULL;
     struct gh_err err = {0};
 
-    if (authz_verifier_new(cfg, jc, &v, &err) != GH_OK) {
+    if (authz_verifier_new(opts, jc, &v, &err) != GH_OK) {
         fprintf(stderr, "token_bench: %s\n", err.msg);
         exit(1);
     }
@@ -90,6 +92,8 @@ static void bench_measure(void)
     double seconds = bench_seconds;
     struct gh_config *cfg = NULL;
     struct jwks_cache *jc = NULL;
+    struct jwks_cache_opts jo;
+    struct authz_verifier_opts vo;
     struct authz_verifier *v;
     struct gh_err err = {0};
     struct gh_mint_key *k = gh_mint_key_load("rsa1", "nOo3ZDrODXEK1jKWhXslHR_KXEg");
@@ -98,8 +102,11 @@ static void bench_measure(void)
     long n = 0, distinct = 0;
 
     gh_log_set_level(GH_LOG_ERROR);
-    if (gh_config_load(NULL, (char *const *)env, &cfg, &err) != GH_OK ||
-        jwks_cache_new(cfg, &jc, &err) != GH_OK ||
+    if (gh_config_load(NULL, (char *const *)env, &cfg, &err) != GH_OK)
+        ck_abort_msg("token_bench: %s", err.msg);
+    gh_config_jwks_opts(cfg, &jo);
+    gh_config_verifier_opts(cfg, &vo);
+    if (jwks_cache_new(&jo, &jc, &err) != GH_OK ||
         jwks_cache_load_doc(jc, doc, strlen(doc), BENCH_ISS, &err) != GH_OK) {
         ck_abort_msg("token_bench: %s", err.msg);
     }
@@ -119,7 +126,7 @@ static void bench_measure(void)
     }
 
     /* (a) the same token */
-    v = bench_verifier(cfg, jc);
+    v = bench_verifier(&vo, jc);
     bench_verify(v, toks[0]);
     t0 = bench_now();
     do {
@@ -138,7 +145,7 @@ static void bench_measure(void)
     t1 = t0;
     while (t1 - t0 < seconds) {
         double s;
-        v = bench_verifier(cfg, jc);
+        v = bench_verifier(&vo, jc);
         s = bench_now();
         for (int i = 0; i < BENCH_DISTINCT; i++)
             bench_verify(v, toks[i]);

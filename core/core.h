@@ -15,6 +15,7 @@
 #include "err.h"
 #include "http.h"
 #include "json.h"
+#include "list.h"
 #include "log.h"
 #include "mem.h"
 #include "metrics.h"

@@ -14,7 +14,6 @@
  */
 #include "core/core.h"
 #include "jwks/jwks_int.h"
-#include "sidecar/config.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -28,7 +27,7 @@
 #define JWKS_RETRY_FIRST_S 1
 
 struct jwks_cache {
-    const struct gh_config *cfg; /* borrowed */
+    const struct jwks_cache_opts *opts; /* borrowed */
     pthread_mutex_t mu;
     pthread_cond_t wake; /* the refresh thread sleeps here (CLOCK_MONOTONIC) */
     pthread_cond_t done; /* unknown-kid callers wait here for the fetch in flight */
@@ -59,10 +58,11 @@ static void jwks_deadline(struct timespec *ts, int64_t seconds)
 }
 
 /*
- * Create a cache bound to cfg (borrowed: it must outlive the cache). No thread and no I/O yet.
- * The result is owned by the caller (jwks_cache_free).
+ * Create a cache bound to opts (borrowed, with its strings: they must outlive the cache; a test
+ * may tighten a bound in place). No thread and no I/O yet. The result is owned by the caller
+ * (jwks_cache_free).
  */
-enum gh_status jwks_cache_new(const struct gh_config *cfg, struct jwks_cache **out_cache,
+enum gh_status jwks_cache_new(const struct jwks_cache_opts *opts, struct jwks_cache **out_cache,
                               struct gh_err *err)
 {
     struct jwks_cache *c = gh_xcalloc(1, sizeof(*c));
@@ -70,7 +70,7 @@ enum gh_status jwks_cache_new(const struct gh_config *cfg, struct jwks_cache **o
 
     (void)err;
     jwks_global_init();
-    c->cfg = cfg;
+    c->opts = opts;
     pthread_mutex_init(&c->mu, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -127,10 +127,10 @@ static void jwks_cache_fail(struct jwks_cache *c, const char *what, const struct
  * true when a new set was published; *out_max_age is the JWKS max-age or -1. */
 static bool jwks_cache_refresh_once(struct jwks_cache *c, bool with_discovery, long *out_max_age)
 {
-    const struct gh_config *cfg = c->cfg;
-    struct jwks_fetch_opts o = {.timeout_s = cfg->http_timeout,
-                                .ca_file = cfg->ca_file,
-                                .allow_insecure_loopback = cfg->allow_insecure_http_issuer,
+    const struct jwks_cache_opts *co = c->opts;
+    struct jwks_fetch_opts o = {.timeout_s = co->http_timeout_s,
+                                .ca_file = co->ca_file,
+                                .allow_insecure_loopback = co->allow_insecure_http,
                                 .cap = (size_t)GH_CAP_DISCOVERY};
     struct gh_buf body;
     struct gh_err e = {0};
@@ -144,7 +144,7 @@ static bool jwks_cache_refresh_once(struct jwks_cache *c, bool with_discovery, l
         pthread_mutex_lock(&c->mu);
         c->discovery_fetches++;
         pthread_mutex_unlock(&c->mu);
-        if (jwks_fetch(cfg->oidc_discovery, &o, &body, &age, &e) == GH_OK) {
+        if (jwks_fetch(co->discovery_url, &o, &body, &age, &e) == GH_OK) {
             if (jwks_discovery_parse(body.data, body.len, &iss, &uri, &e) == GH_OK) {
                 if (c->issuer == NULL || strcmp(c->issuer, iss) != 0)
                     gh_log(GH_LOG_INFO, "jwks", "\"discovery loaded\" issuer=%s",
@@ -192,7 +192,7 @@ static int64_t jwks_clamp(int64_t v, int64_t lo, int64_t hi)
 static void *jwks_cache_thread(void *arg)
 {
     struct jwks_cache *c = arg;
-    const struct gh_config *cfg = c->cfg;
+    const struct jwks_cache_opts *co = c->opts;
     struct timespec next;
     int64_t retry = JWKS_RETRY_FIRST_S;
     bool due = true;
@@ -227,13 +227,13 @@ static void *jwks_cache_thread(void *arg)
             continue;
         }
         if (ok) {
-            wait_s = jwks_clamp(max_age < 0 ? JWKS_DEFAULT_INTERVAL_S : max_age,
-                                cfg->jwks_refresh_min, cfg->jwks_refresh_max);
+            wait_s = jwks_clamp(max_age < 0 ? JWKS_DEFAULT_INTERVAL_S : max_age, co->refresh_min_s,
+                                co->refresh_max_s);
             retry = JWKS_RETRY_FIRST_S;
         } else {
             /* Back off on failures, but never wait longer than a normal interval. */
             wait_s = retry;
-            retry = jwks_clamp(retry * 2, JWKS_RETRY_FIRST_S, cfg->jwks_refresh_min);
+            retry = jwks_clamp(retry * 2, JWKS_RETRY_FIRST_S, co->refresh_min_s);
         }
         jwks_deadline(&next, wait_s);
         due = false;
@@ -246,7 +246,7 @@ static void *jwks_cache_thread(void *arg)
  * stop/free; call at start-up. */
 enum gh_status jwks_cache_start(struct jwks_cache *c, struct gh_err *err)
 {
-    if (c->cfg->oidc_discovery == NULL)
+    if (c->opts->discovery_url == NULL)
         return JWKS_ERR(err, GH_E_INVALID, "GATEHOUSE_OIDC_DISCOVERY is not set");
     if (c->running)
         return GH_OK;
@@ -290,7 +290,7 @@ void jwks_cache_free(struct jwks_cache *c)
 /* True when the current set is too old to trust (max_stale passed since the last good load). */
 static bool jwks_cache_is_stale(const struct jwks_cache *c, int64_t now)
 {
-    return c->last_ok != 0 && now - c->last_ok > c->cfg->jwks_max_stale;
+    return c->last_ok != 0 && now - c->last_ok > c->opts->max_stale_s;
 }
 
 /*
@@ -329,13 +329,13 @@ bool jwks_cache_refresh_unknown_kid(struct jwks_cache *c)
         goto out;
     /* Waiting occupies an HTTP worker: at most half of them (at least one) may wait, so a flood
      * of bogus kids during a slow fetch cannot stall requests whose keys are known. */
-    if (c->waiters >= (c->cfg->threads > 1 ? c->cfg->threads / 2 : 1)) {
+    if (c->waiters >= (c->opts->threads > 1 ? c->opts->threads / 2 : 1)) {
         c->forced_skipped++;
         goto out;
     }
     if (!c->fetching) {
         /* The cooldown bounds the IdP traffic any flood of bogus kids can cause. */
-        if (c->last_forced != 0 && now - c->last_forced < c->cfg->jwks_cooldown) {
+        if (c->last_forced != 0 && now - c->last_forced < c->opts->cooldown_s) {
             c->forced_skipped++;
             goto out;
         }
@@ -346,7 +346,7 @@ bool jwks_cache_refresh_unknown_kid(struct jwks_cache *c)
     }
     target = c->completed + 1;
     /* Bounded: one discovery + one JWKS fetch, each capped by the timeout. */
-    jwks_deadline(&deadline, 2 * (int64_t)c->cfg->http_timeout + 1);
+    jwks_deadline(&deadline, 2 * (int64_t)c->opts->http_timeout_s + 1);
     c->waiters++;
     while (c->completed < target && !c->stop)
         if (pthread_cond_timedwait(&c->done, &c->mu, &deadline) == ETIMEDOUT)

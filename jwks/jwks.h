@@ -17,7 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct gh_config;
 struct jwks_cache;
 struct jwks_set;
 struct jwks_key;
@@ -90,9 +89,21 @@ bool jwks_url_is_loopback(const char *url);
 void jwks_global_init(void); /* curl_global_init once; called by jwks_cache_new */
 
 /* ---- the cache (discovery + JWKS + refresh thread) ---- */
-/* Build a cache from cfg (borrowed; must outlive the cache). No network until jwks_cache_start.
- * Caller frees with jwks_cache_free. */
-enum gh_status jwks_cache_new(const struct gh_config *cfg, struct jwks_cache **out_cache,
+/* What the cache is told; the daemon fills it from its GATEHOUSE_* settings (named below). */
+struct jwks_cache_opts {
+    const char *discovery_url; /* GATEHOUSE_OIDC_DISCOVERY, or NULL (no fetching) */
+    int http_timeout_s;        /* GATEHOUSE_HTTP_TIMEOUT: each outbound fetch */
+    const char *ca_file;       /* GATEHOUSE_CA_FILE: extra CA bundle, or NULL */
+    bool allow_insecure_http;  /* GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER: plain http on loopback */
+    int refresh_min_s;         /* GATEHOUSE_JWKS_REFRESH_MIN: max-age clamped to [min, max] */
+    int refresh_max_s;         /* GATEHOUSE_JWKS_REFRESH_MAX */
+    int cooldown_s;            /* GATEHOUSE_JWKS_COOLDOWN: between unknown-kid refreshes */
+    int max_stale_s;           /* GATEHOUSE_JWKS_MAX_STALE: a last-good set serves this long */
+    int threads;               /* GATEHOUSE_THREADS: at most threads/2 (>= 1) callers wait */
+};
+/* Build a cache from opts (borrowed, with its strings; they must outlive the cache). No network
+ * until jwks_cache_start. Caller frees with jwks_cache_free. */
+enum gh_status jwks_cache_new(const struct jwks_cache_opts *opts, struct jwks_cache **out_cache,
                               struct gh_err *err);
 /* Start the refresh thread: it loads discovery and keys at once, then periodically. */
 enum gh_status jwks_cache_start(struct jwks_cache *c, struct gh_err *err);

@@ -9,10 +9,11 @@
 #ifndef GH_APP_H
 #define GH_APP_H
 
+#include "authz/authz.h"
+#include "jwks/jwks.h"
+
 struct gh_config;
 struct store;
-struct jwks_cache;
-struct authz_verifier;
 struct policy_engine;
 struct authz_decision_log;
 struct authz_facts_cache;
@@ -20,13 +21,15 @@ struct gh_authfail;
 
 struct gh_app {
     const struct gh_config *cfg;
-    struct store *store;                  /* identity store (SQLite) */
-    struct jwks_cache *jwks;              /* NULL when no OIDC discovery is configured */
-    struct authz_verifier *verifier;      /* NULL when no OIDC discovery is configured */
-    struct policy_engine *policy;         /* access groups and decisions */
-    struct authz_decision_log *decisions; /* NULL when GATEHOUSE_DECISION_LOG is unset */
-    struct authz_facts_cache *facts;      /* subject facts by identity claims */
-    struct gh_authfail *authfail;         /* failed authentications per client address */
+    struct store *store;                      /* identity store (SQLite) */
+    struct jwks_cache *jwks;                  /* NULL when no OIDC discovery is configured */
+    struct authz_verifier *verifier;          /* NULL when no OIDC discovery is configured */
+    struct jwks_cache_opts jwks_opts;         /* borrowed by jwks (strings from cfg) */
+    struct authz_verifier_opts verifier_opts; /* borrowed by verifier (lists from cfg) */
+    struct policy_engine *policy;             /* access groups and decisions */
+    struct authz_decision_log *decisions;     /* NULL when GATEHOUSE_DECISION_LOG is unset */
+    struct authz_facts_cache *facts;          /* subject facts by identity claims */
+    struct gh_authfail *authfail;             /* failed authentications per client address */
     const char *tenant;  /* the tenant the SCIM data comes from ("" when unknown); see authz.h */
     char tenant_buf[37]; /* behind tenant when it came from the issuer */
 };

@@ -8,7 +8,9 @@
  */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "config.h"
+#include "authz/authz.h"
 #include "core/core.h"
+#include "jwks/jwks.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -722,11 +724,30 @@ void gh_config_markdown(FILE *out)
                 *gh_cfg_rows[i].def ? "`" : "", gh_cfg_rows[i].help);
 }
 
-/* True when s is an item of l (exact, case-sensitive). */
-bool gh_list_contains(const struct gh_list *l, const char *s)
+/* The key cache's settings: copied values, strings borrowed from cfg. */
+void gh_config_jwks_opts(const struct gh_config *cfg, struct jwks_cache_opts *out)
 {
-    for (size_t i = 0; i < l->count; i++)
-        if (strcmp(l->items[i], s) == 0)
-            return true;
-    return false;
+    *out = (struct jwks_cache_opts){.discovery_url = cfg->oidc_discovery,
+                                    .http_timeout_s = cfg->http_timeout,
+                                    .ca_file = cfg->ca_file,
+                                    .allow_insecure_http = cfg->allow_insecure_http_issuer,
+                                    .refresh_min_s = cfg->jwks_refresh_min,
+                                    .refresh_max_s = cfg->jwks_refresh_max,
+                                    .cooldown_s = cfg->jwks_cooldown,
+                                    .max_stale_s = cfg->jwks_max_stale,
+                                    .threads = cfg->threads};
+}
+
+/* The token verifier's rules: copied values, lists borrowed from cfg. */
+void gh_config_verifier_opts(const struct gh_config *cfg, struct authz_verifier_opts *out)
+{
+    *out = (struct authz_verifier_opts){.issuers = cfg->issuers,
+                                        .audiences = cfg->audiences,
+                                        .tenants = cfg->tenants,
+                                        .algs = cfg->algs,
+                                        .required_scopes = cfg->required_scopes,
+                                        .required_roles = cfg->required_roles,
+                                        .identity_claims = cfg->identity_claims,
+                                        .leeway_s = cfg->leeway,
+                                        .token_cache_size = cfg->token_cache_size};
 }

@@ -14,11 +14,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* A NULL-terminated list of strings (comma-separated in the config). */
-struct gh_list {
-    char **items; /* owned by the config */
-    size_t count;
-};
+struct authz_verifier_opts;
+struct jwks_cache_opts;
 
 struct gh_config {
     /* listener */
@@ -43,7 +40,7 @@ struct gh_config {
     int auth_fail_burst;        /* failed authentications an address may make at once */
     int auth_fail_rate;         /* ... and per minute after that */
     int auth_fail_log_interval; /* seconds between summary log lines per address */
-    /* tokens and keys */
+    /* tokens and keys (each struct gh_list: a comma-separated setting, owned by the config) */
     char *oidc_discovery;
     struct gh_list issuers;
     struct gh_list audiences;
@@ -77,12 +74,15 @@ enum gh_status gh_config_load(const char *file, char *const *envp, struct gh_con
                               struct gh_err *err);
 void gh_config_free(struct gh_config *cfg);
 
+/* ---- what each module is told: a module's options, filled from cfg (strings and lists
+ * borrowed from it). The cache and verifier borrow the filled struct, so it lives as long as
+ * they do (the daemon keeps it in struct gh_app). ---- */
+void gh_config_jwks_opts(const struct gh_config *cfg, struct jwks_cache_opts *out);
+void gh_config_verifier_opts(const struct gh_config *cfg, struct authz_verifier_opts *out);
+
 /* ---- output ---- */
 void gh_config_print(const struct gh_config *cfg, FILE *out); /* --print-config, secrets *** */
 void gh_config_help(FILE *out);                               /* --help table */
 void gh_config_markdown(FILE *out);                           /* README reference table */
-
-/* ---- lists ---- */
-bool gh_list_contains(const struct gh_list *l, const char *s);
 
 #endif

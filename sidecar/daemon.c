@@ -113,10 +113,13 @@ int gh_daemon_run(const struct gh_config *cfg)
         if (gh_authfail_start(app.authfail, &err) != GH_OK)
             goto out;
     }
-    app.tenant = authz_expected_tenant(cfg, app.tenant_buf);
+    app.tenant =
+        authz_expected_tenant(&cfg->tenants, &cfg->issuers, cfg->oidc_discovery, app.tenant_buf);
     if (cfg->oidc_discovery != NULL) {
-        if (jwks_cache_new(cfg, &app.jwks, &err) != GH_OK ||
-            authz_verifier_new(cfg, app.jwks, &app.verifier, &err) != GH_OK ||
+        gh_config_jwks_opts(cfg, &app.jwks_opts);
+        gh_config_verifier_opts(cfg, &app.verifier_opts);
+        if (jwks_cache_new(&app.jwks_opts, &app.jwks, &err) != GH_OK ||
+            authz_verifier_new(&app.verifier_opts, app.jwks, &app.verifier, &err) != GH_OK ||
             jwks_cache_start(app.jwks, &err) != GH_OK)
             goto out;
         gh_health_register("jwks", jwks_cache_ready, app.jwks);

@@ -84,6 +84,9 @@ static struct fuzz_cfg fuzz_cfgs[] = {
      NULL},
 };
 
+/* fuzz_cfgs[i].v's rules, filled from fuzz_cfgs[i].cfg (borrowed by the verifier) */
+static struct authz_verifier_opts fuzz_vopts[sizeof(fuzz_cfgs) / sizeof(fuzz_cfgs[0])];
+
 static void fuzz_init(void)
 {
     struct gh_err err = {0};
@@ -93,7 +96,8 @@ static void fuzz_init(void)
         struct fuzz_cfg *f = &fuzz_cfgs[i];
         GH_ASSERT(gh_config_load(NULL, (char *const *)f->env, &f->cfg, &err) == GH_OK);
         /* the claim checks never touch the key cache: no cache (and no network) is needed */
-        GH_ASSERT(authz_verifier_new(f->cfg, NULL, &f->v, &err) == GH_OK);
+        gh_config_verifier_opts(f->cfg, &fuzz_vopts[i]);
+        GH_ASSERT(authz_verifier_new(&fuzz_vopts[i], NULL, &f->v, &err) == GH_OK);
         GH_ASSERT(jwks_set_parse(fuzz_jwks, strlen(fuzz_jwks), f->set_issuer, &f->set, &err) ==
                   GH_OK);
         f->key = jwks_set_key_find(f->set, f->kid, strlen(f->kid));

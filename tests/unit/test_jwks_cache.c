@@ -54,6 +54,7 @@ struct fixture {
     struct gh_idp *idp;
     struct gh_mint_key *k1, *k2;
     struct gh_config *cfg;
+    struct jwks_cache_opts opts; /* borrowed by cache */
     struct jwks_cache *cache;
 };
 
@@ -66,7 +67,8 @@ static void fixture_start(struct fixture *f, const char *const *extra, bool star
     f->k2 = gh_mint_key_load("rsa2", "kid-two");
     gh_idp_set_keys(f->idp, &f->k1, 1);
     f->cfg = gh_idp_config(f->idp, extra);
-    ck_assert_int_eq(jwks_cache_new(f->cfg, &f->cache, &err), GH_OK);
+    gh_config_jwks_opts(f->cfg, &f->opts);
+    ck_assert_int_eq(jwks_cache_new(&f->opts, &f->cache, &err), GH_OK);
     if (start) {
         ck_assert_int_eq(jwks_cache_start(f->cache, &err), GH_OK);
         ck_assert_msg(wait_kid(f->cache, "kid-one", true, 5000), "first key set never loaded");
@@ -205,7 +207,7 @@ START_TEST(stale_set_is_not_served)
 
     fixture_start(&f, NULL, true);
     /* the smallest configurable bound is 60 s; tighten it in place for the test */
-    f.cfg->jwks_max_stale = 0;
+    f.opts.max_stale_s = 0;
     sleep_ms(1100);
     ck_assert_ptr_null(jwks_cache_acquire(f.cache));
     ck_assert(!jwks_cache_ready(f.cache, &reason));

@@ -22,8 +22,27 @@
 #define AUD      "api://gatehouse-test"
 #define CLIENTID "3f6e8d1a-5b2c-4e7f-9a0b-1c2d3e4f5a6b"
 
+/* The key cache and the verifier from a config, as the daemon builds them; *o is filled here
+ * and borrowed by the result, so it lives as long as the cache or verifier. */
+static enum gh_status cache_new(const struct gh_config *cfg, struct jwks_cache_opts *o,
+                                struct jwks_cache **out_cache, struct gh_err *err)
+{
+    gh_config_jwks_opts(cfg, o);
+    return jwks_cache_new(o, out_cache, err);
+}
+
+static enum gh_status verifier_new(const struct gh_config *cfg, struct authz_verifier_opts *o,
+                                   struct jwks_cache *cache, struct authz_verifier **out_verifier,
+                                   struct gh_err *err)
+{
+    gh_config_verifier_opts(cfg, o);
+    return authz_verifier_new(o, cache, out_verifier, err);
+}
+
 struct tfx {
     struct gh_config *cfg;
+    struct jwks_cache_opts jo;     /* borrowed by cache */
+    struct authz_verifier_opts vo; /* borrowed by v */
     struct jwks_cache *cache;
     struct authz_verifier *v;
     struct gh_mint_key *rsa, *rsa2, *ec, *ec384;
@@ -52,10 +71,10 @@ static void tfx_start(struct tfx *f, const char *const *extra)
     keys[1] = f->ec;
     keys[2] = f->ec384;
     doc = gh_mint_jwks(keys, 3);
-    ck_assert_int_eq(jwks_cache_new(f->cfg, &f->cache, &err), GH_OK);
+    ck_assert_int_eq(cache_new(f->cfg, &f->jo, &f->cache, &err), GH_OK);
     ck_assert_int_eq(jwks_cache_load_doc(f->cache, doc, strlen(doc), ISS_V2, &err), GH_OK);
     free(doc);
-    ck_assert_msg(authz_verifier_new(f->cfg, f->cache, &f->v, &err) == GH_OK, "%s", err.msg);
+    ck_assert_msg(verifier_new(f->cfg, &f->vo, f->cache, &f->v, &err) == GH_OK, "%s", err.msg);
 }
 
 static void tfx_stop(struct tfx *f)
@@ -965,11 +984,12 @@ START_TEST(issuer_template_requires_tenants)
     struct gh_config *cfg = NULL;
     struct authz_verifier *v = NULL;
     struct gh_err err = {0};
+    struct authz_verifier_opts vo;
 
     tfx_start(&f, NULL);
     load_key_with_issuer(&f, NULL, ISS_TMPL);
     ck_assert_int_eq(gh_config_load(NULL, (char *const *)bad, &cfg, &err), GH_OK);
-    ck_assert_int_eq(authz_verifier_new(cfg, f.cache, &v, &err), GH_E_INVALID);
+    ck_assert_int_eq(verifier_new(cfg, &vo, f.cache, &v, &err), GH_E_INVALID);
     ck_assert(strstr(err.msg, "GATEHOUSE_TENANTS") != NULL);
     gh_config_free(cfg);
     tfx_stop(&f);
@@ -1072,7 +1092,7 @@ START_TEST(cache_respects_key_removal_and_exp)
     gh_mint_claims_time(c, "exp", -30); /* inside the 60 s leeway */
     t2 = mint(f.rsa, "RS256", c);
     expect_ok(&f, t2);
-    f.cfg->leeway = 0; /* now it is expired, cached or not */
+    f.vo.leeway_s = 0; /* now it is expired, cached or not */
     expect_deny(&f, t2, "expired 30 s ago");
     only = f.rsa2;
     doc = gh_mint_jwks(&only, 1);
@@ -1091,11 +1111,13 @@ START_TEST(verifier_requires_audience)
     struct jwks_cache *cache = NULL;
     struct authz_verifier *v = NULL;
     struct gh_err err = {0};
+    struct jwks_cache_opts jo;
+    struct authz_verifier_opts vo;
     static const char *const env[] = {NULL};
 
     ck_assert_int_eq(gh_config_load(NULL, (char *const *)env, &cfg, &err), GH_OK);
-    ck_assert_int_eq(jwks_cache_new(cfg, &cache, &err), GH_OK);
-    ck_assert_int_eq(authz_verifier_new(cfg, cache, &v, &err), GH_E_INVALID);
+    ck_assert_int_eq(cache_new(cfg, &jo, &cache, &err), GH_OK);
+    ck_assert_int_eq(verifier_new(cfg, &vo, cache, &v, &err), GH_E_INVALID);
     ck_assert(strstr(err.msg, "GATEHOUSE_AUDIENCE") != NULL);
     jwks_cache_free(cache);
     gh_config_free(cfg);
@@ -1109,14 +1131,16 @@ START_TEST(unavailable_without_keys)
     struct authz_verifier *v = NULL;
     struct authz_claims *c = NULL;
     struct gh_err err = {0};
+    struct jwks_cache_opts jo;
+    struct authz_verifier_opts vo;
     static const char *const env[] = {"GATEHOUSE_AUDIENCE=" AUD, NULL};
     struct gh_mint_key *k = gh_mint_key_load("rsa1", "r1");
     cJSON *cl = claims();
     char *t = gh_mint_jwt(k, "RS256", cl);
 
     ck_assert_int_eq(gh_config_load(NULL, (char *const *)env, &cfg, &err), GH_OK);
-    ck_assert_int_eq(jwks_cache_new(cfg, &cache, &err), GH_OK);
-    ck_assert_int_eq(authz_verifier_new(cfg, cache, &v, &err), GH_OK);
+    ck_assert_int_eq(cache_new(cfg, &jo, &cache, &err), GH_OK);
+    ck_assert_int_eq(verifier_new(cfg, &vo, cache, &v, &err), GH_OK);
     ck_assert_int_eq(authz_token_verify(v, t, strlen(t), &c, &err), GH_E_UNAVAILABLE);
     authz_verifier_free(v);
     jwks_cache_free(cache);
@@ -1140,13 +1164,15 @@ START_TEST(unknown_kid_refresh_picks_up_rotated_key)
     struct authz_verifier *v;
     struct authz_claims *c = NULL;
     struct gh_err err = {0};
+    struct jwks_cache_opts jo;
+    struct authz_verifier_opts vo;
     char *t_new, *t_never;
     unsigned fetches;
 
     gh_idp_set_keys(idp, &k1, 1);
     cfg = gh_idp_config(idp, extra);
-    ck_assert_int_eq(jwks_cache_new(cfg, &cache, &err), GH_OK);
-    ck_assert_int_eq(authz_verifier_new(cfg, cache, &v, &err), GH_OK);
+    ck_assert_int_eq(cache_new(cfg, &jo, &cache, &err), GH_OK);
+    ck_assert_int_eq(verifier_new(cfg, &vo, cache, &v, &err), GH_OK);
     ck_assert_int_eq(jwks_cache_start(cache, &err), GH_OK);
     ck_assert_uint_ge(gh_idp_wait_jwks_fetches(idp, 1, 5000), 1);
     for (int i = 0; i < 250 && !jwks_cache_ready(cache, NULL); i++)
@@ -1192,12 +1218,14 @@ START_TEST(unknown_kid_message_after_refresh)
     struct authz_verifier *v;
     struct authz_claims *c = NULL;
     struct gh_err err = {0};
+    struct jwks_cache_opts jo;
+    struct authz_verifier_opts vo;
     char *t;
 
     gh_idp_set_keys(idp, &k1, 1);
     cfg = gh_idp_config(idp, extra);
-    ck_assert_int_eq(jwks_cache_new(cfg, &cache, &err), GH_OK);
-    ck_assert_int_eq(authz_verifier_new(cfg, cache, &v, &err), GH_OK);
+    ck_assert_int_eq(cache_new(cfg, &jo, &cache, &err), GH_OK);
+    ck_assert_int_eq(verifier_new(cfg, &vo, cache, &v, &err), GH_OK);
     ck_assert_int_eq(jwks_cache_start(cache, &err), GH_OK);
     for (int i = 0; i < 250 && !jwks_cache_ready(cache, NULL); i++)
         gh_idp_wait_jwks_fetches(idp, 100, 20);
