@@ -9,6 +9,7 @@
  */
 #include "policies/policy.h"
 #include "core/core.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -43,28 +44,10 @@ const char *policy_action_name(enum policy_action action)
 
 /* ---- names ---- */
 
-static bool policy_is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 /* See policy.h. */
 size_t policy_name_key(const char *name, char *out, size_t cap)
 {
-    const char *s = name, *e = name + strlen(name);
-    size_t n = 0;
-
-    GH_ASSERT(cap > 0);
-    while (s < e && policy_is_space((unsigned char)*s))
-        s++;
-    while (e > s && policy_is_space((unsigned char)e[-1]))
-        e--;
-    for (; s < e && n + 1 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        out[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-    }
-    out[n] = '\0';
-    return n;
+    return store_name_key(name, out, cap);
 }
 
 /* Decode one UTF-8 sequence; invalid bytes decode as themselves (U+0080..U+00FF never

@@ -91,8 +91,9 @@ enum gh_status policy_action_parse(const char *s, enum policy_action *out_action
 const char *policy_action_name(enum policy_action action);
 
 /* ---- names ---- */
-/* The link key: surrounding whitespace removed, ASCII letters folded to lower case. Two names
- * link when their keys are equal. Writes at most cap bytes (NUL included); returns the length. */
+/* The link key: store_name_key (store/store.h), the one definition the store's link triggers
+ * compare too. Two names link when their keys are equal. Writes at most cap bytes (NUL
+ * included); returns the length. */
 size_t policy_name_key(const char *name, char *out, size_t cap);
 /* The near-match skeleton: the key with whitespace and punctuation removed, Latin letters with
  * diacritics (precomposed or combining) reduced to their base letter and fullwidth ASCII folded.

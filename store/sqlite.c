@@ -146,6 +146,29 @@ static enum gh_status store_sqlite_migrate(struct store_sqlite *s, struct gh_err
     return GH_OK;
 }
 
+/*
+ * gh_name_key(x): store_name_key(x) as an SQL function, so the statements that write a group's
+ * name_key and migration 3's backfill run the one C definition instead of restating it in SQL.
+ * Registered on every connection; no trigger, index or generated column uses it, so the file
+ * stays readable by tools that lack it (a tool that writes groups must fill name_key itself).
+ */
+static void store_sqlite_name_key_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    const unsigned char *name = sqlite3_value_text(argv[0]);
+    size_t cap, n;
+    char *key;
+
+    (void)argc;
+    if (name == NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    cap = (size_t)sqlite3_value_bytes(argv[0]) + 1;
+    key = gh_xmalloc(cap);
+    n = store_name_key((const char *)name, key, cap);
+    sqlite3_result_text64(ctx, key, n, free, SQLITE_UTF8);
+}
+
 static enum gh_status store_sqlite_conn_open(struct store_sqlite_conn *c, const char *path,
                                              bool writer, struct gh_err *err)
 {
@@ -156,6 +179,10 @@ static enum gh_status store_sqlite_conn_open(struct store_sqlite_conn *c, const 
         return GH_ERR(err, GH_E_STORE, "cannot open database %s: %s", path,
                       c->db ? sqlite3_errmsg(c->db) : "out of memory");
     sqlite3_busy_timeout(c->db, STORE_SQLITE_BUSY_MS);
+    if (sqlite3_create_function_v2(c->db, "gh_name_key", 1,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                   store_sqlite_name_key_fn, NULL, NULL, NULL) != SQLITE_OK)
+        return store_sqlite_fail(c->db, err, "registering gh_name_key");
     return store_sqlite_exec(c->db,
                              writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
                                       "PRAGMA foreign_keys=ON;"

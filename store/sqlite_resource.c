@@ -302,8 +302,8 @@ enum gh_status store_sqlite_create(struct store *base, enum store_kind kind,
     static const char *const sql[] = {
         "INSERT INTO users(id, user_name, external_id, display_name, active, version, created, "
         "modified, body) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7)",
-        "INSERT INTO groups(id, display_name, external_id, version, created, modified, body) "
-        "VALUES (?1, ?2, ?3, 1, ?6, ?6, ?7)",
+        "INSERT INTO groups(id, display_name, name_key, external_id, version, created, modified, "
+        "body) VALUES (?1, ?2, gh_name_key(?2), ?3, 1, ?6, ?6, ?7)",
     };
     sqlite3 *db = s->writer.db;
     sqlite3_stmt *st = NULL;
@@ -363,8 +363,8 @@ enum gh_status store_sqlite_update(struct store *base, enum store_kind kind, con
     static const char *const sql[] = {
         "UPDATE users SET user_name = ?2, external_id = ?3, display_name = ?4, active = ?5, "
         "body = ?6, version = version + 1, modified = ?7 WHERE id = ?1",
-        "UPDATE groups SET display_name = ?2, external_id = ?3, body = ?6, "
-        "version = version + 1, modified = ?7 WHERE id = ?1",
+        "UPDATE groups SET display_name = ?2, name_key = gh_name_key(?2), external_id = ?3, "
+        "body = ?6, version = version + 1, modified = ?7 WHERE id = ?1",
     };
     static const char *const bump[] = {
         "UPDATE users SET version = version + 1, modified = ?2 WHERE id = ?1",

@@ -51,8 +51,9 @@ const char *const store_sqlite_migrations[] = {
 
     /* 2: access groups and the links and cut-offs that keep decisions right (issue 5).
      * The link key of a name is lower(trim(name, ASCII whitespace)), the same as
-     * policy_name_key(). Triggers keep links and cut-offs in the same transaction as the SCIM
-     * write that causes them, so an acknowledged write and its effect on decisions cannot part:
+     * store_name_key() (migration 3 replaces the expression with a column). Triggers keep links and
+     * cut-offs in the same transaction as the SCIM write that causes them, so an acknowledged write
+     * and its effect on decisions cannot part:
      *  - an IdP group created or renamed into an unlinked access group's key, when it is the
      *    only group with that key, is linked; a link is pinned to the group id (renames keep it,
      *    a later group with the old name does not take it over); when the linked group is
@@ -173,6 +174,69 @@ const char *const store_sqlite_migrations[] = {
     "  SELECT 1, OLD.external_id, CAST(strftime('%s','now') AS INTEGER) + 1"
     "  WHERE OLD.external_id IS NOT NULL AND OLD.external_id IS NOT NEW.external_id"
     "  ON CONFLICT(kind, value) DO UPDATE SET at = max(at, excluded.at);"
+    "END;",
+
+    /* 3: the link key becomes a column (issue 10). Migration 2 restated store_name_key() as
+     * lower(trim(display_name, char(9,10,11,12,13,32))) in its index and triggers, a second copy
+     * that could drift from the C one. groups.name_key now holds store_name_key(display_name),
+     * written by the backend through gh_name_key() (sqlite.c) on every insert and rename and
+     * backfilled here the same way; the index and the link triggers use the column, so the rule
+     * exists once, in C. The column is added (not the table rebuilt), so it cannot be NOT NULL:
+     * the two guard triggers refuse a group written without it. The link triggers are the same
+     * as in migration 2 with the expression replaced by the column; a rename is now a change of
+     * the key (UPDATE OF name_key), which every rename writes. */
+    "ALTER TABLE groups ADD COLUMN name_key TEXT;"
+    "UPDATE groups SET name_key = gh_name_key(display_name);"
+    "DROP INDEX groups_link_key;"
+    "CREATE INDEX groups_name_key ON groups(name_key);"
+    "CREATE TRIGGER groups_name_key_insert BEFORE INSERT ON groups WHEN NEW.name_key IS NULL BEGIN"
+    "  SELECT RAISE(ABORT, 'groups.name_key not set');"
+    "END;"
+    "CREATE TRIGGER groups_name_key_update BEFORE UPDATE OF name_key ON groups"
+    "  WHEN NEW.name_key IS NULL BEGIN"
+    "  SELECT RAISE(ABORT, 'groups.name_key not set');"
+    "END;"
+    "DROP TRIGGER groups_link_insert;"
+    "DROP TRIGGER groups_link_rename;"
+    "DROP TRIGGER access_groups_link;"
+    "DROP TRIGGER groups_unambiguous_delete;"
+    "DROP TRIGGER groups_unambiguous_rename;"
+    "CREATE TRIGGER groups_link_insert AFTER INSERT ON groups BEGIN"
+    "  INSERT OR IGNORE INTO access_group_links(key, group_id, linked)"
+    "  SELECT a.key, NEW.id, strftime('%Y-%m-%dT%H:%M:%fZ','now') FROM access_groups a"
+    "  WHERE a.key = NEW.name_key"
+    "    AND (SELECT count(*) FROM groups g WHERE g.name_key = a.key) = 1;"
+    "END;"
+    "CREATE TRIGGER groups_link_rename AFTER UPDATE OF name_key ON groups"
+    "  WHEN NOT EXISTS (SELECT 1 FROM access_group_links WHERE group_id = NEW.id) BEGIN"
+    "  INSERT OR IGNORE INTO access_group_links(key, group_id, linked)"
+    "  SELECT a.key, NEW.id, strftime('%Y-%m-%dT%H:%M:%fZ','now') FROM access_groups a"
+    "  WHERE a.key = NEW.name_key"
+    "    AND (SELECT count(*) FROM groups g WHERE g.name_key = a.key) = 1;"
+    "END;"
+    "CREATE TRIGGER access_groups_link AFTER INSERT ON access_groups BEGIN"
+    "  INSERT OR IGNORE INTO access_group_links(key, group_id, linked)"
+    "  SELECT NEW.key, g.id, strftime('%Y-%m-%dT%H:%M:%fZ','now') FROM groups g"
+    "  WHERE g.name_key = NEW.key"
+    "    AND (SELECT count(*) FROM groups g2 WHERE g2.name_key = NEW.key) = 1;"
+    "END;"
+    "CREATE TRIGGER groups_unambiguous_delete BEFORE DELETE ON groups"
+    "  WHEN NOT EXISTS (SELECT 1 FROM access_group_links WHERE group_id = OLD.id) BEGIN"
+    "  INSERT OR IGNORE INTO access_group_links(key, group_id, linked)"
+    "  SELECT a.key, g.id, strftime('%Y-%m-%dT%H:%M:%fZ','now') FROM access_groups a"
+    "  JOIN groups g ON g.name_key = a.key"
+    "  WHERE a.key = OLD.name_key AND g.id <> OLD.id"
+    "    AND NOT EXISTS (SELECT 1 FROM access_group_links l WHERE l.key = a.key)"
+    "    AND (SELECT count(*) FROM groups g2 WHERE g2.name_key = a.key) = 2;"
+    "END;"
+    "CREATE TRIGGER groups_unambiguous_rename AFTER UPDATE OF name_key ON groups"
+    "  WHEN OLD.name_key <> NEW.name_key BEGIN"
+    "  INSERT OR IGNORE INTO access_group_links(key, group_id, linked)"
+    "  SELECT a.key, g.id, strftime('%Y-%m-%dT%H:%M:%fZ','now') FROM access_groups a"
+    "  JOIN groups g ON g.name_key = a.key"
+    "  WHERE a.key = OLD.name_key"
+    "    AND NOT EXISTS (SELECT 1 FROM access_group_links l WHERE l.key = a.key)"
+    "    AND (SELECT count(*) FROM groups g2 WHERE g2.name_key = a.key) = 1;"
     "END;",
 };
 

@@ -231,6 +231,34 @@ void store_subject_clear(struct store_subject *sub)
     sub->external_id = NULL;
 }
 
+/* ---- the link key of a name ---- */
+
+/* The bytes SQLite's trim(x, char(9,10,11,12,13,32)) removed in schema version 2. */
+static bool store_name_is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* See store.h. Byte-wise and ASCII-only on purpose: it is the rule SQLite's lower(trim()) applied
+ * before the key became a column, so keys stored by schema version 2 do not change meaning. */
+size_t store_name_key(const char *name, char *out, size_t cap)
+{
+    const char *s = name, *e = name + strlen(name);
+    size_t n = 0;
+
+    GH_ASSERT(cap > 0);
+    while (s < e && store_name_is_space((unsigned char)*s))
+        s++;
+    while (e > s && store_name_is_space((unsigned char)e[-1]))
+        e--;
+    for (; s < e && n + 1 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        out[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    out[n] = '\0';
+    return n;
+}
+
 /* ---- ids and timestamps ---- */
 
 /* meta.created/lastModified text: UTC with milliseconds, which orders as text. */

@@ -222,6 +222,16 @@ struct store_access_group_def {
 /* Called with (id, displayName) of every IdP group. */
 typedef void (*store_group_name_fn)(void *ctx, const char *id, const char *display_name);
 
+/*
+ * The link key of a group name: surrounding ASCII whitespace (space, \t \n \v \f \r) removed and
+ * ASCII letters folded to lower case; every other byte (non-ASCII included) kept as it is. An
+ * access group links the IdP group whose key equals its own. This is the only definition of the
+ * rule: policies/ keys access groups with it, and the SQLite backend stores it with every group
+ * (groups.name_key) for its link triggers to compare. Writes at most cap bytes (NUL included,
+ * cap > 0); returns the length written.
+ */
+size_t store_name_key(const char *name, char *out, size_t cap);
+
 /* Replace the policy file's access groups with defs (one transaction): keys no longer declared
  * are removed with their links, existing keys keep their links, an admin-created group with a
  * declared key becomes file-owned. */

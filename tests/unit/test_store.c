@@ -7,7 +7,7 @@
  */
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
-#include "store/store_int.h"
+#include "store/sqlite_int.h"
 
 #include <check.h>
 #include <signal.h>
@@ -406,7 +406,7 @@ START_TEST(store_reopen_keeps_data)
     mk(SCIM_USER, "{\"userName\":\"persist@contoso.com\",\"title\":\"\\u00e9t\\u00e9\"}", a, GH_OK);
     store_close(st);
     ck_assert_int_eq(store_open(dbpath, &st, &err), GH_OK);
-    ck_assert_int_eq(store_schema_version(st), 2);
+    ck_assert_int_eq(store_schema_version(st), 3);
     ck_assert_int_eq(store_get(st, SCIM_USER, a, &rec, &err), GH_OK);
     ck_assert_ptr_nonnull(strstr(rec.body, "\"title\":\"\xc3\xa9t\xc3\xa9\""));
     store_rec_clear(&rec);
@@ -573,6 +573,185 @@ START_TEST(store_cannot_write_is_unavailable)
 }
 END_TEST
 
+/* ---- the link key: one definition (store_name_key), stored in groups.name_key (issue 10) ---- */
+
+static const struct {
+    const char *name, *key;
+} name_keys[] = {
+    {"Payroll", "payroll"},
+    {" \t\n\v\f\rMixed Case GROUP \r\n", "mixed case group"},
+    {"Payroll  Analysts", "payroll  analysts"},              /* inner whitespace is kept */
+    {"CAFÉ Team", "cafÉ team"},                              /* non-ASCII case is not folded */
+    {"Cafe\xcc\x81", "cafe\xcc\x81"},                        /* NFD stays NFD */
+    {"\xef\xbc\xb0\x61yroll", "\xef\xbc\xb0\x61yroll"},      /* fullwidth P is not ASCII */
+    {"\xc2\xa0Pay\xc2\xa0roll ", "\xc2\xa0pay\xc2\xa0roll"}, /* no-break space is not trimmed */
+    {"ABC-def_123\t", "abc-def_123"},
+};
+
+/* name_key of group id, read with a connection of the test's own (caller frees). */
+static char *stored_key(const char *path, const char *id)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    char *key = NULL;
+    ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(db, "SELECT name_key FROM groups WHERE id = ?1", -1, &q, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+    ck_assert_ptr_nonnull(sqlite3_column_text(q, 0));
+    key = strdup((const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return key;
+}
+
+static enum gh_status name_key_rename_fn(void *ctx, const struct store_rec *cur,
+                                         struct store_row *row, struct store_members_change *mc,
+                                         struct gh_err *err)
+{
+    (void)cur, (void)mc, (void)err;
+    row->cols.name = ctx;
+    row->body = "{\"renamed\":true}"; /* a body that did not change is not written */
+    return GH_OK;
+}
+
+START_TEST(name_key_is_the_c_key)
+{
+    for (size_t i = 0; i < sizeof(name_keys) / sizeof(name_keys[0]); i++) {
+        struct gh_err err = {0};
+        struct store_row row = {.body = "{}", .cols = {.name = name_keys[i].name}};
+        struct store_rec rec = {0};
+        char id[STORE_ID_LEN + 1], key[128], renamed[128], *got;
+
+        ck_assert_uint_eq(store_name_key(name_keys[i].name, key, sizeof(key)),
+                          strlen(name_keys[i].key));
+        ck_assert_msg(strcmp(key, name_keys[i].key) == 0, "case %zu: %s", i, key);
+        ck_assert_msg(store_create(st, STORE_GROUP, &row, NULL, &rec, &err) == GH_OK, "%s",
+                      err.msg);
+        memcpy(id, rec.id, sizeof(id));
+        store_rec_clear(&rec);
+        got = stored_key(dbpath, id);
+        ck_assert_msg(strcmp(got, key) == 0, "case %zu: stored %s", i, got);
+        free(got);
+        /* a rename stores the key of the new name */
+        snprintf(renamed, sizeof(renamed), "\tRe%s", name_keys[i].name);
+        ck_assert_msg(store_update(st, STORE_GROUP, id, name_key_rename_fn, renamed, &rec, &err) ==
+                          GH_OK,
+                      "%s", err.msg);
+        store_rec_clear(&rec);
+        store_name_key(renamed, key, sizeof(key));
+        got = stored_key(dbpath, id);
+        ck_assert_msg(strcmp(got, key) == 0, "case %zu: renamed, stored %s", i, got);
+        free(got);
+    }
+}
+END_TEST
+
+/* exec sql on db or fail the test */
+static void exec_ok(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "");
+    sqlite3_free(msg);
+}
+
+/* The display name of the group linked to access group key, or "" (static buffer). */
+static const char *linked_name(const char *path, const char *key)
+{
+    static char name[128];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db,
+                                        "SELECT g.display_name FROM access_group_links l "
+                                        "JOIN groups g ON g.id = l.group_id WHERE l.key = ?1",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
+    name[0] = '\0';
+    if (sqlite3_step(q) == SQLITE_ROW)
+        snprintf(name, sizeof(name), "%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return name;
+}
+
+/* A database written by schema version 2 (the key restated in SQL) migrates: every group gets the
+ * C key, links made under version 2 stay, and the version 3 triggers link on the backfilled
+ * keys. */
+START_TEST(name_key_schema_2_migrates)
+{
+    char path[160];
+    sqlite3 *db = NULL;
+    struct store *s3 = NULL;
+    struct gh_err err = {0};
+    sqlite3_stmt *q = NULL;
+    int rows = 0;
+
+    snprintf(path, sizeof(path), "%s/v2.db", dir);
+    ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+    exec_ok(db, "PRAGMA foreign_keys=ON");
+    for (int v = 0; v < 2; v++) {
+        exec_ok(db, "BEGIN");
+        exec_ok(db, store_sqlite_migrations[v]);
+        exec_ok(db, "COMMIT");
+    }
+    exec_ok(db, "PRAGMA user_version = 2");
+    for (size_t i = 0; i < sizeof(name_keys) / sizeof(name_keys[0]); i++) {
+        char *ins = sqlite3_mprintf("INSERT INTO groups(id, display_name, version, created, "
+                                    "modified, body) VALUES ('g%d', %Q, 1, 't', 't', '{}')",
+                                    (int)i, name_keys[i].name);
+        exec_ok(db, ins);
+        sqlite3_free(ins);
+    }
+    exec_ok(db, "INSERT INTO groups(id, display_name, version, created, modified, body) VALUES "
+                "('o1', 'Ops', 1, 't', 't', '{}'), ('o2', ' OPS', 1, 't', 't', '{}'), "
+                "('f1', 'Finance\t', 1, 't', 't', '{}');"
+                "INSERT INTO access_groups(key, name, source, grants, created) VALUES "
+                "('payroll', 'Payroll', 'file', '[]', 't'), ('ops', 'Ops', 'file', '[]', 't');");
+    sqlite3_close(db);
+    ck_assert_str_eq(linked_name(path, "payroll"), "Payroll");
+    ck_assert_str_eq(linked_name(path, "ops"), ""); /* two groups have the key */
+
+    ck_assert_msg(store_open(path, &s3, &err) == GH_OK, "%s", err.msg);
+    ck_assert_int_eq(store_schema_version(s3), 3);
+    /* every stored key is the C key of its name */
+    ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ck_assert_int_eq(
+        sqlite3_prepare_v2(db,
+                           "SELECT display_name, name_key, "
+                           "lower(trim(display_name, char(9,10,11,12,13,32))) FROM groups",
+                           -1, &q, NULL),
+        SQLITE_OK);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        char key[128];
+        store_name_key((const char *)sqlite3_column_text(q, 0), key, sizeof(key));
+        ck_assert_ptr_nonnull(sqlite3_column_text(q, 1));
+        ck_assert_str_eq((const char *)sqlite3_column_text(q, 1), key);
+        /* and the key version 2 computed in SQL: no link changes meaning in the migration */
+        ck_assert_str_eq((const char *)sqlite3_column_text(q, 2), key);
+        rows++;
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    ck_assert_int_eq(rows, (int)(sizeof(name_keys) / sizeof(name_keys[0])) + 3);
+    ck_assert_str_eq(linked_name(path, "payroll"), "Payroll");
+    /* the ambiguity ends: the one left is linked, found by its backfilled key */
+    ck_assert_int_eq(store_delete(s3, STORE_GROUP, "o2", -1, &err), GH_OK);
+    ck_assert_str_eq(linked_name(path, "ops"), "Ops");
+    /* an access group created now links the backfilled group with its key */
+    {
+        struct store_access_group_def def = {.key = "finance", .name = "Finance", .grants = "[]"};
+        ck_assert_int_eq(store_access_group_create(s3, &def, &err), GH_OK);
+    }
+    ck_assert_str_eq(linked_name(path, "finance"), "Finance\t");
+    store_close(s3);
+}
+END_TEST
+
 Suite *store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -583,6 +762,8 @@ Suite *store_suite(void)
     tcase_add_test(tc, store_reopen_keeps_data);
     tcase_add_test(tc, store_list_paging);
     tcase_add_test(tc, store_cannot_write_is_unavailable);
+    tcase_add_test(tc, name_key_is_the_c_key);
+    tcase_add_test(tc, name_key_schema_2_migrates);
     suite_add_tcase(s, tc);
     return s;
 }
