@@ -106,7 +106,7 @@ static void authz_fact_free(struct authz_fact *f)
     free(f);
 }
 
-/* See decide.h. */
+/* See authz.h. */
 struct authz_facts_cache *authz_facts_cache_new(size_t max_entries)
 {
     struct authz_facts_cache *c = gh_xcalloc(1, sizeof(*c));
@@ -129,7 +129,7 @@ static void authz_facts_shard_clear(struct authz_facts_shard *sh)
     sh->count = 0;
 }
 
-/* See decide.h. */
+/* See authz.h. */
 void authz_facts_cache_free(struct authz_facts_cache *c)
 {
     if (c == NULL)
@@ -364,7 +364,7 @@ static size_t authz_claims_for_log(const struct authz_ctx *ax, const struct auth
     return n;
 }
 
-/* See decide.h. */
+/* See authz.h. */
 enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct authz_claims *claims,
                                     const struct authz_check *checks, size_t n, struct gh_arena *a,
                                     struct authz_outcome *out, struct gh_err *err)
@@ -456,7 +456,7 @@ out:
     return st;
 }
 
-/* See decide.h. */
+/* See authz.h. */
 void authz_decide_metrics(void *ctx, struct gh_buf *out)
 {
     unsigned long allowed, denied, errors;

@@ -24,6 +24,13 @@ struct authz_claims;
 struct authz_check;  /* decide.h */
 struct authz_result; /* decide.h */
 struct authz_decision_log;
+
+/* ---- the decision log (GATEHOUSE_DECISION_LOG; decision_log.h holds the writing side) ---- */
+/* target: a file path (created 0600, appended), or "stderr". Caller frees with
+ * authz_decision_log_close. */
+enum gh_status authz_decision_log_open(const char *target, struct authz_decision_log **out_log,
+                                       struct gh_err *err);
+void authz_decision_log_close(struct authz_decision_log *log); /* NULL is a no-op */
 struct authz_facts_cache;
 struct policy_engine;
 struct store;

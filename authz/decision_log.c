@@ -4,6 +4,7 @@
  * log itself is off.
  */
 #include "authz/decision_log.h"
+#include "authz/authz.h"
 #include "core/core.h"
 
 #include <errno.h>
@@ -25,7 +26,7 @@ struct authz_decision_log {
 
 static _Atomic unsigned long authz_dl_allowed, authz_dl_denied, authz_dl_errors;
 
-/* See decision_log.h. */
+/* See authz.h. */
 enum gh_status authz_decision_log_open(const char *target, struct authz_decision_log **out_log,
                                        struct gh_err *err)
 {
@@ -46,7 +47,7 @@ enum gh_status authz_decision_log_open(const char *target, struct authz_decision
     return GH_OK;
 }
 
-/* See decision_log.h. */
+/* See authz.h. */
 void authz_decision_log_close(struct authz_decision_log *log)
 {
     if (log == NULL)
@@ -165,7 +166,7 @@ void authz_decision_id_new(char *buf, size_t cap)
     }
 }
 
-/* See decision_log.h. */
+/* See authz.h. */
 void authz_decision_log_counts(unsigned long *out_allowed, unsigned long *out_denied,
                                unsigned long *out_write_errors)
 {

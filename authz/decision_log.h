@@ -38,12 +38,7 @@ struct authz_decision_entry {
     size_t nclaims;
 };
 
-/* ---- lifecycle ---- */
-/* target: a file path (created 0600, appended), or "stderr". Caller frees with
- * authz_decision_log_close. */
-enum gh_status authz_decision_log_open(const char *target, struct authz_decision_log **out_log,
-                                       struct gh_err *err);
-void authz_decision_log_close(struct authz_decision_log *log); /* NULL is a no-op */
+/* ---- lifecycle: authz_decision_log_open / _close are in authz.h (the daemon opens it) ---- */
 
 /* ---- writing ---- */
 /* Append one line; log may be NULL (logging off: only the counters move). A failed write is

@@ -9,7 +9,6 @@
  */
 #include "daemon.h"
 #include "authz/authz.h"
-#include "authz/decision_log.h"
 #include "gatehouse.h"
 #include "jwks/jwks.h"
 #include "policies/policies.h"

@@ -2,7 +2,8 @@
 # tests/check-layout.sh - `make check-layout`: includes only go down the floors, and no file
 # includes itself through others (no cycles). The floors, lowest first; a folder may include its
 # own files and those of lower floors only (two folders on one floor never include each other):
-#   0 core      buf, arena, err, log, mem, the HTTP server, the metrics registry
+#   0 core      buf, arena, err, log, mem, lists, JSON, the HTTP server and route matching,
+#               the metrics registry, the failed-authentication table
 #   1 jwks store
 #   2 scim policies
 #   3 authz
