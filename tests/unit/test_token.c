@@ -951,10 +951,16 @@ START_TEST(form_table)
     }
     buf[n] = '\0';
     switch (t->edit) {
-    case FE_SPACE_AT_10:
-        memmove(buf + 11, buf + 10, n - 10 + 1);
+    case FE_SPACE_AT_10: {
+        /* through a second buffer, not memmove: valgrind takes fortified memmove for an
+         * overlapping __memcpy_chk */
+        char tail[sizeof(buf)];
+        ck_assert(n + 2 < sizeof(buf));
+        memcpy(tail, buf + 10, n - 10 + 1);
         buf[10] = ' ';
+        memcpy(buf + 11, tail, n - 10 + 1);
         break;
+    }
     case FE_PLUS_NEAR_END:
         buf[n - 5] = '+';
         break;
