@@ -334,6 +334,7 @@ static enum gh_status authz_ecdsa_der(const unsigned char *sig, size_t sig_len, 
     ECDSA_SIG *es = NULL;
     BIGNUM *r = NULL, *s = NULL;
     unsigned char *der = NULL;
+    enum gh_status st = GH_OK;
     int n;
 
     if (sig_len != 2 * half)
@@ -342,25 +343,28 @@ static enum gh_status authz_ecdsa_der(const unsigned char *sig, size_t sig_len, 
     s = BN_bin2bn(sig + half, (int)half, NULL);
     es = ECDSA_SIG_new();
     if (r == NULL || s == NULL || es == NULL) {
-        BN_free(r);
-        BN_free(s);
-        ECDSA_SIG_free(es);
-        return AUTHZ_ERR(err, GH_E_INTERNAL, "out of memory converting ECDSA signature");
+        st = AUTHZ_ERR(err, GH_E_INTERNAL, "out of memory converting ECDSA signature");
+        goto out;
     }
     if (BN_is_zero(r) || BN_is_zero(s)) {
-        BN_free(r);
-        BN_free(s);
-        ECDSA_SIG_free(es);
-        return AUTHZ_DENY(err, "signature verification failed");
+        st = AUTHZ_DENY(err, "signature verification failed");
+        goto out;
     }
     ECDSA_SIG_set0(es, r, s); /* es owns r and s now */
+    r = NULL;
+    s = NULL;
     n = i2d_ECDSA_SIG(es, &der);
-    ECDSA_SIG_free(es);
-    if (n <= 0)
-        return AUTHZ_ERR(err, GH_E_INTERNAL, "i2d_ECDSA_SIG failed");
+    if (n <= 0) {
+        st = AUTHZ_ERR(err, GH_E_INTERNAL, "i2d_ECDSA_SIG failed");
+        goto out;
+    }
     *out_der = der;
     *out_len = (size_t)n;
-    return GH_OK;
+out:
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(es);
+    return st;
 }
 
 /* Verify sig over exactly the JWS Signing Input with the cached key: hash the input with the

@@ -927,27 +927,34 @@ static void gh_http_mhd_log(void *cls, const char *fmt, va_list ap)
     gh_log(GH_LOG_WARN, "mhd", "%s", gh_log_q(q, sizeof(q), msg));
 }
 
-static char *gh_http_read_file(const char *path, struct gh_err *err)
+/* Read a whole file (at most 1 MiB) into *out (NUL-terminated, the caller frees it). */
+static enum gh_status gh_http_read_file(const char *path, char **out, struct gh_err *err)
 {
     FILE *f = fopen(path, "rb");
     struct gh_buf b;
     char chunk[4096];
     size_t n;
+    enum gh_status st = GH_OK;
 
-    if (f == NULL) {
-        GH_ERR(err, GH_E_INVALID, "cannot read %s: %s", path, strerror(errno));
-        return NULL;
-    }
     gh_buf_init(&b, (size_t)1024 * 1024);
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        if (gh_buf_append(&b, chunk, n, err) != GH_OK) {
-            fclose(f);
-            gh_buf_free(&b);
-            return NULL;
-        }
+    if (f == NULL) {
+        st = GH_ERR(err, GH_E_INVALID, "cannot read %s: %s", path, strerror(errno));
+        goto out;
     }
-    fclose(f);
-    return gh_buf_steal(&b, NULL);
+    for (;;) {
+        n = fread(chunk, 1, sizeof(chunk), f);
+        if (n == 0)
+            break;
+        st = gh_buf_append(&b, chunk, n, err);
+        if (st)
+            goto out;
+    }
+    *out = gh_buf_steal(&b, NULL);
+out:
+    if (f != NULL)
+        fclose(f);
+    gh_buf_free(&b);
+    return st;
 }
 
 /*
@@ -995,10 +1002,12 @@ enum gh_status gh_server_start(const struct gh_server_opts *o, const struct gh_r
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (o->tls_cert != NULL) {
-        srv->tls_cert_pem = gh_http_read_file(o->tls_cert, err);
-        srv->tls_key_pem = srv->tls_cert_pem ? gh_http_read_file(o->tls_key, err) : NULL;
-        if (srv->tls_key_pem == NULL) {
-            st = GH_E_INVALID;
+        st = gh_http_read_file(o->tls_cert, &srv->tls_cert_pem, err);
+        if (st == GH_OK)
+            st = gh_http_read_file(o->tls_key, &srv->tls_key_pem, err);
+        if (st) {
+            st =
+                GH_E_INVALID; /* an unreadable TLS file, whatever the cause, is bad configuration */
             goto out;
         }
         flags |= MHD_USE_TLS;

@@ -133,27 +133,28 @@ static enum gh_status policy_admin_list(struct gh_req *r, const char *only_key, 
     enum gh_status st;
 
     st = store_group_names(px->store, policy_admin_collect, &names, err);
-    if (st == GH_OK)
-        st = store_access_groups(px->store, policy_admin_row, &l, err);
-    policy_admin_names_free(&names);
-    if (st) {
-        cJSON_Delete(l.arr);
-        return st;
-    }
+    if (st)
+        goto out;
+    st = store_access_groups(px->store, policy_admin_row, &l, err);
+    if (st)
+        goto out;
     if (only_key != NULL) {
         cJSON *one = cJSON_DetachItemFromArray(l.arr, 0);
-        cJSON_Delete(l.arr);
-        if (one == NULL)
-            return GH_ERR(err, GH_E_NOT_FOUND, "no such access group");
+        if (one == NULL) {
+            st = GH_ERR(err, GH_E_NOT_FOUND, "no such access group");
+            goto out;
+        }
         gh_reply_json(r, status, one);
-        return GH_OK;
-    }
-    {
+    } else {
         cJSON *body = cJSON_CreateObject();
         cJSON_AddItemToObject(body, "access_groups", l.arr);
+        l.arr = NULL; /* body owns it now */
         gh_reply_json(r, status, body);
     }
-    return GH_OK;
+out:
+    policy_admin_names_free(&names);
+    cJSON_Delete(l.arr);
+    return st;
 }
 
 /* See admin.h. */

@@ -224,30 +224,37 @@ enum gh_status policy_engine_new(const char *path, struct store *store,
 enum gh_status policy_engine_reload(struct policy_engine *pe, struct gh_err *err)
 {
     enum gh_status st;
-    char q[GH_ERR_MSG_MAX + 8];
-    struct gh_err local = {0};
 
-    if (err == NULL)
-        err = &local;
     if (pe->path == NULL)
         return GH_OK;
     pthread_mutex_lock(&pe->change_lock);
     st = policy_engine_load(pe, err);
     pthread_mutex_unlock(&pe->change_lock);
-    if (st) {
+    if (st)
         atomic_fetch_add(&pe->reloads_failed, 1);
-        gh_log(GH_LOG_WARN, "policy", "\"policy reload failed, keeping the running policy\" err=%s",
-               gh_log_q(q, sizeof(q), err->msg));
-    } else {
+    else
         atomic_fetch_add(&pe->reloads_ok, 1);
-    }
     return st;
+}
+
+/* Reload from a top of its own (SIGHUP, the watcher thread): nobody is there to return the error
+ * to, so it is logged here. */
+static void policy_engine_reload_logged(struct policy_engine *pe)
+{
+    struct gh_err err = {0};
+    char q[GH_ERR_MSG_MAX + 8];
+    enum gh_status st;
+
+    st = policy_engine_reload(pe, &err);
+    if (st)
+        gh_log(GH_LOG_WARN, "policy", "\"policy reload failed, keeping the running policy\" err=%s",
+               gh_log_q(q, sizeof(q), err.msg));
 }
 
 /* SIGHUP hook. */
 void policy_engine_reload_hook(void *ctx)
 {
-    policy_engine_reload(ctx, NULL);
+    policy_engine_reload_logged(ctx);
 }
 
 static bool policy_engine_changed(struct policy_engine *pe)
@@ -281,7 +288,7 @@ static void *policy_engine_watch_main(void *arg)
         pthread_mutex_unlock(&pe->watch_lock);
         /* a failed reload still remembers the file it read: one warning per change */
         if (policy_engine_changed(pe))
-            policy_engine_reload(pe, NULL);
+            policy_engine_reload_logged(pe);
         pthread_mutex_lock(&pe->watch_lock);
     }
     pthread_mutex_unlock(&pe->watch_lock);

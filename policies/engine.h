@@ -32,7 +32,8 @@ enum gh_status policy_engine_watch(struct policy_engine *pe, int interval_ms, st
 void policy_engine_free(struct policy_engine *pe); /* stops the watcher; NULL is a no-op */
 
 /* ---- changes ---- */
-/* Re-read the policy file; on any error the running policy stays. Thread-safe. */
+/* Re-read the policy file; on any error the running policy stays and the error is returned (the
+ * SIGHUP hook and the watcher log it). Thread-safe. */
 enum gh_status policy_engine_reload(struct policy_engine *pe, struct gh_err *err);
 void policy_engine_reload_hook(void *ctx); /* gh_daemon_on_reload adapter (ctx: the engine) */
 /* Create an admin access group from {"name":…,"grants":[…]}; GH_E_INVALID (bad body),

@@ -205,8 +205,8 @@ static enum gh_status scim_render(struct gh_req *r, enum store_kind kind,
     enum gh_status st = GH_OK;
 
     if (body == NULL) {
-        cJSON_Delete(res);
-        return GH_ERR(err, GH_E_STORE, "stored body of %s is not JSON", rec->id);
+        st = GH_ERR(err, GH_E_STORE, "stored body of %s is not JSON", rec->id);
+        goto out;
     }
     schemas = cJSON_DetachItemFromObjectCaseSensitive(body, "schemas");
     cJSON_AddItemToObject(res, "schemas", schemas ? schemas : cJSON_CreateArray());
@@ -219,8 +219,7 @@ static enum gh_status scim_render(struct gh_req *r, enum store_kind kind,
         st = store_group_members(store, rec->id, scim_member_render, &m, err);
         if (st) {
             cJSON_Delete(m.arr);
-            cJSON_Delete(res);
-            return st;
+            goto out;
         }
         if (m.arr->child != NULL)
             cJSON_AddItemToObject(res, "members", m.arr);
@@ -233,8 +232,7 @@ static enum gh_status scim_render(struct gh_req *r, enum store_kind kind,
         st = store_user_groups(store, rec->id, scim_member_render, &m, err);
         if (st) {
             cJSON_Delete(m.arr);
-            cJSON_Delete(res);
-            return st;
+            goto out;
         }
         if (m.arr->child != NULL)
             cJSON_AddItemToObject(res, "groups", m.arr);
@@ -251,7 +249,10 @@ static enum gh_status scim_render(struct gh_req *r, enum store_kind kind,
     if (proj != NULL)
         scim_projection_apply(proj, res);
     *out = res;
-    return GH_OK;
+    res = NULL;
+out:
+    cJSON_Delete(res);
+    return st;
 }
 
 static enum gh_status scim_projection(struct gh_req *r, enum store_kind kind,

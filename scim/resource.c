@@ -625,27 +625,27 @@ static void scim_norm_schemas(const struct scim_rtype *rt, cJSON *schemas)
     }
 }
 
-/* Move a top-level "urn:...:attr" key into its extension container. Takes ownership of item. */
-static enum gh_status scim_norm_qualified(enum store_kind kind, cJSON *body, cJSON *item,
-                                          struct gh_err *err)
+/* Move a top-level "urn:...:attr" key into its extension container. Takes ownership of item.
+ * Cannot fail: a key that does not resolve is dropped like any unknown attribute, so the path
+ * error is not recorded anywhere. */
+static void scim_norm_qualified(enum store_kind kind, cJSON *body, cJSON *item)
 {
     struct gh_arena *a = gh_arena_new();
     struct scim_path p;
     enum gh_status st;
 
-    st = scim_path_resolve(a, kind, item->string, strlen(item->string), &p, err);
+    st = scim_path_resolve(a, kind, item->string, strlen(item->string), &p, NULL);
     if (st || p.urn == NULL || p.attr == NULL || p.sub != NULL) {
         cJSON_Delete(item); /* core-qualified or odd: ignored like any unknown attribute */
-        gh_arena_free(a);
-        return GH_OK;
+        goto out;
     }
     cJSON *cont = scim_json_container(body, &p, true);
     cJSON_free(item->string);
     item->string = NULL;
     item->type &= ~cJSON_StringIsConst;
     scim_json_set(cont, p.attr, item);
+out:
     gh_arena_free(a);
-    return GH_OK;
 }
 
 /*
@@ -736,7 +736,7 @@ enum gh_status scim_resource_normalize(enum store_kind kind, cJSON *body, cJSON 
         if (cJSON_IsNull(c))
             cJSON_Delete(c);
         else
-            scim_norm_qualified(kind, body, c, NULL);
+            scim_norm_qualified(kind, body, c);
     }
     c = body->child;
     while (c != NULL) {
