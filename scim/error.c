@@ -9,6 +9,9 @@
  * in Retry-After (RFC 9110 §10.2.3), so nothing the client sent is lost if it retries.
  */
 #include "core/core.h"
+#include "scim/filter.h"
+#include "scim/patch.h"
+#include "scim/resource.h"
 #include "scim/scim.h"
 
 #include <stdio.h>

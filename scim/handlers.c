@@ -13,6 +13,9 @@
  * nothing leave the version as it was, deletes of a missing resource answer 404.
  */
 #include "core/core.h"
+#include "scim/filter.h"
+#include "scim/patch.h"
+#include "scim/resource.h"
 #include "scim/scim.h"
 
 #include <errno.h>

@@ -2,17 +2,15 @@
  * scim.h - front header of the SCIM 2.0 service provider (RFC 7643/7644). The identity store
  * it writes to is its own module (store/store.h).
  *
- * Other folders include only this header. The route handlers are registered in
- * sidecar/router.c; every SCIM route uses scim_error_render so that errors (including the
- * HTTP layer's own 401/404/405/413) answer in SCIM Error form.
+ * Other folders include only this header; the parsers behind it (filter.h, patch.h,
+ * resource.h) are scim's own, included by its files and by the tests and fuzzers that test them.
+ * The route handlers are registered in sidecar/router.c; every SCIM route uses scim_error_render so
+ * that errors (including the HTTP layer's own 401/404/405/413) answer in SCIM Error form.
  */
 #ifndef SCIM_SCIM_H
 #define SCIM_SCIM_H
 
 #include "core/core.h"
-#include "scim/filter.h"
-#include "scim/patch.h"
-#include "scim/resource.h"
 #include "store/store.h"
 
 #include <cjson/cJSON.h>
@@ -20,6 +18,7 @@
 
 struct gh_req;
 struct gh_authfail;
+struct scim_projection; /* scim/resource.h */
 
 /* What the SCIM routes' handlers use (gh_req_ctx of every SCIM route). Built by the daemon;
  * every pointer borrowed for the server's life. */

@@ -6,6 +6,9 @@
  * parsing and element evaluation never crash; attributes/excludedAttributes parsing either
  * fails as invalid or projects a resource, keeping its id.
  */
+#include "scim/filter.h"
+#include "scim/patch.h"
+#include "scim/resource.h"
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
 #include "store/sqlite_int.h"

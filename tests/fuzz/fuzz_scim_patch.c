@@ -5,6 +5,9 @@
  * displayName; member ids collected are non-empty strings, and the ids added and removed are
  * disjoint (the net change); nothing leaks or crashes.
  */
+#include "scim/filter.h"
+#include "scim/patch.h"
+#include "scim/resource.h"
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
 

@@ -8,6 +8,9 @@
  * GH_CAP_SCIM_COUNT, a sortBy naming one attribute without a value filter; the projection keeps
  * id and schemas whatever it names; a rejected query fails with GH_E_INVALID and a scimType.
  */
+#include "scim/filter.h"
+#include "scim/patch.h"
+#include "scim/resource.h"
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
 

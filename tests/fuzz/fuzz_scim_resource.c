@@ -9,6 +9,9 @@
  * resource read back and PUT again is stored unchanged. A rejected body fails with GH_E_INVALID
  * and a scimType.
  */
+#include "scim/filter.h"
+#include "scim/patch.h"
+#include "scim/resource.h"
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
 

@@ -3,6 +3,9 @@
  * (pinning, ambiguity, renames, deletes), membership and deactivation cut-offs, tombstones of
  * deleted users, and the generation counter caches rely on.
  */
+#include "scim/filter.h"
+#include "scim/patch.h"
+#include "scim/resource.h"
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
 #include "store/store.h"

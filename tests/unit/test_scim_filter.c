@@ -3,6 +3,9 @@
  * parameterised SQL (run against a real store), and in-memory evaluation of value filters.
  * Every case is a row of a table.
  */
+#include "scim/filter.h"
+#include "scim/patch.h"
+#include "scim/resource.h"
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
 #include "store/sqlite_int.h"

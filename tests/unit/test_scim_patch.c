@@ -4,6 +4,9 @@
  * and projection. Every case is a row: body before, PatchOp, body after (normalised) and the
  * membership changes, or the scimType of the expected 400.
  */
+#include "scim/filter.h"
+#include "scim/patch.h"
+#include "scim/resource.h"
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
 

@@ -5,6 +5,9 @@
  * a group PATCH through the engine and the store (operations take effect in order), and a store
  * that cannot write (RLIMIT_FSIZE standing in for a full disk).
  */
+#include "scim/filter.h"
+#include "scim/patch.h"
+#include "scim/resource.h"
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
 #include "store/sqlite_int.h"
