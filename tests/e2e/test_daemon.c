@@ -33,12 +33,8 @@ static int port_of(struct gh_proc *p)
 
 static int connect_raw(int port)
 {
-    struct sockaddr_in a = {0};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    int fd = gh_tcp_connect("127.0.0.1", port, 0);
+    ck_assert_int_ge(fd, 0);
     return fd;
 }
 

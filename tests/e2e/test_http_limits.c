@@ -88,21 +88,7 @@ static double now_s(void)
  * connect fails. */
 static int raw_connect(struct lfx *fx, const char *from)
 {
-    struct sockaddr_in src = {0}, dst = {0};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    ck_assert_int_ge(fd, 0);
-    src.sin_family = AF_INET;
-    inet_pton(AF_INET, from, &src.sin_addr);
-    dst.sin_family = AF_INET;
-    dst.sin_port = htons((uint16_t)lfx_port(fx));
-    inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
-    if (bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0 ||
-        connect(fd, (struct sockaddr *)&dst, sizeof(dst)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    return gh_tcp_connect(from, lfx_port(fx), 0);
 }
 
 static void send_all(int fd, const char *s)

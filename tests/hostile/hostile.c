@@ -62,25 +62,7 @@ static void hs_nap_ms(int ms)
 /* A connection to the daemon from source address src, with I/O timeouts; -1 on failure. */
 static int hs_connect(const char *src, int timeout_ms)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET}, from = {.sin_family = AF_INET};
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    int one = 1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    if (fd < 0)
-        return -1;
-    inet_pton(AF_INET, src, &from.sin_addr);
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    sa.sin_port = htons((unsigned short)hs.port);
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&from, sizeof(from)) != 0 ||
-        connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    return gh_tcp_connect(src, hs.port, timeout_ms);
 }
 
 /* Send all of buf; false when the peer closed or the send timed out. */

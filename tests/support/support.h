@@ -66,6 +66,10 @@ void gh_http_client_free(struct gh_http_client *c);
 int gh_http_from(const char *local_ip, const char *method, const char *url,
                  const char *const *headers, const char *body, const char *ca_file,
                  struct gh_http_resp *out);
+/* A raw TCP connection to 127.0.0.1:port from local address `from` (e.g. "127.0.0.2", so the
+ * daemon sees another client), with TCP_NODELAY and, when timeout_ms > 0, send/receive timeouts.
+ * The descriptor, or -1 when the connect fails. For tests that speak HTTP byte by byte. */
+int gh_tcp_connect(const char *from, int port, int timeout_ms);
 /* A response header's value (case-insensitive name), copied into buf; NULL when absent. */
 const char *gh_http_resp_header(const struct gh_http_resp *r, const char *name, char *buf,
                                 size_t cap);
