@@ -409,4 +409,9 @@ const struct store_ops store_sqlite_ops = {
     .group_names = store_sqlite_group_names,
     .subject_find = store_sqlite_subject_find,
     .subject_access = store_sqlite_subject_access,
+    .load = store_sqlite_load,
+    .changes = store_sqlite_changes,
+    .head = store_sqlite_head,
+    .wait = NULL,
+    .prune = store_sqlite_prune,
 };

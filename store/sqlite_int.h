@@ -4,7 +4,7 @@
  * sqlite.c: connections, transactions, migrations runner, readiness and counts, the ops table.
  * sqlite_resource.c: users, groups and memberships. sqlite_access.c: access groups, links,
  * subjects and cut-offs. sqlite_query.c: filter tree -> WHERE clause, and list pages.
- * sqlite_schema.c: the DDL migrations. These are the only files in the tree with SQL.
+ * sqlite_feed.c: the change feed. sqlite_schema.c: the DDL migrations. These are the only files in the tree with SQL.
  */
 #ifndef STORE_SQLITE_INT_H
 #define STORE_SQLITE_INT_H
@@ -129,5 +129,13 @@ enum gh_status store_sqlite_subject_find(struct store *s, enum store_user_key ke
                                          struct gh_err *err);
 enum gh_status store_sqlite_subject_access(struct store *s, const char *user_id, store_access_fn fn,
                                            void *ctx, struct gh_err *err);
+/* sqlite_feed.c: the change feed (store_int.h) */
+enum gh_status store_sqlite_load(struct store *s, store_change_fn fn, void *ctx, int64_t *out_rev,
+                                 struct gh_err *err);
+enum gh_status store_sqlite_changes(struct store *s, int64_t after, size_t limit,
+                                    store_change_fn fn, void *ctx, bool *out_gone,
+                                    struct gh_err *err);
+enum gh_status store_sqlite_head(struct store *s, int64_t *out_rev, struct gh_err *err);
+enum gh_status store_sqlite_prune(struct store *s, int64_t keep, struct gh_err *err);
 
 #endif

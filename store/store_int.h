@@ -74,6 +74,40 @@ void store_evq_discard(struct store_evq *q);
 /* Count q's events, tell the listener (ts: the commit time), then discard q. */
 void store_evq_emit(struct store *s, struct store_evq *q, const char *ts);
 
+/* ---- the change feed (issue 11) ----
+ * Every committed write appends rows to the backend's changes table in the same transaction:
+ * triggers on the tables a decision reads log each row they see change, in the order it
+ * changed (so the effects of the link and cut-off triggers are logged too). A row's rev is
+ * strictly increasing in commit order: a backend serialises its writers (SQLite: one writer
+ * connection; PostgreSQL: a transaction-scoped advisory lock taken first in every write), so a
+ * reader that saw rev r never later sees a new row below r. The in-memory index (index.c)
+ * replays these rows; loading the whole state is the same replay with every row as an upsert.
+ *
+ *   op   meaning            a          b             c            k            n
+ *   'U'  user upserted      id         userName      externalId   active 0/1   -
+ *   'u'  user deleted       id         -             -            -            -
+ *   'G'  group upserted     id         displayName   -            -            -
+ *   'g'  group deleted      id         -             -            -            -
+ *   'M'  member added       group id   member id     -            member type  -
+ *   'm'  member removed     group id   member id     -            -            -
+ *   'L'  group linked       key        group id      -            -            -
+ *   'l'  link removed       key        -             -            -            -
+ *   'C'  cut-off set        user id    key ('')      -            -            at (epoch s)
+ *   'c'  cut-off removed    user id    key           -            -            -
+ *   'T'  tombstone set      value      -             -            kind 0/1     at (epoch s)
+ *   'A'  access group set   key        -             -            -            -
+ *   'a'  access group gone  key        -             -            -            -
+ *
+ * Unused text columns are NULL, unused integers 0. */
+struct store_change {
+    int64_t rev; /* 0 while loading */
+    char op;
+    const char *a, *b, *c; /* borrowed for the call */
+    int64_t k, n;
+};
+/* Called once per change, in order (everything borrowed for the call). Return false to stop. */
+typedef bool (*store_change_fn)(void *ctx, const struct store_change *ch);
+
 /* ---- the backend operations ---- */
 /* The counts /metrics reports (-1: could not be read). */
 struct store_counts {
@@ -122,6 +156,28 @@ struct store_ops {
                                    struct store_subject *out, struct gh_err *err);
     enum gh_status (*subject_access)(struct store *s, const char *user_id, store_access_fn fn,
                                      void *ctx, struct gh_err *err);
+
+    /* ---- the change feed (issue 11) ---- */
+    /* Stream the whole decision state from one consistent snapshot as upserts (rev 0), in this
+     * order: every user 'U' (in creation order), group 'G', member 'M' (user members only),
+     * link 'L', cut-off 'C', tombstone 'T', access group 'A'; *out_rev is the revision that
+     * snapshot is at (the highest rev in the changes table it saw, 0 when empty). */
+    enum gh_status (*load)(struct store *s, store_change_fn fn, void *ctx, int64_t *out_rev,
+                           struct gh_err *err);
+    /* The changes with rev > after, in rev order, at most limit of them; *out_gone is set
+     * (and nothing is streamed) when rows after `after` were already pruned, so the caller
+     * must load again. */
+    enum gh_status (*changes)(struct store *s, int64_t after, size_t limit, store_change_fn fn,
+                              void *ctx, bool *out_gone, struct gh_err *err);
+    /* The highest committed revision (0 when none). */
+    enum gh_status (*head)(struct store *s, int64_t *out_rev, struct gh_err *err);
+    /* Wait up to timeout_ms for another process's commit to be announced (PostgreSQL:
+     * LISTEN/NOTIFY); GH_OK when woken or timed out. NULL when only this process writes
+     * (SQLite): store.c then waits on its own commits. */
+    enum gh_status (*wait)(struct store *s, int timeout_ms, struct gh_err *err);
+    /* Delete the changes older than the newest keep ones and remember the highest rev removed
+     * (what `changes` compares to set *out_gone). */
+    enum gh_status (*prune)(struct store *s, int64_t keep, struct gh_err *err);
 };
 
 /* The part of every open store that store.c owns; a backend's own struct starts with it. */
