@@ -409,7 +409,7 @@ START_TEST(store_reopen_keeps_data)
     mk(SCIM_USER, "{\"userName\":\"persist@contoso.com\",\"title\":\"\\u00e9t\\u00e9\"}", a, GH_OK);
     store_close(st);
     ck_assert_int_eq(store_open(dbpath, &st, &err), GH_OK);
-    ck_assert_int_eq(store_schema_version(st), 3);
+    ck_assert_int_eq(store_schema_version(st), 4);
     ck_assert_int_eq(store_get(st, SCIM_USER, a, &rec, &err), GH_OK);
     ck_assert_ptr_nonnull(strstr(rec.body, "\"title\":\"\xc3\xa9t\xc3\xa9\""));
     store_rec_clear(&rec);
@@ -720,7 +720,7 @@ START_TEST(name_key_schema_2_migrates)
     ck_assert_str_eq(linked_name(path, "ops"), ""); /* two groups have the key */
 
     ck_assert_msg(store_open(path, &s3, &err) == GH_OK, "%s", err.msg);
-    ck_assert_int_eq(store_schema_version(s3), 3);
+    ck_assert_int_eq(store_schema_version(s3), 4);
     /* every stored key is the C key of its name */
     ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     ck_assert_int_eq(
