@@ -275,6 +275,50 @@ void store_subject_clear(struct store_subject *sub); /* NULL-safe */
 enum gh_status store_subject_access(struct store *s, const char *user_id, store_access_fn fn,
                                     void *ctx, struct gh_err *err);
 
+/* ---- the decision index and the change feed (issue 11) ----
+ * Every committed write gets a revision (the store's change feed). Each process keeps the facts
+ * a decision reads in memory, loaded at open and kept current from the feed: a write through
+ * this process is in its index before the write returns; other processes' writes arrive within
+ * poll_ms (PostgreSQL NOTIFY wakes the poller at once). Decisions read only the index. */
+struct store_open_opts {
+    int poll_ms; /* how often the feed is polled without a notification (1000) */
+    int64_t
+        changes_keep;  /* changes kept for replicas catching up; older ones are pruned (100000) */
+    int prune_every_s; /* how often to prune (60) */
+};
+/* store_open with options (NULL: defaults). */
+enum gh_status store_open_with(const char *target, const struct store_open_opts *opts,
+                               struct store **out_store, struct gh_err *err);
+/* The revision this process's index is at (lock-free). */
+int64_t store_revision(const struct store *s);
+/* Milliseconds since the index last confirmed it was current; grows while the store is
+ * unreachable (lock-free). */
+int64_t store_index_age(const struct store *s);
+/* Ask the poller to look now, and wait up to timeout_ms for the index to reach rev. */
+bool store_revision_wait(struct store *s, int64_t rev, int timeout_ms);
+/* Called (on the poller thread) after another process created, changed or deleted an access
+ * group, so the policy snapshot can be rebuilt. Start-up only; one hook. */
+void store_on_access_change(struct store *s, void (*fn)(void *ctx), void *ctx);
+
+/* One subject as the index holds it (borrowed for the callback only). */
+struct store_subject_view {
+    const char *id, *user_name, *external_id;
+    bool active;
+    int64_t not_before; /* as store_subject.not_before */
+    int matches;        /* users with this key */
+};
+typedef void (*store_subject_fn)(void *ctx, const struct store_subject_view *v);
+/*
+ * The decision path's lookup, from memory: the user whose userName (case-insensitive) or
+ * externalId equals value, then (when exactly one matches) its access groups, all under one
+ * read lock, so both come from one revision (*out_rev). fn_sub is called once when a user
+ * matches; fn_access once per access group. GH_E_NOT_FOUND when none matches (*out_not_before
+ * still reports a tombstone). Same answers as store_subject_find + store_subject_access.
+ */
+enum gh_status store_subject_lookup(struct store *s, enum store_user_key key, const char *value,
+                                    store_subject_fn fn_sub, store_access_fn fn_access, void *ctx,
+                                    int64_t *out_not_before, int64_t *out_rev, struct gh_err *err);
+
 /* ---- records ---- */
 void store_rec_clear(struct store_rec *r);           /* frees body; NULL-safe */
 void store_rec_list_clear(struct store_rec_list *l); /* frees every item */
