@@ -22,8 +22,6 @@
 #define GH_RELOAD_MAX 8
 /* How often the policy file is checked for changes. */
 #define GH_POLICY_WATCH_MS 1000
-/* Subjects whose facts are kept between decisions (about 0.5 KiB each). */
-#define GH_FACTS_CACHE_MAX 131072
 
 static struct {
     gh_reload_fn fn;
@@ -89,8 +87,11 @@ int gh_daemon_run(const struct gh_config *cfg)
     gh_metrics_init(routes, nroutes);
 
     app.cfg = cfg;
-    if (store_open(cfg->db, &app.store, &err) != GH_OK)
-        goto out;
+    {
+        struct store_open_opts so = {cfg->store_poll_ms, cfg->changes_keep, 0};
+        if (store_open_with(cfg->db, &so, &app.store, &err) != GH_OK)
+            goto out;
+    }
     gh_health_register("store", store_ready, app.store);
     /* advisory: a store that cannot write still serves decisions and reads (health.c) */
     gh_health_register_advisory("store_writable", store_writable, app.store);
@@ -99,11 +100,12 @@ int gh_daemon_run(const struct gh_config *cfg)
         policy_engine_watch(app.policy, GH_POLICY_WATCH_MS, &err) != GH_OK)
         goto out;
     gh_daemon_on_reload(policy_engine_reload_hook, app.policy);
+    /* access groups created or deleted through another replica */
+    store_on_access_change(app.store, policy_engine_store_changed, app.policy);
     if (cfg->decision_log != NULL &&
         authz_decision_log_open(cfg->decision_log, &app.decisions, &err) != GH_OK)
         goto out;
     gh_metrics_register(authz_decide_metrics, NULL);
-    app.facts = authz_facts_cache_new(GH_FACTS_CACHE_MAX);
     {
         struct gh_authfail_opts o = {GH_CAP_AUTHFAIL_ADDRS, cfg->auth_fail_burst,
                                      cfg->auth_fail_rate, cfg->auth_fail_log_interval};
@@ -130,13 +132,14 @@ int gh_daemon_run(const struct gh_config *cfg)
     scim = (struct scim_ctx){app.store, &cfg->scim_token, cfg->tls_cert != NULL, app.authfail};
     authz = (struct authz_ctx){app.verifier,
                                app.policy,
-                               app.facts,
                                app.decisions,
                                app.store,
                                app.tenant,
                                (const char *const *)cfg->identity_claims.items,
                                cfg->identity_claims.count,
-                               cfg->ext_authz_origin};
+                               cfg->ext_authz_origin,
+                               (int64_t)cfg->max_staleness * 1000,
+                               cfg->revision_wait_ms};
     admin = (struct policy_admin_ctx){app.policy, app.store, &cfg->admin_token, app.authfail};
     gh_router_bind(&(struct gh_router_ctx){&scim, &authz, &admin});
     {
@@ -184,9 +187,10 @@ out:
     if (gh_err_is_set(&err))
         gh_log(GH_LOG_ERROR, "daemon", "\"cannot start\" err=%s", gh_log_q(q, sizeof(q), err.msg));
     gh_server_stop(srv);
+    if (app.store != NULL)
+        store_on_access_change(app.store, NULL, NULL);
     policy_engine_free(app.policy);
     authz_decision_log_close(app.decisions);
-    authz_facts_cache_free(app.facts);
     gh_authfail_free(app.authfail);
     authz_verifier_free(app.verifier);
     jwks_cache_free(app.jwks);

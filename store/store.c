@@ -145,8 +145,12 @@ static void *store_poller_main(void *arg)
         if (atomic_load(&s->stopping))
             break;
         memset(&err, 0, sizeof(err));
-        if (store_sync(s, &access, &err) == GH_OK && access && s->access_hook != NULL)
-            s->access_hook(s->access_hook_ctx);
+        if (store_sync(s, &access, &err) == GH_OK && access) {
+            pthread_mutex_lock(&s->wake_lock); /* the hook is not removed while it runs */
+            if (s->access_hook != NULL)
+                s->access_hook(s->access_hook_ctx);
+            pthread_mutex_unlock(&s->wake_lock);
+        }
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec - last_prune >= s->opts.prune_every_s) {
             last_prune = now.tv_sec;
@@ -206,11 +210,13 @@ bool store_revision_wait(struct store *s, int64_t rev, int timeout_ms)
     }
 }
 
-/* See store.h. */
+/* See store.h. NULL fn removes the hook; once this returns the old hook is not running. */
 void store_on_access_change(struct store *s, void (*fn)(void *ctx), void *ctx)
 {
+    pthread_mutex_lock(&s->wake_lock);
     s->access_hook = fn;
     s->access_hook_ctx = ctx;
+    pthread_mutex_unlock(&s->wake_lock);
 }
 
 /* See store.h. */

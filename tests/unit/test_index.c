@@ -249,8 +249,8 @@ static void compare_all(struct store *s, int step)
         snprintf(ext, sizeof(ext), "ext%d", e);
         sql_answer(STORE_KEY_EXTERNAL_ID, ext, &want);
         index_answer(s, STORE_KEY_EXTERNAL_ID, ext, &got);
-        ck_assert_msg(strcmp(want.text, got.text) == 0, "step %d externalId %s:\nsql   %s\nindex %s",
-                      step, ext, want.text, got.text);
+        ck_assert_msg(strcmp(want.text, got.text) == 0,
+                      "step %d externalId %s:\nsql   %s\nindex %s", step, ext, want.text, got.text);
     }
 }
 
@@ -258,8 +258,8 @@ static void step_once(unsigned *seed)
 {
     char json[256];
     int op = (int)(rand_r(seed) % 11), u = (int)(rand_r(seed) % NU), g = (int)(rand_r(seed) % NG);
-    static const char *const gnames[] = {"Eng", "eng ", "Sales", "HR", "Ops", " hr", "Payroll",
-                                         "Legal"};
+    static const char *const gnames[] = {"Eng", "eng ", "Sales",   "HR",
+                                         "Ops", " hr",  "Payroll", "Legal"};
     struct gh_err err = {0};
 
     switch (op) {
