@@ -54,6 +54,21 @@ static void gh_daemon_drain(struct gh_server *srv, int grace)
     }
 }
 
+/* /readyz's "store" object: backend, revision, index age, connection state. */
+static void gh_daemon_store_info(void *ctx, cJSON *obj)
+{
+    struct store_status ss;
+    cJSON *o = cJSON_AddObjectToObject(obj, "store");
+    store_status(ctx, &ss);
+    cJSON_AddStringToObject(o, "backend", ss.backend);
+    cJSON_AddNumberToObject(o, "revision", (double)ss.revision);
+    cJSON_AddNumberToObject(o, "age_ms", (double)ss.age_ms);
+    cJSON_AddBoolToObject(o, "reachable", ss.reachable);
+    cJSON_AddNumberToObject(o, "users", (double)ss.users);
+    cJSON_AddNumberToObject(o, "groups", (double)ss.groups);
+    cJSON_AddNumberToObject(o, "memberships", (double)ss.memberships);
+}
+
 /*
  * Run the daemon; see daemon.h. Owns everything it builds and frees it before returning.
  */
@@ -93,6 +108,9 @@ int gh_daemon_run(const struct gh_config *cfg)
             goto out;
     }
     gh_health_register("store", store_ready, app.store);
+    /* advisory: an unreachable PostgreSQL leaves decisions running from the index */
+    gh_health_register_advisory("store_reachable", store_reachable, app.store);
+    gh_health_set_info(gh_daemon_store_info, app.store);
     /* advisory: a store that cannot write still serves decisions and reads (health.c) */
     gh_health_register_advisory("store_writable", store_writable, app.store);
     gh_metrics_register(store_metrics, app.store);

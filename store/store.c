@@ -210,6 +210,33 @@ bool store_revision_wait(struct store *s, int64_t rev, int timeout_ms)
     }
 }
 
+/* See store.h. */
+void store_status(struct store *s, struct store_status *out)
+{
+    struct store_index_counts c;
+    store_index_counts(s->index, &c);
+    out->backend = s->ops->name;
+    out->revision = store_index_revision(s->index);
+    out->age_ms = store_index_age_ms(s->index);
+    out->reachable = atomic_load(&s->reachable);
+    out->sync_failures = atomic_load(&s->sync_failures);
+    out->users = c.users;
+    out->groups = c.groups;
+    out->memberships = c.memberships;
+}
+
+/* See store.h. */
+bool store_reachable(void *ctx, const char **out_reason)
+{
+    struct store *s = ctx;
+    if (atomic_load(&s->reachable))
+        return true;
+    *out_reason = "cannot read the store's change feed: decisions are answered from the "
+                  "in-memory index (see store.age_ms) until GATEHOUSE_MAX_STALENESS, SCIM writes "
+                  "answer 503";
+    return false;
+}
+
 /* See store.h. NULL fn removes the hook; once this returns the old hook is not running. */
 void store_on_access_change(struct store *s, void (*fn)(void *ctx), void *ctx)
 {
@@ -248,6 +275,10 @@ int store_schema_version(struct store *s)
 bool store_ready(void *ctx, const char **out_reason)
 {
     struct store *s = ctx;
+    /* A shared store (one that announces other processes' commits) being unreachable does not
+     * stop decisions: they go on from the index, and store_reachable (advisory) reports it. */
+    if (s->ops->wait != NULL)
+        return true;
     return s->ops->ready(s, out_reason);
 }
 
@@ -605,6 +636,25 @@ void store_metrics(void *ctx, struct gh_buf *out)
                       "Writes refused (503) because the store could not write");
     gh_metrics_sample(out, "gatehouse_store_write_failures_total", "",
                       (double)atomic_load(&s->write_failures));
+    {
+        struct store_status ss;
+        store_status(s, &ss);
+        gh_metrics_family(out, "gatehouse_store_revision", "gauge",
+                          "Store revision (change feed) this process's decision index is at");
+        gh_metrics_sample(out, "gatehouse_store_revision", "", (double)ss.revision);
+        gh_metrics_family(out, "gatehouse_store_index_age_seconds", "gauge",
+                          "Seconds since the decision index last confirmed it was current");
+        gh_metrics_sample(out, "gatehouse_store_index_age_seconds", "", (double)ss.age_ms / 1000.0);
+        gh_metrics_family(out, "gatehouse_store_reachable", "gauge",
+                          "1 when the last read of the store's change feed succeeded");
+        gh_metrics_sample(out, "gatehouse_store_reachable", "", ss.reachable ? 1 : 0);
+        gh_metrics_family(out, "gatehouse_store_sync_failures_total", "counter",
+                          "Reads of the change feed that failed (store unreachable)");
+        gh_metrics_sample(out, "gatehouse_store_sync_failures_total", "", (double)ss.sync_failures);
+        gh_metrics_family(out, "gatehouse_store_index_memberships", "gauge",
+                          "User memberships held by the in-memory decision index");
+        gh_metrics_sample(out, "gatehouse_store_index_memberships", "", (double)ss.memberships);
+    }
     gh_metrics_family(out, "gatehouse_scim_changes_total", "counter",
                       "Changes committed since start, by event (members: one per member)");
     for (size_t i = 0; i < sizeof(ev_names) / sizeof(ev_names[0]); i++) {

@@ -160,7 +160,8 @@ typedef enum gh_status (*store_update_fn)(void *ctx, const struct store_rec *cur
 enum gh_status store_open(const char *target, struct store **out_store, struct gh_err *err);
 void store_close(struct store *s); /* NULL is a no-op */
 int store_schema_version(struct store *s);
-/* Readiness probe for /readyz (ctx is the store). */
+/* Readiness probe for /readyz (ctx is the store): the local database answers. Always true for a
+ * shared store (PostgreSQL), whose outages decisions ride out on the index (store_reachable). */
 bool store_ready(void *ctx, const char **out_reason);
 /* Advisory /readyz check (ctx is the store): false after a write was refused because the store
  * cannot write (no space, I/O error, read-only: GH_E_UNAVAILABLE), until a write commits a change.
@@ -300,6 +301,20 @@ bool store_revision_wait(struct store *s, int64_t rev, int timeout_ms);
  * group, so the policy snapshot can be rebuilt. One hook; NULL removes it (once this returns,
  * the old hook is not running). The hook must not call store_on_access_change. */
 void store_on_access_change(struct store *s, void (*fn)(void *ctx), void *ctx);
+
+/* Where this process's index stands (/readyz, /metrics). */
+struct store_status {
+    const char *backend; /* "sqlite", "postgresql" */
+    int64_t revision;    /* store_revision */
+    int64_t age_ms;      /* store_index_age */
+    bool reachable;      /* the last read of the change feed succeeded */
+    unsigned long sync_failures;
+    size_t users, groups, memberships; /* in the index */
+};
+void store_status(struct store *s, struct store_status *out);
+/* Advisory /readyz check (ctx is the store): false while the change feed cannot be read (the
+ * store is unreachable: decisions go on from the index until GATEHOUSE_MAX_STALENESS). */
+bool store_reachable(void *ctx, const char **out_reason);
 
 /* One subject as the index holds it (borrowed for the callback only). */
 struct store_subject_view {
