@@ -75,6 +75,16 @@ const char *gh_http_resp_header(const struct gh_http_resp *r, const char *name, 
                                 size_t cap);
 void gh_http_resp_free(struct gh_http_resp *r);
 
+/* ---- the store under test (testdb.c) ---- */
+/* GATEHOUSE_TEST_PG (a postgresql:// URL) or NULL: SQLite. */
+const char *gh_test_pg_url(void);
+/* A fresh store target: <dir>/gatehouse.db, or on PostgreSQL a URL naming a new schema. */
+void gh_test_db_new(const char *dir, char *out, size_t cap);
+/* True when the test may stop and start the PostgreSQL server (GATEHOUSE_TEST_PG_DIR is set). */
+bool gh_test_pg_ctl_ok(void);
+void gh_test_pg_kill(void);  /* immediate shutdown: as if the server crashed */
+void gh_test_pg_start(void); /* start it again (same data, same port) */
+
 /* ---- tmp ---- */
 /* mkdtemp under $TMPDIR; caller removes with gh_tmpdir_remove. Returns owned path. */
 char *gh_tmpdir_new(void);
