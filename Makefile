@@ -206,8 +206,8 @@ fuzz-deps:
 # ---- benchmarks ---------------------------------------------------------------------------------
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(call apt_install,wrk nginx-light apache2 libapache2-mod-auth-openidc)
-	$(Q)set -e; for b in http scim token authorize; do bash bench/$$b.sh; done
+	$(Q)$(call apt_install,wrk nginx-light apache2 libapache2-mod-auth-openidc postgresql sqlite3 libpq-dev)
+	$(Q)set -e; for b in http scim token authorize fleet; do bash bench/$$b.sh; done
 
 # ---- lint ----------------------------------------------------------------------------------------
 ALL_C := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
