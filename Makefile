@@ -112,6 +112,11 @@ check-valgrind: $(BUILD)/unit_tests
 e2e: $(BUILD)/e2e_tests $(BUILD)/gatehouse
 	$(Q)GH_BINARY=$(abspath $(BUILD)/gatehouse) GH_SRCDIR=$(CURDIR) $(BUILD)/e2e_tests
 
+# The same suites on the PostgreSQL backend (a throwaway cluster on loopback; the test matrix).
+e2e-pg: $(BUILD)/e2e_tests $(BUILD)/gatehouse
+	$(Q)tests/pg/with-cluster.sh env GH_BINARY=$(abspath $(BUILD)/gatehouse) GH_SRCDIR=$(CURDIR) \
+	  $(BUILD)/e2e_tests
+
 # kill -9 under concurrent SCIM writes, restart, check every acknowledged write (tests/crash/).
 # CRASH_CYCLES=5 is a short run for CI.
 CRASH_CYCLES ?= 30
