@@ -273,7 +273,7 @@ static struct store_pgq_val store_pgq_value(struct store_pgq *c, const struct st
 }
 
 static const char *const store_pgq_ops[] = {
-    [STORE_F_EQ] = " = ", [STORE_F_NE] = " <> ", [STORE_F_GT] = " > ",
+    [STORE_F_EQ] = " = ",  [STORE_F_NE] = " <> ", [STORE_F_GT] = " > ",
     [STORE_F_GE] = " >= ", [STORE_F_LT] = " < ",  [STORE_F_LE] = " <= ",
 };
 
@@ -286,8 +286,7 @@ static const char *store_pgq_cross(enum store_fop op, bool operand_is_number)
 }
 
 /* Emit "a <op> $n" on text, folded or byte-wise as o says. */
-static void store_pgq_textcmp(struct store_pgq *c, const char *a, enum store_fop op, int n,
-                              bool ci)
+static void store_pgq_textcmp(struct store_pgq *c, const char *a, enum store_fop op, int n, bool ci)
 {
     if (ci)
         store_pgq_putf(c, "lower((%s) " STORE_PGQ_C ")%slower($%d::text " STORE_PGQ_C ")", a,
@@ -525,8 +524,8 @@ static void store_pgq_json_cmp(struct store_pgq *c, const struct store_filter *f
 }
 
 /* json_extract_path(r.body::json, $urn, $attr, $sub): one parameter per key. */
-static void store_pgq_jpath(struct store_pgq *c, const char *urn, const char *attr,
-                            const char *sub, char *out, size_t cap)
+static void store_pgq_jpath(struct store_pgq *c, const char *urn, const char *attr, const char *sub,
+                            char *out, size_t cap)
 {
     char k[3][24] = {"", "", ""};
     if (urn != NULL)
@@ -540,8 +539,8 @@ static void store_pgq_jpath(struct store_pgq *c, const char *urn, const char *at
 static void store_pgq_node(struct store_pgq *c, const struct store_filter *f, const char *elem);
 
 /* Predicates over one membership row mN (members[...] and groups[...] value filters). */
-static void store_pgq_member_leaf(struct store_pgq *c, const struct store_filter *f,
-                                  const char *m, const char *col)
+static void store_pgq_member_leaf(struct store_pgq *c, const struct store_filter *f, const char *m,
+                                  const char *col)
 {
     struct store_pgq_operand o = {.kind = STORE_PGQ_NULL};
     if (strcmp(f->path.attr, "value") == 0) {
@@ -557,8 +556,8 @@ static void store_pgq_member_leaf(struct store_pgq *c, const struct store_filter
     store_pgq_cmp(c, f, &o);
 }
 
-static void store_pgq_member_tree(struct store_pgq *c, const struct store_filter *f,
-                                  const char *m, const char *col);
+static void store_pgq_member_tree(struct store_pgq *c, const struct store_filter *f, const char *m,
+                                  const char *col);
 
 /* A chain of one operator without nested parentheses (see store_pgq_chain). */
 static void store_pgq_member_chain(struct store_pgq *c, const struct store_filter *f,
@@ -573,8 +572,8 @@ static void store_pgq_member_chain(struct store_pgq *c, const struct store_filte
     store_pgq_member_chain(c, f->right, op, m, col);
 }
 
-static void store_pgq_member_tree(struct store_pgq *c, const struct store_filter *f,
-                                  const char *m, const char *col)
+static void store_pgq_member_tree(struct store_pgq *c, const struct store_filter *f, const char *m,
+                                  const char *col)
 {
     switch (f->op) {
     case STORE_F_AND:
@@ -811,8 +810,7 @@ static void store_pgq_sort(struct store_pgq *c, const struct store_query *q,
         store_pgq_operand_attr(&o, p->sub ? p->sub_flags : p->attr_flags);
     }
     if (o.kind == STORE_PGQ_JSON || o.kind == STORE_PGQ_TEXT) {
-        *out_lateral_page =
-            gh_arena_printf(c->a, ", LATERAL (SELECT %s OFFSET 0) AS s(v)", o.expr);
+        *out_lateral_page = gh_arena_printf(c->a, ", LATERAL (SELECT %s OFFSET 0) AS s(v)", o.expr);
         *out_lateral_count = gh_arena_printf(c->a, ", LATERAL (SELECT %s) AS s(v)", o.expr);
     }
     switch (o.kind) {
