@@ -16,7 +16,9 @@
 
 struct gh_arena;
 
-/* The two statements of one list request (everything in the arena passed in). */
+/* The two statements of one list request (everything in the arena passed in). Run them in one
+ * REPEATABLE READ transaction so the total and the page agree (SQLite runs both in one read
+ * transaction); the page can be skipped when count <= 0 or the total is below startIndex. */
 struct store_pg_list_sql {
     /* SELECT r.id, r.version, r.created, r.modified, r.body FROM <table> r ... WHERE ...
      * ORDER BY ..., r.seq LIMIT <count> OFFSET <startIndex - 1> (LIMIT 0 when count <= 0) */

@@ -52,8 +52,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (int k = SCIM_USER; k <= SCIM_GROUP; k++) {
         for (int desc = 0; desc < 2; desc++) {
-            struct scim_list_params in = {.filter = filter, .sort_by = sort_by,
-                                          .sort_order = desc ? "descending" : NULL};
+            struct scim_list_params in = {
+                .filter = filter, .sort_by = sort_by, .sort_order = desc ? "descending" : NULL};
             struct store_query q;
             struct scim_projection proj;
             struct store_pg_list_sql out;
