@@ -38,9 +38,10 @@ WARN    += -Werror
 endif
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -g $(OPT) $(WARN) -fstack-protector-strong -I. \
+           -I/usr/include/postgresql \
            -DGH_GIT_REV=\"$(GIT_REV)\" $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
            $(EXTRA_CFLAGS)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpq -lpthread
 TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 DEPFLAGS = -MMD -MP
 
