@@ -288,8 +288,9 @@ bool store_writable(void *ctx, const char **out_reason)
     struct store *s = ctx;
     if (atomic_load(&s->writable))
         return true;
-    *out_reason = "cannot write (disk full, file size limit, I/O error or read-only database): "
-                  "writes answer 503 until one succeeds; reads and decisions are served";
+    *out_reason = "cannot write (disk full, file size limit, I/O error, read-only database, or "
+                  "PostgreSQL unreachable): writes answer 503 until one succeeds; reads and "
+                  "decisions are served";
     return false;
 }
 
