@@ -15,8 +15,8 @@ PKGS      := libmicrohttpd libjwt libcurl libcjson sqlite3 openssl
 TEST_PKGS := check
 # Debian packages: building, then testing. `make deps` / `make test-deps` install what is missing.
 DEB_BUILD := build-essential pkgconf libmicrohttpd-dev libjwt-dev libcurl4-openssl-dev \
-             libcjson-dev libsqlite3-dev libssl-dev openssl ca-certificates
-DEB_TEST  := $(DEB_BUILD) check clang-format clang-tidy cppcheck valgrind
+             libcjson-dev libsqlite3-dev libssl-dev openssl ca-certificates libpq-dev
+DEB_TEST  := $(DEB_BUILD) check clang-format clang-tidy cppcheck valgrind postgresql
 DEB_FUZZ  := $(DEB_BUILD) clang libclang-rt-14-dev
 
 CC      ?= cc
@@ -38,9 +38,10 @@ WARN    += -Werror
 endif
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -g $(OPT) $(WARN) -fstack-protector-strong -I. \
+           -I/usr/include/postgresql \
            -DGH_GIT_REV=\"$(GIT_REV)\" $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
            $(EXTRA_CFLAGS)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpq -lpthread
 TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 DEPFLAGS = -MMD -MP
 
@@ -59,7 +60,7 @@ E2E_SRCS  := $(wildcard tests/e2e/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 
-.PHONY: all run test check unit e2e hostile fuzz-replay fuzz bench deps test-deps fuzz-deps \
+.PHONY: all run test check unit unit-pg e2e hostile fuzz-replay fuzz bench deps test-deps fuzz-deps \
         format format-check lint-banned tidy cppcheck check-headers check-layout check-valgrind crashtest \
         clean
 
@@ -103,6 +104,17 @@ $(BUILD)/obj/tests/%.o: CFLAGS += -DGH_TESTING -I$(BUILD)/gen -Wno-missing-proto
 
 unit: $(BUILD)/unit_tests
 	$(Q)$(BUILD)/unit_tests
+
+# The unit tests with the PostgreSQL half of the store matrix: a throwaway PostgreSQL 15 cluster
+# (tests/pg/cluster.sh) in a temp dir on a free loopback port, stopped and removed on exit.
+unit-pg: $(BUILD)/unit_tests
+	$(Q)dir=$$(mktemp -d /tmp/gh-unit-pg-XXXXXX); \
+	port=$$((20000 + RANDOM % 40000)); \
+	while (exec 3<>/dev/tcp/127.0.0.1/$$port) 2>/dev/null; do port=$$((20000 + RANDOM % 40000)); done; \
+	trap 'bash tests/pg/cluster.sh stop "'"$$dir"'" >/dev/null 2>&1; rm -rf "'"$$dir"'"' EXIT; \
+	url=$$(bash tests/pg/cluster.sh start "$$dir" "$$port") || exit 1; \
+	GATEHOUSE_TEST_PG="$$url" GATEHOUSE_TEST_PG_DIR="$$dir" GATEHOUSE_TEST_PG_PORT="$$port" \
+	  $(BUILD)/unit_tests
 
 # Unit tests under valgrind (CK_FORK=no so valgrind follows every test in one process).
 check-valgrind: $(BUILD)/unit_tests

@@ -18,7 +18,7 @@
 
 /* The backends, in the order they are asked whether they serve a target; SQLite takes any path,
  * so it stays last when another backend (a postgresql:// URL) is added. */
-static const struct store_ops *const store_backends[] = {&store_sqlite_ops};
+static const struct store_ops *const store_backends[] = {&store_pg_ops, &store_sqlite_ops};
 
 /*
  * Open the store at target with the first backend that accepts it, migrated to the current
