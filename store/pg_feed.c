@@ -213,35 +213,26 @@ enum gh_status store_pg_wait(struct store *base, int timeout_ms, struct gh_err *
 {
     struct store_pg *s = store_pg_of(base);
     struct store_pg_conn *c = &s->listener;
-    int64_t deadline = store_pg_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = store_pg_ms() + (timeout_ms > 0 ? timeout_ms : 0), left;
     enum gh_status rc = GH_OK;
 
     pthread_mutex_lock(&c->lock);
-    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
-        rc = store_pg_connect(s, c, err);
-        if (rc == GH_OK)
-            rc = store_pg_exec(c, "LISTEN " STORE_PG_CHANNEL, 0, NULL, NULL, err);
-        if (rc == GH_OK)
-            goto out; /* (re)connected: a wake-up */
-        goto sleep;
-    }
+    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK)
+        goto listen;
     for (;;) {
         struct pollfd pfd = {PQsocket(c->pg), POLLIN, 0};
         PGnotify *note;
-        int64_t left;
         int n;
 
         if (PQconsumeInput(c->pg) == 0 || PQstatus(c->pg) != CONNECTION_OK) {
-            char msg[160];
-            snprintf(msg, sizeof(msg), "%s", PQerrorMessage(c->pg));
-            msg[strcspn(msg, "\n")] = '\0';
-            rc = GH_ERR(err, GH_E_UNAVAILABLE, "store unreachable: %s", msg);
+            /* dropped (a restart, a network failure): a fresh connection */
             PQfinish(c->pg);
             c->pg = NULL;
-            goto sleep;
+            goto listen;
         }
         note = PQnotifies(c->pg);
-        if (note != NULL || (left = deadline - store_pg_ms()) <= 0) {
+        left = deadline - store_pg_ms();
+        if (note != NULL || left <= 0) {
             PQfreemem(note);
             store_pg_drain(c->pg);
             goto out;
@@ -252,11 +243,15 @@ enum gh_status store_pg_wait(struct store *base, int timeout_ms, struct gh_err *
             goto out;
         }
     }
-sleep : {
-    int64_t left = deadline - store_pg_ms();
+listen:
+    rc = store_pg_connect(s, c, err);
+    if (rc == GH_OK)
+        rc = store_pg_exec(c, "LISTEN " STORE_PG_CHANNEL, 0, NULL, NULL, err);
+    if (rc == GH_OK)
+        goto out; /* (re)connected: a wake-up */
+    left = deadline - store_pg_ms();
     if (left > 0)
         poll(NULL, 0, (int)left);
-}
 out:
     pthread_mutex_unlock(&c->lock);
     return rc;
