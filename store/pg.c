@@ -218,7 +218,8 @@ enum gh_status store_pg_exec(struct store_pg_conn *c, const char *sql, int n,
     if (c->pg == NULL)
         return GH_ERR(err, GH_E_UNAVAILABLE, "store unreachable: not connected");
     c->used = true;
-    res = PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
+    /* without parameters, the simple protocol: sql may be several statements, one round trip */
+    res = n == 0 ? PQexec(c->pg, sql) : PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
     x = PQresultStatus(res);
     if (x != PGRES_COMMAND_OK && x != PGRES_TUPLES_OK) {
         enum gh_status st = store_pg_fail(c, res, err);
@@ -303,13 +304,11 @@ enum gh_status store_pg_begin(struct store_pg *s, struct gh_err *err)
 
     pthread_mutex_lock(&s->writer.lock);
     s->writer.wrote = false;
-    rc = store_pg_exec_first(s, &s->writer, "BEGIN", 0, NULL, NULL, err);
-    if (rc == GH_OK) {
-        rc = store_pg_exec(&s->writer, "SELECT pg_advisory_xact_lock(" STORE_PG_LOCK_KEY ")", 0,
-                           NULL, NULL, err);
-        if (rc)
-            store_pg_exec(&s->writer, "ROLLBACK", 0, NULL, NULL, NULL);
-    }
+    rc = store_pg_exec_first(s, &s->writer,
+                             "BEGIN; SELECT pg_advisory_xact_lock(" STORE_PG_LOCK_KEY ")", 0, NULL,
+                             NULL, err);
+    if (rc && s->writer.pg != NULL && PQtransactionStatus(s->writer.pg) != PQTRANS_IDLE)
+        store_pg_exec(&s->writer, "ROLLBACK", 0, NULL, NULL, NULL);
     if (rc) {
         store_write_done(&s->base, rc, false, err);
         pthread_mutex_unlock(&s->writer.lock);
@@ -324,10 +323,9 @@ enum gh_status store_pg_end(struct store_pg *s, enum gh_status rc, struct gh_err
     bool wrote = c->wrote;
     PGresult *res = NULL;
 
-    if (rc == GH_OK && wrote)
-        rc = store_pg_exec(c, "NOTIFY " STORE_PG_CHANNEL, 0, NULL, NULL, err);
     if (rc == GH_OK) {
-        rc = store_pg_exec(c, "COMMIT", 0, NULL, &res, err);
+        rc = store_pg_exec(c, wrote ? "NOTIFY " STORE_PG_CHANNEL "; COMMIT" : "COMMIT", 0, NULL,
+                           &res, err);
         if (rc == GH_E_UNAVAILABLE && PQstatus(c->pg) != CONNECTION_OK) {
             /* the COMMIT may or may not have been applied: say so, the retry is a no-op */
             if (err != NULL)
@@ -338,9 +336,11 @@ enum gh_status store_pg_end(struct store_pg *s, enum gh_status rc, struct gh_err
             rc = GH_ERR(err, GH_E_STORE, "postgresql: transaction rolled back at COMMIT");
         }
         PQclear(res);
-    } else {
-        store_pg_exec(c, "ROLLBACK", 0, NULL, NULL, NULL);
     }
+    /* an error, or a COMMIT that failed (the connection still up): end the transaction */
+    if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK &&
+        PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        store_pg_exec(c, "ROLLBACK", 0, NULL, NULL, NULL);
     store_write_done(&s->base, rc, wrote, err);
     return rc;
 }

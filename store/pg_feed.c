@@ -26,10 +26,9 @@ static void store_pg_feed_rows(PGresult *res, bool with_rev, store_change_fn fn,
                                bool *out_stopped)
 {
     for (int i = 0; i < PQntuples(res) && !*out_stopped; i++) {
-        const char *op = PQgetvalue(res, i, 0);
         struct store_change ch = {
             with_rev ? store_pg_int(res, i, 6) : 0,
-            op[0] != '\0' ? op[0] : '?',
+            PQgetvalue(res, i, 0)[0],
             store_pg_val(res, i, 1),
             store_pg_val(res, i, 2),
             store_pg_val(res, i, 3),

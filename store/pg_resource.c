@@ -139,9 +139,18 @@ enum gh_status store_pg_user_groups(struct store *base, const char *user_id, sto
                                  user_id, fn, ctx, err);
 }
 
-/* A member id names a user (0) or a group (1); GH_E_INVALID when it names neither. */
-static enum gh_status store_pg_member_type(struct store_pg_conn *c, const char *group_id,
-                                           const char *id, int *out_type, struct gh_err *err)
+/* A member must exist so that "groups of a user" is true (issue 5 decides access on it). Entra
+ * only sends ids it got back from a create. */
+static enum gh_status store_pg_unknown_member(const char *id, struct gh_err *err)
+{
+    GH_ERR(err, GH_E_INVALID, "member \"%.64s\" is not a user or group here", id);
+    gh_err_set_scim_type(err, STORE_ST_INVALID_VALUE);
+    return GH_E_INVALID;
+}
+
+/* A member id names a user or another group; GH_E_INVALID when it names neither. */
+static enum gh_status store_pg_member_check(struct store_pg_conn *c, const char *group_id,
+                                            const char *id, struct gh_err *err)
 {
     const char *p[] = {id, group_id};
     PGresult *res = NULL;
@@ -153,14 +162,8 @@ static enum gh_status store_pg_member_type(struct store_pg_conn *c, const char *
                        2, p, &res, err);
     if (rc)
         return rc;
-    if (PQntuples(res) > 0) {
-        *out_type = (int)store_pg_int(res, 0, 0);
-    } else {
-        /* A member must exist so that "groups of a user" is true (issue 5 decides access on
-         * it). Entra only sends ids it got back from a create. */
-        rc = GH_ERR(err, GH_E_INVALID, "member \"%.64s\" is not a user or group here", id);
-        gh_err_set_scim_type(err, STORE_ST_INVALID_VALUE);
-    }
+    if (PQntuples(res) == 0)
+        rc = store_pg_unknown_member(id, err);
     PQclear(res);
     return rc;
 }
@@ -183,8 +186,7 @@ static enum gh_status store_pg_members_apply(struct store_pg_conn *c, const char
         return GH_OK;
     q->members_of = group_id;
     for (size_t i = 0; i < m->check_count; i++) {
-        int type = 0;
-        rc = store_pg_member_type(c, group_id, m->check[i], &type, err);
+        rc = store_pg_member_check(c, group_id, m->check[i], err);
         if (rc)
             return rc;
     }
@@ -225,20 +227,23 @@ static enum gh_status store_pg_members_apply(struct store_pg_conn *c, const char
         res = NULL;
     }
     for (size_t i = 0; i < m->add_count; i++) {
-        int type = 0;
-        char tbuf[4];
-        const char *p[] = {group_id, m->add[i], tbuf};
-        rc = store_pg_member_type(c, group_id, m->add[i], &type, err);
-        if (rc)
-            return rc;
-        snprintf(tbuf, sizeof(tbuf), "%d", type);
+        /* one round trip: look the id up and insert the row when it names something */
+        const char *p[] = {group_id, m->add[i]};
         rc = store_pg_exec(c,
-                           "INSERT INTO members(group_id, member_id, member_type) "
-                           "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                           3, p, &res, err);
+                           "WITH t AS (SELECT 0 AS type FROM users WHERE id = $2 UNION ALL "
+                           "  SELECT 1 FROM groups WHERE id = $2 AND id <> $1 LIMIT 1), "
+                           "ins AS (INSERT INTO members(group_id, member_id, member_type) "
+                           "  SELECT $1, $2, type FROM t ON CONFLICT DO NOTHING RETURNING 1) "
+                           "SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM ins)",
+                           2, p, &res, err);
         if (rc)
             return rc;
-        if (store_pg_changed(res) > 0) {
+        if (store_pg_int(res, 0, 0) == 0) {
+            PQclear(res);
+            return store_pg_unknown_member(m->add[i], err);
+        }
+        if (store_pg_int(res, 0, 1) > 0) {
+            c->wrote = true;
             (*out_changed)++;
             store_evq_added(q, m->add[i]);
         }

@@ -127,7 +127,8 @@ static void feed_script(struct store *s)
     update(s, SCIM_GROUP, g1, (struct upd){.add = (const char *[]){u1, u2}, .nadd = 2});
     update(s, SCIM_GROUP, g2, (struct upd){.add = (const char *[]){u1, g1, u3}, .nadd = 3});
     update(s, SCIM_GROUP, g1, (struct upd){.rm = (const char *[]){u2}, .nrm = 1});
-    update(s, SCIM_GROUP, g1, (struct upd){.add = (const char *[]){u3}, .nadd = 1, .replace = true});
+    update(s, SCIM_GROUP, g1,
+           (struct upd){.add = (const char *[]){u3}, .nadd = 1, .replace = true});
     /* pinned: a rename keeps the link, a new group under the old name does not take it */
     update(s, SCIM_GROUP, g1, (struct upd){.json = GROUP("Readers Old")});
     mkres(s, SCIM_GROUP, GROUP(" READERS"), g3, GH_OK);
@@ -141,8 +142,9 @@ static void feed_script(struct store *s)
     ag(s, "qa", "QA");
     update(s, SCIM_GROUP, g4, (struct upd){.json = GROUP("Quality")});
     /* users: deactivation, renames, delete with memberships and cut-offs */
-    update(s, SCIM_USER, u1,
-           (struct upd){.json = "{\"userName\":\"alice@x\",\"externalId\":\"a\",\"active\":false}"});
+    update(
+        s, SCIM_USER, u1,
+        (struct upd){.json = "{\"userName\":\"alice@x\",\"externalId\":\"a\",\"active\":false}"});
     update(s, SCIM_USER, u2, (struct upd){.json = USER("robert@x", "rb")});
     update(s, SCIM_USER, u2, (struct upd){.json = USER("robert@x", "rb")}); /* a retry */
     del(s, SCIM_USER, u1);
@@ -192,7 +194,10 @@ static bool dump_cb(void *ctx, const struct store_change *ch)
     }
     gh_buf_printf(&d->out, NULL, "%c %s %s %s %lld %s\n", ch->op, dump_id(d, ch->a, a, sizeof(a)),
                   dump_id(d, ch->b, b, sizeof(b)), dump_id(d, ch->c, c, sizeof(c)),
-                  (long long)ch->k, ch->n > 1000000000 ? "time" : ch->n ? "?" : "0");
+                  (long long)ch->k,
+                  ch->n > 1000000000 ? "time"
+                  : ch->n            ? "?"
+                                     : "0");
     return true;
 }
 
@@ -614,8 +619,7 @@ START_TEST(server_down_is_unavailable_then_recovers)
     /* the acknowledged write survived; the refused one is not there */
     ck_assert_int_eq(store_user_find(s, STORE_KEY_USER_NAME, "before@x", &rec, &err), GH_OK);
     store_rec_clear(&rec);
-    ck_assert_int_eq(store_user_find(s, STORE_KEY_USER_NAME, "down@x", &rec, &err),
-                     GH_E_NOT_FOUND);
+    ck_assert_int_eq(store_user_find(s, STORE_KEY_USER_NAME, "down@x", &rec, &err), GH_E_NOT_FOUND);
     store_close(s);
     gh_test_store_drop(&t);
 }
