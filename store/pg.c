@@ -432,10 +432,19 @@ fail:
  */
 static enum gh_status store_pg_open(const char *url, struct store **out_store, struct gh_err *err)
 {
-    struct store_pg *s = gh_xcalloc(1, sizeof(*s));
-    char q[GH_ERR_MSG_MAX + 8];
+    struct store_pg *s;
+    char *perr = NULL, msg[200];
+    PQconninfoOption *opts = PQconninfoParse(url, &perr);
     enum gh_status rc;
 
+    /* a malformed URL is a configuration error (the daemon exits), not an outage */
+    if (opts == NULL) {
+        store_pg_msg(msg, sizeof(msg), perr);
+        PQfreemem(perr);
+        return GH_ERR(err, GH_E_INVALID, "GATEHOUSE_DB is not a valid PostgreSQL URL: %s", msg);
+    }
+    PQconninfoFree(opts);
+    s = gh_xcalloc(1, sizeof(*s));
     store_base_init(&s->base, &store_pg_ops);
     s->url = gh_xstrdup(url);
     s->shown = store_pg_shown(url);
@@ -445,8 +454,6 @@ static enum gh_status store_pg_open(const char *url, struct store **out_store, s
         store_pg_conn_init(&s->readers[i]);
     rc = store_pg_migrate(s, err);
     if (rc) {
-        gh_log(GH_LOG_ERROR, "store", "\"cannot open store\" backend=postgresql target=%s err=%s",
-               s->shown, gh_log_q(q, sizeof(q), err != NULL ? err->msg : ""));
         store_close(&s->base);
         return rc;
     }

@@ -4,7 +4,9 @@
  * SQLite's for the same operations; two store handles on one database (two replicas) writing at
  * once never break userName uniqueness or links; a load streams a table larger than one fetch;
  * a stopped server makes calls fail with GH_E_UNAVAILABLE within seconds, and the same handle
- * works again once the server is back (GATEHOUSE_TEST_PG_DIR/_PORT: the cluster to stop).
+ * works again once the server is back (GATEHOUSE_TEST_PG_DIR/_PORT: the cluster to stop);
+ * connections the server drops are remade; a COMMIT whose outcome is unknown is not a success;
+ * a malformed URL is a configuration error.
  */
 #include "scim/resource.h"
 #include "scim/scim.h"
@@ -665,6 +667,58 @@ START_TEST(dropped_connections_reconnect_and_notify_wakes)
 }
 END_TEST
 
+/* A connection lost during COMMIT: the outcome is unknown to the client, so the write is
+ * GH_E_UNAVAILABLE (retried; a retry is a no-op or, here, the first success), never GH_OK.
+ * A deferred trigger ends its own backend at COMMIT. */
+START_TEST(commit_outcome_unknown_is_unavailable)
+{
+    struct gh_test_store t;
+    struct store *s = NULL;
+    struct gh_err err = {0}, e1 = {0};
+    struct store_rec rec = {0};
+    struct store_row row = {.body = "{\"userName\":\"die@x\"}", .cols = {.name = "die@x"}};
+    char id[40];
+
+    gh_test_store_new(GH_TEST_PG, &t);
+    ck_assert_int_eq(store_open(t.target, &s, &err), GH_OK);
+    pg_exec(&t, "CREATE FUNCTION die() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "IF NEW.user_name = 'die@x' THEN PERFORM pg_terminate_backend(pg_backend_pid()); "
+                "END IF; RETURN NULL; END $$;"
+                "CREATE CONSTRAINT TRIGGER die AFTER INSERT ON users DEFERRABLE INITIALLY "
+                "DEFERRED FOR EACH ROW EXECUTE FUNCTION die()");
+    ck_assert_int_eq(store_create(s, SCIM_USER, &row, NULL, &rec, &e1), GH_E_UNAVAILABLE);
+    ck_assert_msg(strstr(e1.msg, "outcome unknown") != NULL, "%s", e1.msg);
+    store_rec_clear(&rec);
+    pg_exec(&t, "DROP TRIGGER die ON users");
+    /* the writer reconnects; the retry is applied once */
+    ck_assert_int_eq(store_create(s, SCIM_USER, &row, NULL, &rec, &err), GH_OK);
+    memcpy(id, rec.id, sizeof(id));
+    store_rec_clear(&rec);
+    ck_assert_int_eq(store_user_find(s, STORE_KEY_USER_NAME, "die@x", &rec, &err), GH_OK);
+    ck_assert_str_eq(rec.id, id);
+    store_rec_clear(&rec);
+    store_close(s);
+    gh_test_store_drop(&t);
+}
+END_TEST
+
+START_TEST(bad_url_is_invalid)
+{
+    struct store *s = NULL;
+    struct gh_err err = {0};
+    ck_assert_int_eq(store_open("postgresql://u:secret@127.0.0.1/db?nosuchoption=1", &s, &err),
+                     GH_E_INVALID);
+    ck_assert_ptr_null(s);
+    ck_assert_ptr_null(strstr(err.msg, "secret"));
+    gh_err_clear(&err);
+    /* a server that is not there: unavailable, quickly, without the password in the message */
+    ck_assert_int_eq(store_open("postgresql://u:secret@127.0.0.1:1/db", &s, &err),
+                     GH_E_UNAVAILABLE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "store unreachable"));
+    ck_assert_ptr_null(strstr(err.msg, "secret"));
+}
+END_TEST
+
 static void quiet(void)
 {
     gh_log_set_level(GH_LOG_WARN);
@@ -686,6 +740,8 @@ Suite *store_pg_only_suite(void)
     tcase_add_test(tc, two_replicas_keep_uniqueness_and_links);
     tcase_add_test(tc, load_streams_big_tables);
     tcase_add_test(tc, dropped_connections_reconnect_and_notify_wakes);
+    tcase_add_test(tc, commit_outcome_unknown_is_unavailable);
+    tcase_add_test(tc, bad_url_is_invalid);
     tcase_add_test(tc, server_down_is_unavailable_then_recovers);
     suite_add_tcase(s, tc);
     return s;
