@@ -442,6 +442,14 @@ START_TEST(two_replicas_keep_uniqueness_and_links)
     ck_assert_str_eq(n, "0");
     ck_assert(gh_test_store_query(&t, "SELECT count(*) FROM groups", NULL, n, sizeof(n)));
     ck_assert_str_eq(n, "20");
+    {
+        struct store_counts cn;
+        a->ops->counts(a, &cn);
+        ck_assert_int_eq(cn.active, RACE_NAMES);
+        ck_assert_int_eq(cn.inactive, 0);
+        ck_assert_int_eq(cn.groups, 2 * RACE_GROUPS);
+        ck_assert_int_eq(cn.members, 0);
+    }
     /* every link was made, in the serial order of the feed, while its group was the only one
      * with the key */
     check_links_in_feed(a);
@@ -460,6 +468,50 @@ START_TEST(two_replicas_keep_uniqueness_and_links)
     }
     store_close(a);
     store_close(b);
+    gh_test_store_drop(&t);
+}
+END_TEST
+
+/* Replicas starting together on a new database migrate it once (the advisory lock). */
+struct opener {
+    const char *target;
+    struct store *s;
+    enum gh_status rc;
+};
+
+static void *opener_run(void *arg)
+{
+    struct opener *o = arg;
+    struct gh_err err = {0};
+    o->rc = store_open(o->target, &o->s, &err);
+    return NULL;
+}
+
+START_TEST(replicas_starting_together_migrate_once)
+{
+    struct gh_test_store t;
+    struct opener o[3];
+    pthread_t th[3];
+    char n[32];
+
+    gh_test_store_new(GH_TEST_PG, &t);
+    for (int i = 0; i < 3; i++) {
+        o[i] = (struct opener){t.target, NULL, GH_E_INTERNAL};
+        pthread_create(&th[i], NULL, opener_run, &o[i]);
+    }
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(o[i].rc, GH_OK);
+        ck_assert_int_eq(store_schema_version(o[i].s), 4);
+        store_close(o[i].s);
+    }
+    ck_assert(gh_test_store_query(&t, "SELECT value FROM gh_meta WHERE key = 'schema_version'",
+                                  NULL, n, sizeof(n)));
+    ck_assert_str_eq(n, "4");
+    ck_assert(gh_test_store_query(&t, "SELECT count(*) FROM gh_meta WHERE key = 'created'", NULL, n,
+                                  sizeof(n)));
+    ck_assert_str_eq(n, "1");
     gh_test_store_drop(&t);
 }
 END_TEST
@@ -738,6 +790,7 @@ Suite *store_pg_only_suite(void)
     tcase_add_checked_fixture(tc, quiet, NULL);
     tcase_add_test(tc, feed_rows_equal_sqlite);
     tcase_add_test(tc, two_replicas_keep_uniqueness_and_links);
+    tcase_add_test(tc, replicas_starting_together_migrate_once);
     tcase_add_test(tc, load_streams_big_tables);
     tcase_add_test(tc, dropped_connections_reconnect_and_notify_wakes);
     tcase_add_test(tc, commit_outcome_unknown_is_unavailable);
