@@ -105,16 +105,10 @@ $(BUILD)/obj/tests/%.o: CFLAGS += -DGH_TESTING -I$(BUILD)/gen -Wno-missing-proto
 unit: $(BUILD)/unit_tests
 	$(Q)$(BUILD)/unit_tests
 
-# The unit tests with the PostgreSQL half of the store matrix: a throwaway PostgreSQL 15 cluster
-# (tests/pg/cluster.sh) in a temp dir on a free loopback port, stopped and removed on exit.
+# The unit tests with the PostgreSQL half of the store matrix, on a throwaway cluster
+# (tests/pg/with-cluster.sh: a free loopback port, stopped and removed afterwards).
 unit-pg: $(BUILD)/unit_tests
-	$(Q)dir=$$(mktemp -d /tmp/gh-unit-pg-XXXXXX); \
-	port=$$((20000 + RANDOM % 40000)); \
-	while (exec 3<>/dev/tcp/127.0.0.1/$$port) 2>/dev/null; do port=$$((20000 + RANDOM % 40000)); done; \
-	trap 'bash tests/pg/cluster.sh stop "'"$$dir"'" >/dev/null 2>&1; rm -rf "'"$$dir"'"' EXIT; \
-	url=$$(bash tests/pg/cluster.sh start "$$dir" "$$port") || exit 1; \
-	GATEHOUSE_TEST_PG="$$url" GATEHOUSE_TEST_PG_DIR="$$dir" GATEHOUSE_TEST_PG_PORT="$$port" \
-	  $(BUILD)/unit_tests
+	$(Q)GH_SRCDIR=$(CURDIR) tests/pg/with-cluster.sh $(BUILD)/unit_tests
 
 # Unit tests under valgrind (CK_FORK=no so valgrind follows every test in one process).
 check-valgrind: $(BUILD)/unit_tests
@@ -123,6 +117,11 @@ check-valgrind: $(BUILD)/unit_tests
 
 e2e: $(BUILD)/e2e_tests $(BUILD)/gatehouse
 	$(Q)GH_BINARY=$(abspath $(BUILD)/gatehouse) GH_SRCDIR=$(CURDIR) $(BUILD)/e2e_tests
+
+# The same suites on the PostgreSQL backend (a throwaway cluster on loopback; the test matrix).
+e2e-pg: $(BUILD)/e2e_tests $(BUILD)/gatehouse
+	$(Q)tests/pg/with-cluster.sh env GH_BINARY=$(abspath $(BUILD)/gatehouse) GH_SRCDIR=$(CURDIR) \
+	  $(BUILD)/e2e_tests
 
 # kill -9 under concurrent SCIM writes, restart, check every acknowledged write (tests/crash/).
 # CRASH_CYCLES=5 is a short run for CI.

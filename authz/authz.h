@@ -31,7 +31,6 @@ struct authz_decision_log;
 enum gh_status authz_decision_log_open(const char *target, struct authz_decision_log **out_log,
                                        struct gh_err *err);
 void authz_decision_log_close(struct authz_decision_log *log); /* NULL is a no-op */
-struct authz_facts_cache;
 struct policy_engine;
 struct store;
 struct policy_doc; /* policies/policy.h */
@@ -41,13 +40,14 @@ struct policy_doc; /* policies/policy.h */
 struct authz_ctx {
     struct authz_verifier *verifier;      /* NULL when no OIDC discovery is configured */
     struct policy_engine *policy;         /* access groups and decisions */
-    struct authz_facts_cache *facts;      /* subject facts by identity claims, or NULL */
     struct authz_decision_log *decisions; /* NULL when GATEHOUSE_DECISION_LOG is unset */
     struct store *store;                  /* identity store */
     const char *tenant;                 /* the tenant the SCIM data comes from ("" when unknown) */
     const char *const *identity_claims; /* GATEHOUSE_IDENTITY_CLAIMS "claim:attribute" pairs */
     size_t nidentity_claims;
     const char *ext_authz_origin; /* GATEHOUSE_EXT_AUTHZ_ORIGIN */
+    int64_t max_staleness_ms;     /* GATEHOUSE_MAX_STALENESS: older directory data denies */
+    int revision_wait_ms;         /* GATEHOUSE_REVISION_WAIT: how long min_revision may wait */
 };
 
 /* ---- verifier ---- */
@@ -132,8 +132,8 @@ enum gh_status authz_ext_check_parse(struct gh_arena *a, const char *origin,
                                      struct gh_err *err);
 
 /* ---- a whole request: verified claims -> identity -> facts -> one result per check ----
- * The I/O around decide.h's pure decision: the store, the policy snapshot, the facts cache
- * (a mutex-guarded table) and the decision log. */
+ * The I/O around decide.h's pure decision: the store's in-memory index, the policy snapshot
+ * and the decision log. */
 struct authz_outcome {
     bool allowed; /* every check allowed */
     char decision_id[40];
@@ -142,12 +142,15 @@ struct authz_outcome {
     const char *subject_external_id;
     const char *tenant;           /* the token's tid or NULL (borrowed from the claims) */
     struct authz_result *results; /* n entries (arena) */
+    int64_t revision;             /* the store revision the decision read */
 };
 
 /* Resolve the subject of verified claims to a provisioned user (ctx->identity_claims), gather
  * its facts from ctx's store and policy snapshot, decide every check, write the decision log
  * and count the results. A store failure is an error (the caller answers 5xx; it never allows).
- * Read-your-writes: facts are read after every acknowledged SCIM write. Thread-safe. */
+ * Read-your-writes: a SCIM write acknowledged by this process is in the index it reads.
+ * Thread-safe.
+ */
 enum gh_status authz_request_decide(const struct authz_ctx *ctx, const struct authz_claims *claims,
                                     const struct authz_check *checks, size_t n, struct gh_arena *a,
                                     struct authz_outcome *out, struct gh_err *err);
@@ -155,11 +158,18 @@ enum gh_status authz_request_decide(const struct authz_ctx *ctx, const struct au
  * it), else the tenant GUID named in one of issuers (GATEHOUSE_ISSUER) or in discovery_url
  * (GATEHOUSE_OIDC_DISCOVERY, may be NULL), copied into buf; "" when none is known (no tenant
  * check). Computed once at start-up into authz_ctx.tenant. */
+/* Wait (up to ctx->revision_wait_ms) for the store's index to reach min_revision (a client's
+ * "read after my write" on another replica); GH_E_UNAVAILABLE (503) with the reason when it did
+ * not. min_revision <= 0: no wait. */
+/* The minimum revision a decision must read: the /v1/authorize body's "min_revision", else the
+ * X-Gatehouse-Min-Revision header (the only way through /v1/ext_authz); 0 when neither. */
+#define AUTHZ_MIN_REVISION_HEADER "X-Gatehouse-Min-Revision"
+enum gh_status authz_min_revision(const cJSON *json, const char *header, int64_t *out,
+                                  struct gh_err *err);
+enum gh_status authz_wait_revision(const struct authz_ctx *ctx, int64_t min_revision,
+                                   struct gh_err *err);
 const char *authz_expected_tenant(const struct gh_list *tenants, const struct gh_list *issuers,
                                   const char *discovery_url, char buf[37]);
-/* The subject-facts cache (see authorize.c); at most max_entries subjects. Thread-safe. */
-struct authz_facts_cache *authz_facts_cache_new(size_t max_entries); /* caller frees */
-void authz_facts_cache_free(struct authz_facts_cache *c);            /* NULL is a no-op */
 /* /metrics collector: decisions by result, decision-log write failures (ctx unused). */
 void authz_decide_metrics(void *ctx, struct gh_buf *out);
 

@@ -25,6 +25,10 @@ void authz_decide(const struct authz_facts *f, int64_t iat, const char *dataset,
     const struct authz_membership *revoked = NULL;
 
     out->allowed = false;
+    if (f->stale != NULL) {
+        snprintf(out->reason, sizeof(out->reason), "%s", f->stale);
+        return;
+    }
     if (f->tenant_mismatch != NULL) {
         snprintf(out->reason, sizeof(out->reason),
                  "token tenant %s is not the provisioned tenant %s", f->tenant_mismatch,

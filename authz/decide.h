@@ -3,6 +3,7 @@
  * (the verified token, the identity store, the policy). No I/O, no locks, no allocation.
  *
  * The rules, in order (the first that applies gives the reason):
+ *  0. the directory data must be fresh (GATEHOUSE_MAX_STALENESS);
  *  1. the token's tenant must be the tenant the SCIM data came from;
  *  2. the subject must resolve to a provisioned user, and that user must be active;
  *  3. a token issued before the user was last deactivated/deleted/re-created gets nothing;
@@ -33,6 +34,7 @@ struct authz_membership {
 
 /* What is known about the subject (all borrowed). */
 struct authz_facts {
+    const char *stale; /* non-NULL: the directory data is too old to decide on (the reason) */
     const char *tenant_mismatch; /* NULL, or the token's tid when it is not the SCIM tenant */
     const char *expected_tenant; /* for the reason text */
     bool provisioned;

@@ -112,7 +112,8 @@ void authz_decision_log_write(struct authz_decision_log *log, const struct authz
     gh_buf_cat_json(&b, &st, e->reason);
     gh_buf_cat(&b, &st, ",\"token_id\":");
     gh_buf_cat_json(&b, &st, e->token_id);
-    gh_buf_cat(&b, &st, "}\n");
+    if (st == GH_OK)
+        st = gh_buf_printf(&b, NULL, ",\"revision\":%lld}\n", (long long)e->revision);
     if (st != GH_OK || write(log->fd, b.data, b.len) != (ssize_t)b.len) {
         /* Report the first failure only: a full disk must not flood the daemon log too. */
         if (atomic_fetch_add(&authz_dl_errors, 1) == 0)

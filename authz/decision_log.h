@@ -3,7 +3,7 @@
  *
  *   {"decision_id":"…","time":"2026-11-22T08:00:00.123Z","subject":{"id":…,"userName":…},
  *    "tenant":"…","dataset":"payroll","action":"unprotect","allowed":false,"result":"deny",
- *    "reason":"…","token_id":"<uti or jti>"}
+ *    "reason":"…","token_id":"<uti or jti>","revision":42}
  *
  * For a subject that is not provisioned (id null), subject also holds "claims": the values of
  * the GATEHOUSE_IDENTITY_CLAIMS claims in the token, e.g. {"oid":"…","upn":null,…}.
@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct authz_decision_log;
 
@@ -36,6 +37,7 @@ struct authz_decision_entry {
     const char *const *claim_names;
     const char *const *claim_values;
     size_t nclaims;
+    int64_t revision; /* the store revision the decision read */
 };
 
 /* ---- lifecycle: authz_decision_log_open / _close are in authz.h (the daemon opens it) ---- */

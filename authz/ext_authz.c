@@ -17,6 +17,7 @@
 #include "policies/policies.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -206,16 +207,24 @@ enum gh_status authz_handle_ext_authz(struct gh_req *r, struct gh_err *err)
     const struct authz_claims *claims = authz_req_claims(r, err);
     struct authz_check check = {0};
     struct authz_outcome o = {0};
+    int64_t min_rev = 0;
+    char rev[24];
     enum gh_status st;
 
     if (claims == NULL)
         return GH_E_UNAUTHORIZED;
     st = authz_ext_check(r, &check, err);
     if (st == GH_OK)
+        st = authz_min_revision(NULL, gh_req_header(r, AUTHZ_MIN_REVISION_HEADER), &min_rev, err);
+    if (st == GH_OK)
+        st = authz_wait_revision(ax, min_rev, err);
+    if (st == GH_OK)
         st = authz_request_decide(ax, claims, &check, 1, gh_req_arena(r), &o, err);
     if (st)
         return st;
+    snprintf(rev, sizeof(rev), "%lld", (long long)o.revision);
     gh_reply_header(r, "X-Gatehouse-Decision-Id", o.decision_id);
+    gh_reply_header(r, "X-Gatehouse-Revision", rev);
     if (o.allowed) {
         gh_reply_header(r, "X-Gatehouse-Subject", o.subject_id);
         gh_reply_header(r, "X-Gatehouse-User", authz_ext_header_value(r, o.subject_user_name));

@@ -13,7 +13,9 @@
 #include "authz/token.h"
 #include "core/core.h"
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Longest dataset name accepted in a check. */
@@ -115,6 +117,32 @@ enum gh_status authz_authorize_body_parse(struct gh_arena *a, const cJSON *json,
     return GH_OK;
 }
 
+/* See authz.h: the body's "min_revision" (a non-negative integer), else the header's. */
+enum gh_status authz_min_revision(const cJSON *json, const char *header, int64_t *out,
+                                  struct gh_err *err)
+{
+    const cJSON *m = json != NULL ? cJSON_GetObjectItemCaseSensitive(json, "min_revision") : NULL;
+    *out = 0;
+    if (m != NULL) {
+        if (!cJSON_IsNumber(m) || m->valuedouble < 0 || m->valuedouble > 9e15 ||
+            m->valuedouble != (double)(int64_t)m->valuedouble)
+            return AUTHZ_ERR(err, GH_E_INVALID, "min_revision must be a non-negative integer");
+        *out = (int64_t)m->valuedouble;
+        return GH_OK;
+    }
+    if (header != NULL) {
+        char *end = NULL;
+        long long v;
+        errno = 0;
+        v = strtoll(header, &end, 10);
+        if (errno != 0 || end == header || *end != '\0' || v < 0)
+            return AUTHZ_ERR(err, GH_E_INVALID,
+                             AUTHZ_MIN_REVISION_HEADER " must be a non-negative integer");
+        *out = v;
+    }
+    return GH_OK;
+}
+
 /* The decision as JSON: allowed, decision_id, subject (the provisioned user), results. Written
  * directly (no document tree): this runs for every decision. Caller frees *out_text. */
 static enum gh_status authz_outcome_text(const struct authz_outcome *o,
@@ -150,7 +178,9 @@ static enum gh_status authz_outcome_text(const struct authz_outcome *o,
         gh_buf_cat_json(&b, &st, o->results[i].reason);
         gh_buf_cat(&b, &st, "}");
     }
-    gh_buf_cat(&b, &st, "]}");
+    gh_buf_cat(&b, &st, "]");
+    if (st == GH_OK)
+        st = gh_buf_printf(&b, NULL, ",\"revision\":%lld}", (long long)o->revision);
     if (st != GH_OK) {
         gh_buf_free(&b);
         return GH_ERR(err, GH_E_INTERNAL, "decision reply could not be built");
@@ -217,6 +247,7 @@ enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
     char *text = NULL;
     struct authz_outcome outcome = {0};
     cJSON *json = NULL;
+    int64_t min_rev = 0;
     enum gh_status st;
 
     if (claims == NULL)
@@ -225,6 +256,11 @@ enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
     if (st)
         goto out;
     st = authz_authorize_body_parse(gh_req_arena(r), json, &checks, &n, err);
+    if (st)
+        goto out;
+    st = authz_min_revision(json, gh_req_header(r, AUTHZ_MIN_REVISION_HEADER), &min_rev, err);
+    if (st == GH_OK)
+        st = authz_wait_revision(ax, min_rev, err);
     if (st)
         goto out;
     st = authz_request_decide(ax, claims, checks, n, gh_req_arena(r), &outcome, err);

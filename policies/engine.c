@@ -251,6 +251,22 @@ static void policy_engine_reload_logged(struct policy_engine *pe)
                gh_log_q(q, sizeof(q), err.msg));
 }
 
+/* See policies.h: another replica changed the access groups in the shared store. */
+void policy_engine_store_changed(void *ctx)
+{
+    struct policy_engine *pe = ctx;
+    struct gh_err err = {0};
+    char q[GH_ERR_MSG_MAX + 8];
+
+    pthread_mutex_lock(&pe->change_lock);
+    if (policy_engine_publish(pe, &err) != GH_OK)
+        gh_log(GH_LOG_WARN, "policy",
+               "\"access groups changed in the store; rebuilding the policy snapshot failed\" "
+               "err=%s",
+               gh_log_q(q, sizeof(q), err.msg));
+    pthread_mutex_unlock(&pe->change_lock);
+}
+
 /* SIGHUP hook. */
 void policy_engine_reload_hook(void *ctx)
 {

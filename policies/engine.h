@@ -36,6 +36,9 @@ void policy_engine_free(struct policy_engine *pe); /* stops the watcher; NULL is
  * SIGHUP hook and the watcher log it). Thread-safe. */
 enum gh_status policy_engine_reload(struct policy_engine *pe, struct gh_err *err);
 void policy_engine_reload_hook(void *ctx); /* gh_daemon_on_reload adapter (ctx: the engine) */
+/* store_on_access_change adapter (ctx: the engine): another replica created or deleted an access
+ * group in the shared store; the snapshot is rebuilt from the store (failures are logged). */
+void policy_engine_store_changed(void *ctx);
 /* Create an admin access group from {"name":…,"grants":[…]}; GH_E_INVALID (bad body),
  * GH_E_CONFLICT (exists). Linked at once to the IdP group of that name. */
 enum gh_status policy_engine_group_create(struct policy_engine *pe, const cJSON *body,

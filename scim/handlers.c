@@ -76,9 +76,23 @@ static const char *scim_url(struct gh_req *r, const char *endpoint, const char *
                            id ? "/" : "", id ? id : "");
 }
 
+/* X-Gatehouse-Revision: the store revision this process's index is at, which after a write is
+ * at least that write's (store.h): a client may pass it as min_revision to a decision on any
+ * replica to read its own write there. */
+static void scim_reply_revision(struct gh_req *r)
+{
+    const struct scim_ctx *sx = gh_req_ctx(r);
+    char rev[24];
+    if (sx == NULL || sx->store == NULL)
+        return;
+    snprintf(rev, sizeof(rev), "%lld", (long long)store_revision(sx->store));
+    gh_reply_header(r, SCIM_REVISION_HEADER, rev);
+}
+
 static void scim_reply(struct gh_req *r, unsigned status, cJSON *body)
 {
     char *text = cJSON_PrintUnformatted(body);
+    scim_reply_revision(r);
     cJSON_Delete(body);
     if (text == NULL) { /* cJSON could not allocate */
         gh_reply(r, 500, SCIM_CONTENT_TYPE, "", 0);
@@ -90,6 +104,7 @@ static void scim_reply(struct gh_req *r, unsigned status, cJSON *body)
 
 static void scim_reply_empty(struct gh_req *r, unsigned status)
 {
+    scim_reply_revision(r);
     gh_reply(r, status, SCIM_CONTENT_TYPE, "", 0);
 }
 

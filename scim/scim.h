@@ -29,6 +29,9 @@ struct scim_ctx {
     struct gh_authfail *authfail;      /* failed authentications; NULL: not counted */
 };
 
+/* Every successful SCIM response carries the store revision this replica is at (store.h). */
+#define SCIM_REVISION_HEADER "X-Gatehouse-Revision"
+
 /* ---- route handlers (sidecar/router.c) ---- */
 /* The SCIM routes' credential (gh_auth_fn): the SCIM bearer secret. Run by the HTTP layer
  * before the body is read; the handlers below assume it passed. */

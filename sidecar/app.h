@@ -16,7 +16,6 @@ struct gh_config;
 struct store;
 struct policy_engine;
 struct authz_decision_log;
-struct authz_facts_cache;
 struct gh_authfail;
 
 struct gh_app {
@@ -28,7 +27,6 @@ struct gh_app {
     struct authz_verifier_opts verifier_opts; /* borrowed by verifier (lists from cfg) */
     struct policy_engine *policy;             /* access groups and decisions */
     struct authz_decision_log *decisions;     /* NULL when GATEHOUSE_DECISION_LOG is unset */
-    struct authz_facts_cache *facts;          /* subject facts by identity claims */
     struct gh_authfail *authfail;             /* failed authentications per client address */
     const char *tenant;  /* the tenant the SCIM data comes from ("" when unknown); see authz.h */
     char tenant_buf[37]; /* behind tenant when it came from the issuer */

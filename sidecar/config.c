@@ -79,7 +79,21 @@ static const struct gh_cfg_row gh_cfg_rows[] = {
      "GATEHOUSE_MAX_BODY); a body past it gets 503 with Retry-After"},
     {"GATEHOUSE_SHUTDOWN_GRACE", GH_CFG_INT, "10", 0, 600, OFF(shutdown_grace),
      "Seconds to let in-flight requests finish on SIGTERM"},
-    {"GATEHOUSE_DB", GH_CFG_PATH, "gatehouse.db", 0, 0, OFF(db), "SQLite database file"},
+    {"GATEHOUSE_DB", GH_CFG_PATH, "gatehouse.db", 0, 0, OFF(db),
+     "The store: a SQLite database file (one process), or postgresql://user@host:port/db?... "
+     "(libpq URL; password from PGPASSWORD or ~/.pgpass) shared by a fleet of replicas"},
+    {"GATEHOUSE_MAX_STALENESS", GH_CFG_INT, "300", 1, 86400, OFF(max_staleness),
+     "Seconds decisions may be answered from the in-memory index while the store is "
+     "unreachable; older than that, every decision denies"},
+    {"GATEHOUSE_REVISION_WAIT", GH_CFG_INT, "1000", 0, 30000, OFF(revision_wait_ms),
+     "Milliseconds a decision asking for min_revision may wait for this replica to reach it "
+     "(then 503)"},
+    {"GATEHOUSE_STORE_POLL", GH_CFG_INT, "1000", 10, 60000, OFF(store_poll_ms),
+     "Milliseconds between polls of the store's change feed (PostgreSQL NOTIFY wakes replicas "
+     "sooner)"},
+    {"GATEHOUSE_CHANGES_KEEP", GH_CFG_INT, "100000", 1000, 100000000, OFF(changes_keep),
+     "Changes kept in the store's change log for replicas catching up; one further behind "
+     "reloads its index"},
     {"GATEHOUSE_SCIM_TOKEN", GH_CFG_SECRET, "", 0, 0, OFF(scim_token),
      "SCIM bearer secret(s): up to two, comma-separated, each clear text (>= 16 chars) or "
      "sha256:<hex digest>. Unset: SCIM answers 401"},

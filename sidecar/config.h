@@ -33,7 +33,11 @@ struct gh_config {
     int max_body_inflight;      /* bytes of bodies being received, all connections */
     int shutdown_grace;         /* seconds to finish in-flight requests */
     /* store */
-    char *db; /* SQLite path */
+    char *db;             /* SQLite path or postgresql:// URL */
+    int max_staleness;    /* seconds */
+    int revision_wait_ms; /* min_revision wait bound */
+    int store_poll_ms;    /* change-feed poll */
+    int changes_keep;     /* change-log rows kept */
     /* secrets */
     struct gh_secret_set scim_token;
     struct gh_secret_set admin_token;

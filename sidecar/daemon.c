@@ -16,14 +16,13 @@
 #include "store/store.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #define GH_RELOAD_MAX 8
 /* How often the policy file is checked for changes. */
 #define GH_POLICY_WATCH_MS 1000
-/* Subjects whose facts are kept between decisions (about 0.5 KiB each). */
-#define GH_FACTS_CACHE_MAX 131072
 
 static struct {
     gh_reload_fn fn;
@@ -56,6 +55,36 @@ static void gh_daemon_drain(struct gh_server *srv, int grace)
     }
 }
 
+/* The store target as logged: a URL's password (postgresql://user:secret@host/db) replaced by
+ * "***", so the log never holds it. */
+static const char *gh_daemon_db_shown(const char *db, char *buf, size_t cap)
+{
+    const char *scheme = strstr(db, "://"), *at, *colon;
+    if (scheme == NULL)
+        return db;
+    at = strchr(scheme + 3, '@');
+    colon = at != NULL ? memchr(scheme + 3, ':', (size_t)(at - (scheme + 3))) : NULL;
+    if (colon == NULL)
+        return db;
+    snprintf(buf, cap, "%.*s:***%s", (int)(colon - db), db, at);
+    return buf;
+}
+
+/* /readyz's "store" object: backend, revision, index age, connection state. */
+static void gh_daemon_store_info(void *ctx, cJSON *obj)
+{
+    struct store_status ss;
+    cJSON *o = cJSON_AddObjectToObject(obj, "store");
+    store_status(ctx, &ss);
+    cJSON_AddStringToObject(o, "backend", ss.backend);
+    cJSON_AddNumberToObject(o, "revision", (double)ss.revision);
+    cJSON_AddNumberToObject(o, "age_ms", (double)ss.age_ms);
+    cJSON_AddBoolToObject(o, "reachable", ss.reachable);
+    cJSON_AddNumberToObject(o, "users", (double)ss.users);
+    cJSON_AddNumberToObject(o, "groups", (double)ss.groups);
+    cJSON_AddNumberToObject(o, "memberships", (double)ss.memberships);
+}
+
 /*
  * Run the daemon; see daemon.h. Owns everything it builds and frees it before returning.
  */
@@ -71,7 +100,7 @@ int gh_daemon_run(const struct gh_config *cfg)
     struct gh_err err = {0};
     sigset_t sigs;
     int sig = 0, code = 1;
-    char q[GH_ERR_MSG_MAX + 8];
+    char q[GH_ERR_MSG_MAX + 8], dbq[256];
 
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
@@ -89,9 +118,15 @@ int gh_daemon_run(const struct gh_config *cfg)
     gh_metrics_init(routes, nroutes);
 
     app.cfg = cfg;
-    if (store_open(cfg->db, &app.store, &err) != GH_OK)
-        goto out;
+    {
+        struct store_open_opts so = {cfg->store_poll_ms, cfg->changes_keep, 0};
+        if (store_open_with(cfg->db, &so, &app.store, &err) != GH_OK)
+            goto out;
+    }
     gh_health_register("store", store_ready, app.store);
+    /* advisory: an unreachable PostgreSQL leaves decisions running from the index */
+    gh_health_register_advisory("store_reachable", store_reachable, app.store);
+    gh_health_set_info(gh_daemon_store_info, app.store);
     /* advisory: a store that cannot write still serves decisions and reads (health.c) */
     gh_health_register_advisory("store_writable", store_writable, app.store);
     gh_metrics_register(store_metrics, app.store);
@@ -99,11 +134,12 @@ int gh_daemon_run(const struct gh_config *cfg)
         policy_engine_watch(app.policy, GH_POLICY_WATCH_MS, &err) != GH_OK)
         goto out;
     gh_daemon_on_reload(policy_engine_reload_hook, app.policy);
+    /* access groups created or deleted through another replica */
+    store_on_access_change(app.store, policy_engine_store_changed, app.policy);
     if (cfg->decision_log != NULL &&
         authz_decision_log_open(cfg->decision_log, &app.decisions, &err) != GH_OK)
         goto out;
     gh_metrics_register(authz_decide_metrics, NULL);
-    app.facts = authz_facts_cache_new(GH_FACTS_CACHE_MAX);
     {
         struct gh_authfail_opts o = {GH_CAP_AUTHFAIL_ADDRS, cfg->auth_fail_burst,
                                      cfg->auth_fail_rate, cfg->auth_fail_log_interval};
@@ -130,13 +166,14 @@ int gh_daemon_run(const struct gh_config *cfg)
     scim = (struct scim_ctx){app.store, &cfg->scim_token, cfg->tls_cert != NULL, app.authfail};
     authz = (struct authz_ctx){app.verifier,
                                app.policy,
-                               app.facts,
                                app.decisions,
                                app.store,
                                app.tenant,
                                (const char *const *)cfg->identity_claims.items,
                                cfg->identity_claims.count,
-                               cfg->ext_authz_origin};
+                               cfg->ext_authz_origin,
+                               (int64_t)cfg->max_staleness * 1000,
+                               cfg->revision_wait_ms};
     admin = (struct policy_admin_ctx){app.policy, app.store, &cfg->admin_token, app.authfail};
     gh_router_bind(&(struct gh_router_ctx){&scim, &authz, &admin});
     {
@@ -158,7 +195,7 @@ int gh_daemon_run(const struct gh_config *cfg)
     gh_log(GH_LOG_INFO, "daemon", "\"listening\" addr=%s%s%s:%d tls=%d db=%s version=%s",
            strchr(cfg->listen_host, ':') ? "[" : "", cfg->listen_host,
            strchr(cfg->listen_host, ':') ? "]" : "", gh_server_port(srv), cfg->tls_cert != NULL,
-           gh_log_q(q, sizeof(q), cfg->db), GH_VERSION);
+           gh_log_q(q, sizeof(q), gh_daemon_db_shown(cfg->db, dbq, sizeof(dbq))), GH_VERSION);
     if (cfg->scim_token.count == 0)
         gh_log(GH_LOG_WARN, "daemon",
                "\"GATEHOUSE_SCIM_TOKEN is not set: every SCIM request is refused\"");
@@ -184,9 +221,10 @@ out:
     if (gh_err_is_set(&err))
         gh_log(GH_LOG_ERROR, "daemon", "\"cannot start\" err=%s", gh_log_q(q, sizeof(q), err.msg));
     gh_server_stop(srv);
+    if (app.store != NULL)
+        store_on_access_change(app.store, NULL, NULL);
     policy_engine_free(app.policy);
     authz_decision_log_close(app.decisions);
-    authz_facts_cache_free(app.facts);
     gh_authfail_free(app.authfail);
     authz_verifier_free(app.verifier);
     jwks_cache_free(app.jwks);

@@ -26,6 +26,15 @@ struct gh_health_probe {
 static struct gh_health_probe gh_health_probes[GH_HEALTH_MAX];
 static int gh_health_nprobes;
 static atomic_bool gh_health_stopping;
+static void (*gh_health_info)(void *ctx, cJSON *obj);
+static void *gh_health_info_ctx;
+
+/* See health.h. */
+void gh_health_set_info(void (*fn)(void *ctx, cJSON *obj), void *ctx)
+{
+    gh_health_info = fn;
+    gh_health_info_ctx = ctx;
+}
 
 /* Register a readiness probe. Start-up only. */
 void gh_health_register(const char *name, gh_ready_fn fn, void *ctx)
@@ -45,6 +54,7 @@ void gh_health_register_advisory(const char *name, gh_ready_fn fn, void *ctx)
 void gh_health_reset(void)
 {
     gh_health_nprobes = 0;
+    gh_health_info = NULL;
     atomic_store(&gh_health_stopping, false);
 }
 
@@ -93,6 +103,8 @@ enum gh_status gh_health_handle_readyz(struct gh_req *r, struct gh_err *err)
         ready = ready && (ok || gh_health_probes[i].advisory);
     }
     cJSON_AddStringToObject(body, "status", ready ? "ready" : "not ready");
+    if (gh_health_info != NULL)
+        gh_health_info(gh_health_info_ctx, body);
     gh_reply_json(r, ready ? 200 : 503, body);
     return GH_OK;
 }

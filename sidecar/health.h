@@ -18,6 +18,9 @@ typedef bool (*gh_ready_fn)(void *ctx, const char **out_reason);
 void gh_health_register(const char *name, gh_ready_fn fn, void *ctx); /* start-up only, <= 16 */
 /* Listed in /readyz checks but never makes it 503 (a degraded part, e.g. store_writable). */
 void gh_health_register_advisory(const char *name, gh_ready_fn fn, void *ctx);
+/* Add facts to /readyz's body (fn adds members to obj; start-up only; one). */
+struct cJSON;
+void gh_health_set_info(void (*fn)(void *ctx, struct cJSON *obj), void *ctx);
 void gh_health_reset(void); /* tests only */
 bool gh_health_ready(void);
 void gh_health_set_stopping(void); /* /readyz answers 503 from now on (shutdown) */

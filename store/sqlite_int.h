@@ -4,7 +4,8 @@
  * sqlite.c: connections, transactions, migrations runner, readiness and counts, the ops table.
  * sqlite_resource.c: users, groups and memberships. sqlite_access.c: access groups, links,
  * subjects and cut-offs. sqlite_query.c: filter tree -> WHERE clause, and list pages.
- * sqlite_feed.c: the change feed. sqlite_schema.c: the DDL migrations. These are the only files in the tree with SQL.
+ * sqlite_feed.c: the change feed. sqlite_schema.c: the DDL migrations. These are the only files in
+ * the tree with SQL.
  */
 #ifndef STORE_SQLITE_INT_H
 #define STORE_SQLITE_INT_H

@@ -8,6 +8,7 @@
  * saw generation g and reads again sees at least every write counted in g.
  */
 #include "core/core.h"
+#include "store/index_int.h"
 #include "store/store_int.h"
 
 #include <openssl/rand.h>
@@ -20,24 +21,238 @@
  * so it stays last when another backend (a postgresql:// URL) is added. */
 static const struct store_ops *const store_backends[] = {&store_pg_ops, &store_sqlite_ops};
 
+#define STORE_POLL_MS_DEFAULT      1000
+#define STORE_CHANGES_KEEP_DEFAULT 100000
+#define STORE_PRUNE_EVERY_DEFAULT  60
+
+static void *store_poller_main(void *arg);
+
+/* Bring the index up to date; log only the transitions between reachable and not. */
+static enum gh_status store_sync(struct store *s, bool *out_access, struct gh_err *err)
+{
+    char q[GH_ERR_MSG_MAX + 8];
+    enum gh_status st = store_index_sync(s->index, s, out_access, err);
+
+    if (st == GH_OK) {
+        if (!atomic_exchange(&s->reachable, true))
+            gh_log(GH_LOG_WARN, "store", "\"store reachable again: index current\" revision=%lld",
+                   (long long)store_index_revision(s->index));
+    } else {
+        atomic_fetch_add(&s->sync_failures, 1);
+        if (atomic_exchange(&s->reachable, false))
+            gh_log(GH_LOG_ERROR, "store",
+                   "\"cannot read the change feed: decisions continue from the index\" "
+                   "revision=%lld err=%s",
+                   (long long)store_index_revision(s->index), gh_log_q(q, sizeof(q), err->msg));
+    }
+    return st;
+}
+
 /*
  * Open the store at target with the first backend that accepts it, migrated to the current
- * schema. On success *out_store is owned by the caller (store_close); on failure nothing is left
- * open and err says why.
+ * schema, load its decision index and start the poller that keeps the index current. On success
+ * *out_store is owned by the caller (store_close); on failure nothing is left open and err says
+ * why.
  */
+enum gh_status store_open_with(const char *target, const struct store_open_opts *opts,
+                               struct store **out_store, struct gh_err *err)
+{
+    const struct store_ops *ops = NULL;
+    struct store *s = NULL;
+    enum gh_status st;
+
+    *out_store = NULL;
+    for (size_t i = 0; i < sizeof(store_backends) / sizeof(store_backends[0]) && ops == NULL; i++)
+        if (store_backends[i]->accepts(target))
+            ops = store_backends[i];
+    if (ops == NULL)
+        return GH_ERR(err, GH_E_INVALID, "no store backend for \"%.100s\"", target);
+    st = ops->open(target, &s, err);
+    if (st)
+        return st;
+    s->opts.poll_ms = opts != NULL && opts->poll_ms > 0 ? opts->poll_ms : STORE_POLL_MS_DEFAULT;
+    s->opts.changes_keep =
+        opts != NULL && opts->changes_keep > 0 ? opts->changes_keep : STORE_CHANGES_KEEP_DEFAULT;
+    s->opts.prune_every_s =
+        opts != NULL && opts->prune_every_s > 0 ? opts->prune_every_s : STORE_PRUNE_EVERY_DEFAULT;
+    s->index = store_index_new();
+    st = store_index_reload(s->index, s, err);
+    if (st == GH_OK && pthread_create(&s->poller, NULL, store_poller_main, s) != 0)
+        st = GH_ERR(err, GH_E_INTERNAL, "cannot start the store poller");
+    if (st) {
+        store_close(s);
+        return st;
+    }
+    s->poller_started = true;
+    *out_store = s;
+    return GH_OK;
+}
+
+/* See store.h: store_open_with and the default options. */
 enum gh_status store_open(const char *target, struct store **out_store, struct gh_err *err)
 {
-    for (size_t i = 0; i < sizeof(store_backends) / sizeof(store_backends[0]); i++)
-        if (store_backends[i]->accepts(target))
-            return store_backends[i]->open(target, out_store, err);
-    return GH_ERR(err, GH_E_INVALID, "no store backend for \"%.100s\"", target);
+    return store_open_with(target, NULL, out_store, err);
 }
 
 /* Close the store (NULL is a no-op). Not thread-safe: call after the last request completed. */
 void store_close(struct store *s)
 {
-    if (s != NULL)
-        s->ops->close(s);
+    if (s == NULL)
+        return;
+    if (s->poller_started) {
+        pthread_mutex_lock(&s->wake_lock);
+        atomic_store(&s->stopping, true);
+        pthread_cond_broadcast(&s->wake);
+        pthread_mutex_unlock(&s->wake_lock);
+        pthread_join(s->poller, NULL);
+    }
+    store_index_free(s->index);
+    pthread_mutex_destroy(&s->wake_lock);
+    pthread_cond_destroy(&s->wake);
+    s->ops->close(s);
+}
+
+/*
+ * The poller: waits for a change announced by another process (the backend's wait: PostgreSQL
+ * LISTEN) or poll_ms, then replays what was committed; prunes the change log now and then. A
+ * sync that fails (store unreachable) leaves the index as it was: decisions go on from it and
+ * its age grows until GATEHOUSE_MAX_STALENESS makes them deny.
+ */
+static void *store_poller_main(void *arg)
+{
+    struct store *s = arg;
+    int64_t last_prune = 0;
+
+    while (!atomic_load(&s->stopping)) {
+        struct gh_err err = {0};
+        bool access = false;
+        struct timespec now;
+
+        if (s->ops->wait == NULL || s->ops->wait(s, s->opts.poll_ms, &err) != GH_OK) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += s->opts.poll_ms / 1000;
+            until.tv_nsec += (long)(s->opts.poll_ms % 1000) * 1000000L;
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            pthread_mutex_lock(&s->wake_lock);
+            if (!atomic_load(&s->stopping))
+                pthread_cond_timedwait(&s->wake, &s->wake_lock, &until);
+            pthread_mutex_unlock(&s->wake_lock);
+        }
+        if (atomic_load(&s->stopping))
+            break;
+        memset(&err, 0, sizeof(err));
+        if (store_sync(s, &access, &err) == GH_OK && access) {
+            pthread_mutex_lock(&s->wake_lock); /* the hook is not removed while it runs */
+            if (s->access_hook != NULL)
+                s->access_hook(s->access_hook_ctx);
+            pthread_mutex_unlock(&s->wake_lock);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - last_prune >= s->opts.prune_every_s) {
+            last_prune = now.tv_sec;
+            memset(&err, 0, sizeof(err));
+            if (atomic_load(&s->reachable) && s->ops->prune(s, s->opts.changes_keep, &err) != GH_OK)
+                gh_log(GH_LOG_WARN, "store", "\"pruning the change log failed\" err=%s",
+                       gh_log_q((char[GH_ERR_MSG_MAX + 8]){0}, GH_ERR_MSG_MAX + 8, err.msg));
+        }
+    }
+    return NULL;
+}
+
+/* After a write through this process committed: replay it into the index before the caller
+ * answers, so the next decision here reflects it. A failure to read it back is logged (the
+ * poller retries); the write itself stands. */
+static void store_after_write(struct store *s)
+{
+    struct gh_err err = {0};
+    bool access = false;
+    (void)store_sync(s, &access, &err);
+}
+
+/* See store.h. */
+int64_t store_revision(const struct store *s)
+{
+    return store_index_revision(s->index);
+}
+
+/* See store.h. */
+int64_t store_index_age(const struct store *s)
+{
+    return store_index_age_ms(s->index);
+}
+
+/* See store.h. Polls the feed itself every 50 ms while it waits (the poller may be blocked in
+ * the backend's wait). */
+bool store_revision_wait(struct store *s, int64_t rev, int timeout_ms)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        struct gh_err err = {0};
+        bool access = false;
+        int64_t spent;
+        if (store_index_revision(s->index) >= rev)
+            return true;
+        (void)store_sync(s, &access, &err);
+        if (store_index_revision(s->index) >= rev)
+            return true;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        spent = (int64_t)(t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+        if (spent >= timeout_ms)
+            return false;
+        if (store_index_wait(s->index, rev,
+                             (int)(timeout_ms - spent < 50 ? timeout_ms - spent : 50)))
+            return true;
+    }
+}
+
+/* See store.h. */
+void store_status(struct store *s, struct store_status *out)
+{
+    struct store_index_counts c;
+    store_index_counts(s->index, &c);
+    out->backend = s->ops->name;
+    out->revision = store_index_revision(s->index);
+    out->age_ms = store_index_age_ms(s->index);
+    out->reachable = atomic_load(&s->reachable);
+    out->sync_failures = atomic_load(&s->sync_failures);
+    out->users = c.users;
+    out->groups = c.groups;
+    out->memberships = c.memberships;
+}
+
+/* See store.h. */
+bool store_reachable(void *ctx, const char **out_reason)
+{
+    struct store *s = ctx;
+    if (atomic_load(&s->reachable))
+        return true;
+    *out_reason = "cannot read the store's change feed: decisions are answered from the "
+                  "in-memory index (see store.age_ms) until GATEHOUSE_MAX_STALENESS, SCIM writes "
+                  "answer 503";
+    return false;
+}
+
+/* See store.h. NULL fn removes the hook; once this returns the old hook is not running. */
+void store_on_access_change(struct store *s, void (*fn)(void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&s->wake_lock);
+    s->access_hook = fn;
+    s->access_hook_ctx = ctx;
+    pthread_mutex_unlock(&s->wake_lock);
+}
+
+/* See store.h. */
+enum gh_status store_subject_lookup(struct store *s, enum store_user_key key, const char *value,
+                                    store_subject_fn fn_sub, store_access_fn fn_access, void *ctx,
+                                    int64_t *out_not_before, int64_t *out_rev, struct gh_err *err)
+{
+    return store_index_lookup(s->index, key, value, fn_sub, fn_access, ctx, out_not_before, out_rev,
+                              err);
 }
 
 /* Set up the common part of a freshly allocated (zeroed) store. */
@@ -45,6 +260,9 @@ void store_base_init(struct store *s, const struct store_ops *ops)
 {
     s->ops = ops;
     atomic_init(&s->writable, true);
+    atomic_init(&s->reachable, true);
+    pthread_mutex_init(&s->wake_lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
 }
 
 /* The schema version the store is at (after migrations). */
@@ -57,6 +275,10 @@ int store_schema_version(struct store *s)
 bool store_ready(void *ctx, const char **out_reason)
 {
     struct store *s = ctx;
+    /* A shared store (one that announces other processes' commits) being unreachable does not
+     * stop decisions: they go on from the index, and store_reachable (advisory) reports it. */
+    if (s->ops->wait != NULL)
+        return true;
     return s->ops->ready(s, out_reason);
 }
 
@@ -109,7 +331,10 @@ enum gh_status store_create(struct store *s, enum store_kind kind, const struct 
                             const struct store_members_change *members, struct store_rec *out,
                             struct gh_err *err)
 {
-    return s->ops->create(s, kind, row, members, out, err);
+    enum gh_status st = s->ops->create(s, kind, row, members, out, err);
+    if (st == GH_OK)
+        store_after_write(s);
+    return st;
 }
 
 enum gh_status store_get(struct store *s, enum store_kind kind, const char *id,
@@ -122,13 +347,19 @@ enum gh_status store_update(struct store *s, enum store_kind kind, const char *i
                             store_update_fn fn, void *ctx, struct store_rec *out,
                             struct gh_err *err)
 {
-    return s->ops->update(s, kind, id, fn, ctx, out, err);
+    enum gh_status st = s->ops->update(s, kind, id, fn, ctx, out, err);
+    if (st == GH_OK)
+        store_after_write(s);
+    return st;
 }
 
 enum gh_status store_delete(struct store *s, enum store_kind kind, const char *id,
                             int64_t expect_version, struct gh_err *err)
 {
-    return s->ops->del(s, kind, id, expect_version, err);
+    enum gh_status st = s->ops->del(s, kind, id, expect_version, err);
+    if (st == GH_OK)
+        store_after_write(s);
+    return st;
 }
 
 enum gh_status store_list(struct store *s, enum store_kind kind, const struct store_query *q,
@@ -160,18 +391,27 @@ enum gh_status store_user_groups(struct store *s, const char *user_id, store_mem
 enum gh_status store_access_groups_sync(struct store *s, const struct store_access_group_def *defs,
                                         size_t n, struct gh_err *err)
 {
-    return s->ops->access_groups_sync(s, defs, n, err);
+    enum gh_status st = s->ops->access_groups_sync(s, defs, n, err);
+    if (st == GH_OK)
+        store_after_write(s);
+    return st;
 }
 
 enum gh_status store_access_group_create(struct store *s, const struct store_access_group_def *def,
                                          struct gh_err *err)
 {
-    return s->ops->access_group_create(s, def, err);
+    enum gh_status st = s->ops->access_group_create(s, def, err);
+    if (st == GH_OK)
+        store_after_write(s);
+    return st;
 }
 
 enum gh_status store_access_group_delete(struct store *s, const char *key, struct gh_err *err)
 {
-    return s->ops->access_group_delete(s, key, err);
+    enum gh_status st = s->ops->access_group_delete(s, key, err);
+    if (st == GH_OK)
+        store_after_write(s);
+    return st;
 }
 
 enum gh_status store_access_groups(struct store *s, store_access_group_fn fn, void *ctx,
@@ -396,6 +636,25 @@ void store_metrics(void *ctx, struct gh_buf *out)
                       "Writes refused (503) because the store could not write");
     gh_metrics_sample(out, "gatehouse_store_write_failures_total", "",
                       (double)atomic_load(&s->write_failures));
+    {
+        struct store_status ss;
+        store_status(s, &ss);
+        gh_metrics_family(out, "gatehouse_store_revision", "gauge",
+                          "Store revision (change feed) this process's decision index is at");
+        gh_metrics_sample(out, "gatehouse_store_revision", "", (double)ss.revision);
+        gh_metrics_family(out, "gatehouse_store_index_age_seconds", "gauge",
+                          "Seconds since the decision index last confirmed it was current");
+        gh_metrics_sample(out, "gatehouse_store_index_age_seconds", "", (double)ss.age_ms / 1000.0);
+        gh_metrics_family(out, "gatehouse_store_reachable", "gauge",
+                          "1 when the last read of the store's change feed succeeded");
+        gh_metrics_sample(out, "gatehouse_store_reachable", "", ss.reachable ? 1 : 0);
+        gh_metrics_family(out, "gatehouse_store_sync_failures_total", "counter",
+                          "Reads of the change feed that failed (store unreachable)");
+        gh_metrics_sample(out, "gatehouse_store_sync_failures_total", "", (double)ss.sync_failures);
+        gh_metrics_family(out, "gatehouse_store_index_memberships", "gauge",
+                          "User memberships held by the in-memory decision index");
+        gh_metrics_sample(out, "gatehouse_store_index_memberships", "", (double)ss.memberships);
+    }
     gh_metrics_family(out, "gatehouse_scim_changes_total", "counter",
                       "Changes committed since start, by event (members: one per member)");
     for (size_t i = 0; i < sizeof(ev_names) / sizeof(ev_names[0]); i++) {

@@ -160,7 +160,8 @@ typedef enum gh_status (*store_update_fn)(void *ctx, const struct store_rec *cur
 enum gh_status store_open(const char *target, struct store **out_store, struct gh_err *err);
 void store_close(struct store *s); /* NULL is a no-op */
 int store_schema_version(struct store *s);
-/* Readiness probe for /readyz (ctx is the store). */
+/* Readiness probe for /readyz (ctx is the store): the local database answers. Always true for a
+ * shared store (PostgreSQL), whose outages decisions ride out on the index (store_reachable). */
 bool store_ready(void *ctx, const char **out_reason);
 /* Advisory /readyz check (ctx is the store): false after a write was refused because the store
  * cannot write (no space, I/O error, read-only: GH_E_UNAVAILABLE), until a write commits a change.
@@ -274,6 +275,65 @@ void store_subject_clear(struct store_subject *sub); /* NULL-safe */
  * cut-off of its membership in each. */
 enum gh_status store_subject_access(struct store *s, const char *user_id, store_access_fn fn,
                                     void *ctx, struct gh_err *err);
+
+/* ---- the decision index and the change feed (issue 11) ----
+ * Every committed write gets a revision (the store's change feed). Each process keeps the facts
+ * a decision reads in memory, loaded at open and kept current from the feed: a write through
+ * this process is in its index before the write returns; other processes' writes arrive within
+ * poll_ms (PostgreSQL NOTIFY wakes the poller at once). Decisions read only the index. */
+struct store_open_opts {
+    int poll_ms; /* how often the feed is polled without a notification (1000) */
+    int64_t
+        changes_keep;  /* changes kept for replicas catching up; older ones are pruned (100000) */
+    int prune_every_s; /* how often to prune (60) */
+};
+/* store_open with options (NULL: defaults). */
+enum gh_status store_open_with(const char *target, const struct store_open_opts *opts,
+                               struct store **out_store, struct gh_err *err);
+/* The revision this process's index is at (lock-free). */
+int64_t store_revision(const struct store *s);
+/* Milliseconds since the index last confirmed it was current; grows while the store is
+ * unreachable (lock-free). */
+int64_t store_index_age(const struct store *s);
+/* Ask the poller to look now, and wait up to timeout_ms for the index to reach rev. */
+bool store_revision_wait(struct store *s, int64_t rev, int timeout_ms);
+/* Called (on the poller thread) after another process created, changed or deleted an access
+ * group, so the policy snapshot can be rebuilt. One hook; NULL removes it (once this returns,
+ * the old hook is not running). The hook must not call store_on_access_change. */
+void store_on_access_change(struct store *s, void (*fn)(void *ctx), void *ctx);
+
+/* Where this process's index stands (/readyz, /metrics). */
+struct store_status {
+    const char *backend; /* "sqlite", "postgresql" */
+    int64_t revision;    /* store_revision */
+    int64_t age_ms;      /* store_index_age */
+    bool reachable;      /* the last read of the change feed succeeded */
+    unsigned long sync_failures;
+    size_t users, groups, memberships; /* in the index */
+};
+void store_status(struct store *s, struct store_status *out);
+/* Advisory /readyz check (ctx is the store): false while the change feed cannot be read (the
+ * store is unreachable: decisions go on from the index until GATEHOUSE_MAX_STALENESS). */
+bool store_reachable(void *ctx, const char **out_reason);
+
+/* One subject as the index holds it (borrowed for the callback only). */
+struct store_subject_view {
+    const char *id, *user_name, *external_id;
+    bool active;
+    int64_t not_before; /* as store_subject.not_before */
+    int matches;        /* users with this key */
+};
+typedef void (*store_subject_fn)(void *ctx, const struct store_subject_view *v);
+/*
+ * The decision path's lookup, from memory: the user whose userName (case-insensitive) or
+ * externalId equals value, then (when exactly one matches) its access groups, all under one
+ * read lock, so both come from one revision (*out_rev). fn_sub is called once when a user
+ * matches; fn_access once per access group. GH_E_NOT_FOUND when none matches (*out_not_before
+ * still reports a tombstone). Same answers as store_subject_find + store_subject_access.
+ */
+enum gh_status store_subject_lookup(struct store *s, enum store_user_key key, const char *value,
+                                    store_subject_fn fn_sub, store_access_fn fn_access, void *ctx,
+                                    int64_t *out_not_before, int64_t *out_rev, struct gh_err *err);
 
 /* ---- records ---- */
 void store_rec_clear(struct store_rec *r);           /* frees body; NULL-safe */

@@ -13,6 +13,7 @@
 
 #include "store/store.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -192,6 +193,18 @@ struct store {
      * row; changed only under the backend's writer lock, read lock-free */
     atomic_bool writable;
     _Atomic unsigned long write_failures; /* writes refused that way since start */
+    /* the decision index and its poller (store.c; see store_open_with) */
+    struct store_index *index;
+    struct store_open_opts opts;
+    pthread_t poller;
+    bool poller_started;
+    atomic_bool stopping;
+    atomic_bool reachable;               /* the last sync reached the store */
+    _Atomic unsigned long sync_failures; /* syncs that could not reach the store */
+    pthread_mutex_t wake_lock;
+    pthread_cond_t wake;
+    void (*access_hook)(void *ctx);
+    void *access_hook_ctx;
 };
 
 extern const struct store_ops store_sqlite_ops;

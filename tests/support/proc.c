@@ -71,7 +71,8 @@ static pid_t gh_proc_spawn(const char *const *env, const char *const *argv, cons
     if (!gh_proc_env_has(env, "GATEHOUSE_LISTEN"))
         envv[n++] = listen;
     if (!gh_proc_env_has(env, "GATEHOUSE_DB")) {
-        snprintf(db, sizeof(db), "GATEHOUSE_DB=%s/gatehouse.db", dir);
+        memcpy(db, "GATEHOUSE_DB=", 13);
+        gh_test_db_new(dir, db + 13, sizeof(db) - 13);
         envv[n++] = db;
     }
     envv[n] = NULL;

@@ -2,7 +2,8 @@
  * store_target.c - fresh store targets for the store tests, on either backend: a SQLite file in
  * a temp directory, or a schema of its own on the PostgreSQL server $GATEHOUSE_TEST_PG names
  * (`make unit-pg` starts a throwaway one), so every store test runs on both backends from one
- * source. Also a raw query on the target for tests that look under the store.
+ * source, in one run (testdb.c picks one backend for a whole run from the environment). Also a
+ * raw query on the target for tests that look under the store.
  */
 #include "support.h"
 
@@ -14,12 +15,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-const char *gh_test_pg_url(void)
-{
-    const char *url = getenv("GATEHOUSE_TEST_PG");
-    return url != NULL && *url ? url : NULL;
-}
 
 /* Run sql on the test server's database (not a test schema); abort the test on failure. */
 static void gh_test_pg_admin(const char *sql)

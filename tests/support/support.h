@@ -75,6 +75,16 @@ const char *gh_http_resp_header(const struct gh_http_resp *r, const char *name, 
                                 size_t cap);
 void gh_http_resp_free(struct gh_http_resp *r);
 
+/* ---- the store under test (testdb.c) ---- */
+/* GATEHOUSE_TEST_PG (a postgresql:// URL) or NULL: SQLite. */
+const char *gh_test_pg_url(void);
+/* A fresh store target: <dir>/gatehouse.db, or on PostgreSQL a URL naming a new schema. */
+void gh_test_db_new(const char *dir, char *out, size_t cap);
+/* True when the test may stop and start the PostgreSQL server (GATEHOUSE_TEST_PG_DIR is set). */
+bool gh_test_pg_ctl_ok(void);
+void gh_test_pg_kill(void);  /* immediate shutdown: as if the server crashed */
+void gh_test_pg_start(void); /* start it again (same data, same port) */
+
 /* ---- tmp ---- */
 /* mkdtemp under $TMPDIR; caller removes with gh_tmpdir_remove. Returns owned path. */
 char *gh_tmpdir_new(void);
@@ -85,11 +95,11 @@ char *gh_read_file(const char *path);
  * whose paths are written to cert and key. Fails the test when openssl fails. */
 void gh_selfsigned_cert(const char *dir, char cert[600], char key[600]);
 
-/* ---- store targets: one store test, both backends (a matrix, not a copy) ---- */
+/* ---- store targets for unit tests: one store test, both backends in one run ----
+ * A unit test registers its cases twice, in a SQLite suite and a PostgreSQL one (the latter only
+ * when gh_test_pg_url() is set; otherwise the suite says so once on stderr), each with its own
+ * fixture; unlike gh_test_db_new the backend is the caller's choice, not the environment's. */
 enum gh_test_backend { GH_TEST_SQLITE, GH_TEST_PG };
-/* The PostgreSQL URL the PostgreSQL half of the matrix runs on ($GATEHOUSE_TEST_PG), or NULL:
- * then those tests are not registered and the suite says so once on stderr. */
-const char *gh_test_pg_url(void);
 /* A fresh, empty store target: SQLite, a file in a new temp directory; PostgreSQL, a new schema
  * (t_<random>) on $GATEHOUSE_TEST_PG and that URL with options=-csearch_path%3D<schema>. */
 struct gh_test_store {

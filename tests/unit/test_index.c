@@ -1,0 +1,403 @@
+/*
+ * test_index.c - the in-memory decision index (issue 11) against the SQL it replaces: a seeded
+ * random walk of SCIM writes (users created, renamed, deactivated, deleted; groups created,
+ * renamed into and out of access-group keys, deleted; members added and removed; access groups
+ * created and deleted) after each of which every userName and externalId ever used is looked up
+ * both ways, and the answers (subject, cut-off, tombstone, access groups and their cut-offs)
+ * must be equal. A second store handle on the same database plays a second replica: it learns
+ * each write only from the change feed, and must answer the same once it reached the revision.
+ */
+#include "scim/resource.h"
+#include "scim/scim.h"
+#include "sidecar/gatehouse.h"
+#include "store/index_int.h"
+#include "store/store.h"
+
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct store *st, *replica;
+static char dir[64], dbpath[128];
+
+static const char *ix_target(void)
+{
+    return dbpath;
+}
+
+static void setup(void)
+{
+    struct gh_err err = {0};
+    struct store_open_opts o = {20, 0, 0};
+    gh_log_set_level(GH_LOG_ERROR);
+    snprintf(dir, sizeof(dir), "/tmp/gh-index-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(dbpath, sizeof(dbpath), "%s/s.db", dir);
+    ck_assert_msg(store_open_with(ix_target(), &o, &st, &err) == GH_OK, "%s", err.msg);
+    ck_assert_msg(store_open_with(ix_target(), &o, &replica, &err) == GH_OK, "%s", err.msg);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    store_close(replica);
+    store_close(st);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* ---- writes ---- */
+struct body_ctx {
+    const char *json;
+    enum store_kind kind;
+    const char *const *add, *const *rm;
+    size_t nadd, nrm;
+    char *txt;
+    cJSON *doc, *members;
+};
+
+static enum gh_status body_fn(void *ctx, const struct store_rec *cur, struct store_row *row,
+                              struct store_members_change *mc, struct gh_err *err)
+{
+    struct body_ctx *b = ctx;
+    (void)cur;
+    if (b->json != NULL) {
+        enum gh_status rc;
+        b->doc = cJSON_Parse(b->json);
+        rc = scim_resource_normalize(b->kind, b->doc, &b->members, &row->cols, err);
+        if (rc)
+            return rc;
+        b->txt = cJSON_PrintUnformatted(b->doc);
+        row->body = b->txt;
+    }
+    mc->add = b->add;
+    mc->add_count = b->nadd;
+    mc->remove = b->rm;
+    mc->remove_count = b->nrm;
+    return GH_OK;
+}
+
+static void body_done(struct body_ctx *b)
+{
+    free(b->txt);
+    cJSON_Delete(b->members);
+    cJSON_Delete(b->doc);
+}
+
+static bool create(enum store_kind kind, const char *json, char id[STORE_ID_LEN + 1])
+{
+    struct gh_err err = {0};
+    struct store_row row = {0};
+    struct store_rec rec = {0};
+    cJSON *body = cJSON_Parse(json), *members = NULL;
+    char *txt;
+    enum gh_status rc;
+
+    ck_assert_int_eq(scim_resource_normalize(kind, body, &members, &row.cols, &err), GH_OK);
+    txt = cJSON_PrintUnformatted(body);
+    row.body = txt;
+    rc = store_create(st, kind, &row, NULL, &rec, &err);
+    ck_assert_msg(rc == GH_OK || rc == GH_E_CONFLICT, "%s", err.msg);
+    if (rc == GH_OK)
+        memcpy(id, rec.id, STORE_ID_LEN + 1);
+    store_rec_clear(&rec);
+    free(txt);
+    cJSON_Delete(members);
+    cJSON_Delete(body);
+    return rc == GH_OK;
+}
+
+static void update(enum store_kind kind, const char *id, struct body_ctx *b)
+{
+    struct gh_err err = {0};
+    struct store_rec rec = {0};
+    enum gh_status rc;
+    b->kind = kind;
+    rc = store_update(st, kind, id, body_fn, b, &rec, &err);
+    ck_assert_msg(rc == GH_OK || rc == GH_E_CONFLICT || rc == GH_E_NOT_FOUND, "%s", err.msg);
+    store_rec_clear(&rec);
+    body_done(b);
+}
+
+/* ---- the two answers ---- */
+struct answer {
+    char text[2048];
+};
+
+static void put(struct answer *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct answer *a, const char *fmt, ...)
+{
+    size_t n = strlen(a->text);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(a->text + n, sizeof(a->text) - n, fmt, ap);
+    va_end(ap);
+}
+
+/* access rows arrive in no particular order: collect, sort, print */
+struct rows {
+    char r[64][160];
+    int n;
+};
+
+static void row_cb(void *ctx, const char *key, const char *group_name, int64_t not_before)
+{
+    struct rows *rs = ctx;
+    ck_assert_int_lt(rs->n, 64);
+    snprintf(rs->r[rs->n++], sizeof(rs->r[0]), "%s|%s|%lld", key, group_name,
+             (long long)not_before);
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void rows_put(struct answer *a, struct rows *rs)
+{
+    qsort(rs->r, (size_t)rs->n, sizeof(rs->r[0]), row_cmp);
+    for (int i = 0; i < rs->n; i++)
+        put(a, " [%s]", rs->r[i]);
+}
+
+static void sql_answer(enum store_user_key key, const char *value, struct answer *a)
+{
+    struct store_subject sub = {0};
+    struct gh_err err = {0};
+    struct rows rs = {0};
+    enum gh_status rc = store_subject_find(st, key, value, &sub, &err);
+
+    memset(a, 0, sizeof(*a));
+    put(a, "rc=%d nb=%lld", rc, (long long)sub.not_before);
+    if (rc == GH_OK) {
+        put(a, " id=%s name=%s ext=%s active=%d matches=%d", sub.id, sub.user_name,
+            sub.external_id ? sub.external_id : "-", sub.active, sub.matches);
+        if (sub.matches == 1)
+            ck_assert_int_eq(store_subject_access(st, sub.id, row_cb, &rs, &err), GH_OK);
+    }
+    rows_put(a, &rs);
+    store_subject_clear(&sub);
+}
+
+struct ix_ctx {
+    struct answer *a;
+    struct rows rs;
+};
+
+static void sub_cb(void *ctx, const struct store_subject_view *v)
+{
+    struct ix_ctx *c = ctx;
+    put(c->a, " id=%s name=%s ext=%s active=%d matches=%d", v->id, v->user_name,
+        v->external_id ? v->external_id : "-", v->active, v->matches);
+}
+
+static void ix_row_cb(void *ctx, const char *key, const char *group_name, int64_t not_before)
+{
+    struct ix_ctx *c = ctx;
+    row_cb(&c->rs, key, group_name, not_before);
+}
+
+static void index_answer(struct store *s, enum store_user_key key, const char *value,
+                         struct answer *a)
+{
+    struct ix_ctx c = {a, {{{0}}, 0}};
+    struct gh_err err = {0};
+    struct answer tail = {0};
+    int64_t nb = 0, rev = 0;
+    enum gh_status rc;
+
+    memset(a, 0, sizeof(*a));
+    c.a = &tail;
+    rc = store_subject_lookup(s, key, value, sub_cb, ix_row_cb, &c, &nb, &rev, &err);
+    put(a, "rc=%d nb=%lld%s", rc, (long long)nb, tail.text);
+    rows_put(a, &c.rs);
+}
+
+/* ---- the walk ---- */
+#define NU 24
+#define NG 8
+
+static char uid[NU][STORE_ID_LEN + 1], gid[NG][STORE_ID_LEN + 1];
+static bool ulive[NU], glive[NG];
+static char uname[NU][32];
+static char names[NU * 4][32]; /* every userName ever used */
+static int nnames;
+
+static void remember(const char *n)
+{
+    for (int i = 0; i < nnames; i++)
+        if (strcmp(names[i], n) == 0)
+            return;
+    if (nnames < NU * 4)
+        snprintf(names[nnames++], sizeof(names[0]), "%s", n);
+}
+
+static void compare_all(struct store *s, int step)
+{
+    struct answer want, got;
+    char ext[16];
+    for (int i = 0; i < nnames; i++) {
+        sql_answer(STORE_KEY_USER_NAME, names[i], &want);
+        index_answer(s, STORE_KEY_USER_NAME, names[i], &got);
+        ck_assert_msg(strcmp(want.text, got.text) == 0, "step %d userName %s:\nsql   %s\nindex %s",
+                      step, names[i], want.text, got.text);
+    }
+    for (int e = 0; e < 6; e++) {
+        snprintf(ext, sizeof(ext), "ext%d", e);
+        sql_answer(STORE_KEY_EXTERNAL_ID, ext, &want);
+        index_answer(s, STORE_KEY_EXTERNAL_ID, ext, &got);
+        ck_assert_msg(strcmp(want.text, got.text) == 0,
+                      "step %d externalId %s:\nsql   %s\nindex %s", step, ext, want.text, got.text);
+    }
+}
+
+static void step_once(unsigned *seed)
+{
+    char json[256];
+    int op = (int)(rand_r(seed) % 11), u = (int)(rand_r(seed) % NU), g = (int)(rand_r(seed) % NG);
+    static const char *const gnames[] = {"Eng", "eng ", "Sales",   "HR",
+                                         "Ops", " hr",  "Payroll", "Legal"};
+    struct gh_err err = {0};
+
+    switch (op) {
+    case 0: /* create a user */
+    case 1:
+        if (ulive[u])
+            break;
+        snprintf(uname[u], sizeof(uname[u]), "%s%d@x.test", rand_r(seed) % 2 ? "User" : "user",
+                 (int)(rand_r(seed) % (NU + 4)));
+        snprintf(json, sizeof(json),
+                 "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],"
+                 "\"userName\":\"%s\",\"externalId\":\"ext%d\",\"active\":%s}",
+                 uname[u], (int)(rand_r(seed) % 6), rand_r(seed) % 4 ? "true" : "false");
+        remember(uname[u]);
+        ulive[u] = create(SCIM_USER, json, uid[u]);
+        break;
+    case 2: { /* change a user: activity, externalId, sometimes its userName */
+        struct body_ctx b = {0};
+        if (!ulive[u])
+            break;
+        if (rand_r(seed) % 3 == 0) {
+            snprintf(uname[u], sizeof(uname[u]), "renamed%d@x.test", (int)(rand_r(seed) % NU));
+            remember(uname[u]);
+        }
+        snprintf(json, sizeof(json),
+                 "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],"
+                 "\"userName\":\"%s\",\"externalId\":\"ext%d\",\"active\":%s}",
+                 uname[u], (int)(rand_r(seed) % 6), rand_r(seed) % 2 ? "true" : "false");
+        b.json = json;
+        update(SCIM_USER, uid[u], &b);
+        break;
+    }
+    case 3: /* delete a user */
+        if (!ulive[u])
+            break;
+        ck_assert_int_eq(store_delete(st, SCIM_USER, uid[u], -1, &err), GH_OK);
+        ulive[u] = false;
+        break;
+    case 4: /* create a group */
+        if (glive[g])
+            break;
+        snprintf(json, sizeof(json),
+                 "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\"],"
+                 "\"displayName\":\"%s\"}",
+                 gnames[rand_r(seed) % NG]);
+        glive[g] = create(SCIM_GROUP, json, gid[g]);
+        break;
+    case 5: /* rename a group */
+        if (glive[g]) {
+            struct body_ctx b = {0};
+            snprintf(json, sizeof(json),
+                     "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\"],"
+                     "\"displayName\":\"%s\"}",
+                     gnames[rand_r(seed) % NG]);
+            b.json = json;
+            update(SCIM_GROUP, gid[g], &b);
+        }
+        break;
+    case 6: /* delete a group */
+        if (glive[g] && rand_r(seed) % 3 == 0) {
+            ck_assert_int_eq(store_delete(st, SCIM_GROUP, gid[g], -1, &err), GH_OK);
+            glive[g] = false;
+        }
+        break;
+    case 7: /* add members */
+    case 8:
+    case 9:
+        if (glive[g] && ulive[u]) {
+            const char *ids[1] = {uid[u]};
+            struct body_ctx b = {0};
+            if (op == 9) {
+                b.rm = ids;
+                b.nrm = 1;
+            } else {
+                b.add = ids;
+                b.nadd = 1;
+            }
+            update(SCIM_GROUP, gid[g], &b);
+        }
+        break;
+    case 10: { /* an access group created or deleted */
+        char key[32];
+        struct store_access_group_def def = {key, gnames[g], "[]"};
+        snprintf(key, sizeof(key), "%s", gnames[g]);
+        store_name_key(gnames[g], key, sizeof(key));
+        if (store_access_group_create(st, &def, &err) == GH_E_CONFLICT)
+            ck_assert_int_eq(store_access_group_delete(st, key, &err), GH_OK);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+START_TEST(index_answers_as_the_sql)
+{
+    unsigned seed = 11;
+    for (int i = 0; i < 500; i++) {
+        step_once(&seed);
+        compare_all(st, i);
+        /* the replica learns each write from the feed only */
+        ck_assert(store_revision_wait(replica, store_revision(st), 2000));
+        compare_all(replica, i);
+    }
+}
+END_TEST
+
+/* A replica that falls behind the pruned log reloads and answers the same. Its poller is slowed
+ * down to an hour so only the explicit wait reads the feed. */
+START_TEST(index_reloads_after_prune)
+{
+    unsigned seed = 5;
+    struct gh_err err = {0};
+    struct store_index_counts c;
+    struct store_open_opts slow = {3600 * 1000, 0, 0};
+    struct store *late = NULL;
+
+    ck_assert_msg(store_open_with(ix_target(), &slow, &late, &err) == GH_OK, "%s", err.msg);
+    for (int i = 0; i < 120; i++)
+        step_once(&seed);
+    ck_assert_int_lt(store_revision(late), store_revision(st));
+    ck_assert_int_eq(st->ops->prune(st, 1, &err), GH_OK);
+    ck_assert(store_revision_wait(late, store_revision(st), 3000));
+    compare_all(late, -1);
+    store_index_counts(late->index, &c);
+    ck_assert_uint_gt(c.users + c.groups, 0);
+    store_close(late);
+}
+END_TEST
+
+Suite *index_suite(void)
+{
+    Suite *s = suite_create("index");
+    TCase *tc = tcase_create("sqlite");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, index_answers_as_the_sql);
+    tcase_add_test(tc, index_reloads_after_prune);
+    suite_add_tcase(s, tc);
+    return s;
+}
