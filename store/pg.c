@@ -35,8 +35,6 @@
 
 #define STORE_PG_STATEMENT_TIMEOUT_MS "10000"
 
-const char *const store_pg_tables[] = {"users", "groups"};
-
 /* ---- targets ---- */
 
 /* Any postgresql:// or postgres:// URL (store.c asks this backend before SQLite). */

@@ -50,9 +50,6 @@ static inline struct store_pg *store_pg_of(struct store *s)
     return (struct store_pg *)s;
 }
 
-/* The table of each kind (indexed by enum store_kind). */
-extern const char *const store_pg_tables[];
-
 /* ---- the DDL (pg_schema.c) ---- */
 /* Migration i (0-based) brings the schema from version i to i+1; each runs in one transaction
  * with the bump of gh_meta 'schema_version'. */
