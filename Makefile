@@ -15,8 +15,8 @@ PKGS      := libmicrohttpd libjwt libcurl libcjson sqlite3 openssl
 TEST_PKGS := check
 # Debian packages: building, then testing. `make deps` / `make test-deps` install what is missing.
 DEB_BUILD := build-essential pkgconf libmicrohttpd-dev libjwt-dev libcurl4-openssl-dev \
-             libcjson-dev libsqlite3-dev libssl-dev openssl ca-certificates
-DEB_TEST  := $(DEB_BUILD) check clang-format clang-tidy cppcheck valgrind
+             libcjson-dev libsqlite3-dev libssl-dev openssl ca-certificates libpq-dev
+DEB_TEST  := $(DEB_BUILD) check clang-format clang-tidy cppcheck valgrind postgresql
 DEB_FUZZ  := $(DEB_BUILD) clang libclang-rt-14-dev
 
 CC      ?= cc
@@ -38,9 +38,10 @@ WARN    += -Werror
 endif
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -g $(OPT) $(WARN) -fstack-protector-strong -I. \
+           -I/usr/include/postgresql \
            -DGH_GIT_REV=\"$(GIT_REV)\" $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
            $(EXTRA_CFLAGS)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpq -lpthread
 TEST_LDLIBS := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 DEPFLAGS = -MMD -MP
 
@@ -59,7 +60,7 @@ E2E_SRCS  := $(wildcard tests/e2e/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 
-.PHONY: all run test check unit e2e hostile fuzz-replay fuzz bench deps test-deps fuzz-deps \
+.PHONY: all run test check unit unit-pg e2e hostile fuzz-replay fuzz bench deps test-deps fuzz-deps \
         format format-check lint-banned tidy cppcheck check-headers check-layout check-valgrind crashtest \
         clean
 
@@ -104,6 +105,11 @@ $(BUILD)/obj/tests/%.o: CFLAGS += -DGH_TESTING -I$(BUILD)/gen -Wno-missing-proto
 unit: $(BUILD)/unit_tests
 	$(Q)$(BUILD)/unit_tests
 
+# The unit tests with the PostgreSQL half of the store matrix, on a throwaway cluster
+# (tests/pg/with-cluster.sh: a free loopback port, stopped and removed afterwards).
+unit-pg: $(BUILD)/unit_tests
+	$(Q)GH_SRCDIR=$(CURDIR) tests/pg/with-cluster.sh $(BUILD)/unit_tests
+
 # Unit tests under valgrind (CK_FORK=no so valgrind follows every test in one process).
 check-valgrind: $(BUILD)/unit_tests
 	$(Q)CK_FORK=no valgrind -q --error-exitcode=1 --leak-check=full \
@@ -111,6 +117,11 @@ check-valgrind: $(BUILD)/unit_tests
 
 e2e: $(BUILD)/e2e_tests $(BUILD)/gatehouse
 	$(Q)GH_BINARY=$(abspath $(BUILD)/gatehouse) GH_SRCDIR=$(CURDIR) $(BUILD)/e2e_tests
+
+# The same suites on the PostgreSQL backend (a throwaway cluster on loopback; the test matrix).
+e2e-pg: $(BUILD)/e2e_tests $(BUILD)/gatehouse
+	$(Q)tests/pg/with-cluster.sh env GH_BINARY=$(abspath $(BUILD)/gatehouse) GH_SRCDIR=$(CURDIR) \
+	  $(BUILD)/e2e_tests
 
 # kill -9 under concurrent SCIM writes, restart, check every acknowledged write (tests/crash/).
 # CRASH_CYCLES=5 is a short run for CI.

@@ -564,6 +564,67 @@ static enum gh_status gh_cfg_validate(struct gh_config *cfg, const struct gh_cfg
     return GH_OK;
 }
 
+/* True when name=value is one of the variables Kubernetes puts into every pod for a Service whose
+ * name starts with "gatehouse" (enableServiceLinks): <NAME>_SERVICE_HOST, <NAME>_SERVICE_PORT[_*],
+ * <NAME>_PORT=tcp://..., <NAME>_PORT_<n>_TCP[_*]. Only names no setting has are asked. */
+static bool gh_cfg_is_service_link(const char *name, size_t len, const char *value)
+{
+    char n[128];
+    const char *p;
+    if (len >= sizeof(n))
+        return false;
+    memcpy(n, name, len);
+    n[len] = '\0';
+    if ((len > 13 && strcmp(n + len - 13, "_SERVICE_HOST") == 0) ||
+        strstr(n, "_SERVICE_PORT") != NULL)
+        return true;
+    if (len > 5 && strcmp(n + len - 5, "_PORT") == 0)
+        return strncmp(value, "tcp://", 6) == 0 || strncmp(value, "udp://", 6) == 0 ||
+               strncmp(value, "sctp://", 7) == 0;
+    for (p = strstr(n, "_PORT_"); p != NULL; p = strstr(p + 1, "_PORT_")) {
+        const char *d = p + 6;
+        if (*d < '0' || *d > '9')
+            continue;
+        while (*d >= '0' && *d <= '9')
+            d++;
+        if (strncmp(d, "_TCP", 4) == 0 || strncmp(d, "_UDP", 4) == 0 || strncmp(d, "_SCTP", 5) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* See config.h. */
+const char *gh_config_db_shown(const char *db, char *buf, size_t cap)
+{
+    const char *scheme = strstr(db, "://"), *at, *colon, *pw;
+    size_t o = 0;
+    if (db == NULL || scheme == NULL || cap == 0)
+        return db;
+    at = strchr(scheme + 3, '@');
+    colon = at != NULL ? memchr(scheme + 3, ':', (size_t)(at - (scheme + 3))) : NULL;
+    /* user:password@ -> user:***@ */
+    for (const char *c = db; *c != '\0' && o + 1 < cap; c++) {
+        if (colon != NULL && c == colon + 1) {
+            o += (size_t)snprintf(buf + o, cap - o, "***");
+            c = at - 1;
+            continue;
+        }
+        buf[o++] = *c;
+    }
+    buf[o < cap ? o : cap - 1] = '\0';
+    /* ...?password=secret&... -> password=*** */
+    for (pw = strstr(buf, "password="); pw != NULL; pw = strstr(pw + 1, "password=")) {
+        char *v = (char *)pw + 9, *end = v + strcspn(v, "&");
+        if (pw != buf && pw[-1] != '?' && pw[-1] != '&')
+            continue;
+        if (end - v >= 3) {
+            memcpy(v, "***", 3);
+            memmove(v + 3, end, strlen(end) + 1);
+        }
+    }
+    return buf;
+}
+
 /*
  * Load the configuration; see config.h. envp may be NULL (no environment). The result is owned
  * by the caller (gh_config_free). Not thread-safe; called once at start-up.
@@ -598,6 +659,8 @@ enum gh_status gh_config_load(const char *file, char *const *envp, struct gh_con
         if (strncmp(e, "GATEHOUSE_CONFIG=", 17) == 0)
             continue;
         row = gh_cfg_row_find(e, (size_t)(eq - e));
+        if (row == NULL && gh_cfg_is_service_link(e, (size_t)(eq - e), eq + 1))
+            continue;
         if (row == NULL) {
             /* A typo in a security setting must not silently fall back to a default. */
             st = GH_ERR(err, GH_E_INVALID, "environment: unknown setting %.*s",
@@ -665,9 +728,12 @@ static void gh_cfg_format(const struct gh_config *cfg, const struct gh_cfg_row *
     switch (row->type) {
     case GH_CFG_STR:
     case GH_CFG_PATH:
-    case GH_CFG_URL:
-        snprintf(out, cap, "%s", *(char *const *)field ? *(char *const *)field : "");
+    case GH_CFG_URL: {
+        const char *v = *(char *const *)field ? *(char *const *)field : "";
+        char shown[1024];
+        snprintf(out, cap, "%s", gh_config_db_shown(v, shown, sizeof(shown)));
         break;
+    }
     case GH_CFG_ADDR:
         if (strchr(cfg->listen_host, ':') != NULL)
             snprintf(out, cap, "[%s]:%d", cfg->listen_host, cfg->listen_port);

@@ -89,4 +89,8 @@ void gh_config_print(const struct gh_config *cfg, FILE *out); /* --print-config,
 void gh_config_help(FILE *out);                               /* --help table */
 void gh_config_markdown(FILE *out);                           /* README reference table */
 
+/* A store target fit for logs and --print-config: a URL's password (user:secret@ or
+ * password=secret) replaced by "***" (in buf; a path is returned as it is). */
+const char *gh_config_db_shown(const char *db, char *buf, size_t cap);
+
 #endif

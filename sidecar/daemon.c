@@ -55,21 +55,6 @@ static void gh_daemon_drain(struct gh_server *srv, int grace)
     }
 }
 
-/* The store target as logged: a URL's password (postgresql://user:secret@host/db) replaced by
- * "***", so the log never holds it. */
-static const char *gh_daemon_db_shown(const char *db, char *buf, size_t cap)
-{
-    const char *scheme = strstr(db, "://"), *at, *colon;
-    if (scheme == NULL)
-        return db;
-    at = strchr(scheme + 3, '@');
-    colon = at != NULL ? memchr(scheme + 3, ':', (size_t)(at - (scheme + 3))) : NULL;
-    if (colon == NULL)
-        return db;
-    snprintf(buf, cap, "%.*s:***%s", (int)(colon - db), db, at);
-    return buf;
-}
-
 /* /readyz's "store" object: backend, revision, index age, connection state. */
 static void gh_daemon_store_info(void *ctx, cJSON *obj)
 {
@@ -195,7 +180,7 @@ int gh_daemon_run(const struct gh_config *cfg)
     gh_log(GH_LOG_INFO, "daemon", "\"listening\" addr=%s%s%s:%d tls=%d db=%s version=%s",
            strchr(cfg->listen_host, ':') ? "[" : "", cfg->listen_host,
            strchr(cfg->listen_host, ':') ? "]" : "", gh_server_port(srv), cfg->tls_cert != NULL,
-           gh_log_q(q, sizeof(q), gh_daemon_db_shown(cfg->db, dbq, sizeof(dbq))), GH_VERSION);
+           gh_log_q(q, sizeof(q), gh_config_db_shown(cfg->db, dbq, sizeof(dbq))), GH_VERSION);
     if (cfg->scim_token.count == 0)
         gh_log(GH_LOG_WARN, "daemon",
                "\"GATEHOUSE_SCIM_TOKEN is not set: every SCIM request is refused\"");

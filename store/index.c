@@ -655,11 +655,33 @@ bool store_index_wait(struct store_index *ix, int64_t rev, int timeout_ms)
 }
 
 /* ---- the lookup ---- */
+/* ASCII-fold value (after an optional prefix byte) into buf when it fits, else a malloc'd
+ * copy stored in *heap (freed by the caller). The decision path: no allocation for the usual
+ * key. */
+static const char *ix_fold_buf(const char *value, char prefix, char *buf, size_t cap, char **heap)
+{
+    size_t n = strlen(value), o = 0;
+    char *out = buf;
+    *heap = NULL;
+    if (n + 2 > cap)
+        out = *heap = gh_xmalloc(n + 2);
+    if (prefix)
+        out[o++] = prefix;
+    for (size_t i = 0; i <= n; i++) {
+        char c = value[i];
+        out[o++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+    }
+    return out;
+}
+
 static int64_t ix_tomb_at(const struct ix_data *d, const char *value, char kind)
 {
-    char *key = ix_fold(value, kind);
-    const struct ix_tomb *t = ix_map_get(&d->tombs, key);
-    free(key);
+    char buf[256], *heap;
+    const struct ix_tomb *t;
+    if (d->tombs.n == 0)
+        return 0;
+    t = ix_map_get(&d->tombs, ix_fold_buf(value, kind, buf, sizeof(buf), &heap));
+    free(heap);
     return t != NULL ? t->at : 0;
 }
 
@@ -678,9 +700,9 @@ enum gh_status store_index_lookup(struct store_index *ix, enum store_user_key ke
     d = ix->d;
     *out_rev = atomic_load(&ix->rev);
     if (key == STORE_KEY_USER_NAME) {
-        char *folded = ix_fold(value, 0);
-        u = ix_map_get(&d->names, folded);
-        free(folded);
+        char buf[256], *heap;
+        u = ix_map_get(&d->names, ix_fold_buf(value, 0, buf, sizeof(buf), &heap));
+        free(heap);
         v.matches = u != NULL;
         tomb = ix_tomb_at(d, value, '0');
     } else {

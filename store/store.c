@@ -19,7 +19,7 @@
 
 /* The backends, in the order they are asked whether they serve a target; SQLite takes any path,
  * so it stays last when another backend (a postgresql:// URL) is added. */
-static const struct store_ops *const store_backends[] = {&store_sqlite_ops};
+static const struct store_ops *const store_backends[] = {&store_pg_ops, &store_sqlite_ops};
 
 #define STORE_POLL_MS_DEFAULT      1000
 #define STORE_CHANGES_KEEP_DEFAULT 100000
@@ -288,8 +288,9 @@ bool store_writable(void *ctx, const char **out_reason)
     struct store *s = ctx;
     if (atomic_load(&s->writable))
         return true;
-    *out_reason = "cannot write (disk full, file size limit, I/O error or read-only database): "
-                  "writes answer 503 until one succeeds; reads and decisions are served";
+    *out_reason = "cannot write (disk full, file size limit, I/O error, read-only database, or "
+                  "PostgreSQL unreachable): writes answer 503 until one succeeds; reads and "
+                  "decisions are served";
     return false;
 }
 

@@ -208,6 +208,7 @@ struct store {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops; /* postgresql:// and postgres:// URLs (pg.c) */
 
 /* Set up the common part of a store a backend just allocated. */
 void store_base_init(struct store *s, const struct store_ops *ops);

@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define STORE_ID_BUF 40
@@ -87,9 +87,8 @@ static long scim_on(int i, const char *method, const char *path, const char *bod
     snprintf(url, sizeof(url), "%s/scim/v2%s", gh_proc_url(fx[i]->proc), path);
     ck_assert_int_eq(gh_http(method, url, hdrs, body, NULL, &r), 0);
     status = r.status;
-    *out_rev = gh_http_resp_header(&r, "X-Gatehouse-Revision", rev, sizeof(rev)) != NULL
-                   ? atoll(rev)
-                   : -1;
+    *out_rev =
+        gh_http_resp_header(&r, "X-Gatehouse-Revision", rev, sizeof(rev)) != NULL ? atoll(rev) : -1;
     if (status < 300)
         ck_assert_int_ge(*out_rev, 1);
     if (id_out != NULL && r.status == 201) {
@@ -138,8 +137,7 @@ static int decide_on(int i, const char *user, long long min_rev, char *reason, s
     ck_assert_ptr_nonnull(j);
     out = cJSON_IsTrue(cJSON_GetObjectItem(j, "allowed"));
     snprintf(reason, cap, "%s",
-             cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0),
-                                 "reason")
+             cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0), "reason")
                  ->valuestring);
     *out_rev = (long long)cJSON_GetObjectItem(j, "revision")->valuedouble;
     cJSON_Delete(j);
@@ -206,9 +204,8 @@ START_TEST(fleet_write_on_one_decide_on_others)
     ck_assert_int_eq(decide_on(0, "alice@contoso.test", rev, reason, sizeof(reason), &used), 0);
     until_decision(1, "alice@contoso.test", 0, 5000);
     /* a revision no replica has reached: 503 after the bounded wait */
-    ck_assert_int_eq(decide_on(1, "alice@contoso.test", rev + 1000000, reason, sizeof(reason),
-                               &used),
-                     -503);
+    ck_assert_int_eq(
+        decide_on(1, "alice@contoso.test", rev + 1000000, reason, sizeof(reason), &used), -503);
     ck_assert_msg(strstr(reason, "min_revision") != NULL, "%s", reason);
 }
 END_TEST
@@ -220,8 +217,7 @@ START_TEST(fleet_late_replica_catches_up)
     fleet_start(NULL);
     provision(gid, uid);
     fx[FLEET_N] = replica(NULL);
-    ck_assert_int_eq(
-        decide_on(FLEET_N, "alice@contoso.test", 0, reason, sizeof(reason), &used), 1);
+    ck_assert_int_eq(decide_on(FLEET_N, "alice@contoso.test", 0, reason, sizeof(reason), &used), 1);
 }
 END_TEST
 
@@ -269,7 +265,8 @@ START_TEST(fleet_store_killed_and_restarted)
     long long rev, used;
 
     if (!gh_test_pg_ctl_ok()) {
-        fprintf(stderr, "fleet_store_killed_and_restarted: skipped (needs GATEHOUSE_TEST_PG_DIR)\n");
+        fprintf(stderr,
+                "fleet_store_killed_and_restarted: skipped (needs GATEHOUSE_TEST_PG_DIR)\n");
         return;
     }
     fleet_start(NULL);

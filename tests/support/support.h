@@ -95,4 +95,25 @@ char *gh_read_file(const char *path);
  * whose paths are written to cert and key. Fails the test when openssl fails. */
 void gh_selfsigned_cert(const char *dir, char cert[600], char key[600]);
 
+/* ---- store targets for unit tests: one store test, both backends in one run ----
+ * A unit test registers its cases twice, in a SQLite suite and a PostgreSQL one (the latter only
+ * when gh_test_pg_url() is set; otherwise the suite says so once on stderr), each with its own
+ * fixture; unlike gh_test_db_new the backend is the caller's choice, not the environment's. */
+enum gh_test_backend { GH_TEST_SQLITE, GH_TEST_PG };
+/* A fresh, empty store target: SQLite, a file in a new temp directory; PostgreSQL, a new schema
+ * (t_<random>) on $GATEHOUSE_TEST_PG and that URL with options=-csearch_path%3D<schema>. */
+struct gh_test_store {
+    enum gh_test_backend backend;
+    char dir[64];     /* SQLite: the temp directory */
+    char schema[40];  /* PostgreSQL: the schema */
+    char target[600]; /* what store_open takes */
+};
+void gh_test_store_new(enum gh_test_backend b, struct gh_test_store *out);
+/* Remove it (the directory, or DROP SCHEMA ... CASCADE). */
+void gh_test_store_drop(struct gh_test_store *t);
+/* The first column of the first row of sql (one text parameter $1 / ?1, may be NULL) run on
+ * t's database with a connection of the test's own, into out ("" when no row); false on error. */
+bool gh_test_store_query(const struct gh_test_store *t, const char *sql, const char *param,
+                         char *out, size_t cap);
+
 #endif

@@ -1,7 +1,8 @@
 /*
  * test_access.c - the store side of issue 5: access groups, the links the triggers keep
  * (pinning, ambiguity, renames, deletes), membership and deactivation cut-offs, tombstones of
- * deleted users, and the generation counter caches rely on.
+ * deleted users, and the generation counter caches rely on. On both backends: suite "access"
+ * (SQLite) and "access_pg" (PostgreSQL, when GATEHOUSE_TEST_PG names a server).
  */
 #include "scim/filter.h"
 #include "scim/patch.h"
@@ -9,6 +10,7 @@
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
 #include "store/store.h"
+#include "tests/support/support.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -18,24 +20,31 @@
 #include <unistd.h>
 
 static struct store *st;
-static char dir[64], dbpath[128];
+static struct gh_test_store tgt;
 
-static void setup(void)
+static void setup_on(enum gh_test_backend b)
 {
     struct gh_err err = {0};
     gh_log_set_level(GH_LOG_WARN);
-    snprintf(dir, sizeof(dir), "/tmp/gh-access-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(dbpath, sizeof(dbpath), "%s/s.db", dir);
-    ck_assert_int_eq(store_open(dbpath, &st, &err), GH_OK);
+    gh_test_store_new(b, &tgt);
+    ck_assert_msg(store_open(tgt.target, &st, &err) == GH_OK, "%s", err.msg);
+}
+
+static void setup_sqlite(void)
+{
+    setup_on(GH_TEST_SQLITE);
+}
+
+static void setup_pg(void)
+{
+    setup_on(GH_TEST_PG);
 }
 
 static void teardown(void)
 {
-    char cmd[128];
     store_close(st);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    st = NULL;
+    gh_test_store_drop(&tgt);
 }
 
 /* Create a resource from SCIM JSON; returns its id in a static ring. */
@@ -373,16 +382,38 @@ START_TEST(file_sync_keeps_links)
 }
 END_TEST
 
-Suite *access_suite(void)
+static void access_matrix(TCase *tc)
 {
-    Suite *s = suite_create("access");
-    TCase *tc = tcase_create("store");
-    tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, links_follow_names_and_pin);
     tcase_add_test(tc, ambiguous_groups_are_not_linked);
     tcase_add_test(tc, cutoffs_and_tombstones);
     tcase_add_test(tc, external_id_not_unique);
     tcase_add_test(tc, file_sync_keeps_links);
+}
+
+Suite *access_suite(void)
+{
+    Suite *s = suite_create("access");
+    TCase *tc = tcase_create("store");
+    tcase_add_checked_fixture(tc, setup_sqlite, teardown);
+    access_matrix(tc);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+Suite *access_pg_suite(void)
+{
+    Suite *s = suite_create("access_pg");
+    TCase *tc;
+    if (gh_test_pg_url() == NULL) {
+        fprintf(stderr,
+                "access_pg: skipped: GATEHOUSE_TEST_PG is not set (make unit-pg sets it)\n");
+        return s;
+    }
+    tc = tcase_create("postgresql");
+    tcase_add_checked_fixture(tc, setup_pg, teardown);
+    tcase_set_timeout(tc, 30);
+    access_matrix(tc);
     suite_add_tcase(s, tc);
     return s;
 }

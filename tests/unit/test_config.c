@@ -41,6 +41,33 @@ static char *write_file(const char *text)
     return path;
 }
 
+/* Kubernetes puts <SERVICE>_SERVICE_HOST etc. into pods for a Service named gatehouse-...: they
+ * are not settings, and must not stop the daemon; a typo in a real setting still does. */
+START_TEST(kubernetes_service_links_ignored)
+{
+    char *env[] = {"GATEHOUSE_SCIM_SERVICE_HOST=10.0.0.1",
+                   "GATEHOUSE_SCIM_SERVICE_PORT=8080",
+                   "GATEHOUSE_SCIM_SERVICE_PORT_HTTP=8080",
+                   "GATEHOUSE_SCIM_PORT=tcp://10.0.0.1:8080",
+                   "GATEHOUSE_SCIM_PORT_8080_TCP=tcp://10.0.0.1:8080",
+                   "GATEHOUSE_SCIM_PORT_8080_TCP_ADDR=10.0.0.1",
+                   "GATEHOUSE_DB=postgresql://gh:s3cret@db:5432/gh?sslmode=require&password=p4ss",
+                   NULL};
+    char *typo[] = {"GATEHOUSE_MAX_STALENES=5", NULL};
+    char *port_typo[] = {"GATEHOUSE_SCIM_PORT=8080", NULL};
+    char shown[256];
+    struct gh_config *cfg = load_ok(NULL, env);
+    ck_assert_str_eq(gh_config_db_shown(cfg->db, shown, sizeof(shown)),
+                     "postgresql://gh:***@db:5432/gh?sslmode=require&password=***");
+    ck_assert_str_eq(gh_config_db_shown("/var/lib/gh.db", shown, sizeof(shown)), "/var/lib/gh.db");
+    ck_assert_str_eq(gh_config_db_shown("postgresql://gh@db/x", shown, sizeof(shown)),
+                     "postgresql://gh@db/x");
+    gh_config_free(cfg);
+    load_fails(NULL, typo, "GATEHOUSE_MAX_STALENES");
+    load_fails(NULL, port_typo, "GATEHOUSE_SCIM_PORT");
+}
+END_TEST
+
 START_TEST(defaults)
 {
     char *env[] = {NULL};
@@ -240,6 +267,7 @@ Suite *config_suite(void)
     Suite *s = suite_create("config");
     TCase *tc = tcase_create("load");
     tcase_add_test(tc, defaults);
+    tcase_add_test(tc, kubernetes_service_links_ignored);
     tcase_add_test(tc, env_beats_file_beats_default);
     tcase_add_test(tc, config_file_from_env);
     tcase_add_test(tc, errors_name_setting_and_source);

@@ -1,5 +1,6 @@
 /*
- * test_store.c - the identity store (SQLite backend): create/get/update/delete, uniqueness,
+ * test_store.c - the identity store, on both backends (suite "store": SQLite; "store_pg":
+ * PostgreSQL, when GATEHOUSE_TEST_PG names a server): create/get/update/delete, uniqueness,
  * membership rows (idempotent adds and removes, cleanup on delete), the lookups issue 5 builds on
  * (userName, externalId, groups of a user), change events, If-Match versions, reopening a database,
  * a group PATCH through the engine and the store (operations take effect in order), and a store
@@ -11,6 +12,7 @@
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
 #include "store/sqlite_int.h"
+#include "tests/support/support.h"
 
 #include <check.h>
 #include <signal.h>
@@ -23,7 +25,7 @@
 #include <unistd.h>
 
 static struct store *st;
-static char dir[64], dbpath[128];
+static struct gh_test_store tgt; /* the store's target (a SQLite file, a PostgreSQL schema) */
 
 struct events {
     char log[4096];
@@ -42,25 +44,31 @@ static void on_event(void *ctx, const struct store_event *e)
              e->member_count);
 }
 
-static void setup(void)
+static void setup_on(enum gh_test_backend b)
 {
     struct gh_err err = {0};
     gh_log_set_level(GH_LOG_WARN);
-    snprintf(dir, sizeof(dir), "/tmp/gh-store-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(dbpath, sizeof(dbpath), "%s/s.db", dir);
-    ck_assert_int_eq(store_open(dbpath, &st, &err), GH_OK);
+    gh_test_store_new(b, &tgt);
+    ck_assert_msg(store_open(tgt.target, &st, &err) == GH_OK, "%s", err.msg);
     memset(&ev, 0, sizeof(ev));
     store_listen(st, on_event, &ev);
 }
 
+static void setup_sqlite(void)
+{
+    setup_on(GH_TEST_SQLITE);
+}
+
+static void setup_pg(void)
+{
+    setup_on(GH_TEST_PG);
+}
+
 static void teardown(void)
 {
-    char cmd[128];
     store_close(st);
     st = NULL;
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
+    gh_test_store_drop(&tgt);
 }
 
 static void mk(enum store_kind kind, const char *json, char id[STORE_ID_LEN + 1],
@@ -408,7 +416,7 @@ START_TEST(store_reopen_keeps_data)
     struct gh_err err = {0};
     mk(SCIM_USER, "{\"userName\":\"persist@contoso.com\",\"title\":\"\\u00e9t\\u00e9\"}", a, GH_OK);
     store_close(st);
-    ck_assert_int_eq(store_open(dbpath, &st, &err), GH_OK);
+    ck_assert_int_eq(store_open(tgt.target, &st, &err), GH_OK);
     ck_assert_int_eq(store_schema_version(st), 4);
     ck_assert_int_eq(store_get(st, SCIM_USER, a, &rec, &err), GH_OK);
     ck_assert_ptr_nonnull(strstr(rec.body, "\"title\":\"\xc3\xa9t\xc3\xa9\""));
@@ -592,22 +600,12 @@ static const struct {
 };
 
 /* name_key of group id, read with a connection of the test's own (caller frees). */
-static char *stored_key(const char *path, const char *id)
+static char *stored_key(const char *id)
 {
-    sqlite3 *db = NULL;
-    sqlite3_stmt *q = NULL;
-    char *key = NULL;
-    ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    ck_assert_int_eq(
-        sqlite3_prepare_v2(db, "SELECT name_key FROM groups WHERE id = ?1", -1, &q, NULL),
-        SQLITE_OK);
-    sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
-    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-    ck_assert_ptr_nonnull(sqlite3_column_text(q, 0));
-    key = strdup((const char *)sqlite3_column_text(q, 0));
-    sqlite3_finalize(q);
-    sqlite3_close(db);
-    return key;
+    char key[256];
+    ck_assert(gh_test_store_query(&tgt, "SELECT name_key FROM groups WHERE id = $1", id, key,
+                                  sizeof(key)));
+    return strdup(key);
 }
 
 static enum gh_status name_key_rename_fn(void *ctx, const struct store_rec *cur,
@@ -635,7 +633,7 @@ START_TEST(name_key_is_the_c_key)
                       err.msg);
         memcpy(id, rec.id, sizeof(id));
         store_rec_clear(&rec);
-        got = stored_key(dbpath, id);
+        got = stored_key(id);
         ck_assert_msg(strcmp(got, key) == 0, "case %zu: stored %s", i, got);
         free(got);
         /* a rename stores the key of the new name */
@@ -645,7 +643,7 @@ START_TEST(name_key_is_the_c_key)
                       "%s", err.msg);
         store_rec_clear(&rec);
         store_name_key(renamed, key, sizeof(key));
-        got = stored_key(dbpath, id);
+        got = stored_key(id);
         ck_assert_msg(strcmp(got, key) == 0, "case %zu: renamed, stored %s", i, got);
         free(got);
     }
@@ -694,7 +692,7 @@ START_TEST(name_key_schema_2_migrates)
     sqlite3_stmt *q = NULL;
     int rows = 0;
 
-    snprintf(path, sizeof(path), "%s/v2.db", dir);
+    snprintf(path, sizeof(path), "%s/v2.db", tgt.dir);
     ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
     exec_ok(db, "PRAGMA foreign_keys=ON");
     for (int v = 0; v < 2; v++) {
@@ -755,18 +753,41 @@ START_TEST(name_key_schema_2_migrates)
 }
 END_TEST
 
-Suite *store_suite(void)
+/* The tests every backend passes. */
+static void store_matrix(TCase *tc)
 {
-    Suite *s = suite_create("store");
-    TCase *tc = tcase_create("store");
-    tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, store_crud_and_lookups);
     tcase_add_test(tc, store_patch_members_in_order);
     tcase_add_test(tc, store_reopen_keeps_data);
     tcase_add_test(tc, store_list_paging);
-    tcase_add_test(tc, store_cannot_write_is_unavailable);
     tcase_add_test(tc, name_key_is_the_c_key);
+}
+
+Suite *store_suite(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("sqlite");
+    tcase_add_checked_fixture(tc, setup_sqlite, teardown);
+    store_matrix(tc);
+    /* SQLite only: a file system that refuses writes, and files of older schema versions */
+    tcase_add_test(tc, store_cannot_write_is_unavailable);
     tcase_add_test(tc, name_key_schema_2_migrates);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+Suite *store_pg_suite(void)
+{
+    Suite *s = suite_create("store_pg");
+    TCase *tc;
+    if (gh_test_pg_url() == NULL) {
+        fprintf(stderr, "store_pg: skipped: GATEHOUSE_TEST_PG is not set (make unit-pg sets it)\n");
+        return s;
+    }
+    tc = tcase_create("postgresql");
+    tcase_add_checked_fixture(tc, setup_pg, teardown);
+    tcase_set_timeout(tc, 30);
+    store_matrix(tc);
     suite_add_tcase(s, tc);
     return s;
 }
