@@ -62,6 +62,12 @@ cc -std=c11 -D_DEFAULT_SOURCE -O2 -o "$BUILD/bench/scim_bench" bench/scim_bench.
 # ---- PostgreSQL on loopback, stopped (after the replicas) by the exit trap ----
 pg_dir='' pg_url=''
 fleet_cleanup() {
+    local rc=$? f
+    if [ "$rc" != 0 ]; then # what the replicas said, before it is removed
+        for f in "$bench_tmp"/gh-*.log; do
+            [ -s "$f" ] && { echo "fleet: ${f##*/}:" >&2; tail -5 "$f" >&2; }
+        done
+    fi
     for p in "${bench_pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
     bench_pids=()
     [ -z "$pg_dir" ] || bash tests/pg/cluster.sh stop "$pg_dir" >/dev/null 2>&1 || true
@@ -69,6 +75,7 @@ fleet_cleanup() {
 }
 trap fleet_cleanup EXIT
 trap 'exit 130' INT TERM
+trap 'echo "fleet: failed at line $LINENO" >&2' ERR
 if has postgresql; then
     pg_dir="$bench_tmp/pg"
     chmod 711 "$bench_tmp" # the server runs as postgres when this runs as root
@@ -258,7 +265,7 @@ fleet_check() {
     esac
 }
 
-declare -A rep_a rep_b rep_c big_port big_pid small_target load_s rss_mb gen_big
+declare -A rep_a rep_b rep_c big_port small_target load_s rss_mb gen_big
 for b in $BACKENDS; do
     # (3) start-up on the big store (kept running for (2)'s 1M-membership figure)
     fleet_store "$b" "big_$b" "$BIG_USERS" "$BIG_GROUPS" "$BIG_PER"
@@ -268,7 +275,7 @@ for b in $BACKENDS; do
     fleet_ready "$rep_port" "$rep_pid" 120
     load_s[$b]=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }')
     rss_mb[$b]=$(awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$rep_pid/status")
-    big_port[$b]=$rep_port big_pid[$b]=$rep_pid
+    big_port[$b]=$rep_port
     echo "fleet: $b: store of $BIG_USERS users, $BIG_GROUPS groups, $((BIG_GROUPS * BIG_PER)) memberships" \
         "generated in ${gen_big[$b]} s; replica ready in ${load_s[$b]} s, RSS ${rss_mb[$b]} MB" >&2
     # the fleet: 3 replicas on a store of USERS users and G0 with 1,000 members
@@ -288,17 +295,27 @@ for b in $BACKENDS; do
 done
 
 # ---- (2) decisions/s: interleaved rounds ----
+# Each kind of run goes to every backend back to back (a same-round ratio compares runs seconds
+# apart), and the backends take turns going first.
 declare -A one many big r_big
 r_one=() r_many=()
-for _ in $(seq 1 "$BENCH_ROUNDS"); do
+for round in $(seq 1 "$BENCH_ROUNDS"); do
     declare -A o=() m=() g=()
-    for b in $BACKENDS; do
+    read -r -a order <<<"$BACKENDS"
+    [ $((round % 2)) = 1 ] || mapfile -t order < <(printf '%s\n' "${order[@]}" | tac)
+    for b in "${order[@]}"; do
         o[$b]=$(bench_wrk "http://127.0.0.1:${rep_b[$b]}/v1/authorize" -s "$bench_tmp/one.lua")
+    done
+    for b in "${order[@]}"; do
         m[$b]=$(bench_wrk "http://127.0.0.1:${rep_b[$b]}/v1/authorize" -s "$bench_tmp/many.lua")
+    done
+    for b in "${order[@]}"; do
         g[$b]=$(bench_wrk "http://127.0.0.1:${big_port[$b]}/v1/authorize" -s "$bench_tmp/many.lua")
+    done
+    for b in $BACKENDS; do
         one[$b]="${one[$b]:-} ${o[$b]}" many[$b]="${many[$b]:-} ${m[$b]}" big[$b]="${big[$b]:-} ${g[$b]}"
         r_big[$b]="${r_big[$b]:-} $(bench_ratio "${g[$b]}" "${m[$b]}")"
-        echo "fleet: round: $b one ${o[$b]}, many ${m[$b]}, $((BIG_GROUPS * BIG_PER)) memberships ${g[$b]}" >&2
+        echo "fleet: round $round: $b one ${o[$b]}, many ${m[$b]}, $((BIG_GROUPS * BIG_PER)) memberships ${g[$b]}" >&2
     done
     if has sqlite && has postgresql; then
         r_one+=("$(bench_ratio "${o[postgresql]}" "${o[sqlite]}")")
