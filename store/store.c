@@ -118,6 +118,47 @@ void store_close(struct store *s)
  * sync that fails (store unreachable) leaves the index as it was: decisions go on from it and
  * its age grows until GATEHOUSE_MAX_STALENESS makes them deny.
  */
+/* The monotonic clock in ms. */
+static int64_t store_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The poller's wait for the next sync: the backend's announcement (a return well before the
+ * slice ended) or poll_ms, in slices of at most STORE_WAIT_SLICE_MS so store_close is never
+ * kept waiting longer than that. */
+#define STORE_WAIT_SLICE_MS 250
+static void store_poller_wait(struct store *s)
+{
+    int64_t start = store_mono_ms();
+    while (!atomic_load(&s->stopping)) {
+        int64_t left = s->opts.poll_ms - (store_mono_ms() - start);
+        int slice = (int)(left < STORE_WAIT_SLICE_MS ? left : STORE_WAIT_SLICE_MS);
+        struct gh_err err = {0};
+        int64_t t0 = store_mono_ms();
+        if (slice <= 0)
+            return;
+        if (s->ops->wait != NULL && s->ops->wait(s, slice, &err) == GH_OK) {
+            if (store_mono_ms() - t0 < slice - 2)
+                return; /* announced */
+            continue;
+        }
+        {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += (long)slice * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            pthread_mutex_lock(&s->wake_lock);
+            if (!atomic_load(&s->stopping))
+                pthread_cond_timedwait(&s->wake, &s->wake_lock, &until);
+            pthread_mutex_unlock(&s->wake_lock);
+        }
+    }
+}
+
 static void *store_poller_main(void *arg)
 {
     struct store *s = arg;
@@ -128,20 +169,7 @@ static void *store_poller_main(void *arg)
         bool access = false;
         struct timespec now;
 
-        if (s->ops->wait == NULL || s->ops->wait(s, s->opts.poll_ms, &err) != GH_OK) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += s->opts.poll_ms / 1000;
-            until.tv_nsec += (long)(s->opts.poll_ms % 1000) * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
-            pthread_mutex_lock(&s->wake_lock);
-            if (!atomic_load(&s->stopping))
-                pthread_cond_timedwait(&s->wake, &s->wake_lock, &until);
-            pthread_mutex_unlock(&s->wake_lock);
-        }
+        store_poller_wait(s);
         if (atomic_load(&s->stopping))
             break;
         memset(&err, 0, sizeof(err));

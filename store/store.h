@@ -335,6 +335,25 @@ enum gh_status store_subject_lookup(struct store *s, enum store_user_key key, co
                                     store_subject_fn fn_sub, store_access_fn fn_access, void *ctx,
                                     int64_t *out_not_before, int64_t *out_rev, struct gh_err *err);
 
+/* ---- migrate-store ---- */
+/* What store_migrate copied and checked. rows[]: users, groups, members, access groups, links,
+ * cut-offs, tombstones in the source. */
+struct store_migrate_report {
+    int64_t rows[7];
+    int64_t index_users, index_memberships; /* as loaded back from the target */
+    int64_t etags_checked;                  /* users and groups read back with equal versions */
+};
+/*
+ * Copy the SQLite store at from into the empty store at to (a postgresql:// URL) in one
+ * transaction, ids, versions (ETags), times, links, cut-offs and tombstones as they are, then
+ * verify it by loading the target's decision index (counts) and reading every user and group
+ * back by id (version and body). GH_E_CONFLICT when the target holds data; GH_E_INVALID when
+ * from is not SQLite or to is not a migration target. The source is brought to the current
+ * schema first and otherwise only read.
+ */
+enum gh_status store_migrate(const char *from, const char *to, struct store_migrate_report *out,
+                             struct gh_err *err);
+
 /* ---- records ---- */
 void store_rec_clear(struct store_rec *r);           /* frees body; NULL-safe */
 void store_rec_list_clear(struct store_rec_list *l); /* frees every item */
