@@ -78,11 +78,10 @@ static int64_t store_migrate_count(sqlite3 *db, const char *sql)
 
 /* Every user and group of the source read back from the target by id: same version, same body. */
 static enum gh_status store_migrate_check_rows(sqlite3 *db, struct store *dst,
-                                               struct store_migrate_report *rep,
-                                               struct gh_err *err)
+                                               struct store_migrate_report *rep, struct gh_err *err)
 {
     static const char *const sql[] = {"SELECT id, version, body FROM users",
-                                       "SELECT id, version, body FROM groups"};
+                                      "SELECT id, version, body FROM groups"};
     enum gh_status rc = GH_OK;
 
     for (int k = 0; k < 2 && rc == GH_OK; k++) {
@@ -154,8 +153,8 @@ enum gh_status store_migrate(const char *from, const char *to, struct store_migr
         src[i].db = db;
         src[i].ncols = (int)d->ncols;
         rc = store_sqlite_prepare(db, sql, &src[i].st, err);
-        tables[i] = (struct store_import_table){d->name, d->cols, d->ncols, store_migrate_next,
-                                                &src[i]};
+        tables[i] =
+            (struct store_import_table){d->name, d->cols, d->ncols, store_migrate_next, &src[i]};
     }
     for (size_t i = 0; rc == GH_OK && i < STORE_MIGRATE_N; i++) {
         char sql[128];

@@ -12,8 +12,8 @@
 #include <string.h>
 
 static const char *const store_pg_import_tables[] = {
-    "users", "groups", "members", "access_groups", "access_group_links", "cutoffs",
-    "user_tombstones",
+    "users",   "groups",          "members", "access_groups", "access_group_links",
+    "cutoffs", "user_tombstones",
 };
 #define STORE_PG_IMPORT_N (sizeof(store_pg_import_tables) / sizeof(store_pg_import_tables[0]))
 
@@ -45,8 +45,8 @@ static enum gh_status store_pg_copy_field(struct gh_buf *b, const char *v, struc
 }
 
 /* Copy one table (writer locked, inside the transaction). */
-static enum gh_status store_pg_copy_table(struct store_pg_conn *c, const struct store_import_table *t,
-                                          struct gh_err *err)
+static enum gh_status store_pg_copy_table(struct store_pg_conn *c,
+                                          const struct store_import_table *t, struct gh_err *err)
 {
     struct gh_buf sql, row;
     const char *vals[16];
@@ -134,7 +134,8 @@ enum gh_status store_pg_import(struct store *base, const struct store_import_tab
     if (rc == GH_OK)
         rc = store_pg_exec(c, "SET LOCAL statement_timeout = 0", 0, NULL, NULL, err);
     for (size_t i = 0; rc == GH_OK && i < STORE_PG_IMPORT_N; i++) {
-        snprintf(sql, sizeof(sql), "ALTER TABLE %s DISABLE TRIGGER USER", store_pg_import_tables[i]);
+        snprintf(sql, sizeof(sql), "ALTER TABLE %s DISABLE TRIGGER USER",
+                 store_pg_import_tables[i]);
         rc = store_pg_exec(c, sql, 0, NULL, NULL, err);
     }
     for (size_t i = 0; rc == GH_OK && i < nt; i++) {
