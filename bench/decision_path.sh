@@ -120,6 +120,26 @@ bench_wrk "http://127.0.0.1:$vp/" -s "$bench_tmp/many.lua" >/dev/null
 trim_logs() { : >"$bench_tmp/decisions.log"; : >"$bench_tmp/gh-$gp.log"; }
 trim_logs
 
+# BENCH_PERF=1: a flat perf profile of gatehouse and of the validator under the one-token load,
+# instead of the rounds (where the server CPU goes; `perf` from Debian's linux-perf).
+if [ "${BENCH_PERF:-0}" = 1 ]; then
+    for t in "authorize $gh_pid http://127.0.0.1:$gp/v1/authorize" \
+        "ext_authz $gh_pid http://127.0.0.1:$gp/v1/ext_authz/app/x" \
+        "validator $validator_pid http://127.0.0.1:$vp/"; do
+        read -r what pid url <<<"$t"
+        lua=$bench_tmp/one.lua
+        [ "$what" != ext_authz ] || lua=$bench_tmp/ext.lua
+        perf record -q -F 2000 ${BENCH_PERF_ARGS:-} -o "$bench_tmp/perf.data" -p "$pid" -- \
+            sleep "$BENCH_SECONDS" >/dev/null 2>&1 &
+        bench_wrk "$url" -s "$lua" | sed "s/^/decision_path: $what req\/s /"
+        wait $!
+        trim_logs
+        perf report -i "$bench_tmp/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
+            grep -v '^#' | grep -v '^$' | head -"${BENCH_PERF_TOP:-45}" | sed "s/^/$what: /" || true
+    done
+    exit 0
+fi
+
 names=(nginx validator ext_authz authorize many)
 declare -A rate cpu ratio_n ratio_v r c
 for _ in $(seq 1 "$BENCH_ROUNDS"); do
