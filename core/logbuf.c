@@ -27,9 +27,9 @@ struct gh_logbuf_slot {
 
 struct gh_logbuf {
     struct gh_logbuf_opts o;
-    pthread_key_t key;             /* this thread's slot */
-    pthread_mutex_t lock;          /* slots, stopping */
-    pthread_cond_t wake;           /* CLOCK_MONOTONIC */
+    pthread_key_t key;    /* this thread's slot */
+    pthread_mutex_t lock; /* slots, stopping */
+    pthread_cond_t wake;  /* CLOCK_MONOTONIC */
     struct gh_logbuf_slot *slots;
     bool stopping;
     pthread_t flusher;

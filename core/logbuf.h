@@ -23,9 +23,9 @@ struct gh_logbuf;
 typedef void (*gh_logbuf_fail_fn)(void *ctx, unsigned long lines, int errnum);
 
 struct gh_logbuf_opts {
-    int fd;             /* borrowed: written to, never closed */
-    size_t per_thread;  /* bytes buffered per writing thread (>= 1024) */
-    int flush_ms;       /* the most a line waits for its write (>= 1) */
+    int fd;                    /* borrowed: written to, never closed */
+    size_t per_thread;         /* bytes buffered per writing thread (>= 1024) */
+    int flush_ms;              /* the most a line waits for its write (>= 1) */
     gh_logbuf_fail_fn on_fail; /* may be NULL */
     void *fail_ctx;
 };
