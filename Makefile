@@ -222,10 +222,22 @@ fuzz-deps:
 	$(call apt_install,$(DEB_FUZZ))
 
 # ---- benchmarks ---------------------------------------------------------------------------------
+# The reference servers the benchmarks compare gatehouse with (not part of gatehouse).
+BENCH_BINS := $(BUILD)/bench/validator $(BUILD)/bench/authz_bench
+$(BUILD)/bench/validator: bench/validator.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+# Tokens, JWKS and SCIM provisioning for the decision benchmarks (bench/authz_bench.c).
+$(BUILD)/bench/authz_bench: bench/authz_bench.c $(BUILD)/obj/tests/support/mint.o \
+                            $(BUILD)/libgatehouse.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
 	$(Q)$(call apt_install,wrk nginx-light apache2 libapache2-mod-auth-openidc)
-	$(Q)set -e; for b in http scim token authorize; do bash bench/$$b.sh; done
+	$(Q)set -e; for b in http scim token authorize decision_path; do bash bench/$$b.sh; done
 
 # ---- lint ----------------------------------------------------------------------------------------
 ALL_C := $(shell git ls-files '*.c' '*.h' 2>/dev/null)
