@@ -16,9 +16,11 @@
 
 #include <check.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct store *st, *replica;
@@ -407,11 +409,75 @@ START_TEST(index_reloads_after_prune)
 }
 END_TEST
 
+/* ---- what a replica must not miss ---- */
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A handle whose poller sleeps (a minute between polls; on SQLite nothing wakes it sooner), so
+ * that only the calls a test makes read the feed. */
+static struct store *open_sleepy(void)
+{
+    struct store_open_opts o = {60000, 0, 0};
+    struct store *s = NULL;
+    struct gh_err err = {0};
+    ck_assert_msg(store_open_with(ix_target(), &o, &s, &err) == GH_OK, "%s", err.msg);
+    return s;
+}
+
+static void count_hook(void *ctx)
+{
+    atomic_fetch_add((atomic_int *)ctx, 1);
+}
+
+/* Wait up to ms for *n to reach want. */
+static bool hook_reaches(atomic_int *n, int want, int ms)
+{
+    int64_t until = mono_ms() + ms;
+    while (atomic_load(n) < want && mono_ms() < until)
+        usleep(10000);
+    return atomic_load(n) >= want;
+}
+
+/* An access group created or deleted through another replica must reach the policy engine's
+ * hook however the change was read: by the poller, by a min_revision wait on a request thread,
+ * or by this replica's own SCIM write replaying the feed after its commit. (Those two read the
+ * 'A'/'a' rows and dropped the flag, so the poller found nothing and the policy snapshot kept a
+ * deleted access group, and its grants, until another access change.) */
+START_TEST(access_change_read_by_a_request_reaches_the_hook)
+{
+    struct store *late = open_sleepy();
+    struct store_access_group_def def = {"payroll", "Payroll", "[]"};
+    struct gh_err err = {0};
+    struct store_rec rec = {0};
+    struct store_row row = {.body = "{\"userName\":\"w@x.test\"}", .cols = {.name = "w@x.test"}};
+    atomic_int calls = 0;
+
+    store_on_access_change(late, count_hook, &calls);
+    /* read by a min_revision wait */
+    ck_assert_int_eq(store_access_group_create(st, &def, &err), GH_OK);
+    ck_assert(store_revision_wait(late, store_revision(st), 2000));
+    ck_assert_msg(hook_reaches(&calls, 1, 2000), "the access group created was not announced");
+    /* read by this replica's own write */
+    ck_assert_int_eq(store_access_group_delete(st, "payroll", &err), GH_OK);
+    ck_assert_int_eq(store_create(late, SCIM_USER, &row, NULL, &rec, &err), GH_OK);
+    store_rec_clear(&rec);
+    ck_assert_int_ge(store_revision(late), store_revision(st));
+    ck_assert_msg(hook_reaches(&calls, 2, 2000), "the access group deleted was not announced");
+    store_on_access_change(late, NULL, NULL);
+    store_close(late);
+}
+END_TEST
+
 static void index_matrix(TCase *tc)
 {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, index_answers_as_the_sql);
     tcase_add_test(tc, index_reloads_after_prune);
+    tcase_add_test(tc, access_change_read_by_a_request_reaches_the_hook);
 }
 
 Suite *index_suite(void)
