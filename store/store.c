@@ -212,13 +212,16 @@ static void *store_poller_main(void *arg)
 }
 
 /* After a write through this process committed: replay it into the index before the caller
- * answers, so the next decision here reflects it. A failure to read it back is logged (the
- * poller retries); the write itself stands. */
+ * answers, so the next decision here reflects it. The write itself stands when it cannot be
+ * read back (the store lost right after COMMIT); the index is then marked behind, so decisions
+ * here deny (GATEHOUSE_MAX_STALENESS is exceeded) until the poller's next sync succeeds, rather
+ * than answer from an index that misses what this replica acknowledged. */
 static void store_after_write(struct store *s)
 {
     struct gh_err err = {0};
     bool access = false;
-    (void)store_sync(s, &access, &err);
+    if (store_sync(s, &access, &err) != GH_OK)
+        store_index_mark_behind(s->index);
 }
 
 /* See store.h. */

@@ -293,7 +293,8 @@ enum gh_status store_open_with(const char *target, const struct store_open_opts 
 /* The revision this process's index is at (lock-free). */
 int64_t store_revision(const struct store *s);
 /* Milliseconds since the index last confirmed it was current; grows while the store is
- * unreachable (lock-free). */
+ * unreachable (lock-free). INT64_MAX while the index is known to miss a write this process
+ * acknowledged (it could not be read back after its commit), until a sync succeeds. */
 int64_t store_index_age(const struct store *s);
 /* Ask the poller to look now, and wait up to timeout_ms for the index to reach rev. */
 bool store_revision_wait(struct store *s, int64_t rev, int timeout_ms);
