@@ -13,9 +13,11 @@
 #include "store/index_int.h"
 #include "store/sqlite_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct store_migrate_src {
     sqlite3 *db;
@@ -121,6 +123,11 @@ enum gh_status store_migrate(const char *from, const char *to, struct store_migr
 
     memset(rep, 0, sizeof(*rep));
     memset(src, 0, sizeof(src));
+    /* opening a path that names no file would create an empty store there and copy that */
+    if (access(from, R_OK) != 0)
+        return GH_ERR(err, GH_E_INVALID,
+                      "--from must be an existing SQLite database file: %.300s: %s", from,
+                      strerror(errno));
     /* the source, brought to the current schema by opening it as a store */
     rc = store_open(from, &s, err);
     if (rc)

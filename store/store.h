@@ -293,13 +293,16 @@ enum gh_status store_open_with(const char *target, const struct store_open_opts 
 /* The revision this process's index is at (lock-free). */
 int64_t store_revision(const struct store *s);
 /* Milliseconds since the index last confirmed it was current; grows while the store is
- * unreachable (lock-free). */
+ * unreachable (lock-free). INT64_MAX while the index is known to miss a write this process
+ * acknowledged (it could not be read back after its commit), until a sync succeeds. */
 int64_t store_index_age(const struct store *s);
 /* Ask the poller to look now, and wait up to timeout_ms for the index to reach rev. */
 bool store_revision_wait(struct store *s, int64_t rev, int timeout_ms);
-/* Called (on the poller thread) after another process created, changed or deleted an access
- * group, so the policy snapshot can be rebuilt. One hook; NULL removes it (once this returns,
- * the old hook is not running). The hook must not call store_on_access_change. */
+/* Called (on the poller thread) after the change feed showed an access group created, changed
+ * or deleted (by another process, or by this one), however it was read, so the policy snapshot
+ * can be rebuilt; a change read while no hook is registered is announced to the next one. One
+ * hook; NULL removes it (once this returns, the old hook is not running). The hook must not
+ * call store_on_access_change. */
 void store_on_access_change(struct store *s, void (*fn)(void *ctx), void *ctx);
 
 /* Where this process's index stands (/readyz, /metrics). */

@@ -224,6 +224,9 @@ struct store {
     pthread_cond_t wake;
     void (*access_hook)(void *ctx);
     void *access_hook_ctx;
+    /* a sync (whoever ran it: the poller, a request's min_revision wait, a write's replay)
+     * read an access group change the hook has not been told of; the poller tells it */
+    atomic_bool access_pending;
 };
 
 extern const struct store_ops store_sqlite_ops;
