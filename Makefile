@@ -3,6 +3,7 @@
 #   make            build build/gatehouse (and build/libgatehouse.a)
 #   make run        install Debian packages if missing, build, run on 127.0.0.1:8080
 #   make test       install test packages if missing, run unit + e2e tests + fuzz corpus replay,
+#                   the unit + e2e tests again on a throwaway PostgreSQL (`make check-pg`),
 #                   a short `make crashtest` and `make hostile`
 #   make SANITIZE=address,undefined test    the same, built with ASan/UBSan into build-asan/
 #   make crashtest  kill -9 the daemon under SCIM writes, CRASH_CYCLES times (default 30)
@@ -60,7 +61,7 @@ E2E_SRCS  := $(wildcard tests/e2e/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 
-.PHONY: all run test check unit unit-pg e2e hostile fuzz-replay fuzz bench deps test-deps fuzz-deps \
+.PHONY: all run test check check-pg unit unit-pg e2e e2e-pg hostile fuzz-replay fuzz bench deps test-deps fuzz-deps \
         format format-check lint-banned tidy cppcheck check-headers check-layout check-valgrind crashtest \
         clean
 
@@ -171,11 +172,17 @@ fuzz: fuzz-deps
 	done; \
 	test -z "$$failed" || { echo "fuzz: crashes in:$$failed (inputs in build-fuzz/crashes/)" >&2; exit 1; }
 
-# Every test: unit, e2e, fuzz replay, then the short kill -9 loop and the hostile clients.
+# Every test: unit, e2e, fuzz replay, the unit and e2e suites again on PostgreSQL (a throwaway
+# cluster on loopback), then the short kill -9 loop and the hostile clients.
 test: test-deps
 	$(Q)$(MAKE) --no-print-directory check
+	$(Q)$(MAKE) --no-print-directory check-pg
 	$(Q)$(MAKE) --no-print-directory crashtest CRASH_CYCLES=5
 	$(Q)$(MAKE) --no-print-directory hostile
+
+check-pg: all
+	$(Q)$(MAKE) --no-print-directory unit-pg
+	$(Q)$(MAKE) --no-print-directory e2e-pg
 
 check: all
 	$(Q)$(MAKE) --no-print-directory unit
@@ -215,10 +222,26 @@ fuzz-deps:
 	$(call apt_install,$(DEB_FUZZ))
 
 # ---- benchmarks ---------------------------------------------------------------------------------
+# The reference servers the benchmarks compare gatehouse with (not part of gatehouse).
+BENCH_BINS := $(BUILD)/bench/validator $(BUILD)/bench/authz_bench $(BUILD)/bench/fleet_bench
+$(BUILD)/bench/validator: bench/validator.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+# Tokens, JWKS and SCIM provisioning for the decision benchmarks (bench/authz_bench.c).
+$(BUILD)/bench/authz_bench: bench/authz_bench.c $(BUILD)/obj/tests/support/mint.o \
+                            $(BUILD)/libgatehouse.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
+# Propagation between replicas and the libpq ingestion floor for bench/fleet.sh.
+$(BUILD)/bench/fleet_bench: bench/fleet_bench.c $(BUILD)/libgatehouse.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(call apt_install,wrk nginx-light apache2 libapache2-mod-auth-openidc postgresql sqlite3 libpq-dev)
-	$(Q)set -e; for b in http scim token authorize fleet; do bash bench/$$b.sh; done
+	$(Q)$(MAKE) --no-print-directory all $(BENCH_BINS)
+	$(Q)$(call apt_install,wrk nginx-light apache2 libapache2-mod-auth-openidc postgresql sqlite3)
+	$(Q)set -e; for b in http scim token authorize decision_path fleet; do bash bench/$$b.sh; done
 
 # ---- lint ----------------------------------------------------------------------------------------
 ALL_C := $(shell git ls-files '*.c' '*.h' 2>/dev/null)

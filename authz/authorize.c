@@ -186,7 +186,7 @@ enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct aut
     const char *expected = ax->tenant;
     const char *tid = authz_claims_tid(claims);
     const char *token_id = authz_claims_token_id(claims);
-    int64_t iat = authz_claims_iat(claims);
+    int64_t iat = authz_claims_iat(claims), age;
     const char *claim_names[GH_IDENT_PAIRS_MAX], *claim_values[GH_IDENT_PAIRS_MAX];
     size_t nclaims = 0;
     enum gh_status st = GH_OK;
@@ -200,13 +200,16 @@ enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct aut
     if (expected[0] != '\0' && (tid == NULL || strcasecmp(tid, expected) != 0)) {
         f.tenant_mismatch = tid != NULL ? tid : "(none)";
         f.expected_tenant = expected;
-    } else if (store_index_age(ax->store) > ax->max_staleness_ms) {
+    } else if ((age = store_index_age(ax->store)) == INT64_MAX) {
+        f.stale = "a directory write this replica acknowledged could not be read back from the "
+                  "store (unreachable since): a deprovisioned user must not keep access";
+        out->revision = store_revision(ax->store);
+    } else if (age > ax->max_staleness_ms) {
         f.stale = gh_arena_printf(
             a,
             "the directory data is %llds old (the store has been unreachable; "
             "GATEHOUSE_MAX_STALENESS is %llds): a deprovisioned user must not keep access",
-            (long long)(store_index_age(ax->store) / 1000),
-            (long long)(ax->max_staleness_ms / 1000));
+            (long long)(age / 1000), (long long)(ax->max_staleness_ms / 1000));
         out->revision = store_revision(ax->store);
     } else {
         st = authz_raw_load(ax, claims, a, &raw, &out->revision, err);

@@ -8,8 +8,10 @@
  * For a subject that is not provisioned (id null), subject also holds "claims": the values of
  * the GATEHOUSE_IDENTITY_CLAIMS claims in the token, e.g. {"oid":"…","upn":null,…}.
  *
- * Never the token itself. Lines are written with one write(2) each on an O_APPEND descriptor,
- * so concurrent writers never interleave within a line. Thread-safe.
+ * Never the token itself. Each thread buffers its lines (core/logbuf.h) and writes whole lines,
+ * within 500 ms and when the log is closed, on an O_APPEND descriptor, so concurrent writers never
+ * interleave within a line; lines of different threads may be up to that far out of time order.
+ * Thread-safe.
  */
 #ifndef AUTHZ_DECISION_LOG_H
 #define AUTHZ_DECISION_LOG_H
@@ -43,8 +45,8 @@ struct authz_decision_entry {
 /* ---- lifecycle: authz_decision_log_open / _close are in authz.h (the daemon opens it) ---- */
 
 /* ---- writing ---- */
-/* Append one line; log may be NULL (logging off: only the counters move). A failed write is
- * counted and reported once in the daemon log, never fails the decision. */
+/* Append one line (buffered); log may be NULL (logging off: only the counters move). A failed
+ * write is counted and reported once in the daemon log, never fails the decision. */
 void authz_decision_log_write(struct authz_decision_log *log, const struct authz_decision_entry *e);
 /* A fresh random decision id (UUID v4 text) into buf (>= 37 bytes). */
 void authz_decision_id_new(char *buf, size_t cap);

@@ -140,9 +140,7 @@ static enum gh_status authz_ext_check(struct gh_req *r, struct authz_check *out,
     struct policy_snapshot *snap;
     enum gh_status st;
 
-    for (size_t i = 0; authz_ext_single[i] != NULL && in.repeated == NULL; i++)
-        if (gh_req_header_count(r, authz_ext_single[i]) > 1)
-            in.repeated = authz_ext_single[i];
+    in.repeated = gh_req_header_repeated(r, authz_ext_single);
     snap = policy_engine_acquire(((const struct authz_ctx *)gh_req_ctx(r))->policy);
     st = authz_ext_check_parse(gh_req_arena(r),
                                ((const struct authz_ctx *)gh_req_ctx(r))->ext_authz_origin,

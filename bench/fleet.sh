@@ -36,7 +36,6 @@ BIG_PER=${BENCH_BIG_PER_GROUP:-1000}
 INGEST=${BENCH_INGEST:-1000}
 TIMEOUT_MS=${BENCH_PROPAGATION_TIMEOUT:-5000}
 SCIM=bench-scim-secret-0123456789abcdef
-PKGS=(libmicrohttpd libjwt libcurl libcjson sqlite3 openssl libpq check)
 
 for b in $BACKENDS; do
     case $b in
@@ -46,15 +45,8 @@ for b in $BACKENDS; do
 done
 has() { case " $BACKENDS " in *" $1 "*) return 0 ;; esac; return 1; }
 
-# ---- helpers built here (like bench/authorize.sh and bench/scim.sh) ----
-make --no-print-directory "$BUILD/libgatehouse.a" "$BUILD/gatehouse" >/dev/null
-mkdir -p "$BUILD/bench"
-read -r -a cflags <<<"$(pkg-config --cflags "${PKGS[@]}")"
-read -r -a libs <<<"$(pkg-config --libs "${PKGS[@]}")"
-cc -std=c11 -D_DEFAULT_SOURCE -O2 -I. "${cflags[@]}" -o "$BUILD/bench/authz_bench" \
-    bench/authz_bench.c tests/support/mint.c "$BUILD/libgatehouse.a" "${libs[@]}" -lpthread
-cc -std=c11 -D_DEFAULT_SOURCE -O2 -I. "${cflags[@]}" -o "$BUILD/bench/fleet_bench" \
-    bench/fleet_bench.c "$BUILD/libgatehouse.a" "${libs[@]}" -lpthread
+# ---- helpers: authz_bench and fleet_bench from the Makefile, scim_bench as bench/scim.sh builds it ----
+make --no-print-directory "$BUILD/gatehouse" "$BUILD/bench/authz_bench" "$BUILD/bench/fleet_bench" >/dev/null
 read -r -a scim_libs <<<"$(pkg-config --cflags --libs libcurl sqlite3)"
 cc -std=c11 -D_DEFAULT_SOURCE -O2 -o "$BUILD/bench/scim_bench" bench/scim_bench.c \
     "${scim_libs[@]}" -lpthread

@@ -23,12 +23,15 @@
  * already bounds, and leaving it out keeps a shared counter off the /v1/authorize hot path. */
 #define GH_CAP_BODY_UNCOUNTED ((size_t)16 * 1024)
 /* Request header block: MHD's per-connection memory pool holds the request line and all
- * headers, and MHD zeroes the whole pool between keep-alive requests (256 KiB cost a fifth of
- * the CPU at 100k req/s), so it is as small as a 64 KiB JWT (GH_CAP_JWT) plus ordinary headers
- * allows. An access token with 200 group ids is ~11 KiB. */
-#define GH_CAP_CONN_MEMORY (96 * 1024)
-/* A bearer JWT; Entra tokens with 200 groups are ~11 KiB. */
-#define GH_CAP_JWT (64 * 1024)
+ * headers, and MHD zeroes the whole pool between keep-alive requests: 96 KiB cost ~1.4 us of a
+ * ~17 us decision more than 32 KiB (bench/decision_path.sh), so it is libmicrohttpd's default,
+ * 32 KiB, as small as a JWT of GH_CAP_JWT plus ordinary headers allows. MHD 0.9.75 takes an
+ * Authorization header of up to ~30,000 bytes in it (34,000: 431), so a token just past
+ * GH_CAP_JWT still gets an RFC 6750 401. */
+#define GH_CAP_CONN_MEMORY (32 * 1024)
+/* A bearer JWT: Entra access tokens stop at 200 group ids (~11 KiB; more become a groups
+ * overage claim), so about twice that. */
+#define GH_CAP_JWT (24 * 1024)
 /* OIDC discovery and JWKS documents (Entra's JWKS is ~10 KiB). */
 #define GH_CAP_DISCOVERY (256 * 1024)
 #define GH_CAP_JWKS      (256 * 1024)

@@ -17,6 +17,7 @@
 #include "json.h"
 #include "list.h"
 #include "log.h"
+#include "logbuf.h"
 #include "mem.h"
 #include "metrics.h"
 #include "route.h"

@@ -168,6 +168,34 @@ unsigned gh_req_header_count(const struct gh_req *r, const char *name)
     return c.n;
 }
 
+struct gh_http_repeat {
+    const char *const *names;
+    unsigned seen[16]; /* per name, up to 16 names */
+};
+
+static enum MHD_Result gh_http_repeat_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *value)
+{
+    struct gh_http_repeat *c = cls;
+    (void)kind;
+    (void)value;
+    for (size_t i = 0; c->names[i] != NULL && i < 16; i++)
+        if (strcasecmp(key, c->names[i]) == 0)
+            c->seen[i]++;
+    return MHD_YES;
+}
+
+/* See http.h. */
+const char *gh_req_header_repeated(const struct gh_req *r, const char *const *names)
+{
+    struct gh_http_repeat c = {names, {0}};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, gh_http_repeat_cb, &c);
+    for (size_t i = 0; names[i] != NULL && i < 16; i++)
+        if (c.seen[i] > 1)
+            return names[i];
+    return NULL;
+}
+
 /* A decoded query parameter, or NULL when absent or valueless (borrowed). */
 const char *gh_req_query(const struct gh_req *r, const char *name)
 {
@@ -897,11 +925,15 @@ static void gh_http_completed(void *cls, struct MHD_Connection *conn, void **con
     /* The access line: path only (a query string may carry secrets), never headers. A 429 is
      * an address over its failed-authentication budget: core/authfail.c counts those in its
      * summary line, so a guessing flood does not write a line per try. */
-    if (!r->replied || r->status != 429)
+    if (!r->replied || r->status != 429) {
+        /* dur_ms in integer microseconds: printf's floating point costs more than the rest */
+        long long us = (long long)(secs * 1e6);
         gh_log(GH_LOG_INFO, "http",
-               "\"request\" method=%s path=%s route=%s status=%u dur_ms=%.3f%s", r->method,
+               "\"request\" method=%s path=%s route=%s status=%u dur_ms=%lld.%03lld%s", r->method,
                gh_log_q(qpath, sizeof(qpath), r->path), gh_req_route(r), r->replied ? r->status : 0,
-               secs * 1000.0, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+               us / 1000, us % 1000,
+               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+    }
     if (r->auth_release != NULL)
         r->auth_release(r->auth);
     r->auth = NULL;

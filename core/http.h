@@ -58,7 +58,10 @@ const char *gh_req_header(const struct gh_req *r, const char *name);    /* case-
 const char *gh_req_query(const struct gh_req *r, const char *name);     /* decoded, or NULL */
 bool gh_req_has_query(const struct gh_req *r, const char *name);        /* even without a value */
 unsigned gh_req_header_count(const struct gh_req *r, const char *name); /* repeated headers */
-const char *gh_req_body(const struct gh_req *r, size_t *out_len);       /* NUL-terminated */
+/* The first of the NULL-terminated names (case-insensitive) sent more than once, or NULL: one
+ * pass over the headers for all of them. */
+const char *gh_req_header_repeated(const struct gh_req *r, const char *const *names);
+const char *gh_req_body(const struct gh_req *r, size_t *out_len); /* NUL-terminated */
 struct gh_arena *gh_req_arena(struct gh_req *r);
 /* The matched route family's context (struct gh_route ctx): each family's handlers know its
  * type (e.g. scim.h struct scim_ctx). NULL when the family has none. Borrowed. */

@@ -1,10 +1,14 @@
 /*
  * log.c - logfmt lines on stderr (or a test sink).
  *
- * Each line is formatted into a stack buffer and written with one write(2), so lines from
- * concurrent threads never interleave. Lines longer than GH_LOG_LINE_MAX are truncated.
+ * Each line is formatted into a stack buffer and written whole, so lines from concurrent threads
+ * never interleave: with one write(2) each, or, once gh_log_buffer_start ran (the daemon), into
+ * the thread's buffer (logbuf.h), written within GH_LOG_FLUSH_MS; warnings and errors are
+ * written at once, after the lines their thread buffered. Lines longer than GH_LOG_LINE_MAX are
+ * truncated.
  */
 #include "log.h"
+#include "logbuf.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -15,8 +19,13 @@
 #include <unistd.h>
 
 #define GH_LOG_LINE_MAX 4096
+/* Buffered stderr: the most an info line waits, and the bytes each thread holds (an access
+ * line is ~150 bytes, so a busy thread writes every ~200 requests). */
+#define GH_LOG_FLUSH_MS   500
+#define GH_LOG_PER_THREAD (32 * 1024)
 
 static _Atomic int gh_log_level = GH_LOG_INFO;
+static struct gh_logbuf *_Atomic gh_log_buffered;
 static gh_log_sink_fn gh_log_sink;
 static void *gh_log_sink_ctx;
 
@@ -53,20 +62,69 @@ void gh_log_set_sink(gh_log_sink_fn fn, void *ctx)
     gh_log_sink_ctx = ctx;
 }
 
+/* See log.h. */
+enum gh_status gh_log_buffer_start(struct gh_err *err)
+{
+    struct gh_logbuf_opts o = {STDERR_FILENO, GH_LOG_PER_THREAD, GH_LOG_FLUSH_MS, NULL, NULL};
+    struct gh_logbuf *lb;
+    enum gh_status st;
+
+    GH_ASSERT(atomic_load(&gh_log_buffered) == NULL);
+    st = gh_logbuf_new(&o, &lb, err);
+    if (st == GH_OK)
+        atomic_store(&gh_log_buffered, lb);
+    return st;
+}
+
+/* See log.h. */
+void gh_log_buffer_stop(void)
+{
+    gh_logbuf_free(atomic_exchange(&gh_log_buffered, NULL));
+}
+
+/* See log.h. */
+void gh_log_flush(void)
+{
+    struct gh_logbuf *lb = atomic_load(&gh_log_buffered);
+    if (lb != NULL)
+        gh_logbuf_flush(lb);
+}
+
+/* The second a thread last formatted, and its text: gmtime_r and strftime once a second per
+ * thread instead of once a line. */
+static _Thread_local time_t gh_log_time_sec = (time_t)-1;
+static _Thread_local char gh_log_time_text[24];
+
+/* See log.h. */
+size_t gh_log_time(char *out, size_t cap)
+{
+    struct timespec ts;
+    int w;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (ts.tv_sec != gh_log_time_sec) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        if (strftime(gh_log_time_text, sizeof(gh_log_time_text), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+            gh_log_time_text[0] = '\0';
+        gh_log_time_sec = ts.tv_sec;
+    }
+    w = snprintf(out, cap, "%s.%03ldZ", gh_log_time_text, ts.tv_nsec / 1000000);
+    return w < 0 ? 0 : (size_t)w < cap ? (size_t)w : cap - 1;
+}
+
 /* Format and emit one line. Thread-safe. */
 void gh_log_emit(enum gh_log_level level, const char *mod, const char *fmt, ...)
 {
     char line[GH_LOG_LINE_MAX];
-    struct timespec ts;
-    struct tm tm;
+    struct gh_logbuf *lb;
     size_t n;
     int w;
     va_list ap;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    n = strftime(line, sizeof(line), "ts=%Y-%m-%dT%H:%M:%S", &tm);
-    w = snprintf(line + n, sizeof(line) - n, ".%03ldZ level=%s mod=%s msg=", ts.tv_nsec / 1000000,
+    memcpy(line, "ts=", 3);
+    n = 3 + gh_log_time(line + 3, sizeof(line) - 3);
+    w = snprintf(line + n, sizeof(line) - n, " level=%s mod=%s msg=",
                  gh_log_names[level <= GH_LOG_DEBUG ? level : GH_LOG_DEBUG], mod);
     if (w > 0)
         n += (size_t)w;
@@ -85,6 +143,11 @@ void gh_log_emit(enum gh_log_level level, const char *mod, const char *fmt, ...)
         return;
     }
     line[n++] = '\n';
+    lb = atomic_load(&gh_log_buffered);
+    if (lb != NULL) {
+        gh_logbuf_write(lb, line, n, level <= GH_LOG_WARN);
+        return;
+    }
     /* One write per line: atomic for pipes up to PIPE_BUF and never interleaved mid-line by
      * our own threads on regular files. A short write is not retried (logging never blocks
      * request handling on a stuck stderr for long). */

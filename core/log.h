@@ -9,6 +9,8 @@
 #ifndef GH_LOG_H
 #define GH_LOG_H
 
+#include "err.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -22,6 +24,13 @@ void gh_log_set_level(enum gh_log_level level);
 enum gh_log_level gh_log_get_level(void);
 bool gh_log_level_parse(const char *s, enum gh_log_level *out_level);
 void gh_log_set_sink(gh_log_sink_fn fn, void *ctx); /* NULL restores stderr */
+/* Buffer stderr lines per thread (logbuf.h): info and debug lines are written within 500 ms,
+ * warnings and errors at once. The daemon starts it before serving and stops it last: stop
+ * writes every buffered line, and no other thread may log during or after it. Without it (tools,
+ * tests) every line is written at once. The sink, when set, still gets every line at once. */
+enum gh_status gh_log_buffer_start(struct gh_err *err);
+void gh_log_buffer_stop(void);
+void gh_log_flush(void); /* write buffered lines now; thread-safe */
 
 /* ---- emitting ---- */
 /* fmt is the rest of the logfmt line after "msg=", e.g. "\"refresh failed\" kid=%s". Use
@@ -33,6 +42,10 @@ void gh_log_set_sink(gh_log_sink_fn fn, void *ctx); /* NULL restores stderr */
     } while (0)
 void gh_log_emit(enum gh_log_level level, const char *mod, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The current UTC time as "2026-11-22T08:00:00.123Z" into out (cap >= 25 bytes); returns its
+ * length. Thread-safe; formats the date once a second per thread. */
+size_t gh_log_time(char *out, size_t cap);
 
 /* Quote s for a logfmt value into buf (cap bytes): "..." with \" \\ and control characters
  * escaped, truncated with "..." when it does not fit. Returns buf. */

@@ -3,11 +3,15 @@
  * route, build info, process uptime, and the families of registered collectors.
  *
  * Recording is lock-free: fixed arrays of atomics indexed by route and by a small status slot
- * table; the last route slot counts requests that matched no route.
+ * table; the last route slot counts requests that matched no route. Each thread records into one
+ * of GH_METRICS_SHARDS copies of the arrays (its own while there are no more threads than
+ * shards), so worker threads do not bounce the same cache lines at every request; rendering
+ * sums the shards.
  */
 #include "metrics.h"
 #include "core.h"
 
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +23,8 @@
 
 #define GH_METRICS_ROUTES     64
 #define GH_METRICS_COLLECTORS 32
+/* Copies of the counters; threads take them in turn. A power of two. */
+#define GH_METRICS_SHARDS 16
 
 static const unsigned gh_metrics_codes[] = {0,   200, 201, 204, 304, 400, 401, 403, 404,
                                             405, 409, 412, 413, 415, 429, 500, 503};
@@ -36,7 +42,14 @@ struct gh_metrics_route {
     _Atomic unsigned long long sum_ns;
 };
 
-static struct gh_metrics_route gh_metrics_routes[GH_METRICS_ROUTES + 1];
+/* A shard starts on its own cache line; a thread touches only the routes it serves. */
+struct gh_metrics_shard {
+    alignas(64) struct gh_metrics_route routes[GH_METRICS_ROUTES + 1];
+};
+
+static struct gh_metrics_shard gh_metrics_shards[GH_METRICS_SHARDS];
+static _Atomic unsigned gh_metrics_next_shard;
+static _Thread_local struct gh_metrics_shard *gh_metrics_mine;
 static struct {
     gh_metrics_collect_fn fn;
     void *ctx;
@@ -63,7 +76,10 @@ void gh_metrics_observe_request(int route_index, unsigned status, double seconds
 
     if (route_index < 0 || route_index >= GH_METRICS_ROUTES)
         route_index = GH_METRICS_ROUTES;
-    m = &gh_metrics_routes[route_index];
+    if (gh_metrics_mine == NULL)
+        gh_metrics_mine =
+            &gh_metrics_shards[atomic_fetch_add(&gh_metrics_next_shard, 1) % GH_METRICS_SHARDS];
+    m = &gh_metrics_mine->routes[route_index];
     for (size_t i = 0; i < GH_METRICS_NCODES; i++)
         if (gh_metrics_codes[i] == status)
             slot = i;
@@ -99,14 +115,34 @@ void gh_metrics_sample(struct gh_buf *out, const char *name, const char *labels,
         gh_buf_printf(out, NULL, "%s %.17g\n", name, value);
 }
 
+/* Route r's counters summed over the shards. */
+struct gh_metrics_totals {
+    unsigned long count[GH_METRICS_NCODES + 1];
+    unsigned long bucket[GH_METRICS_NBUCKETS + 1];
+    unsigned long long sum_ns;
+};
+
+static void gh_metrics_total(int r, struct gh_metrics_totals *t)
+{
+    memset(t, 0, sizeof(*t));
+    for (int i = 0; i < GH_METRICS_SHARDS; i++) {
+        struct gh_metrics_route *m = &gh_metrics_shards[i].routes[r];
+        for (size_t s = 0; s <= GH_METRICS_NCODES; s++)
+            t->count[s] += atomic_load_explicit(&m->count[s], memory_order_relaxed);
+        for (size_t b = 0; b <= GH_METRICS_NBUCKETS; b++)
+            t->bucket[b] += atomic_load_explicit(&m->bucket[b], memory_order_relaxed);
+        t->sum_ns += atomic_load_explicit(&m->sum_ns, memory_order_relaxed);
+    }
+}
+
 static const char *gh_metrics_label(int i)
 {
     return (size_t)i < gh_metrics_nroutes ? gh_metrics_table[i].label : "none";
 }
 
 /*
- * Render the whole exposition into out. Counters are read one by one (not a snapshot across
- * counters), which Prometheus tolerates. Thread-safe.
+ * Render the whole exposition into out. Counters are read one by one and summed over the shards
+ * (not a snapshot across counters), which Prometheus tolerates. Thread-safe.
  */
 enum gh_status gh_metrics_render(struct gh_buf *out, struct gh_err *err)
 {
@@ -122,10 +158,12 @@ enum gh_status gh_metrics_render(struct gh_buf *out, struct gh_err *err)
     gh_metrics_family(out, "gatehouse_http_requests_total", "counter",
                       "HTTP requests by route and status.");
     for (int r = 0; r <= GH_METRICS_ROUTES; r++) {
+        struct gh_metrics_totals t;
         if (r < GH_METRICS_ROUTES && (size_t)r >= nroutes)
             continue;
+        gh_metrics_total(r, &t);
         for (size_t s = 0; s <= GH_METRICS_NCODES; s++) {
-            unsigned long v = atomic_load(&gh_metrics_routes[r].count[s]);
+            unsigned long v = t.count[s];
             if (v == 0)
                 continue;
             if (s == GH_METRICS_OTHER)
@@ -141,16 +179,17 @@ enum gh_status gh_metrics_render(struct gh_buf *out, struct gh_err *err)
                       "HTTP request latency by route.");
     for (int r = 0; r <= GH_METRICS_ROUTES; r++) {
         unsigned long cum = 0;
-        struct gh_metrics_route *m = &gh_metrics_routes[r];
+        struct gh_metrics_totals t;
         if (r < GH_METRICS_ROUTES && (size_t)r >= nroutes)
             continue;
+        gh_metrics_total(r, &t);
         for (size_t b = 0; b <= GH_METRICS_NBUCKETS; b++)
-            cum += atomic_load(&m->bucket[b]);
+            cum += t.bucket[b];
         if (cum == 0)
             continue;
         cum = 0;
         for (size_t b = 0; b <= GH_METRICS_NBUCKETS; b++) {
-            cum += atomic_load(&m->bucket[b]);
+            cum += t.bucket[b];
             if (b < GH_METRICS_NBUCKETS)
                 snprintf(labels, sizeof(labels), "route=\"%s\",le=\"%g\"", gh_metrics_label(r),
                          gh_metrics_buckets[b]);
@@ -161,7 +200,7 @@ enum gh_status gh_metrics_render(struct gh_buf *out, struct gh_err *err)
         }
         snprintf(labels, sizeof(labels), "route=\"%s\"", gh_metrics_label(r));
         gh_metrics_sample(out, "gatehouse_http_request_duration_seconds_sum", labels,
-                          (double)atomic_load(&m->sum_ns) / 1e9);
+                          (double)t.sum_ns / 1e9);
         gh_metrics_sample(out, "gatehouse_http_request_duration_seconds_count", labels,
                           (double)cum);
     }
@@ -175,7 +214,7 @@ enum gh_status gh_metrics_render(struct gh_buf *out, struct gh_err *err)
 /* Zero every counter and forget collectors (tests). */
 void gh_metrics_reset(void)
 {
-    memset(gh_metrics_routes, 0, sizeof(gh_metrics_routes));
+    memset(gh_metrics_shards, 0, sizeof(gh_metrics_shards));
     gh_metrics_ncollectors = 0;
 }
 

@@ -99,6 +99,10 @@ int gh_daemon_run(const struct gh_config *cfg)
      * fails with EFBIG instead, SQLite reports it, and only that write is refused (503, like a
      * full disk). */
     signal(SIGXFSZ, SIG_IGN);
+    /* Log lines are buffered per thread from here (a request costs no write(2) for its access
+     * line) and all written by gh_log_buffer_stop at the end. */
+    if (gh_log_buffer_start(&err) != GH_OK)
+        goto out;
     routes = gh_router_table(&nroutes);
     gh_metrics_init(routes, nroutes);
 
@@ -216,5 +220,6 @@ out:
     store_close(app.store);
     if (code == 0)
         gh_log(GH_LOG_INFO, "daemon", "\"stopped\"");
+    gh_log_buffer_stop();
     return code;
 }

@@ -167,6 +167,8 @@ struct store_index {
     struct ix_data *d; /* under lock */
     _Atomic int64_t rev;
     _Atomic int64_t synced_ms; /* CLOCK_MONOTONIC ms of the last time the index was current */
+    atomic_bool behind;        /* a committed write is known to be missing (set, cleared under
+                                  sync_lock) */
     pthread_mutex_t wait_lock;
     pthread_cond_t wait_cond;
 };
@@ -485,6 +487,7 @@ struct store_index *store_index_new(void)
     ix->d = gh_xcalloc(1, sizeof(*ix->d));
     atomic_init(&ix->rev, 0);
     atomic_init(&ix->synced_ms, ix_now_ms());
+    atomic_init(&ix->behind, false);
     return ix;
 }
 
@@ -533,6 +536,7 @@ static enum gh_status ix_reload_locked(struct store_index *ix, struct store *s, 
     ix_data_free(old);
     ix_publish(ix, rev);
     atomic_store(&ix->synced_ms, started);
+    atomic_store(&ix->behind, false);
     return GH_OK;
 }
 
@@ -613,8 +617,10 @@ enum gh_status store_index_sync(struct store_index *ix, struct store *s, bool *o
         if (b.n < IX_BATCH)
             break;
     }
-    if (st == GH_OK)
+    if (st == GH_OK) {
         atomic_store(&ix->synced_ms, started);
+        atomic_store(&ix->behind, false);
+    }
     pthread_mutex_unlock(&ix->sync_lock);
     gh_arena_free(b.a);
     free(b.ch);
@@ -628,7 +634,19 @@ int64_t store_index_revision(const struct store_index *ix)
 
 int64_t store_index_age_ms(const struct store_index *ix)
 {
-    return ix_now_ms() - atomic_load(&((struct store_index *)ix)->synced_ms);
+    struct store_index *m = (struct store_index *)ix;
+    if (atomic_load(&m->behind))
+        return INT64_MAX;
+    return ix_now_ms() - atomic_load(&m->synced_ms);
+}
+
+/* Under sync_lock: a sync that held it before this call read the feed before the caller's
+ * failed read, so only one that takes it after this call clears the mark. */
+void store_index_mark_behind(struct store_index *ix)
+{
+    pthread_mutex_lock(&ix->sync_lock);
+    atomic_store(&ix->behind, true);
+    pthread_mutex_unlock(&ix->sync_lock);
 }
 
 bool store_index_wait(struct store_index *ix, int64_t rev, int timeout_ms)

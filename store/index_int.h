@@ -39,8 +39,12 @@ enum gh_status store_index_sync(struct store_index *ix, struct store *s, bool *o
 
 /* The revision the index is at (lock-free). */
 int64_t store_index_revision(const struct store_index *ix);
-/* Milliseconds since the index last knew it was current (CLOCK_MONOTONIC; lock-free). */
+/* Milliseconds since the index last knew it was current (CLOCK_MONOTONIC; lock-free);
+ * INT64_MAX while it is known to be behind (store_index_mark_behind). */
 int64_t store_index_age_ms(const struct store_index *ix);
+/* The index is known to miss a committed write (this process committed it and could not read
+ * it back): its age is INT64_MAX until a sync or reload that starts after this call succeeds. */
+void store_index_mark_behind(struct store_index *ix);
 /* Wait until the index reaches rev or timeout_ms passes; true when it did. */
 bool store_index_wait(struct store_index *ix, int64_t rev, int timeout_ms);
 

@@ -544,4 +544,5 @@ const struct store_ops store_pg_ops = {
     .head = store_pg_head,
     .wait = store_pg_wait,
     .prune = store_pg_prune,
+    .import = store_pg_import,
 };

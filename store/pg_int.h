@@ -4,7 +4,7 @@
  * pg.c: connections, transactions, errors, the migrations runner, readiness and counts, the
  * ops table. pg_schema.c: the DDL migrations and plpgsql triggers. pg_resource.c: users, groups
  * and memberships. pg_access.c: access groups, links, subjects and cut-offs. pg_feed.c: the
- * change feed. pg_query.c: list queries (filter tree -> SQL).
+ * change feed. pg_import.c: migrate-store's copy. pg_query.c: list queries (filter tree -> SQL).
  *
  * Every statement goes through PQexecParams with text parameters: no SQL is ever built from
  * request data. Results are text; booleans come back as "t"/"f".
@@ -142,5 +142,8 @@ enum gh_status store_pg_changes(struct store *s, int64_t after, size_t limit, st
 enum gh_status store_pg_head(struct store *s, int64_t *out_rev, struct gh_err *err);
 enum gh_status store_pg_wait(struct store *s, int timeout_ms, struct gh_err *err);
 enum gh_status store_pg_prune(struct store *s, int64_t keep, struct gh_err *err);
+/* pg_import.c: migrate-store's copy (store_int.h) */
+enum gh_status store_pg_import(struct store *s, const struct store_import_table *t, size_t nt,
+                               struct gh_err *err);
 
 #endif

@@ -27,12 +27,19 @@ static const struct store_ops *const store_backends[] = {&store_pg_ops, &store_s
 
 static void *store_poller_main(void *arg);
 
-/* Bring the index up to date; log only the transitions between reachable and not. */
+/* Bring the index up to date; log only the transitions between reachable and not. An access
+ * group change it read is left for the poller to announce (access_pending): the caller may be
+ * a request thread, or hold the policy engine's lock (a policy reload's own write), and the
+ * hook takes that lock. */
 static enum gh_status store_sync(struct store *s, bool *out_access, struct gh_err *err)
 {
     char q[GH_ERR_MSG_MAX + 8];
     enum gh_status st = store_index_sync(s->index, s, out_access, err);
 
+    if (st == GH_OK && *out_access) {
+        atomic_store(&s->access_pending, true);
+        pthread_cond_broadcast(&s->wake); /* without wake_lock: the poller may hold it */
+    }
     if (st == GH_OK) {
         if (!atomic_exchange(&s->reachable, true))
             gh_log(GH_LOG_WARN, "store", "\"store reachable again: index current\" revision=%lld",
@@ -118,6 +125,61 @@ void store_close(struct store *s)
  * sync that fails (store unreachable) leaves the index as it was: decisions go on from it and
  * its age grows until GATEHOUSE_MAX_STALENESS makes them deny.
  */
+/* The monotonic clock in ms. */
+static int64_t store_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The poller's wait for the next sync: the backend's announcement (a return well before the
+ * slice ended) or poll_ms, in slices of at most STORE_WAIT_SLICE_MS so store_close is never
+ * kept waiting longer than that. */
+#define STORE_WAIT_SLICE_MS 250
+
+/* An access change waits for the hook (kept pending while none is registered). */
+static bool store_poller_access_due(struct store *s)
+{
+    bool due;
+    pthread_mutex_lock(&s->wake_lock);
+    due = atomic_load(&s->access_pending) && s->access_hook != NULL;
+    pthread_mutex_unlock(&s->wake_lock);
+    return due;
+}
+
+static void store_poller_wait(struct store *s)
+{
+    int64_t start = store_mono_ms();
+    while (!atomic_load(&s->stopping)) {
+        int64_t left = s->opts.poll_ms - (store_mono_ms() - start);
+        int slice = (int)(left < STORE_WAIT_SLICE_MS ? left : STORE_WAIT_SLICE_MS);
+        struct gh_err err = {0};
+        int64_t t0 = store_mono_ms();
+        if (slice <= 0)
+            return;
+        if (store_poller_access_due(s))
+            return;
+        if (s->ops->wait != NULL && s->ops->wait(s, slice, &err) == GH_OK) {
+            if (store_mono_ms() - t0 < slice - 2)
+                return; /* announced */
+            continue;
+        }
+        {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += (long)slice * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            pthread_mutex_lock(&s->wake_lock);
+            if (!atomic_load(&s->stopping) &&
+                !(atomic_load(&s->access_pending) && s->access_hook != NULL))
+                pthread_cond_timedwait(&s->wake, &s->wake_lock, &until);
+            pthread_mutex_unlock(&s->wake_lock);
+        }
+    }
+}
+
 static void *store_poller_main(void *arg)
 {
     struct store *s = arg;
@@ -128,29 +190,15 @@ static void *store_poller_main(void *arg)
         bool access = false;
         struct timespec now;
 
-        if (s->ops->wait == NULL || s->ops->wait(s, s->opts.poll_ms, &err) != GH_OK) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += s->opts.poll_ms / 1000;
-            until.tv_nsec += (long)(s->opts.poll_ms % 1000) * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
-            pthread_mutex_lock(&s->wake_lock);
-            if (!atomic_load(&s->stopping))
-                pthread_cond_timedwait(&s->wake, &s->wake_lock, &until);
-            pthread_mutex_unlock(&s->wake_lock);
-        }
+        store_poller_wait(s);
         if (atomic_load(&s->stopping))
             break;
         memset(&err, 0, sizeof(err));
-        if (store_sync(s, &access, &err) == GH_OK && access) {
-            pthread_mutex_lock(&s->wake_lock); /* the hook is not removed while it runs */
-            if (s->access_hook != NULL)
-                s->access_hook(s->access_hook_ctx);
-            pthread_mutex_unlock(&s->wake_lock);
-        }
+        (void)store_sync(s, &access, &err);
+        pthread_mutex_lock(&s->wake_lock); /* the hook is not removed while it runs */
+        if (s->access_hook != NULL && atomic_exchange(&s->access_pending, false))
+            s->access_hook(s->access_hook_ctx);
+        pthread_mutex_unlock(&s->wake_lock);
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (now.tv_sec - last_prune >= s->opts.prune_every_s) {
             last_prune = now.tv_sec;
@@ -164,13 +212,16 @@ static void *store_poller_main(void *arg)
 }
 
 /* After a write through this process committed: replay it into the index before the caller
- * answers, so the next decision here reflects it. A failure to read it back is logged (the
- * poller retries); the write itself stands. */
+ * answers, so the next decision here reflects it. The write itself stands when it cannot be
+ * read back (the store lost right after COMMIT); the index is then marked behind, so decisions
+ * here deny (GATEHOUSE_MAX_STALENESS is exceeded) until the poller's next sync succeeds, rather
+ * than answer from an index that misses what this replica acknowledged. */
 static void store_after_write(struct store *s)
 {
     struct gh_err err = {0};
     bool access = false;
-    (void)store_sync(s, &access, &err);
+    if (store_sync(s, &access, &err) != GH_OK)
+        store_index_mark_behind(s->index);
 }
 
 /* See store.h. */
@@ -243,6 +294,7 @@ void store_on_access_change(struct store *s, void (*fn)(void *ctx), void *ctx)
     pthread_mutex_lock(&s->wake_lock);
     s->access_hook = fn;
     s->access_hook_ctx = ctx;
+    pthread_cond_broadcast(&s->wake); /* a change read before it was registered is due */
     pthread_mutex_unlock(&s->wake_lock);
 }
 
@@ -261,6 +313,7 @@ void store_base_init(struct store *s, const struct store_ops *ops)
     s->ops = ops;
     atomic_init(&s->writable, true);
     atomic_init(&s->reachable, true);
+    atomic_init(&s->access_pending, false);
     pthread_mutex_init(&s->wake_lock, NULL);
     pthread_cond_init(&s->wake, NULL);
 }

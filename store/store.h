@@ -293,13 +293,16 @@ enum gh_status store_open_with(const char *target, const struct store_open_opts 
 /* The revision this process's index is at (lock-free). */
 int64_t store_revision(const struct store *s);
 /* Milliseconds since the index last confirmed it was current; grows while the store is
- * unreachable (lock-free). */
+ * unreachable (lock-free). INT64_MAX while the index is known to miss a write this process
+ * acknowledged (it could not be read back after its commit), until a sync succeeds. */
 int64_t store_index_age(const struct store *s);
 /* Ask the poller to look now, and wait up to timeout_ms for the index to reach rev. */
 bool store_revision_wait(struct store *s, int64_t rev, int timeout_ms);
-/* Called (on the poller thread) after another process created, changed or deleted an access
- * group, so the policy snapshot can be rebuilt. One hook; NULL removes it (once this returns,
- * the old hook is not running). The hook must not call store_on_access_change. */
+/* Called (on the poller thread) after the change feed showed an access group created, changed
+ * or deleted (by another process, or by this one), however it was read, so the policy snapshot
+ * can be rebuilt; a change read while no hook is registered is announced to the next one. One
+ * hook; NULL removes it (once this returns, the old hook is not running). The hook must not
+ * call store_on_access_change. */
 void store_on_access_change(struct store *s, void (*fn)(void *ctx), void *ctx);
 
 /* Where this process's index stands (/readyz, /metrics). */
@@ -334,6 +337,25 @@ typedef void (*store_subject_fn)(void *ctx, const struct store_subject_view *v);
 enum gh_status store_subject_lookup(struct store *s, enum store_user_key key, const char *value,
                                     store_subject_fn fn_sub, store_access_fn fn_access, void *ctx,
                                     int64_t *out_not_before, int64_t *out_rev, struct gh_err *err);
+
+/* ---- migrate-store ---- */
+/* What store_migrate copied and checked. rows[]: users, groups, members, access groups, links,
+ * cut-offs, tombstones in the source. */
+struct store_migrate_report {
+    int64_t rows[7];
+    int64_t index_users, index_memberships; /* as loaded back from the target */
+    int64_t etags_checked;                  /* users and groups read back with equal versions */
+};
+/*
+ * Copy the SQLite store at from into the empty store at to (a postgresql:// URL) in one
+ * transaction, ids, versions (ETags), times, links, cut-offs and tombstones as they are, then
+ * verify it by loading the target's decision index (counts) and reading every user and group
+ * back by id (version and body). GH_E_CONFLICT when the target holds data; GH_E_INVALID when
+ * from is not SQLite or to is not a migration target. The source is brought to the current
+ * schema first and otherwise only read.
+ */
+enum gh_status store_migrate(const char *from, const char *to, struct store_migrate_report *out,
+                             struct gh_err *err);
 
 /* ---- records ---- */
 void store_rec_clear(struct store_rec *r);           /* frees body; NULL-safe */

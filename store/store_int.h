@@ -109,6 +109,19 @@ struct store_change {
 /* Called once per change, in order (everything borrowed for the call). Return false to stop. */
 typedef bool (*store_change_fn)(void *ctx, const struct store_change *ch);
 
+/* ---- migrate-store: one table's rows, copied as they are (store_migrate, migrate.c) ---- */
+/* The next row of a table: set vals[0..ncols) (text, NULL for SQL NULL; borrowed until the next
+ * call) and return 1; 0 at the end; -1 on error (err set). */
+typedef int (*store_import_next_fn)(void *ctx, const char **vals, struct gh_err *err);
+struct store_import_table {
+    const char *name;        /* users, groups, members, access_groups, access_group_links,
+                                cutoffs, user_tombstones: in this order (foreign keys) */
+    const char *const *cols; /* column names, the same on every backend */
+    size_t ncols;
+    store_import_next_fn next;
+    void *ctx;
+};
+
 /* ---- the backend operations ---- */
 /* The counts /metrics reports (-1: could not be read). */
 struct store_counts {
@@ -179,6 +192,12 @@ struct store_ops {
     /* Delete the changes older than the newest keep ones and remember the highest rev removed
      * (what `changes` compares to set *out_gone). */
     enum gh_status (*prune)(struct store *s, int64_t keep, struct gh_err *err);
+    /* migrate-store: copy the tables into this store in one write transaction, rows as they
+     * are (ids, versions, times, links, cut-offs, tombstones; the link and change-feed
+     * triggers do not fire). GH_E_CONFLICT when the store already holds users, groups or
+     * access groups. NULL: this backend is not a migration target. */
+    enum gh_status (*import)(struct store *s, const struct store_import_table *t, size_t nt,
+                             struct gh_err *err);
 };
 
 /* The part of every open store that store.c owns; a backend's own struct starts with it. */
@@ -205,6 +224,9 @@ struct store {
     pthread_cond_t wake;
     void (*access_hook)(void *ctx);
     void *access_hook_ctx;
+    /* a sync (whoever ran it: the poller, a request's min_revision wait, a write's replay)
+     * read an access group change the hook has not been told of; the poller tells it */
+    atomic_bool access_pending;
 };
 
 extern const struct store_ops store_sqlite_ops;

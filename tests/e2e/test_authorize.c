@@ -71,6 +71,25 @@ static char *token(const char *oid, const char *upn, long iat_delta)
 }
 
 /* POST /v1/authorize; returns the parsed body (caller deletes) and checks the status. */
+/* The decision log is buffered per thread and written within 500 ms: wait (up to 5 s) until it
+ * holds at least `times` lines with decision id `id`. */
+static void decision_log_wait(const char *id, int times)
+{
+    int seen = 0;
+    for (int tries = 0; tries < 100; tries++) {
+        char *s = gh_read_file(fx->decision_log);
+        seen = 0;
+        for (const char *p = s; p != NULL && (p = strstr(p, id)) != NULL; p++)
+            seen++;
+        free(s);
+        if (seen >= times)
+            return;
+        struct timespec nap = {0, 50L * 1000 * 1000};
+        nanosleep(&nap, NULL);
+    }
+    ck_abort_msg("decision %s is in the decision log %d times after 5 s, not %d", id, seen, times);
+}
+
 static cJSON *authorize(const char *tok, const char *dataset, const char *action)
 {
     struct gh_http_resp r;
@@ -469,6 +488,7 @@ START_TEST(checks_and_tenant_and_log)
     ck_assert_int_eq(r.status, 400);
     gh_http_resp_free(&r);
     /* the decision log: one JSON line per check, with the token id, never the token */
+    decision_log_wait(id, 2);
     FILE *f = fopen(fx->decision_log, "r");
     char line[4096];
     int lines = 0, ours = 0;
@@ -509,7 +529,7 @@ START_TEST(decision_log_unprovisioned_claims)
     afx_start(NULL);
     char *tok = token(OID, UPN, -60);
     cJSON *j = authorize(tok, "payroll", "unprotect");
-    char id[64], line[4096];
+    char id[64], id2[64], line[4096];
     int ours = 0;
     FILE *f;
 
@@ -517,7 +537,10 @@ START_TEST(decision_log_unprovisioned_claims)
     cJSON_Delete(j);
     free(scim_create("/scim/v2/Users", user_body(UPN, OID)));
     j = authorize(tok, "directory", "protect"); /* provisioned now: default grant */
+    snprintf(id2, sizeof(id2), "%s", str_of(j, "decision_id"));
     cJSON_Delete(j);
+    decision_log_wait(id, 1);
+    decision_log_wait(id2, 1);
     f = fopen(fx->decision_log, "r");
     ck_assert_ptr_nonnull(f);
     while (fgets(line, sizeof(line), f) != NULL) {

@@ -9,6 +9,7 @@
  * the next; the well-behaved client is 127.0.0.2. Every socket has a receive/send timeout and
  * every loop a count, so the run ends by itself (HOSTILE_SCALE=0.2 shrinks the floods).
  */
+#include "core/core.h"
 #include "tests/support/fixture.h"
 #include "tests/support/idp.h"
 #include "tests/support/mint.h"
@@ -592,7 +593,7 @@ START_TEST(path_traversal)
 END_TEST
 
 /* Tokens that must never pass: alg none, HS256 keyed with the public key, keys in headers,
- * kid as a path, and one byte past the 64 KiB cap. */
+ * kid as a path, and one byte past the token cap (GH_CAP_JWT). */
 START_TEST(hostile_tokens)
 {
     cJSON *claims = gh_mint_claims(gh_idp_issuer(hs.idp), GH_IDP_AUDIENCE, TID);
@@ -627,9 +628,9 @@ START_TEST(hostile_tokens)
         hs.key, "RS256", "{\"alg\":\"RS256\",\"kid\":\"kid-one\",\"x5c\":[\"MIIB\"]}", payload);
     toks[nt++] =
         gh_mint_sign(hs.key, "RS256", "{\"alg\":\"RS256\",\"kid\":\"../../../dev/null\"}", payload);
-    toks[nt] = malloc(64 * 1024 + 2);
-    memset(toks[nt], 'a', 64 * 1024 + 1);
-    toks[nt][64 * 1024 + 1] = '\0';
+    toks[nt] = malloc(GH_CAP_JWT + 2);
+    memset(toks[nt], 'a', GH_CAP_JWT + 1);
+    toks[nt][GH_CAP_JWT + 1] = '\0';
     nt++;
     for (size_t i = 0; i < nt; i++) {
         size_t cap = strlen(toks[i]) + 512;
@@ -651,7 +652,7 @@ START_TEST(hostile_tokens)
     free(payload);
     free(pem);
     free(jwk);
-    hs_row("hostile tokens", "none, HS256(pub), jwk, jku, x5u, x5c, kid, 64K+1", ok, answer);
+    hs_row("hostile tokens", "none, HS256(pub), jwk, jku, x5u, x5c, kid, cap+1", ok, answer);
 }
 END_TEST
 

@@ -5,6 +5,7 @@
 #include "sidecar/gatehouse.h"
 
 #include <check.h>
+#include <pthread.h>
 #include <string.h>
 
 START_TEST(route_lookup)
@@ -183,6 +184,48 @@ START_TEST(metrics_exposition)
 }
 END_TEST
 
+static void *metrics_recorder(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 10000; i++)
+        gh_metrics_observe_request(0, i % 2 ? 200 : 404, 0.25);
+    return NULL;
+}
+
+/* Each thread records into its own shard of the counters: the exposition sums them all, from
+ * more threads than there are shards too. */
+START_TEST(metrics_sum_across_threads)
+{
+    struct gh_buf out;
+    size_t nroutes;
+    const struct gh_route *routes = gh_router_table(&nroutes);
+    pthread_t t[40];
+
+    gh_metrics_reset();
+    gh_metrics_init(routes, nroutes);
+    for (int i = 0; i < 40; i++)
+        ck_assert_int_eq(pthread_create(&t[i], NULL, metrics_recorder, NULL), 0);
+    for (int i = 0; i < 40; i++)
+        pthread_join(t[i], NULL);
+    gh_buf_init(&out, 1 << 20);
+    ck_assert_int_eq(gh_metrics_render(&out, NULL), GH_OK);
+    const char *s = gh_buf_str(&out);
+    ck_assert_ptr_nonnull(
+        strstr(s, "gatehouse_http_requests_total{route=\"healthz\",code=\"200\"} 200000\n"));
+    ck_assert_ptr_nonnull(
+        strstr(s, "gatehouse_http_requests_total{route=\"healthz\",code=\"404\"} 200000\n"));
+    ck_assert_ptr_nonnull(
+        strstr(s, "gatehouse_http_request_duration_seconds_bucket{route=\"healthz\",le=\"0.25\"} "
+                  "400000\n"));
+    ck_assert_ptr_nonnull(
+        strstr(s, "gatehouse_http_request_duration_seconds_count{route=\"healthz\"} 400000\n"));
+    ck_assert_ptr_nonnull(
+        strstr(s, "gatehouse_http_request_duration_seconds_sum{route=\"healthz\"} 100000\n"));
+    gh_buf_free(&out);
+    gh_metrics_reset();
+}
+END_TEST
+
 Suite *router_suite(void)
 {
     Suite *s = suite_create("router");
@@ -192,6 +235,7 @@ Suite *router_suite(void)
     tcase_add_test(tc, route_scim_names_any_case);
     tcase_add_test(tc, bearer_parsing);
     tcase_add_test(tc, metrics_exposition);
+    tcase_add_test(tc, metrics_sum_across_threads);
     suite_add_tcase(s, tc);
     return s;
 }

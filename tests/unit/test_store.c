@@ -753,6 +753,28 @@ START_TEST(name_key_schema_2_migrates)
 }
 END_TEST
 
+/* migrate-store with a --from that names no file (a typo) must not create an empty SQLite store
+ * there and copy it: it answered "copied ... 0 users ... verified" and exit 0, and the fleet
+ * was deployed on an empty directory. */
+START_TEST(migrate_from_a_missing_file_is_refused)
+{
+    char *dir = gh_tmpdir_new();
+    char from[600], to[600];
+    struct store_migrate_report rep;
+    struct gh_err err = {0};
+    enum gh_status rc;
+
+    snprintf(from, sizeof(from), "%s/typo.db", dir);
+    snprintf(to, sizeof(to), "%s",
+             gh_test_pg_url() != NULL ? gh_test_pg_url() : "postgresql://127.0.0.1:1/none");
+    rc = store_migrate(from, to, &rep, &err);
+    ck_assert_msg(rc == GH_E_INVALID, "%d %s", rc, err.msg);
+    ck_assert_msg(strstr(err.msg, "typo.db") != NULL, "%s", err.msg);
+    ck_assert_msg(access(from, F_OK) != 0, "migrate-store created %s", from);
+    gh_tmpdir_remove(dir);
+}
+END_TEST
+
 /* The tests every backend passes. */
 static void store_matrix(TCase *tc)
 {
@@ -772,6 +794,7 @@ Suite *store_suite(void)
     /* SQLite only: a file system that refuses writes, and files of older schema versions */
     tcase_add_test(tc, store_cannot_write_is_unavailable);
     tcase_add_test(tc, name_key_schema_2_migrates);
+    tcase_add_test(tc, migrate_from_a_missing_file_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -205,7 +205,7 @@ START_TEST(reject_oversized_token)
     big[100] = '.';
     big[200] = '.';
     big[n] = '\0';
-    expect_deny(&f, big, "larger than 65536");
+    expect_deny(&f, big, "larger than 24576");
     free(big);
     tfx_stop(&f);
 }
