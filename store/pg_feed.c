@@ -21,11 +21,13 @@
 /* rows fetched at a time when loading: a million members never sit in memory at once */
 #define STORE_PG_FETCH "10000"
 
-/* Pass rows of (op, a, b, c, k, n[, rev]) to fn; *out_stopped when fn asked to stop. */
-static void store_pg_feed_rows(PGresult *res, bool with_rev, store_change_fn fn, void *ctx,
+/* Pass rows first.. of (op, a, b, c, k, n[, rev]) to fn; *out_stopped when fn asked to stop.
+ * first 0: a load (no revs); 1: the changes query. */
+static void store_pg_feed_rows(PGresult *res, int first, store_change_fn fn, void *ctx,
                                bool *out_stopped)
 {
-    for (int i = 0; i < PQntuples(res) && !*out_stopped; i++) {
+    bool with_rev = first > 0; /* the changes query (its row 0 is the pruned mark) */
+    for (int i = first; i < PQntuples(res) && !*out_stopped; i++) {
         struct store_change ch = {
             with_rev ? store_pg_int(res, i, 6) : 0,
             PQgetvalue(res, i, 0)[0],
@@ -51,7 +53,7 @@ enum gh_status store_pg_load(struct store *base, store_change_fn fn, void *ctx, 
         "SELECT 'U', id, user_name, external_id, active::integer, 0 FROM users ORDER BY seq",
         "SELECT 'G', id, display_name, NULL, 0, 0 FROM groups ORDER BY seq",
         "SELECT 'M', group_id, member_id, NULL, member_type, 0 FROM members "
-        "WHERE member_type = 0 ORDER BY group_id, member_id",
+        "WHERE member_type = 0",
         "SELECT 'L', key, group_id, NULL, 0, 0 FROM access_group_links ORDER BY key",
         "SELECT 'C', user_id, key, NULL, 0, at FROM cutoffs ORDER BY user_id, key",
         "SELECT 'T', value, NULL, NULL, kind, at FROM user_tombstones "
@@ -83,7 +85,7 @@ enum gh_status store_pg_load(struct store *base, store_change_fn fn, void *ctx, 
             rc = store_pg_exec(c, "FETCH " STORE_PG_FETCH " FROM gh_load", 0, NULL, &res, err);
             if (rc || PQntuples(res) == 0)
                 break;
-            store_pg_feed_rows(res, false, fn, ctx, &stopped);
+            store_pg_feed_rows(res, 0, fn, ctx, &stopped);
             PQclear(res);
             res = NULL;
         }
@@ -100,7 +102,9 @@ out:
     return rc;
 }
 
-/* See store_int.h. The pruned mark and the rows are read in one snapshot. */
+/* See store_int.h. One statement, so one snapshot and one round trip (this runs after every
+ * write and on every replica woken by its NOTIFY): its first row carries the pruned mark, the
+ * others are the changes after `after` (none when the log was pruned past it). */
 enum gh_status store_pg_changes(struct store *base, int64_t after, size_t limit, store_change_fn fn,
                                 void *ctx, bool *out_gone, struct gh_err *err)
 {
@@ -115,25 +119,19 @@ enum gh_status store_pg_changes(struct store *base, int64_t after, size_t limit,
     *out_gone = false;
     snprintf(after_s, sizeof(after_s), "%lld", (long long)after);
     snprintf(limit_s, sizeof(limit_s), "%zu", limit);
-    rc = store_pg_exec_first(s, c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0, NULL, NULL,
-                             err);
-    if (rc)
-        goto out;
-    rc = store_pg_exec(c, "SELECT value::bigint FROM gh_meta WHERE key = 'changes_pruned'", 0, NULL,
-                       &res, err);
-    if (rc == GH_OK && after < store_pg_int(res, 0, 0))
+    rc = store_pg_exec_first(
+        s, c,
+        "WITH p AS (SELECT value::bigint AS v FROM gh_meta WHERE key = 'changes_pruned') "
+        "SELECT 'P', NULL, NULL, NULL, 0::bigint, p.v, 0::bigint FROM p "
+        "UNION ALL (SELECT op, a, b, c, k, n, rev FROM changes, p "
+        "WHERE rev > $1::bigint AND $1::bigint >= p.v ORDER BY rev LIMIT $2::bigint)",
+        2, p, &res, err);
+    if (rc == GH_OK && (PQntuples(res) < 1 || PQgetvalue(res, 0, 0)[0] != 'P'))
+        rc = GH_ERR(err, GH_E_STORE, "postgresql: the change log has no pruned mark");
+    if (rc == GH_OK && after < store_pg_int(res, 0, 5))
         *out_gone = true;
-    PQclear(res);
-    res = NULL;
     if (rc == GH_OK && !*out_gone)
-        rc = store_pg_exec(c,
-                           "SELECT op, a, b, c, k, n, rev FROM changes WHERE rev > $1 "
-                           "ORDER BY rev LIMIT $2",
-                           2, p, &res, err);
-    if (rc == GH_OK && res != NULL)
-        store_pg_feed_rows(res, true, fn, ctx, &stopped);
-    store_pg_exec(c, rc ? "ROLLBACK" : "COMMIT", 0, NULL, NULL, NULL);
-out:
+        store_pg_feed_rows(res, 1, fn, ctx, &stopped);
     PQclear(res);
     store_pg_release(c);
     return rc;
