@@ -618,7 +618,7 @@ const char *gh_config_db_shown(const char *db, char *buf, size_t cap)
         if (pw != buf && pw[-1] != '?' && pw[-1] != '&')
             continue;
         if (end - v >= 3) {
-            memcpy(v, "***", 3);
+            v[0] = v[1] = v[2] = '*';
             memmove(v + 3, end, strlen(end) + 1);
         }
     }

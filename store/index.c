@@ -64,7 +64,7 @@ static void ix_map_free(struct ix_map *m)
 static void ix_map_grow(struct ix_map *m)
 {
     size_t nb = m->nb ? m->nb * 2 : 64;
-    struct ix_entry **b = gh_xcalloc(nb, sizeof(*b));
+    struct ix_entry **b = gh_xcalloc(nb, sizeof(struct ix_entry *));
     for (size_t i = 0; i < m->nb; i++) {
         struct ix_entry *e = m->b[i], *next;
         for (; e != NULL; e = next) {
@@ -194,7 +194,7 @@ static char *ix_fold(const char *s, char prefix)
         out[o++] = prefix;
     for (size_t i = 0; i <= n; i++) {
         char c = s[i];
-        out[o++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+        out[o++] = (char)((c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c);
     }
     return out;
 }
@@ -345,7 +345,7 @@ static void ix_apply_member(struct ix_data *d, const struct store_change *ch, bo
         return;
     if (u->ngroups == u->capgroups) {
         u->capgroups = u->capgroups ? u->capgroups * 2 : 4;
-        u->groups = gh_xrealloc(u->groups, u->capgroups * sizeof(*u->groups));
+        u->groups = gh_xrealloc(u->groups, u->capgroups * sizeof(struct ix_group *));
     }
     u->groups[u->ngroups++] = g;
     d->memberships++;
@@ -687,14 +687,14 @@ static const char *ix_fold_buf(const char *value, char prefix, char *buf, size_t
         out[o++] = prefix;
     for (size_t i = 0; i <= n; i++) {
         char c = value[i];
-        out[o++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+        out[o++] = (char)((c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c);
     }
     return out;
 }
 
 static int64_t ix_tomb_at(const struct ix_data *d, const char *value, char kind)
 {
-    char buf[256], *heap;
+    char buf[256] = "", *heap;
     const struct ix_tomb *t;
     if (d->tombs.n == 0)
         return 0;
@@ -718,7 +718,7 @@ enum gh_status store_index_lookup(struct store_index *ix, enum store_user_key ke
     d = ix->d;
     *out_rev = atomic_load(&ix->rev);
     if (key == STORE_KEY_USER_NAME) {
-        char buf[256], *heap;
+        char buf[256] = "", *heap;
         u = ix_map_get(&d->names, ix_fold_buf(value, 0, buf, sizeof(buf), &heap));
         free(heap);
         v.matches = u != NULL;

@@ -88,7 +88,7 @@ static enum gh_status store_migrate_check_rows(sqlite3 *db, struct store *dst,
 
     for (int k = 0; k < 2 && rc == GH_OK; k++) {
         sqlite3_stmt *st = NULL;
-        int step;
+        int step = SQLITE_DONE;
         rc = store_sqlite_prepare(db, sql[k], &st, err);
         while (rc == GH_OK && (step = sqlite3_step(st)) == SQLITE_ROW) {
             struct store_rec rec = {0};
@@ -105,6 +105,8 @@ static enum gh_status store_migrate_check_rows(sqlite3 *db, struct store *dst,
             if (rc == GH_OK)
                 rep->etags_checked++;
         }
+        if (rc == GH_OK && step != SQLITE_DONE)
+            rc = store_sqlite_fail(db, err, "read source");
         sqlite3_finalize(st);
     }
     return rc;

@@ -148,11 +148,14 @@ void store_pg_real_text(double v, char *out, size_t cap)
         return;
     e = strchr(out, 'e');
     if (e == NULL) {
-        memcpy(out + n, ".0", 3); /* 12 -> 12.0 */
+        out[n] = '.'; /* 12 -> 12.0 */
+        out[n + 1] = '0';
+        out[n + 2] = '\0';
         return;
     }
     memmove(e + 2, e, strlen(e) + 1); /* 1e+20 -> 1.0e+20 */
-    memcpy(e, ".0", 2);
+    e[0] = '.';
+    e[1] = '0';
 }
 
 /* A double as numeric text that reads back as the same double, by cJSON's rule (15 digits,

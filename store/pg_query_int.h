@@ -35,7 +35,7 @@ struct store_pg_list_sql {
  * GH_CAP_SCIM_FILTER_LEN stays far below it. */
 #define STORE_PG_MAX_PARAMS 8192
 /* The most bytes of SQL one statement may have. */
-#define STORE_PG_MAX_SQL (4u * 1024 * 1024)
+#define STORE_PG_MAX_SQL ((size_t)4 * 1024 * 1024)
 
 /*
  * Compile q for the table of kind into *out (tables unqualified: the connection's search_path

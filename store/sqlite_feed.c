@@ -36,7 +36,7 @@ static enum gh_status store_sqlite_feed_walk(sqlite3 *db, const char *sql, int64
         const char *op = (const char *)sqlite3_column_text(st, 0);
         struct store_change ch = {
             with_rev ? sqlite3_column_int64(st, 6) : 0,
-            op != NULL ? op[0] : '?',
+            (char)(op != NULL ? op[0] : '?'),
             store_sqlite_feed_text(st, 1),
             store_sqlite_feed_text(st, 2),
             store_sqlite_feed_text(st, 3),
@@ -81,8 +81,7 @@ enum gh_status store_sqlite_load(struct store *base, store_change_fn fn, void *c
     static const char *const sql[] = {
         "SELECT 'U', id, user_name, external_id, active, 0 FROM users ORDER BY rowid",
         "SELECT 'G', id, display_name, NULL, 0, 0 FROM groups ORDER BY rowid",
-        "SELECT 'M', group_id, member_id, NULL, member_type, 0 FROM members "
-        "WHERE member_type = 0",
+        "SELECT 'M', group_id, member_id, NULL, member_type, 0 FROM members WHERE member_type = 0",
         "SELECT 'L', key, group_id, NULL, 0, 0 FROM access_group_links",
         "SELECT 'C', user_id, key, NULL, 0, at FROM cutoffs",
         "SELECT 'T', value, NULL, NULL, kind, at FROM user_tombstones",

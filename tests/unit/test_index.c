@@ -33,8 +33,11 @@ static const char *ix_target(void)
     return tgt.target;
 }
 
+static void walk_reset(void);
+
 static void setup_on(enum gh_test_backend b)
 {
+    walk_reset(); /* the walk's state is static: with CK_FORK=no (valgrind) tests share it */
     struct gh_err err = {0};
     struct store_open_opts o = {20, 0, 0};
     gh_log_set_level(GH_LOG_ERROR);
@@ -237,6 +240,13 @@ static bool ulive[NU], glive[NG];
 static char uname[NU][32];
 static char names[NU * 4][32]; /* every userName ever used */
 static int nnames;
+
+static void walk_reset(void)
+{
+    memset(ulive, 0, sizeof(ulive));
+    memset(glive, 0, sizeof(glive));
+    nnames = 0;
+}
 
 static void remember(const char *n)
 {
