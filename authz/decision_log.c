@@ -24,6 +24,8 @@
  * ~400 bytes: a busy thread writes every ~160 decisions). */
 #define AUTHZ_DL_FLUSH_MS   500
 #define AUTHZ_DL_PER_THREAD (64 * 1024)
+/* Room a line is first written in, in place (a usual line is ~400 bytes). */
+#define AUTHZ_DL_INPLACE 4096
 
 struct authz_decision_log {
     int fd;
@@ -85,62 +87,93 @@ void authz_decision_log_close(struct authz_decision_log *log)
     free(log);
 }
 
-/* See decision_log.h. The line is written directly (as the /v1/authorize reply is), one per
- * check: keys in a fixed order, strings escaped by gh_buf_json_str, absent values as null. */
-void authz_decision_log_write(struct authz_decision_log *log, const struct authz_decision_entry *e)
+/* The line of e into w: keys in a fixed order, strings escaped as JSON (gh_span_json), absent
+ * values as null. */
+static void authz_decision_line(struct gh_span *w, const struct authz_decision_entry *e,
+                                const char *when, size_t when_len)
 {
-    struct gh_buf b;
-    enum gh_status st = GH_OK;
-    char when[40];
-
-    atomic_fetch_add(e->allowed ? &authz_dl_allowed : &authz_dl_denied, 1);
-    if (log == NULL)
-        return;
-    gh_log_time(when, sizeof(when));
-    /* every field is bounded by the request, the token or the store: no cap of its own */
-    gh_buf_init(&b, SIZE_MAX / 2);
-    gh_buf_reserve(&b, 512);
-    gh_buf_cat(&b, &st, "{\"decision_id\":");
-    gh_buf_cat_json(&b, &st, e->decision_id);
-    gh_buf_cat(&b, &st, ",\"time\":");
-    gh_buf_cat_json(&b, &st, when);
-    gh_buf_cat(&b, &st, ",\"subject\":{\"id\":");
-    gh_buf_cat_json(&b, &st, e->subject_id);
-    gh_buf_cat(&b, &st, ",\"userName\":");
-    gh_buf_cat_json(&b, &st, e->subject_user_name);
+    gh_span_lit(w, "{\"decision_id\":");
+    gh_span_json(w, e->decision_id);
+    gh_span_lit(w, ",\"time\":\"");
+    gh_span_put(w, when, when_len); /* digits, '-', ':', 'T', '.', 'Z': nothing to escape */
+    gh_span_lit(w, "\",\"subject\":{\"id\":");
+    gh_span_json(w, e->subject_id);
+    gh_span_lit(w, ",\"userName\":");
+    gh_span_json(w, e->subject_user_name);
     /* An unprovisioned subject is known only by its token: the identity claims' values say
      * which SCIM user was looked for, as fields an operator can query (not only in reason). */
     if (e->subject_id == NULL && e->nclaims > 0) {
-        gh_buf_cat(&b, &st, ",\"claims\":{");
+        gh_span_lit(w, ",\"claims\":{");
         for (size_t i = 0; i < e->nclaims; i++) {
             if (i > 0)
-                gh_buf_cat(&b, &st, ",");
-            gh_buf_cat_json(&b, &st, e->claim_names[i]);
-            gh_buf_cat(&b, &st, ":");
-            gh_buf_cat_json(&b, &st, e->claim_values[i]);
+                gh_span_lit(w, ",");
+            gh_span_json(w, e->claim_names[i]);
+            gh_span_lit(w, ":");
+            gh_span_json(w, e->claim_values[i]);
         }
-        gh_buf_cat(&b, &st, "}");
+        gh_span_lit(w, "}");
     }
-    gh_buf_cat(&b, &st, "},\"tenant\":");
-    gh_buf_cat_json(&b, &st, e->tenant);
-    gh_buf_cat(&b, &st, ",\"dataset\":");
-    gh_buf_cat_json(&b, &st, e->dataset);
-    gh_buf_cat(&b, &st, ",\"action\":");
-    gh_buf_cat_json(&b, &st, e->action);
-    gh_buf_cat(&b, &st,
-               e->allowed ? ",\"allowed\":true,\"result\":\"allow\""
-                          : ",\"allowed\":false,\"result\":\"deny\"");
-    gh_buf_cat(&b, &st, ",\"reason\":");
-    gh_buf_cat_json(&b, &st, e->reason);
-    gh_buf_cat(&b, &st, ",\"token_id\":");
-    gh_buf_cat_json(&b, &st, e->token_id);
-    if (st == GH_OK)
-        st = gh_buf_printf(&b, NULL, ",\"revision\":%lld}\n", (long long)e->revision);
-    if (st == GH_OK)
-        gh_logbuf_write(log->buf, b.data, b.len, false);
+    gh_span_lit(w, "},\"tenant\":");
+    gh_span_json(w, e->tenant);
+    gh_span_lit(w, ",\"dataset\":");
+    gh_span_json(w, e->dataset);
+    gh_span_lit(w, ",\"action\":");
+    gh_span_json(w, e->action);
+    if (e->allowed)
+        gh_span_lit(w, ",\"allowed\":true,\"result\":\"allow\",\"reason\":");
     else
-        authz_decision_log_failed(NULL, 1, EMSGSIZE);
-    gh_buf_free(&b);
+        gh_span_lit(w, ",\"allowed\":false,\"result\":\"deny\",\"reason\":");
+    gh_span_json(w, e->reason);
+    gh_span_lit(w, ",\"token_id\":");
+    gh_span_json(w, e->token_id);
+    gh_span_lit(w, ",\"revision\":");
+    gh_span_i64(w, (long long)e->revision);
+    gh_span_lit(w, "}\n");
+}
+
+/* The most bytes authz_decision_line can write for e. */
+static size_t authz_decision_line_max(const struct authz_decision_entry *e)
+{
+    size_t n = 256 + gh_span_json_max(e->decision_id) + gh_span_json_max(e->subject_id) +
+               gh_span_json_max(e->subject_user_name) + gh_span_json_max(e->tenant) +
+               gh_span_json_max(e->dataset) + gh_span_json_max(e->action) +
+               gh_span_json_max(e->reason) + gh_span_json_max(e->token_id);
+    for (size_t i = 0; e->subject_id == NULL && i < e->nclaims; i++)
+        n += 2 + gh_span_json_max(e->claim_names[i]) + gh_span_json_max(e->claim_values[i]);
+    return n;
+}
+
+/* See decision_log.h. The usual line (well under AUTHZ_DL_INPLACE bytes) is written in place,
+ * straight into the thread's log buffer; a longer one (long claim values) is built in memory of
+ * its worst-case size and written as one line. */
+void authz_decision_log_write(struct authz_decision_log *log, const struct authz_decision_entry *e)
+{
+    struct gh_span w;
+    char when[40];
+    size_t when_len;
+    char *big;
+
+    atomic_fetch_add_explicit(e->allowed ? &authz_dl_allowed : &authz_dl_denied, 1,
+                              memory_order_relaxed);
+    if (log == NULL)
+        return;
+    when_len = gh_log_time(when, sizeof(when));
+    gh_logbuf_begin(log->buf, AUTHZ_DL_INPLACE, &w);
+    authz_decision_line(&w, e, when, when_len);
+    gh_logbuf_end(log->buf, &w, !w.full, false);
+    if (!w.full)
+        return;
+    {
+        size_t cap = authz_decision_line_max(e);
+        big = gh_xmalloc(cap);
+        gh_span_init(&w, big, cap);
+        authz_decision_line(&w, e, when, when_len);
+        if (GH_NEVER(w.full))
+            authz_decision_log_failed(NULL, 1, EMSGSIZE);
+        else
+            gh_logbuf_write(log->buf, big, gh_span_len(&w), false);
+        free(big);
+    }
 }
 
 static pthread_once_t authz_dl_once = PTHREAD_ONCE_INIT;

@@ -373,6 +373,41 @@ void gh_reply_take(struct gh_req *r, unsigned status, const char *content_type, 
     r->reply_len = len;
 }
 
+/* See http.h. */
+void gh_reply_fill(struct gh_req *r, unsigned status, const char *content_type,
+                   gh_reply_fill_fn fill, gh_reply_max_fn max, const void *ctx)
+{
+    char local[2048];
+    struct gh_span w;
+    size_t cap, len;
+    char *text;
+
+    if (r->replied)
+        return;
+    gh_span_init(&w, local, sizeof(local));
+    fill(&w, ctx);
+    if (!w.full) {
+        len = gh_span_len(&w);
+        text = gh_xmalloc(len + 1);
+        memcpy(text, local, len);
+        text[len] = '\0';
+        gh_reply_take(r, status, content_type, text, len);
+        return;
+    }
+    cap = max(ctx);
+    text = gh_xmalloc(cap + 1);
+    gh_span_init(&w, text, cap);
+    fill(&w, ctx);
+    if (GH_NEVER(w.full)) {
+        free(text);
+        gh_reply(r, 500, "application/json", "{\"error\":\"internal\"}", 20);
+        return;
+    }
+    len = gh_span_len(&w);
+    text[len] = '\0';
+    gh_reply_take(r, status, content_type, text, len);
+}
+
 /* Reply with a JSON document; takes ownership of body. cJSON allocates with malloc (no hooks
  * are installed), so the printed text goes to MHD as it is. */
 void gh_reply_json(struct gh_req *r, unsigned status, cJSON *body)
@@ -911,6 +946,7 @@ static void gh_http_completed(void *cls, struct MHD_Connection *conn, void **con
     struct gh_req *r = *con_cls;
     double secs;
     char qpath[256];
+    struct gh_log_line line;
     (void)conn;
 
     if (r == NULL)
@@ -925,14 +961,27 @@ static void gh_http_completed(void *cls, struct MHD_Connection *conn, void **con
     /* The access line: path only (a query string may carry secrets), never headers. A 429 is
      * an address over its failed-authentication budget: core/authfail.c counts those in its
      * summary line, so a guessing flood does not write a line per try. */
-    if (!r->replied || r->status != 429) {
-        /* dur_ms in integer microseconds: printf's floating point costs more than the rest */
+    if ((!r->replied || r->status != 429) && gh_log_begin(&line, GH_LOG_INFO, "http")) {
+        /* written in place into the thread's log buffer, without printf (which cost more than
+         * the rest of the line); dur_ms in integer microseconds */
         long long us = (long long)(secs * 1e6);
-        gh_log(GH_LOG_INFO, "http",
-               "\"request\" method=%s path=%s route=%s status=%u dur_ms=%lld.%03lld%s", r->method,
-               gh_log_q(qpath, sizeof(qpath), r->path), gh_req_route(r), r->replied ? r->status : 0,
-               us / 1000, us % 1000,
-               toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+        char frac[3] = {(char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10),
+                        (char)('0' + us % 10)};
+        gh_span_lit(&line.w, "\"request\" method=");
+        gh_span_puts(&line.w, r->method);
+        gh_span_lit(&line.w, " path=");
+        gh_span_puts(&line.w, gh_log_q(qpath, sizeof(qpath), r->path));
+        gh_span_lit(&line.w, " route=");
+        gh_span_puts(&line.w, gh_req_route(r));
+        gh_span_lit(&line.w, " status=");
+        gh_span_u64(&line.w, r->replied ? r->status : 0);
+        gh_span_lit(&line.w, " dur_ms=");
+        gh_span_i64(&line.w, us / 1000);
+        gh_span_lit(&line.w, ".");
+        gh_span_put(&line.w, frac, sizeof(frac));
+        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+            gh_span_lit(&line.w, " aborted=1");
+        gh_log_end(&line);
     }
     if (r->auth_release != NULL)
         r->auth_release(r->auth);

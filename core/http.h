@@ -10,6 +10,7 @@
 #define GH_HTTP_H
 
 #include "arena.h"
+#include "buf.h"
 #include "err.h"
 #include "route.h"
 
@@ -103,6 +104,13 @@ void gh_reply_json(struct gh_req *r, unsigned status, cJSON *body); /* takes bod
  * and hands it to the HTTP library without a copy. content_type must outlive the request. */
 void gh_reply_take(struct gh_req *r, unsigned status, const char *content_type, char *body,
                    size_t len);
+/* Reply with text that fill(w, ctx) writes (a span, buf.h): into a stack buffer first, the
+ * reply then allocated at its exact size; when it does not fit, fill runs again over max(ctx)
+ * bytes, its worst case. No printf, no growing buffer: the replies of every decision. */
+typedef void (*gh_reply_fill_fn)(struct gh_span *w, const void *ctx);
+typedef size_t (*gh_reply_max_fn)(const void *ctx);
+void gh_reply_fill(struct gh_req *r, unsigned status, const char *content_type,
+                   gh_reply_fill_fn fill, gh_reply_max_fn max, const void *ctx);
 /* The default error reply: {"error":"<status name>","message":"<err->msg>"} as JSON. */
 void gh_reply_error(struct gh_req *r, const struct gh_err *err);
 /* RFC 6750 §3 WWW-Authenticate for a 401/403 of a bearer route (challenge.c): realm only when

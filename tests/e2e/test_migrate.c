@@ -100,8 +100,8 @@ START_TEST(migrate_store_copies_and_serves)
     ck_assert_msg(strstr(log, "already holds") != NULL, "%s", log);
 
     snprintf(dbset, sizeof(dbset), "GATEHOUSE_DB=%s", target);
-    b = scim_e2e_fixture_start(&(struct gh_fixture_opts){
-        .scim_token = SCIM_TOKEN, .policy = MG_POLICY, .extra = extra});
+    b = scim_e2e_fixture_start(
+        &(struct gh_fixture_opts){.scim_token = SCIM_TOKEN, .policy = MG_POLICY, .extra = extra});
     r = scim_call("GET", path, NULL);
     ck_assert_int_eq(r.status, 200);
     ck_assert_str_eq(r.etag, etag);
