@@ -274,7 +274,7 @@ enum gh_status gh_http_parse_bearer(const char *authorization, const char **out_
                                     size_t *out_len, struct gh_err *err)
 {
     const char *p;
-    size_t n;
+    size_t n, len;
 
     if (authorization == NULL || *authorization == '\0')
         return GH_ERR(err, GH_E_UNAUTHORIZED, "no Authorization header");
@@ -283,11 +283,21 @@ enum gh_status gh_http_parse_bearer(const char *authorization, const char **out_
     p = authorization + 7;
     while (*p == ' ')
         p++;
-    for (n = 0; gh_http_b64token[(unsigned char)p[n]]; n++)
-        ;
+    /* The length first (strlen is vectorised), then the table eight bytes at a time: the
+     * lookups are independent, so a ~1 KiB token costs a fraction of a byte-at-a-time scan. */
+    len = strlen(p);
+    for (n = 0; n + 8 <= len; n += 8) {
+        const unsigned char *u = (const unsigned char *)p + n;
+        if (!(gh_http_b64token[u[0]] & gh_http_b64token[u[1]] & gh_http_b64token[u[2]] &
+              gh_http_b64token[u[3]] & gh_http_b64token[u[4]] & gh_http_b64token[u[5]] &
+              gh_http_b64token[u[6]] & gh_http_b64token[u[7]]))
+            break;
+    }
+    while (n < len && gh_http_b64token[(unsigned char)p[n]])
+        n++;
     if (n == 0)
         return GH_ERR(err, GH_E_UNAUTHORIZED, "empty bearer token");
-    if (p[n] != '\0' && strspn(p + n, " \t") != strlen(p + n))
+    if (n < len && strspn(p + n, " \t") != len - n)
         return GH_ERR(err, GH_E_UNAUTHORIZED, "malformed bearer token");
     *out_tok = p;
     *out_len = n;
