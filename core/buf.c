@@ -6,6 +6,7 @@
 #include "mem.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,7 +254,19 @@ void gh_span_json(struct gh_span *w, const char *s)
     if (w->p == w->end)
         goto cut;
     *w->p++ = '"';
-    for (run = s;; s++) {
+    run = s;
+    /* Eight bytes at a time while none needs an escape (no byte < 0x20, '"' or '\\'; SWAR
+     * tests, exact for "any byte"), then byte by byte from the first chunk that has one. */
+    for (size_t len = strlen(s); len >= 8; len -= 8, s += 8) {
+        const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+        uint64_t x, q, b;
+        memcpy(&x, s, 8);
+        q = x ^ (ones * '"');
+        b = x ^ (ones * '\\');
+        if ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs)
+            break;
+    }
+    for (;; s++) {
         unsigned char ch = (unsigned char)*s;
         size_t n = (size_t)(s - run);
         char esc[6] = {'\\', 0, 0, 0, 0, 0};
