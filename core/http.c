@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,20 @@
  * packet, so a second is generous, and a flood of half-open connections is cleared within it. */
 #define GH_HTTP_REAP_MS           100
 #define GH_HTTP_PRESSURE_GRACE_MS 1000
+
+/* Copies of the in-flight count; threads take them in turn. */
+#define GH_HTTP_INFLIGHT_SHARDS 16
+
+/* This thread's copy of a server's in-flight count (0 .. GH_HTTP_INFLIGHT_SHARDS - 1). */
+static _Atomic unsigned gh_http_next_shard;
+static _Thread_local int gh_http_shard = -1;
+
+static int gh_http_my_shard(void)
+{
+    if (gh_http_shard < 0)
+        gh_http_shard = (int)(atomic_fetch_add(&gh_http_next_shard, 1) % GH_HTTP_INFLIGHT_SHARDS);
+    return gh_http_shard;
+}
 
 /* Where a connection is, for the reaper. */
 enum gh_conn_phase {
@@ -108,7 +123,11 @@ struct gh_server {
     size_t nroutes;
     int port;
     bool tls;
-    _Atomic long inflight;
+    /* requests started and not completed, counted per thread (summed when read) so that
+     * worker threads do not bounce one line twice a request */
+    struct {
+        alignas(64) _Atomic long n;
+    } inflight[GH_HTTP_INFLIGHT_SHARDS];
     _Atomic long body_bytes; /* bodies being received (charged), over all connections */
     /* connections, oldest first, and the reaper */
     pthread_mutex_t conns_lock;
@@ -168,32 +187,40 @@ unsigned gh_req_header_count(const struct gh_req *r, const char *name)
     return c.n;
 }
 
-struct gh_http_repeat {
+struct gh_http_pick {
     const char *const *names;
-    unsigned seen[16]; /* per name, up to 16 names */
+    size_t lens[16];
+    const char **values;
+    unsigned *counts;
 };
 
-static enum MHD_Result gh_http_repeat_cb(void *cls, enum MHD_ValueKind kind, const char *key,
-                                         const char *value)
+static enum MHD_Result gh_http_pick_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       size_t key_size, const char *value, size_t value_size)
 {
-    struct gh_http_repeat *c = cls;
+    struct gh_http_pick *c = cls;
     (void)kind;
-    (void)value;
-    for (size_t i = 0; c->names[i] != NULL && i < 16; i++)
-        if (strcasecmp(key, c->names[i]) == 0)
-            c->seen[i]++;
+    (void)value_size;
+    for (size_t i = 0; c->names[i] != NULL && i < 16; i++) {
+        /* the length first: most headers are not asked for and differ in it */
+        if (c->lens[i] != key_size || strcasecmp(key, c->names[i]) != 0)
+            continue;
+        if (c->counts[i]++ == 0)
+            c->values[i] = value;
+    }
     return MHD_YES;
 }
 
 /* See http.h. */
-const char *gh_req_header_repeated(const struct gh_req *r, const char *const *names)
+void gh_req_headers_pick(const struct gh_req *r, const char *const *names, const char **values,
+                         unsigned *counts)
 {
-    struct gh_http_repeat c = {names, {0}};
-    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, gh_http_repeat_cb, &c);
-    for (size_t i = 0; names[i] != NULL && i < 16; i++)
-        if (c.seen[i] > 1)
-            return names[i];
-    return NULL;
+    struct gh_http_pick c = {names, {0}, values, counts};
+    for (size_t i = 0; names[i] != NULL && i < 16; i++) {
+        c.lens[i] = strlen(names[i]);
+        values[i] = NULL;
+        counts[i] = 0;
+    }
+    MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, gh_http_pick_cb, &c);
 }
 
 /* A decoded query parameter, or NULL when absent or valueless (borrowed). */
@@ -894,7 +921,7 @@ static enum MHD_Result gh_http_access(void *cls, struct MHD_Connection *conn, co
             atomic_store(&r->cn->request, true);
         clock_gettime(CLOCK_MONOTONIC, &r->start);
         *con_cls = r;
-        atomic_fetch_add(&srv->inflight, 1);
+        atomic_fetch_add_explicit(&srv->inflight[gh_http_my_shard()].n, 1, memory_order_relaxed);
 
         st = gh_route_find(srv->routes, srv->nroutes, method, url, &r->route, allow, sizeof(allow));
         if (r->route != NULL)
@@ -1002,7 +1029,7 @@ static void gh_http_completed(void *cls, struct MHD_Connection *conn, void **con
     r->charged = 0;
     gh_http_req_done(r);
     *con_cls = NULL;
-    atomic_fetch_sub(&srv->inflight, 1);
+    atomic_fetch_sub_explicit(&srv->inflight[gh_http_my_shard()].n, 1, memory_order_relaxed);
 }
 
 static void gh_http_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -1166,7 +1193,11 @@ void gh_server_quiesce(struct gh_server *srv)
 /* Requests that have started and not completed. Thread-safe. */
 long gh_server_inflight(const struct gh_server *srv)
 {
-    return atomic_load(&((struct gh_server *)srv)->inflight);
+    long n = 0;
+    /* a request may complete on another thread than it started on: only the sum counts */
+    for (int i = 0; i < GH_HTTP_INFLIGHT_SHARDS; i++)
+        n += atomic_load(&((struct gh_server *)srv)->inflight[i].n);
+    return n;
 }
 
 /* Stop the daemon and free srv. NULL is a no-op. */

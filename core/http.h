@@ -59,9 +59,11 @@ const char *gh_req_header(const struct gh_req *r, const char *name);    /* case-
 const char *gh_req_query(const struct gh_req *r, const char *name);     /* decoded, or NULL */
 bool gh_req_has_query(const struct gh_req *r, const char *name);        /* even without a value */
 unsigned gh_req_header_count(const struct gh_req *r, const char *name); /* repeated headers */
-/* The first of the NULL-terminated names (case-insensitive) sent more than once, or NULL: one
- * pass over the headers for all of them. */
-const char *gh_req_header_repeated(const struct gh_req *r, const char *const *names);
+/* Several headers in one pass over the request's (names: NULL-terminated, at most 16,
+ * case-insensitive): values[i] is the first value of names[i] as gh_req_header gives it (NULL
+ * when absent) and counts[i] how many times it was sent. Borrowed until the request completes. */
+void gh_req_headers_pick(const struct gh_req *r, const char *const *names, const char **values,
+                         unsigned *counts);
 const char *gh_req_body(const struct gh_req *r, size_t *out_len); /* NUL-terminated */
 struct gh_arena *gh_req_arena(struct gh_req *r);
 /* The matched route family's context (struct gh_route ctx): each family's handlers know its
