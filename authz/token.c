@@ -13,7 +13,8 @@
  *     template), aud string or array, tid allow-list; then scopes/roles (403).
  * libjwt is deliberately not used: it takes alg from the token, accepts anything with a NULL key
  * and re-parses a PEM key per call (ENTRA.md §4). The payload is parsed here with cJSON, with
- * duplicate members rejected. Verified tokens are cached by SHA-256 until exp (sharded LRU).
+ * duplicate members rejected. Verified tokens are cached by SHA-256 until exp (read-locked shards,
+ * CLOCK eviction).
  */
 #include "authz/token.h"
 #include "core/core.h"
