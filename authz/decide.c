@@ -23,6 +23,7 @@ void authz_decide(const struct authz_facts *f, int64_t iat, const char *dataset,
     const char *act = policy_action_name(action);
     char when[32], issued[32];
     const struct authz_membership *revoked = NULL;
+    struct gh_span w;
 
     out->allowed = false;
     if (f->stale != NULL) {
@@ -63,15 +64,27 @@ void authz_decide(const struct authz_facts *f, int64_t iat, const char *dataset,
             continue;
         }
         out->allowed = true;
-        snprintf(out->reason, sizeof(out->reason),
-                 "access group \"%s\" (IdP group \"%s\") grants %s on %s", m->group->name,
-                 m->via != NULL ? m->via : m->group->name, act, dataset);
+        /* the allowing reasons by hand (a span, cut as snprintf cuts): every decision has one */
+        gh_span_init(&w, out->reason, sizeof(out->reason) - 1);
+        gh_span_lit(&w, "access group \"");
+        gh_span_puts(&w, m->group->name);
+        gh_span_lit(&w, "\" (IdP group \"");
+        gh_span_puts(&w, m->via != NULL ? m->via : m->group->name);
+        gh_span_lit(&w, "\") grants ");
+        gh_span_puts(&w, act);
+        gh_span_lit(&w, " on ");
+        gh_span_puts(&w, dataset);
+        *w.p = '\0';
         return;
     }
     if (policy_grants_allow(f->defaults, f->ndefaults, dataset, action)) {
         out->allowed = true;
-        snprintf(out->reason, sizeof(out->reason),
-                 "default_grants give every active provisioned user %s on %s", act, dataset);
+        gh_span_init(&w, out->reason, sizeof(out->reason) - 1);
+        gh_span_lit(&w, "default_grants give every active provisioned user ");
+        gh_span_puts(&w, act);
+        gh_span_lit(&w, " on ");
+        gh_span_puts(&w, dataset);
+        *w.p = '\0';
         return;
     }
     if (revoked != NULL) {

@@ -23,10 +23,31 @@
 
 #define AUTHZ_EXT_PREFIX "/v1/ext_authz"
 
-/* Headers whose second copy would let a client add to what its proxy sets: refused. */
-static const char *const authz_ext_single[] = {
-    "X-Gatehouse-Dataset", "X-Gatehouse-Action", "X-Original-URI", "X-Original-Method",
-    "X-Forwarded-Uri",     "X-Forwarded-Method", "Authorization",  NULL,
+/* The headers ext_authz reads, picked in one pass (gh_req_headers_pick). The first
+ * AUTHZ_EXT_NSINGLE are those whose second copy would let a client add to what its proxy sets:
+ * refused. */
+enum {
+    AUTHZ_EXT_H_DATASET,
+    AUTHZ_EXT_H_ACTION,
+    AUTHZ_EXT_H_ORIG_URI,
+    AUTHZ_EXT_H_ORIG_METHOD,
+    AUTHZ_EXT_H_FWD_URI,
+    AUTHZ_EXT_H_FWD_METHOD,
+    AUTHZ_EXT_H_AUTHORIZATION,
+    AUTHZ_EXT_NSINGLE,
+    AUTHZ_EXT_H_MIN_REVISION = AUTHZ_EXT_NSINGLE,
+    AUTHZ_EXT_NHEADERS
+};
+static const char *const authz_ext_headers[AUTHZ_EXT_NHEADERS + 1] = {
+    [AUTHZ_EXT_H_DATASET] = "X-Gatehouse-Dataset",
+    [AUTHZ_EXT_H_ACTION] = "X-Gatehouse-Action",
+    [AUTHZ_EXT_H_ORIG_URI] = "X-Original-URI",
+    [AUTHZ_EXT_H_ORIG_METHOD] = "X-Original-Method",
+    [AUTHZ_EXT_H_FWD_URI] = "X-Forwarded-Uri",
+    [AUTHZ_EXT_H_FWD_METHOD] = "X-Forwarded-Method",
+    [AUTHZ_EXT_H_AUTHORIZATION] = "Authorization",
+    [AUTHZ_EXT_H_MIN_REVISION] = AUTHZ_MIN_REVISION_HEADER,
+    [AUTHZ_EXT_NHEADERS] = NULL,
 };
 
 /*
@@ -124,23 +145,27 @@ enum gh_status authz_ext_check_parse(struct gh_arena *a, const char *origin,
     return GH_OK;
 }
 
-/* The request's headers as authz_ext_check_parse reads them, against the current policy. */
-static enum gh_status authz_ext_check(struct gh_req *r, struct authz_check *out, struct gh_err *err)
+/* The request's headers (hv: authz_ext_headers' first values, hn: their counts) as
+ * authz_ext_check_parse reads them, against the current policy. */
+static enum gh_status authz_ext_check(struct gh_req *r, const char *const *hv, const unsigned *hn,
+                                      struct authz_check *out, struct gh_err *err)
 {
     struct authz_ext_request in = {
         .method = gh_req_method(r),
         .path = gh_req_path(r),
-        .x_original_method = gh_req_header(r, "X-Original-Method"),
-        .x_original_uri = gh_req_header(r, "X-Original-URI"),
-        .x_forwarded_method = gh_req_header(r, "X-Forwarded-Method"),
-        .x_forwarded_uri = gh_req_header(r, "X-Forwarded-Uri"),
-        .dataset = gh_req_header(r, "X-Gatehouse-Dataset"),
-        .action = gh_req_header(r, "X-Gatehouse-Action"),
+        .x_original_method = hv[AUTHZ_EXT_H_ORIG_METHOD],
+        .x_original_uri = hv[AUTHZ_EXT_H_ORIG_URI],
+        .x_forwarded_method = hv[AUTHZ_EXT_H_FWD_METHOD],
+        .x_forwarded_uri = hv[AUTHZ_EXT_H_FWD_URI],
+        .dataset = hv[AUTHZ_EXT_H_DATASET],
+        .action = hv[AUTHZ_EXT_H_ACTION],
     };
     struct policy_snapshot *snap;
     enum gh_status st;
 
-    in.repeated = gh_req_header_repeated(r, authz_ext_single);
+    for (int i = 0; i < AUTHZ_EXT_NSINGLE && in.repeated == NULL; i++)
+        if (hn[i] > 1)
+            in.repeated = authz_ext_headers[i];
     snap = policy_engine_acquire(((const struct authz_ctx *)gh_req_ctx(r))->policy);
     st = authz_ext_check_parse(gh_req_arena(r),
                                ((const struct authz_ctx *)gh_req_ctx(r))->ext_authz_origin,
@@ -159,43 +184,52 @@ static const char *authz_ext_header_value(struct gh_req *r, const char *s)
     return v;
 }
 
-/*
- * The ext_authz reply, {"allowed","decision_id","dataset","action","reason"} (members that are
- * NULL are left out: a refusal before a decision has neither id nor check), written with the
- * same writer as the /v1/authorize reply (gh_buf_cat_json: cJSON's escaping, no document tree).
- * A reply that cannot be built is a 403: ext_authz never answers anything but 200/401/403.
- */
+/* What an ext_authz reply is written from (members that are NULL are left out: a refusal before
+ * a decision has neither id nor check). */
+struct authz_ext_body {
+    bool allowed;
+    const char *decision_id, *dataset, *action, *reason;
+};
+
+/* {"allowed","decision_id","dataset","action","reason"}, in place (gh_reply_fill), with the
+ * same escaping as the /v1/authorize reply. */
+static void authz_ext_fill(struct gh_span *w, const void *ctx)
+{
+    const struct authz_ext_body *b = ctx;
+
+    if (b->allowed)
+        gh_span_lit(w, "{\"allowed\":true");
+    else
+        gh_span_lit(w, "{\"allowed\":false");
+    if (b->decision_id != NULL) {
+        gh_span_lit(w, ",\"decision_id\":");
+        gh_span_json(w, b->decision_id);
+    }
+    if (b->dataset != NULL) {
+        gh_span_lit(w, ",\"dataset\":");
+        gh_span_json(w, b->dataset);
+        gh_span_lit(w, ",\"action\":");
+        gh_span_json(w, b->action);
+    }
+    gh_span_lit(w, ",\"reason\":");
+    gh_span_json(w, b->reason);
+    gh_span_lit(w, "}");
+}
+
+static size_t authz_ext_max(const void *ctx)
+{
+    const struct authz_ext_body *b = ctx;
+    return 96 + gh_span_json_max(b->decision_id) + gh_span_json_max(b->dataset) +
+           gh_span_json_max(b->action) + gh_span_json_max(b->reason);
+}
+
+/* The ext_authz reply. Every string in it is bounded already, so it can always be built. */
 static void authz_ext_reply(struct gh_req *r, unsigned status, bool allowed,
                             const char *decision_id, const char *dataset, const char *action,
                             const char *reason)
 {
-    struct gh_buf b;
-    enum gh_status st = GH_OK;
-    size_t len = 0;
-    char *text;
-
-    gh_buf_init(&b, SIZE_MAX / 2); /* every string in it is bounded already */
-    gh_buf_cat(&b, &st, allowed ? "{\"allowed\":true" : "{\"allowed\":false");
-    if (decision_id != NULL) {
-        gh_buf_cat(&b, &st, ",\"decision_id\":");
-        gh_buf_cat_json(&b, &st, decision_id);
-    }
-    if (dataset != NULL) {
-        gh_buf_cat(&b, &st, ",\"dataset\":");
-        gh_buf_cat_json(&b, &st, dataset);
-        gh_buf_cat(&b, &st, ",\"action\":");
-        gh_buf_cat_json(&b, &st, action);
-    }
-    gh_buf_cat(&b, &st, ",\"reason\":");
-    gh_buf_cat_json(&b, &st, reason);
-    gh_buf_cat(&b, &st, "}");
-    if (st != GH_OK) {
-        gh_buf_free(&b);
-        gh_reply(r, 403, "application/json", "{\"allowed\":false}", 17);
-        return;
-    }
-    text = gh_buf_steal(&b, &len);
-    gh_reply_take(r, status, "application/json", text, len);
+    struct authz_ext_body b = {allowed, decision_id, dataset, action, reason};
+    gh_reply_fill(r, status, "application/json", authz_ext_fill, authz_ext_max, &b);
 }
 
 /* See authz.h. */
@@ -206,21 +240,27 @@ enum gh_status authz_handle_ext_authz(struct gh_req *r, struct gh_err *err)
     struct authz_check check = {0};
     struct authz_outcome o = {0};
     int64_t min_rev = 0;
+    const char *hv[AUTHZ_EXT_NHEADERS];
+    unsigned hn[AUTHZ_EXT_NHEADERS];
     char rev[24];
+    struct gh_span rw;
     enum gh_status st;
 
     if (claims == NULL)
         return GH_E_UNAUTHORIZED;
-    st = authz_ext_check(r, &check, err);
+    gh_req_headers_pick(r, authz_ext_headers, hv, hn);
+    st = authz_ext_check(r, hv, hn, &check, err);
     if (st == GH_OK)
-        st = authz_min_revision(NULL, gh_req_header(r, AUTHZ_MIN_REVISION_HEADER), &min_rev, err);
+        st = authz_min_revision(NULL, hv[AUTHZ_EXT_H_MIN_REVISION], &min_rev, err);
     if (st == GH_OK)
         st = authz_wait_revision(ax, min_rev, err);
     if (st == GH_OK)
         st = authz_request_decide(ax, claims, &check, 1, gh_req_arena(r), &o, err);
     if (st)
         return st;
-    snprintf(rev, sizeof(rev), "%lld", (long long)o.revision);
+    gh_span_init(&rw, rev, sizeof(rev) - 1);
+    gh_span_i64(&rw, (long long)o.revision);
+    *rw.p = '\0';
     gh_reply_header(r, "X-Gatehouse-Decision-Id", o.decision_id);
     gh_reply_header(r, "X-Gatehouse-Revision", rev);
     if (o.allowed) {

@@ -117,6 +117,42 @@ enum gh_status authz_authorize_body_parse(struct gh_arena *a, const cJSON *json,
     return GH_OK;
 }
 
+/*
+ * The usual /v1/authorize body, recognised without a JSON parse: exactly
+ * {"dataset":"<1 to AUTHZ_DATASET_MAX bytes of printable ASCII but '"' and '\\'>","action":
+ * "protect"|"unprotect"}, no whitespace, nothing else. Such a body is strict JSON with one
+ * meaning, the one the full parse gives it (no escapes, no repeated or other members, no
+ * min_revision), so the answer is the same; any other body, valid or not, takes the full parse
+ * and its checks. On true *out_check's dataset is copied into a.
+ */
+static bool authz_body_fast(struct gh_arena *a, const char *body, size_t len,
+                            struct authz_check *out_check)
+{
+    static const char head[] = "{\"dataset\":\"", mid[] = "\",\"action\":\"";
+    const char *ds = body + sizeof(head) - 1, *p = ds, *end = body + len;
+    size_t n;
+
+    if (len < sizeof(head) - 1 || memcmp(body, head, sizeof(head) - 1) != 0)
+        return false;
+    while (p < end && *p >= 0x20 && *p <= 0x7e && *p != '"' && *p != '\\')
+        p++;
+    n = (size_t)(p - ds);
+    if (n == 0 || n > AUTHZ_DATASET_MAX || (size_t)(end - p) < sizeof(mid) - 1 ||
+        memcmp(p, mid, sizeof(mid) - 1) != 0)
+        return false;
+    p += sizeof(mid) - 1;
+    if ((size_t)(end - p) == sizeof("protect\"}") - 1 &&
+        memcmp(p, "protect\"}", (size_t)(end - p)) == 0)
+        out_check->action = POLICY_ACTION_PROTECT;
+    else if ((size_t)(end - p) == sizeof("unprotect\"}") - 1 &&
+             memcmp(p, "unprotect\"}", (size_t)(end - p)) == 0)
+        out_check->action = POLICY_ACTION_UNPROTECT;
+    else
+        return false;
+    out_check->dataset = gh_arena_strndup(a, ds, n);
+    return true;
+}
+
 /* See authz.h: the body's "min_revision" (a non-negative integer), else the header's. */
 enum gh_status authz_min_revision(const cJSON *json, const char *header, int64_t *out,
                                   struct gh_err *err)
@@ -143,50 +179,68 @@ enum gh_status authz_min_revision(const cJSON *json, const char *header, int64_t
     return GH_OK;
 }
 
-/* The decision as JSON: allowed, decision_id, subject (the provisioned user), results. Written
- * directly (no document tree): this runs for every decision. Caller frees *out_text. */
-static enum gh_status authz_outcome_text(const struct authz_outcome *o,
-                                         const struct authz_check *checks, size_t n,
-                                         char **out_text, size_t *out_len, struct gh_err *err)
-{
-    struct gh_buf b;
-    enum gh_status st = GH_OK;
+/* What the /v1/authorize reply is written from. */
+struct authz_reply_ctx {
+    const struct authz_outcome *o;
+    const struct authz_check *checks;
+    size_t n;
+};
 
-    /* No cap of its own: every string in it is bounded already (the request body, the token,
-     * the store's rows), and a cap smaller than their sum would turn a decision into a 500. */
-    gh_buf_init(&b, SIZE_MAX / 2);
-    gh_buf_reserve(&b, 256 + n * 384); /* one allocation for the usual reply */
-    gh_buf_cat(&b, &st, o->allowed ? "{\"allowed\":true" : "{\"allowed\":false");
-    gh_buf_cat(&b, &st, ",\"decision_id\":");
-    gh_buf_cat_json(&b, &st, o->decision_id);
-    gh_buf_cat(&b, &st, ",\"subject\":{\"id\":");
-    gh_buf_cat_json(&b, &st, o->subject_id);
-    gh_buf_cat(&b, &st, ",\"userName\":");
-    gh_buf_cat_json(&b, &st, o->subject_user_name);
-    gh_buf_cat(&b, &st, ",\"externalId\":");
-    gh_buf_cat_json(&b, &st, o->subject_external_id);
-    gh_buf_cat(&b, &st, ",\"tenant\":");
-    gh_buf_cat_json(&b, &st, o->tenant);
-    gh_buf_cat(&b, &st, "},\"results\":[");
-    for (size_t i = 0; i < n; i++) {
-        gh_buf_cat(&b, &st, i ? ",{\"dataset\":" : "{\"dataset\":");
-        gh_buf_cat_json(&b, &st, checks[i].dataset);
-        gh_buf_cat(&b, &st, ",\"action\":");
-        gh_buf_cat_json(&b, &st, policy_action_name(checks[i].action));
-        gh_buf_cat(&b, &st, o->results[i].allowed ? ",\"allowed\":true" : ",\"allowed\":false");
-        gh_buf_cat(&b, &st, ",\"reason\":");
-        gh_buf_cat_json(&b, &st, o->results[i].reason);
-        gh_buf_cat(&b, &st, "}");
+/* The decision as JSON: allowed, decision_id, subject (the provisioned user), results, revision.
+ * Written in place (gh_reply_fill: no document tree, no printf): this runs for every decision. */
+static void authz_outcome_fill(struct gh_span *w, const void *ctx)
+{
+    const struct authz_reply_ctx *c = ctx;
+    const struct authz_outcome *o = c->o;
+
+    if (o->allowed)
+        gh_span_lit(w, "{\"allowed\":true,\"decision_id\":");
+    else
+        gh_span_lit(w, "{\"allowed\":false,\"decision_id\":");
+    gh_span_json(w, o->decision_id);
+    gh_span_lit(w, ",\"subject\":{\"id\":");
+    gh_span_json(w, o->subject_id);
+    gh_span_lit(w, ",\"userName\":");
+    gh_span_json(w, o->subject_user_name);
+    gh_span_lit(w, ",\"externalId\":");
+    gh_span_json(w, o->subject_external_id);
+    gh_span_lit(w, ",\"tenant\":");
+    gh_span_json(w, o->tenant);
+    gh_span_lit(w, "},\"results\":[");
+    for (size_t i = 0; i < c->n; i++) {
+        if (i > 0)
+            gh_span_lit(w, ",");
+        gh_span_lit(w, "{\"dataset\":");
+        gh_span_json(w, c->checks[i].dataset);
+        gh_span_lit(w, ",\"action\":");
+        gh_span_json(w, policy_action_name(c->checks[i].action));
+        if (o->results[i].allowed)
+            gh_span_lit(w, ",\"allowed\":true,\"reason\":");
+        else
+            gh_span_lit(w, ",\"allowed\":false,\"reason\":");
+        gh_span_json(w, o->results[i].reason);
+        gh_span_lit(w, "}");
     }
-    gh_buf_cat(&b, &st, "]");
-    if (st == GH_OK)
-        st = gh_buf_printf(&b, NULL, ",\"revision\":%lld}", (long long)o->revision);
-    if (st != GH_OK) {
-        gh_buf_free(&b);
-        return GH_ERR(err, GH_E_INTERNAL, "decision reply could not be built");
-    }
-    *out_text = gh_buf_steal(&b, out_len);
-    return GH_OK;
+    gh_span_lit(w, "],\"revision\":");
+    gh_span_i64(w, (long long)o->revision);
+    gh_span_lit(w, "}");
+}
+
+/* The most bytes authz_outcome_fill writes: every string bounded already (the request body, the
+ * token, the store's rows), so no cap of its own (a smaller cap would turn a decision into a 500).
+ */
+static size_t authz_outcome_max(const void *ctx)
+{
+    const struct authz_reply_ctx *c = ctx;
+    const struct authz_outcome *o = c->o;
+    size_t n = 256 + gh_span_json_max(o->decision_id) + gh_span_json_max(o->subject_id) +
+               gh_span_json_max(o->subject_user_name) + gh_span_json_max(o->subject_external_id) +
+               gh_span_json_max(o->tenant);
+    for (size_t i = 0; i < c->n; i++)
+        n += 96 + gh_span_json_max(c->checks[i].dataset) +
+             gh_span_json_max(policy_action_name(c->checks[i].action)) +
+             gh_span_json_max(o->results[i].reason);
+    return n;
 }
 
 static void authz_claims_release_any(void *p)
@@ -243,8 +297,9 @@ enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
     const struct authz_ctx *ax = gh_req_ctx(r);
     const struct authz_claims *claims = authz_req_claims(r, err);
     struct authz_check *checks = NULL;
-    size_t n = 0, text_len = 0;
-    char *text = NULL;
+    size_t n = 0, body_len = 0;
+    struct authz_check fast;
+    const char *body;
     struct authz_outcome outcome = {0};
     cJSON *json = NULL;
     int64_t min_rev = 0;
@@ -252,12 +307,18 @@ enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
 
     if (claims == NULL)
         return GH_E_UNAUTHORIZED;
-    st = gh_req_json(r, &json, err);
-    if (st)
-        goto out;
-    st = authz_authorize_body_parse(gh_req_arena(r), json, &checks, &n, err);
-    if (st)
-        goto out;
+    body = gh_req_body(r, &body_len);
+    if (authz_body_fast(gh_req_arena(r), body, body_len, &fast)) {
+        checks = &fast;
+        n = 1;
+    } else {
+        st = gh_req_json(r, &json, err);
+        if (st)
+            goto out;
+        st = authz_authorize_body_parse(gh_req_arena(r), json, &checks, &n, err);
+        if (st)
+            goto out;
+    }
     st = authz_min_revision(json, gh_req_header(r, AUTHZ_MIN_REVISION_HEADER), &min_rev, err);
     if (st == GH_OK)
         st = authz_wait_revision(ax, min_rev, err);
@@ -266,10 +327,10 @@ enum gh_status authz_handle_authorize(struct gh_req *r, struct gh_err *err)
     st = authz_request_decide(ax, claims, checks, n, gh_req_arena(r), &outcome, err);
     if (st)
         goto out;
-    st = authz_outcome_text(&outcome, checks, n, &text, &text_len, err);
-    if (st)
-        goto out;
-    gh_reply_take(r, 200, "application/json", text, text_len);
+    {
+        struct authz_reply_ctx rc = {&outcome, checks, n};
+        gh_reply_fill(r, 200, "application/json", authz_outcome_fill, authz_outcome_max, &rc);
+    }
 out:
     cJSON_Delete(json);
     return st;

@@ -13,7 +13,8 @@
  *     template), aud string or array, tid allow-list; then scopes/roles (403).
  * libjwt is deliberately not used: it takes alg from the token, accepts anything with a NULL key
  * and re-parses a PEM key per call (ENTRA.md §4). The payload is parsed here with cJSON, with
- * duplicate members rejected. Verified tokens are cached by SHA-256 until exp (sharded LRU).
+ * duplicate members rejected. Verified tokens are cached by SHA-256 until exp (read-locked shards,
+ * CLOCK eviction).
  */
 #include "authz/token.h"
 #include "core/core.h"
@@ -71,7 +72,9 @@ struct authz_claims {
     int64_t exp;
     char kid[JWKS_KID_MAX + 1];
     size_t kid_len;
-    uint64_t generation; /* key set the signature was checked against */
+    /* the newest key set seen to hold the signing key (relaxed: a stale value only costs the
+     * look-up in the current set) */
+    _Atomic uint64_t generation;
     unsigned char hash[SHA256_DIGEST_LENGTH];
     /* looked up once (borrowed from json) */
     const char *tid, *token_id;
@@ -84,11 +87,16 @@ struct authz_cache_entry {
     unsigned char hash[SHA256_DIGEST_LENGTH];
     struct authz_claims *claims; /* one reference held by the cache */
     struct authz_cache_entry *chain;
-    struct authz_cache_entry *prev, *next; /* LRU, most recent first */
+    struct authz_cache_entry *prev, *next; /* newest (or given a second chance) first */
+    atomic_bool used;                      /* hit since it was inserted or last passed over */
 };
 
+/* A shard: readers (hits) share the lock and only set an entry's used bit, so two threads
+ * hitting the same token do not wait for each other; insertions and evictions take it
+ * exclusively. Eviction is CLOCK (second chance), an LRU approximation without a list update
+ * on every hit. */
 struct authz_cache_shard {
-    pthread_mutex_t mu;
+    pthread_rwlock_t mu;
     struct authz_cache_entry **buckets;
     size_t nbuckets; /* power of two */
     struct authz_cache_entry *head, *tail;
@@ -867,6 +875,16 @@ static void authz_cache_push_front(struct authz_cache_shard *s, struct authz_cac
         s->tail = e;
 }
 
+static struct authz_cache_entry *authz_cache_find(const struct authz_cache_shard *s,
+                                                  const unsigned char *hash)
+{
+    struct authz_cache_entry *e;
+    for (e = s->buckets[authz_cache_bucket(s, hash)]; e != NULL; e = e->chain)
+        if (memcmp(e->hash, hash, sizeof(e->hash)) == 0)
+            break;
+    return e;
+}
+
 /* A cached, unexpired entry for hash with a new reference, or NULL. */
 static struct authz_claims *authz_cache_get(struct authz_verifier *v, const unsigned char *hash,
                                             int64_t now)
@@ -874,29 +892,53 @@ static struct authz_claims *authz_cache_get(struct authz_verifier *v, const unsi
     struct authz_cache_shard *s = &v->shards[hash[0] & (AUTHZ_CACHE_SHARDS - 1)];
     struct authz_cache_entry *e;
     struct authz_claims *c = NULL;
+    bool expired = false;
 
-    pthread_mutex_lock(&s->mu);
-    for (e = s->buckets[authz_cache_bucket(s, hash)]; e != NULL; e = e->chain)
-        if (memcmp(e->hash, hash, sizeof(e->hash)) == 0)
-            break;
-    if (e != NULL) {
-        authz_cache_unlink(s, e);
-        /* Entries live until exp (+ leeway, as for a fresh check), never longer. */
-        if (now > e->claims->exp + v->opts->leeway_s) {
+    pthread_rwlock_rdlock(&s->mu);
+    e = authz_cache_find(s, hash);
+    /* Entries live until exp (+ leeway, as for a fresh check), never longer. */
+    if (e != NULL && now > e->claims->exp + v->opts->leeway_s) {
+        expired = true;
+    } else if (e != NULL) {
+        /* written only when it changes: a hot entry's line stays shared between cores */
+        if (!atomic_load_explicit(&e->used, memory_order_relaxed))
+            atomic_store_explicit(&e->used, true, memory_order_relaxed);
+        c = e->claims;
+        atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+    }
+    pthread_rwlock_unlock(&s->mu);
+    if (expired) { /* dropped now, under the exclusive lock (it may be gone already) */
+        pthread_rwlock_wrlock(&s->mu);
+        e = authz_cache_find(s, hash);
+        if (e != NULL && now > e->claims->exp + v->opts->leeway_s) {
+            authz_cache_unlink(s, e);
             authz_claims_release(e->claims);
             free(e);
-        } else {
-            struct authz_cache_entry **b = &s->buckets[authz_cache_bucket(s, hash)];
-            e->chain = *b;
-            *b = e;
-            s->count++;
-            authz_cache_push_front(s, e);
-            c = e->claims;
-            atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
         }
+        pthread_rwlock_unlock(&s->mu);
     }
-    pthread_mutex_unlock(&s->mu);
     return c;
+}
+
+/* Make room in a full shard (exclusive lock held): the oldest entry not used since it was last
+ * passed over goes; used ones get a second chance at the front. Ends within count + 1 steps. */
+static void authz_cache_evict(struct authz_cache_shard *s)
+{
+    struct authz_cache_entry *old;
+
+    while ((old = s->tail) != NULL &&
+           atomic_exchange_explicit(&old->used, false, memory_order_relaxed)) {
+        authz_cache_unlink(s, old);
+        old->chain = s->buckets[authz_cache_bucket(s, old->hash)];
+        s->buckets[authz_cache_bucket(s, old->hash)] = old;
+        s->count++;
+        authz_cache_push_front(s, old);
+    }
+    if (old == NULL)
+        return;
+    authz_cache_unlink(s, old);
+    authz_claims_release(old->claims);
+    free(old);
 }
 
 static void authz_cache_put(struct authz_verifier *v, struct authz_claims *c)
@@ -904,29 +946,24 @@ static void authz_cache_put(struct authz_verifier *v, struct authz_claims *c)
     struct authz_cache_shard *s = &v->shards[c->hash[0] & (AUTHZ_CACHE_SHARDS - 1)];
     struct authz_cache_entry *e, **b;
 
-    pthread_mutex_lock(&s->mu);
+    pthread_rwlock_wrlock(&s->mu);
+    if (authz_cache_find(s, c->hash) != NULL)
+        goto out; /* another thread verified the same token first */
+    /* Bounded: an entry makes room (the cache cannot grow with traffic). */
+    if (s->count >= s->cap)
+        authz_cache_evict(s);
     b = &s->buckets[authz_cache_bucket(s, c->hash)];
-    for (e = *b; e != NULL; e = e->chain)
-        if (memcmp(e->hash, c->hash, sizeof(e->hash)) == 0)
-            goto out; /* another thread verified the same token first */
-    /* Bounded: the least recently used entry makes room (the cache cannot grow with traffic). */
-    if (s->count >= s->cap && s->tail != NULL) {
-        struct authz_cache_entry *old = s->tail;
-        authz_cache_unlink(s, old);
-        authz_claims_release(old->claims);
-        free(old);
-        b = &s->buckets[authz_cache_bucket(s, c->hash)];
-    }
     e = gh_xcalloc(1, sizeof(*e));
     memcpy(e->hash, c->hash, sizeof(e->hash));
     e->claims = c;
+    atomic_init(&e->used, false);
     atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
     e->chain = *b;
     *b = e;
     s->count++;
     authz_cache_push_front(s, e);
 out:
-    pthread_mutex_unlock(&s->mu);
+    pthread_rwlock_unlock(&s->mu);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -987,7 +1024,7 @@ enum gh_status authz_verifier_new(const struct authz_verifier_opts *opts, struct
               : 1;
     for (int i = 0; i < AUTHZ_CACHE_SHARDS; i++) {
         struct authz_cache_shard *s = &v->shards[i];
-        pthread_mutex_init(&s->mu, NULL);
+        pthread_rwlock_init(&s->mu, NULL);
         s->cap = per;
         s->nbuckets = 16;
         while (s->nbuckets < per)
@@ -1011,7 +1048,7 @@ void authz_verifier_free(struct authz_verifier *v)
             free(e);
         }
         free(s->buckets);
-        pthread_mutex_destroy(&s->mu);
+        pthread_rwlock_destroy(&s->mu);
     }
     for (int a = 0; a < AUTHZ_ALG_COUNT; a++)
         EVP_MD_free(v->md[a]);
@@ -1083,7 +1120,7 @@ static enum gh_status authz_token_verify_full(struct authz_verifier *v, const ch
     c->exp = exp;
     memcpy(c->kid, hdr.kid, hdr.kid_len + 1);
     c->kid_len = hdr.kid_len;
-    c->generation = jwks_set_generation(set);
+    atomic_init(&c->generation, jwks_set_generation(set));
     memcpy(c->hash, hash, sizeof(c->hash));
     authz_claims_index(v, c);
     *out = c;
@@ -1150,16 +1187,26 @@ static bool authz_token_input_sha256(struct authz_token_digest *d,
 #pragma GCC diagnostic pop
 
 /* A cached entry is still good only while its signing key is in the current set, so that a key
- * removed from the JWKS stops working for cached tokens too. */
-static bool authz_cached_key_present(struct authz_verifier *v, const struct authz_claims *c)
+ * removed from the JWKS stops working for cached tokens too. The usual hit (the set the key was
+ * last seen in is still current) reads two atomics and takes no lock and no reference; after a
+ * key rotation the first hit looks the kid up and remembers the newer set. */
+static bool authz_cached_key_present(struct authz_verifier *v, struct authz_claims *c, int64_t now)
 {
-    struct jwks_set *set = jwks_cache_acquire(v->jwks);
+    uint64_t cur = jwks_cache_generation(v->jwks, now);
+    struct jwks_set *set;
     bool ok;
 
+    if (cur == 0)
+        return false; /* no usable set: as jwks_cache_acquire returning NULL */
+    if (cur == atomic_load_explicit(&c->generation, memory_order_relaxed))
+        return true;
+    set = jwks_cache_acquire(v->jwks);
     if (set == NULL)
         return false;
-    ok = jwks_set_generation(set) == c->generation ||
+    ok = jwks_set_generation(set) == atomic_load_explicit(&c->generation, memory_order_relaxed) ||
          jwks_set_key_find(set, c->kid, c->kid_len) != NULL;
+    if (ok)
+        atomic_store_explicit(&c->generation, jwks_set_generation(set), memory_order_relaxed);
     jwks_set_release(set);
     return ok;
 }
@@ -1191,7 +1238,7 @@ enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, siz
         goto out;
     if (v->cache_on) {
         c = authz_cache_get(v, d.token, now);
-        if (c != NULL && !authz_cached_key_present(v, c)) {
+        if (c != NULL && !authz_cached_key_present(v, c, now)) {
             authz_claims_release(c);
             c = NULL;
         }

@@ -122,6 +122,7 @@ trim_logs
 
 # BENCH_PERF=1: a flat perf profile of gatehouse and of the validator under the one-token load,
 # instead of the rounds (where the server CPU goes; `perf` from Debian's linux-perf).
+# BENCH_PERF_SORT (default dso,symbol; e.g. dso) and BENCH_PERF_TOP (lines) shape the report.
 if [ "${BENCH_PERF:-0}" = 1 ]; then
     for t in "authorize $gh_pid http://127.0.0.1:$gp/v1/authorize" \
         "ext_authz $gh_pid http://127.0.0.1:$gp/v1/ext_authz/app/x" \
@@ -134,7 +135,7 @@ if [ "${BENCH_PERF:-0}" = 1 ]; then
         bench_wrk "$url" -s "$lua" | sed "s/^/decision_path: $what req\/s /"
         wait $!
         trim_logs
-        perf report -i "$bench_tmp/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
+        perf report -i "$bench_tmp/perf.data" --no-children --sort "${BENCH_PERF_SORT:-dso,symbol}" --stdio 2>/dev/null |
             grep -v '^#' | grep -v '^$' | head -"${BENCH_PERF_TOP:-45}" | sed "s/^/$what: /" || true
     done
     exit 0

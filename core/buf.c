@@ -6,6 +6,7 @@
 #include "mem.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,4 +192,165 @@ void gh_buf_cat_json(struct gh_buf *b, enum gh_status *st, const char *s)
 {
     if (*st == GH_OK)
         *st = gh_buf_json_str(b, s, NULL);
+}
+
+/* ---- spans ---- */
+
+/* See buf.h. */
+void gh_span_init(struct gh_span *w, char *mem, size_t cap)
+{
+    w->start = w->p = mem;
+    w->end = mem + cap;
+    w->full = false;
+}
+
+/* See buf.h. */
+size_t gh_span_len(const struct gh_span *w)
+{
+    return (size_t)(w->p - w->start);
+}
+
+/* See buf.h: as much as fits. */
+void gh_span_put(struct gh_span *w, const char *s, size_t n)
+{
+    size_t room = (size_t)(w->end - w->p);
+
+    if (n > room) {
+        n = room;
+        w->full = true;
+    }
+    memcpy(w->p, s, n);
+    w->p += n;
+}
+
+/* See buf.h. */
+void gh_span_puts(struct gh_span *w, const char *s)
+{
+    gh_span_put(w, s, strlen(s));
+}
+
+/* Bytes that need a JSON escape: '"', '\\' and the controls (RFC 8259 §7). */
+static const unsigned char gh_span_esc[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+    [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+    [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+    [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+    [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1};
+
+/* See buf.h. Runs of bytes without escapes are copied whole; the room for the closing quote is
+ * checked with each piece, so a string that does not fit leaves the span as it was. */
+void gh_span_json(struct gh_span *w, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *mark = w->p;
+    const char *run;
+
+    if (w->full)
+        return;
+    if (s == NULL) {
+        gh_span_lit(w, "null");
+        return;
+    }
+    if (w->p == w->end)
+        goto cut;
+    *w->p++ = '"';
+    run = s;
+    /* Eight bytes at a time while none needs an escape (no byte < 0x20, '"' or '\\'; SWAR
+     * tests, exact for "any byte"), then byte by byte from the first chunk that has one. */
+    for (size_t len = strlen(s); len >= 8; len -= 8, s += 8) {
+        const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+        uint64_t x, q, b;
+        memcpy(&x, s, 8);
+        q = x ^ (ones * '"');
+        b = x ^ (ones * '\\');
+        if ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs)
+            break;
+    }
+    for (;; s++) {
+        unsigned char ch = (unsigned char)*s;
+        size_t n = (size_t)(s - run);
+        char esc[6] = {'\\', 0, 0, 0, 0, 0};
+        size_t en = 2;
+
+        if (!gh_span_esc[ch])
+            continue;
+        if (ch == '\0') { /* the end: the run and the closing quote */
+            if (n + 1 > (size_t)(w->end - w->p))
+                goto cut;
+            memcpy(w->p, run, n);
+            w->p += n;
+            *w->p++ = '"';
+            return;
+        }
+        switch (ch) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[ch >> 4];
+            esc[5] = hex[ch & 15];
+            en = 6;
+        }
+        if (n + en + 1 > (size_t)(w->end - w->p))
+            goto cut;
+        memcpy(w->p, run, n);
+        w->p += n;
+        memcpy(w->p, esc, en);
+        w->p += en;
+        run = s + 1;
+    }
+cut:
+    w->p = mark;
+    w->full = true;
+}
+
+/* See buf.h. */
+void gh_span_u64(struct gh_span *w, unsigned long long v)
+{
+    char d[20];
+    size_t n = sizeof(d);
+
+    do {
+        d[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    gh_span_put(w, d + n, sizeof(d) - n);
+}
+
+/* See buf.h. */
+void gh_span_i64(struct gh_span *w, long long v)
+{
+    if (v < 0) {
+        gh_span_lit(w, "-");
+        gh_span_u64(w, 0ULL - (unsigned long long)v);
+        return;
+    }
+    gh_span_u64(w, (unsigned long long)v);
+}
+
+/* See buf.h. */
+size_t gh_span_json_max(const char *s)
+{
+    return s == NULL ? 4 : 6 * strlen(s) + 2;
 }

@@ -10,6 +10,7 @@
 
 #include "err.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct gh_buf {
@@ -37,5 +38,31 @@ enum gh_status gh_buf_json_str(struct gh_buf *b, const char *s, struct gh_err *e
  * does. */
 void gh_buf_cat(struct gh_buf *b, enum gh_status *st, const char *s);
 void gh_buf_cat_json(struct gh_buf *b, enum gh_status *st, const char *s);
+
+/*
+ * A span: text written in place into memory someone else owns (a thread's log buffer, a reply
+ * of known size), for the per-request paths where a growable buffer's allocation and printf's
+ * parsing cost more than the text. Writes never pass end: what does not fit is cut and `full` set
+ * (sticky), so the writer either uses what fits (a log line, truncated) or starts again with
+ * more room (a reply). No allocation, no locks; the memory is borrowed.
+ */
+struct gh_span {
+    char *start, *p, *end; /* written: [start, p); room: [p, end) */
+    bool full;             /* something did not fit */
+};
+
+void gh_span_init(struct gh_span *w, char *mem, size_t cap);
+size_t gh_span_len(const struct gh_span *w);
+void gh_span_put(struct gh_span *w, const char *s, size_t n);
+void gh_span_puts(struct gh_span *w, const char *s); /* strlen(s) bytes */
+/* A string literal, its length known at compile time. */
+#define gh_span_lit(w, lit) gh_span_put((w), "" lit, sizeof(lit) - 1)
+/* s as a JSON string literal, the escapes of gh_buf_json_str; null when s is NULL. Cut whole:
+ * when it does not fit, nothing of it is written. */
+void gh_span_json(struct gh_span *w, const char *s);
+void gh_span_i64(struct gh_span *w, long long v); /* decimal */
+void gh_span_u64(struct gh_span *w, unsigned long long v);
+/* The bytes gh_span_json may need for s (the worst case: every byte escaped as \u00XX). */
+size_t gh_span_json_max(const char *s);
 
 #endif

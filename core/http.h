@@ -10,6 +10,7 @@
 #define GH_HTTP_H
 
 #include "arena.h"
+#include "buf.h"
 #include "err.h"
 #include "route.h"
 
@@ -58,9 +59,11 @@ const char *gh_req_header(const struct gh_req *r, const char *name);    /* case-
 const char *gh_req_query(const struct gh_req *r, const char *name);     /* decoded, or NULL */
 bool gh_req_has_query(const struct gh_req *r, const char *name);        /* even without a value */
 unsigned gh_req_header_count(const struct gh_req *r, const char *name); /* repeated headers */
-/* The first of the NULL-terminated names (case-insensitive) sent more than once, or NULL: one
- * pass over the headers for all of them. */
-const char *gh_req_header_repeated(const struct gh_req *r, const char *const *names);
+/* Several headers in one pass over the request's (names: NULL-terminated, at most 16,
+ * case-insensitive): values[i] is the first value of names[i] as gh_req_header gives it (NULL
+ * when absent) and counts[i] how many times it was sent. Borrowed until the request completes. */
+void gh_req_headers_pick(const struct gh_req *r, const char *const *names, const char **values,
+                         unsigned *counts);
 const char *gh_req_body(const struct gh_req *r, size_t *out_len); /* NUL-terminated */
 struct gh_arena *gh_req_arena(struct gh_req *r);
 /* The matched route family's context (struct gh_route ctx): each family's handlers know its
@@ -103,6 +106,13 @@ void gh_reply_json(struct gh_req *r, unsigned status, cJSON *body); /* takes bod
  * and hands it to the HTTP library without a copy. content_type must outlive the request. */
 void gh_reply_take(struct gh_req *r, unsigned status, const char *content_type, char *body,
                    size_t len);
+/* Reply with text that fill(w, ctx) writes (a span, buf.h): into a stack buffer first, the
+ * reply then allocated at its exact size; when it does not fit, fill runs again over max(ctx)
+ * bytes, its worst case. No printf, no growing buffer: the replies of every decision. */
+typedef void (*gh_reply_fill_fn)(struct gh_span *w, const void *ctx);
+typedef size_t (*gh_reply_max_fn)(const void *ctx);
+void gh_reply_fill(struct gh_req *r, unsigned status, const char *content_type,
+                   gh_reply_fill_fn fill, gh_reply_max_fn max, const void *ctx);
 /* The default error reply: {"error":"<status name>","message":"<err->msg>"} as JSON. */
 void gh_reply_error(struct gh_req *r, const struct gh_err *err);
 /* RFC 6750 §3 WWW-Authenticate for a 401/403 of a bearer route (challenge.c): realm only when

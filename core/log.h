@@ -9,6 +9,7 @@
 #ifndef GH_LOG_H
 #define GH_LOG_H
 
+#include "buf.h"
 #include "err.h"
 
 #include <stdbool.h>
@@ -43,6 +44,21 @@ void gh_log_flush(void); /* write buffered lines now; thread-safe */
 void gh_log_emit(enum gh_log_level level, const char *mod, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* A line written in place (the per-request access line): gh_log_begin writes the prefix up to
+ * "msg=" and, when the daemon buffers its log, leaves l->w pointing into the thread's log buffer
+ * (no copy, no printf); the caller appends the rest with the gh_span_* writers (quoting
+ * untrusted values itself, e.g. through gh_log_q) and calls gh_log_end, which emits it as
+ * gh_log_emit would (cut at GH_LOG_LINE_MAX). No other gh_log call may come in between on the
+ * same thread. false: the level is not emitted; there is nothing to end. */
+#define GH_LOG_LINE_MAX 4096
+struct gh_log_line {
+    struct gh_span w;
+    enum gh_log_level level;
+    bool in_place;               /* w is in the thread's log buffer */
+    char local[GH_LOG_LINE_MAX]; /* otherwise */
+};
+bool gh_log_begin(struct gh_log_line *l, enum gh_log_level level, const char *mod);
+void gh_log_end(struct gh_log_line *l);
 /* The current UTC time as "2026-11-22T08:00:00.123Z" into out (cap >= 25 bytes); returns its
  * length. Thread-safe; formats the date once a second per thread. */
 size_t gh_log_time(char *out, size_t cap);

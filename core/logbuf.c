@@ -16,13 +16,20 @@
 #include <time.h>
 #include <unistd.h>
 
+/* What a drain lost, reported once the locks are released. */
+struct gh_logbuf_loss {
+    unsigned long lines;
+    int errnum;
+};
+
 struct gh_logbuf_slot {
     struct gh_logbuf_slot *prev, *next; /* lb->slots, under lb->lock */
     struct gh_logbuf *lb;
     pthread_mutex_t lock; /* len, lines, data */
     size_t len;
     unsigned long lines;
-    char data[]; /* lb->o.per_thread bytes */
+    struct gh_logbuf_loss begin_loss; /* a drain in gh_logbuf_begin, reported by _end */
+    char data[];                      /* lb->o.per_thread bytes */
 };
 
 struct gh_logbuf {
@@ -33,12 +40,6 @@ struct gh_logbuf {
     struct gh_logbuf_slot *slots;
     bool stopping;
     pthread_t flusher;
-};
-
-/* What a drain lost, reported once the locks are released. */
-struct gh_logbuf_loss {
-    unsigned long lines;
-    int errnum;
 };
 
 static void gh_logbuf_report(struct gh_logbuf *lb, const struct gh_logbuf_loss *loss)
@@ -214,6 +215,39 @@ void gh_logbuf_write(struct gh_logbuf *lb, const char *line, size_t len, bool no
     } else {
         memcpy(s->data + s->len, line, len);
         s->len += len;
+        s->lines++;
+        if (now)
+            gh_logbuf_drain(lb, s, &loss);
+    }
+    pthread_mutex_unlock(&s->lock);
+    gh_logbuf_report(lb, &loss);
+}
+
+/* See logbuf.h. */
+void gh_logbuf_begin(struct gh_logbuf *lb, size_t max, struct gh_span *w)
+{
+    struct gh_logbuf_slot *s = gh_logbuf_slot(lb);
+
+    if (max > lb->o.per_thread)
+        max = lb->o.per_thread;
+    pthread_mutex_lock(&s->lock);
+    if (s->len + max > lb->o.per_thread) /* a loss is reported by gh_logbuf_end, unlocked */
+        gh_logbuf_drain(lb, s, &s->begin_loss);
+    gh_span_init(w, s->data + s->len, max);
+}
+
+/* See logbuf.h. */
+void gh_logbuf_end(struct gh_logbuf *lb, const struct gh_span *w, bool keep, bool now)
+{
+    struct gh_logbuf_slot *s = pthread_getspecific(lb->key);
+    struct gh_logbuf_loss loss;
+    size_t n = gh_span_len(w);
+
+    GH_ASSERT(s != NULL && w->start == s->data + s->len);
+    loss = s->begin_loss;
+    s->begin_loss = (struct gh_logbuf_loss){0, 0};
+    if (keep && n > 0) {
+        s->len += n;
         s->lines++;
         if (now)
             gh_logbuf_drain(lb, s, &loss);

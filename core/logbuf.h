@@ -11,6 +11,7 @@
 #ifndef GH_LOGBUF_H
 #define GH_LOGBUF_H
 
+#include "buf.h"
 #include "err.h"
 
 #include <stdbool.h>
@@ -38,6 +39,13 @@ enum gh_status gh_logbuf_new(const struct gh_logbuf_opts *o, struct gh_logbuf **
  * this line last, before returning (warnings and errors). A line longer than per_thread is
  * written on its own after the buffer. Thread-safe. */
 void gh_logbuf_write(struct gh_logbuf *lb, const char *line, size_t len, bool now);
+/* Build one line in place, straight in this thread's buffer (no copy): *w gets room for up to
+ * max bytes (at most per_thread), the buffer written out first when less is free. The thread's
+ * buffer stays locked until gh_logbuf_end, which the same thread calls next on lb. */
+void gh_logbuf_begin(struct gh_logbuf *lb, size_t max, struct gh_span *w);
+/* Keep what w holds (from gh_logbuf_begin; the caller ends it with '\n') as one line, or nothing
+ * when keep is false or w is empty; now: as for gh_logbuf_write. */
+void gh_logbuf_end(struct gh_logbuf *lb, const struct gh_span *w, bool keep, bool now);
 /* Write every thread's buffered lines now. Thread-safe. */
 void gh_logbuf_flush(struct gh_logbuf *lb);
 /* Stop the flusher, write every buffered line and free the log. NULL is a no-op. No thread may

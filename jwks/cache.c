@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -41,6 +42,9 @@ struct jwks_cache {
     int64_t last_forced; /* wall time a forced refresh was last started, 0 = never */
     int64_t last_ok;     /* wall time of the last successful JWKS load, 0 = never */
     uint64_t generation;
+    /* copies of cur's generation and last_ok for jwks_cache_generation, which takes no lock */
+    _Atomic uint64_t cur_generation;
+    _Atomic int64_t cur_last_ok;
     char last_error[GH_ERR_MSG_MAX + 32];
     /* counters (under mu) */
     uint64_t fetches, failures, forced, forced_skipped, discovery_fetches;
@@ -91,6 +95,8 @@ static void jwks_cache_publish(struct jwks_cache *c, struct jwks_set *set)
     old = c->cur;
     c->cur = set;
     c->last_ok = set->loaded_at;
+    atomic_store(&c->cur_last_ok, c->last_ok);
+    atomic_store(&c->cur_generation, c->generation);
     pthread_mutex_unlock(&c->mu);
     jwks_set_release(old);
 }
@@ -291,6 +297,18 @@ void jwks_cache_free(struct jwks_cache *c)
 static bool jwks_cache_is_stale(const struct jwks_cache *c, int64_t now)
 {
     return c->last_ok != 0 && now - c->last_ok > c->opts->max_stale_s;
+}
+
+/* See jwks.h. Readers may see a generation and a load time of two consecutive sets for an
+ * instant; a caller that compares the generation only ever falls back to jwks_cache_acquire. */
+uint64_t jwks_cache_generation(struct jwks_cache *c, int64_t now)
+{
+    uint64_t g = atomic_load_explicit(&c->cur_generation, memory_order_acquire);
+    int64_t last_ok = atomic_load_explicit(&c->cur_last_ok, memory_order_relaxed);
+
+    if (g == 0 || (last_ok != 0 && now - last_ok > c->opts->max_stale_s))
+        return 0;
+    return g;
 }
 
 /*

@@ -116,6 +116,10 @@ enum gh_status jwks_cache_load_doc(struct jwks_cache *c, const char *doc, size_t
 /* The current set with a reference the caller drops (jwks_set_release), or NULL when no set has
  * been loaded or the last good one is older than GATEHOUSE_JWKS_MAX_STALE. Never waits for I/O. */
 struct jwks_set *jwks_cache_acquire(struct jwks_cache *c);
+/* The generation of the set jwks_cache_acquire would return (jwks_set_generation), or 0 when
+ * it would return NULL (none loaded, or stale at now, epoch seconds); no lock, no reference: for
+ * a check on every cached token. Thread-safe. */
+uint64_t jwks_cache_generation(struct jwks_cache *c, int64_t now);
 /* A token named a kid the current set lacks: ask for one forced refresh and wait for it (at
  * most the fetch timeout). Rate-limited to one per GATEHOUSE_JWKS_COOLDOWN, one fetch in flight
  * however many callers ask, at most GATEHOUSE_THREADS/2 (>= 1) callers waiting. Returns true when

@@ -138,7 +138,7 @@ static const struct gh_cfg_row gh_cfg_rows[] = {
     {"GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER", GH_CFG_BOOL, "0", 0, 1,
      OFF(allow_insecure_http_issuer), "Allow http:// discovery/JWKS on loopback hosts (tests)"},
     {"GATEHOUSE_TOKEN_CACHE_SIZE", GH_CFG_INT, "100000", 0, 10000000, OFF(token_cache_size),
-     "Verified tokens kept (LRU); 0 disables the cache"},
+     "Verified tokens kept (the least used evicted first); 0 disables the cache"},
     {"GATEHOUSE_POLICY", GH_CFG_PATH, "", 0, 0, OFF(policy), "Policy file (JSON access groups)"},
     {"GATEHOUSE_IDENTITY_CLAIMS", GH_CFG_LIST,
      "oid:externalId,upn:userName,preferred_username:userName", 0, 0, OFF(identity_claims),

@@ -447,6 +447,63 @@ START_TEST(reply_escapes_and_requests_share_nothing)
 }
 END_TEST
 
+/* The usual body {"dataset":…,"action":…} is recognised without a JSON parse: it must answer
+ * exactly as the full parse does, and every near miss (what the strict parse refuses, escapes,
+ * other members, other spellings) must still take the full parse and get its answer. */
+START_TEST(authorize_body_fast_path_agrees)
+{
+    static const struct {
+        const char *body;
+        long status;
+        const char *dataset; /* the result's dataset on 200 */
+    } cases[] = {
+        {"{\"dataset\":\"d\",\"action\":\"protect\"}", 200, "d"},
+        {"{\"dataset\":\"a b/c:d.e-f\",\"action\":\"unprotect\"}", 200, "a b/c:d.e-f"},
+        {"{\"dataset\":\"d\\u0041\",\"action\":\"protect\"}", 200, "dA"},
+        {"{\"dataset\": \"d\",\"action\":\"protect\"}", 200, "d"},
+        {"{\"action\":\"protect\",\"dataset\":\"d\"}", 200, "d"},
+        {"{\"dataset\":\"\xc3\xa9\",\"action\":\"protect\"}", 200, "\xc3\xa9"},
+        {"{\"dataset\":\"\",\"action\":\"protect\"}", 400, NULL},
+        {"{\"dataset\":\"d\",\"action\":\"protect\"}x", 400, NULL},
+        {"{\"dataset\":\"d\",\"action\":\"protect\"} ", 200, "d"},
+        {"{\"dataset\":\"d\",\"action\":\"protect\",\"dataset\":\"e\"}", 400, NULL},
+        {"{\"dataset\":\"d\",\"action\":\"Protect\"}", 400, NULL},
+        {"{\"dataset\":\"d\",\"action\":\"protect\"", 400, NULL},
+        {"{\"dataset\":\"a\\u0000b\",\"action\":\"protect\"}", 400, NULL},
+        {"{\"dataset\":\"\xff\",\"action\":\"protect\"}", 400, NULL},
+        {"{\"dataset\":\"d\",\"action\":\"protect\",\"checks\":[]}", 400, NULL},
+    };
+    char body[600], ds[300];
+    cJSON *j = NULL;
+
+    afx_start(NULL);
+    char *tok = token(OID, UPN, -60);
+    free(scim_create("/scim/v2/Users", user_body(UPN, OID)));
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        long st = authorize_raw(tok, cases[i].body, &j);
+        ck_assert_msg(st == cases[i].status, "%s: %ld", cases[i].body, st);
+        ck_assert_ptr_nonnull(j);
+        if (cases[i].dataset != NULL)
+            ck_assert_str_eq(
+                cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0),
+                                    "dataset")
+                    ->valuestring,
+                cases[i].dataset);
+        cJSON_Delete(j);
+    }
+    /* the length bound: 256 bytes pass, 257 do not */
+    for (int n = 256; n <= 257; n++) {
+        memset(ds, 'x', (size_t)n);
+        ds[n] = '\0';
+        snprintf(body, sizeof(body), "{\"dataset\":\"%s\",\"action\":\"protect\"}", ds);
+        ck_assert_int_eq(authorize_raw(tok, body, &j), n == 256 ? 200 : 400);
+        cJSON_Delete(j);
+    }
+    free(tok);
+    afx_stop();
+}
+END_TEST
+
 START_TEST(checks_and_tenant_and_log)
 {
     struct gh_http_resp r;
@@ -825,6 +882,7 @@ Suite *authorize_suite(void)
     tcase_add_test(tc, access_group_created_links_at_once);
     tcase_add_test(tc, reply_escapes_and_requests_share_nothing);
     tcase_add_test(tc, checks_and_tenant_and_log);
+    tcase_add_test(tc, authorize_body_fast_path_agrees);
     tcase_add_test(tc, decision_log_unprovisioned_claims);
     tcase_add_test(tc, challenges_per_route_family);
     tcase_add_test(tc, ext_authz_for_proxies);

@@ -135,6 +135,40 @@ static cJSON *read_line(FILE *f)
     return j;
 }
 
+/* The allowing reasons are written by hand: a long name is cut as snprintf would cut it, at
+ * AUTHZ_REASON_MAX - 1 bytes, still terminated. */
+START_TEST(long_reasons_cut_as_snprintf)
+{
+    static struct policy_grant g_long_grants[] = {{"payroll", POLICY_ACTION_PROTECT}};
+    char name[300], want[600], ds[300];
+    struct policy_group g_long = {name, name, g_long_grants, 1, POLICY_SOURCE_FILE};
+    struct authz_membership m[] = {{&g_long, NULL, 0}};
+    struct authz_facts f = base(m, 1);
+    struct authz_result r;
+
+    memset(name, 'n', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    authz_decide(&f, T0, "payroll", POLICY_ACTION_PROTECT, &r);
+    ck_assert(r.allowed);
+    snprintf(want, sizeof(want), "access group \"%s\" (IdP group \"%s\") grants protect on payroll",
+             name, name);
+    want[AUTHZ_REASON_MAX - 1] = '\0';
+    ck_assert_str_eq(r.reason, want);
+    memset(ds, 'd', sizeof(ds) - 1);
+    ds[sizeof(ds) - 1] = '\0';
+    defaults[0].dataset = ds;
+    f = base(NULL, 0);
+    authz_decide(&f, T0, ds, POLICY_ACTION_PROTECT, &r);
+    defaults[0].dataset = "directory";
+    ck_assert(r.allowed);
+    snprintf(want, sizeof(want), "default_grants give every active provisioned user protect on %s",
+             ds);
+    want[AUTHZ_REASON_MAX - 1] = '\0';
+    ck_assert_str_eq(r.reason, want);
+    ck_assert_uint_eq(strlen(r.reason), AUTHZ_REASON_MAX - 1);
+}
+END_TEST
+
 START_TEST(decision_log_lines)
 {
     static const char *const names[] = {"oid", "upn", "preferred_username"};
@@ -215,6 +249,7 @@ Suite *decide_suite(void)
     Suite *s = suite_create("decide");
     TCase *tc = tcase_create("rules");
     tcase_add_test(tc, rules);
+    tcase_add_test(tc, long_reasons_cut_as_snprintf);
     tcase_add_test(tc, decision_log_lines);
     suite_add_tcase(s, tc);
     return s;

@@ -249,6 +249,93 @@ START_TEST(log_time_format)
 }
 END_TEST
 
+/* A line written in place: it lands in the buffer as written, after the lines before it; a
+ * line that is not kept leaves nothing; room that is short first writes the buffer out. */
+START_TEST(logbuf_in_place_lines)
+{
+    char path[64], *s;
+    int fd = lb_tmpfile(path);
+    struct gh_logbuf *lb = lb_new(fd, 1024, 60000, NULL, NULL);
+    struct gh_span w;
+
+    gh_logbuf_write(lb, "a\n", 2, false);
+    gh_logbuf_begin(lb, 100, &w);
+    gh_span_lit(&w, "b=");
+    gh_span_i64(&w, -42);
+    gh_span_lit(&w, "\n");
+    gh_logbuf_end(lb, &w, true, false);
+    gh_logbuf_begin(lb, 100, &w);
+    gh_span_lit(&w, "dropped\n");
+    gh_logbuf_end(lb, &w, false, false);
+    ck_assert_int_eq(lb_size(path), 0);
+    gh_logbuf_begin(lb, 4096, &w); /* clamped to the buffer: what was buffered goes out first */
+    ck_assert_int_eq(lb_size(path), 8);
+    ck_assert_int_eq((int)(w.end - w.p), 1024);
+    gh_span_lit(&w, "c\n");
+    gh_logbuf_end(lb, &w, true, true);
+    ck_assert_int_eq(lb_size(path), 10);
+    gh_logbuf_free(lb);
+    s = lb_slurp(path);
+    ck_assert_str_eq(s, "a\nb=-42\nc\n");
+    free(s);
+    close(fd);
+    unlink(path);
+}
+END_TEST
+
+/* Spans: JSON strings escaped exactly as gh_buf_json_str escapes them (every byte value, runs
+ * crossing the 8-byte steps), a string that does not fit is left out whole, numbers, and
+ * puts cut at the end with the span marked full. */
+START_TEST(span_json_matches_buf)
+{
+    char text[80], out[600];
+    struct gh_span w;
+    unsigned seed = 7;
+
+    for (int round = 0; round < 4000; round++) {
+        struct gh_buf b;
+        size_t n = (size_t)(round % 70);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            /* mostly plain text, sometimes any byte but NUL */
+            text[i] =
+                (seed >> 16) % 5 ? (char)('a' + (seed >> 8) % 26) : (char)(1 + (seed >> 8) % 255);
+        }
+        text[n] = '\0';
+        gh_buf_init(&b, 4096);
+        ck_assert_int_eq(gh_buf_json_str(&b, text, NULL), GH_OK);
+        gh_span_init(&w, out, sizeof(out));
+        gh_span_json(&w, text);
+        ck_assert(!w.full);
+        ck_assert_uint_eq(gh_span_len(&w), b.len);
+        ck_assert(memcmp(out, b.data, b.len) == 0);
+        ck_assert_uint_le(b.len, gh_span_json_max(text));
+        /* one byte short: nothing of it written, full */
+        gh_span_init(&w, out, b.len - 1);
+        gh_span_json(&w, text);
+        ck_assert(w.full);
+        ck_assert_uint_eq(gh_span_len(&w), 0);
+        gh_buf_free(&b);
+    }
+    gh_span_init(&w, out, sizeof(out));
+    gh_span_json(&w, NULL);
+    gh_span_lit(&w, ",");
+    gh_span_i64(&w, -9223372036854775807LL - 1);
+    gh_span_lit(&w, ",");
+    gh_span_u64(&w, 18446744073709551615ULL);
+    gh_span_lit(&w, ",");
+    gh_span_i64(&w, 0);
+    ck_assert_int_eq((int)gh_span_len(&w), 48);
+    ck_assert(memcmp(out, "null,-9223372036854775808,18446744073709551615,0", 48) == 0);
+    gh_span_init(&w, out, 5);
+    gh_span_puts(&w, "abcdefgh");
+    ck_assert(w.full);
+    ck_assert_int_eq((int)gh_span_len(&w), 5);
+    gh_span_json(&w, "x"); /* nothing once full */
+    ck_assert_int_eq((int)gh_span_len(&w), 5);
+}
+END_TEST
+
 Suite *logbuf_suite(void)
 {
     Suite *s = suite_create("logbuf");
@@ -259,6 +346,8 @@ Suite *logbuf_suite(void)
     tcase_add_test(tc, logbuf_thread_exit_and_free_write_everything);
     tcase_add_test(tc, logbuf_counts_lost_lines);
     tcase_add_test(tc, log_time_format);
+    tcase_add_test(tc, logbuf_in_place_lines);
+    tcase_add_test(tc, span_json_matches_buf);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1083,6 +1083,35 @@ START_TEST(cache_is_bounded_lru)
 }
 END_TEST
 
+/* Eviction keeps what is used (CLOCK, second chance): a token hit between insertions stays
+ * cached however many others pass through its shard, where insertion order alone would have
+ * evicted it after four. */
+START_TEST(cache_keeps_hot_tokens)
+{
+    static const char *const extra[] = {"GATEHOUSE_TOKEN_CACHE_SIZE=64", NULL};
+    struct tfx f;
+    char *hot, *t;
+    char want[64];
+
+    tfx_start(&f, extra);
+    hot = mint(f.rsa, "RS256", claims());
+    expect_ok(&f, hot);
+    for (int i = 0; i < 200; i++) {
+        cJSON *c = claims();
+        cJSON_AddNumberToObject(c, "n", i);
+        t = mint(f.rsa, "RS256", c);
+        expect_ok(&f, t);
+        free(t);
+        expect_ok(&f, hot);
+    }
+    ck_assert(metrics_has(&f, "result=\"valid\"} 201"));
+    snprintf(want, sizeof(want), "result=\"cached\"} %d", 200);
+    ck_assert(metrics_has(&f, want));
+    free(hot);
+    tfx_stop(&f);
+}
+END_TEST
+
 /* A cached token stops working when its key leaves the set, and when it expires. */
 START_TEST(cache_respects_key_removal_and_exp)
 {
@@ -1286,6 +1315,7 @@ Suite *token_suite(void)
     tcase_add_test(tc, cache_hit_on_repeat);
     tcase_add_test(tc, cache_disabled);
     tcase_add_test(tc, cache_is_bounded_lru);
+    tcase_add_test(tc, cache_keeps_hot_tokens);
     tcase_add_test(tc, cache_respects_key_removal_and_exp);
     tcase_add_test(tc, verifier_requires_audience);
     tcase_add_test(tc, unavailable_without_keys);
