@@ -24,7 +24,7 @@
 /* The most a decision line waits for its write, and the bytes each thread holds (a line is
  * ~400 bytes: a busy thread writes every ~160 decisions). */
 #define AUTHZ_DL_FLUSH_MS   500
-#define AUTHZ_DL_PER_THREAD (64 * 1024)
+#define AUTHZ_DL_PER_THREAD ((size_t)64 * 1024)
 /* Room a line is first written in, in place (a usual line is ~400 bytes). */
 #define AUTHZ_DL_INPLACE 4096
 

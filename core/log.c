@@ -21,7 +21,7 @@
 /* Buffered stderr: the most an info line waits, and the bytes each thread holds (an access
  * line is ~150 bytes, so a busy thread writes every ~200 requests). */
 #define GH_LOG_FLUSH_MS   500
-#define GH_LOG_PER_THREAD (32 * 1024)
+#define GH_LOG_PER_THREAD ((size_t)32 * 1024)
 
 static _Atomic int gh_log_level = GH_LOG_INFO;
 static struct gh_logbuf *_Atomic gh_log_buffered;

@@ -284,11 +284,11 @@ void gh_logbuf_free(struct gh_logbuf *lb)
     pthread_key_delete(lb->key);
     pthread_mutex_lock(&lb->lock);
     gh_logbuf_drain_all(lb, &loss);
-    while (lb->slots != NULL) {
-        struct gh_logbuf_slot *s = lb->slots;
-        gh_logbuf_unlink(lb, s);
+    for (struct gh_logbuf_slot *s = lb->slots, *next; s != NULL; s = next) {
+        next = s->next;
         gh_logbuf_slot_free(s);
     }
+    lb->slots = NULL;
     pthread_mutex_unlock(&lb->lock);
     gh_logbuf_report(lb, &loss);
     pthread_cond_destroy(&lb->wake);
