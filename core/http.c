@@ -200,7 +200,7 @@ static enum MHD_Result gh_http_pick_cb(void *cls, enum MHD_ValueKind kind, const
     struct gh_http_pick *c = cls;
     (void)kind;
     (void)value_size;
-    for (size_t i = 0; c->names[i] != NULL && i < 16; i++) {
+    for (size_t i = 0; i < 16 && c->names[i] != NULL; i++) {
         /* the length first: most headers are not asked for and differ in it */
         if (c->lens[i] != key_size || strcasecmp(key, c->names[i]) != 0)
             continue;
@@ -215,7 +215,7 @@ void gh_req_headers_pick(const struct gh_req *r, const char *const *names, const
                          unsigned *counts)
 {
     struct gh_http_pick c = {names, {0}, values, counts};
-    for (size_t i = 0; names[i] != NULL && i < 16; i++) {
+    for (size_t i = 0; i < 16 && names[i] != NULL; i++) {
         c.lens[i] = strlen(names[i]);
         values[i] = NULL;
         counts[i] = 0;

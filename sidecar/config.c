@@ -596,9 +596,9 @@ static bool gh_cfg_is_service_link(const char *name, size_t len, const char *val
 /* See config.h. */
 const char *gh_config_db_shown(const char *db, char *buf, size_t cap)
 {
-    const char *scheme = strstr(db, "://"), *at, *colon, *pw;
+    const char *scheme, *at, *colon, *pw;
     size_t o = 0;
-    if (db == NULL || scheme == NULL || cap == 0)
+    if (db == NULL || cap == 0 || (scheme = strstr(db, "://")) == NULL)
         return db;
     at = strchr(scheme + 3, '@');
     colon = at != NULL ? memchr(scheme + 3, ':', (size_t)(at - (scheme + 3))) : NULL;
