@@ -140,7 +140,7 @@ static cJSON *read_line(FILE *f)
 START_TEST(long_reasons_cut_as_snprintf)
 {
     static struct policy_grant g_long_grants[] = {{"payroll", POLICY_ACTION_PROTECT}};
-    char name[300], want[600], ds[300];
+    char name[300], want[1024], ds[300];
     struct policy_group g_long = {name, name, g_long_grants, 1, POLICY_SOURCE_FILE};
     struct authz_membership m[] = {{&g_long, NULL, 0}};
     struct authz_facts f = base(m, 1);
