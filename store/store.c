@@ -248,7 +248,10 @@ bool store_revision_wait(struct store *s, int64_t rev, int timeout_ms)
         int64_t spent;
         if (store_index_revision(s->index) >= rev)
             return true;
-        (void)store_sync(s, &access, &err);
+        /* while the store is unreachable only the poller retries it: a waiting request must
+         * not spend its bound (or more: a connect timeout) on a connection attempt */
+        if (atomic_load(&s->reachable))
+            (void)store_sync(s, &access, &err);
         if (store_index_revision(s->index) >= rev)
             return true;
         clock_gettime(CLOCK_MONOTONIC, &t);
