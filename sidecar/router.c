@@ -59,6 +59,18 @@ static const struct gh_route gh_routes[] = {
     {"*", "/admin/v1/access-groups", GH_ROUTE_PREFIX, policy_admin_handle,
      policy_admin_render_error, "admin", policy_admin_auth, GH_CAP_BODY_ADMIN,
      &gh_router_admin_ctx},
+    /* read-only directory: every method reaches the handler, which answers writes 405 */
+    {"*", "/admin/v1/identities", GH_ROUTE_PREFIX, policy_admin_handle_identities,
+     policy_admin_render_error, "admin", policy_admin_auth, GH_CAP_BODY_ADMIN,
+     &gh_router_admin_ctx},
+    {"*", "/admin/v1/idp-groups", GH_ROUTE_PREFIX, policy_admin_handle_idp_groups,
+     policy_admin_render_error, "admin", policy_admin_auth, GH_CAP_BODY_ADMIN,
+     &gh_router_admin_ctx},
+    {"GET", "/admin/v1/links", GH_ROUTE_EXACT, policy_admin_handle_links, policy_admin_render_error,
+     "admin", policy_admin_auth, GH_CAP_BODY_ADMIN, &gh_router_admin_ctx},
+    {"POST", "/admin/v1/policy/reload", GH_ROUTE_EXACT, policy_admin_handle_reload,
+     policy_admin_render_error, "admin", policy_admin_auth, GH_CAP_BODY_ADMIN,
+     &gh_router_admin_ctx},
     {"*", "/scim", GH_ROUTE_PREFIX, scim_handle_unknown, scim_error_render, "scim", scim_auth, 0,
      &gh_router_scim_ctx},
     /* authorization (bearer access tokens, RFC 6750 errors) */
