@@ -553,6 +553,7 @@ START_TEST(policy_reload)
     ck_assert_int_eq(admin("GET", "/admin/v1/access-groups/Ops", NULL, NULL), 200);
     write_policy("{not json");
     ck_assert_int_eq(admin("POST", "/admin/v1/policy/reload", NULL, &j), 400);
+    ck_assert_ptr_nonnull(strstr(str(j, "message"), "near byte"));
     cJSON_Delete(j);
     ck_assert_int_eq(admin("GET", "/admin/v1/access-groups/Ops", NULL, NULL), 200);
     ck_assert_int_eq(unlink(fx->policy_path), 0);
