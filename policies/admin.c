@@ -124,11 +124,16 @@ enum gh_status policy_admin_handle(struct gh_req *r, struct gh_err *err)
     const struct policy_admin_ctx *px = gh_req_ctx(r);
     const char *path = gh_req_path(r), *method = gh_req_method(r);
     const char *name = NULL;
-    char key[POLICY_NAME_MAX + 1];
+    char key[POLICY_NAME_MAX + 1], longer[POLICY_NAME_MAX + 2];
     enum gh_status st;
 
     if (strlen(path) > strlen(POLICY_ADMIN_PREFIX) + 1)
         name = path + strlen(POLICY_ADMIN_PREFIX) + 1;
+    /* Why: a key is cut at POLICY_NAME_MAX bytes; a longer name in the path would otherwise be
+     * cut to the key of another group and read, replace or delete that one */
+    if (name != NULL && policy_name_key(name, longer, sizeof(longer)) > POLICY_NAME_MAX)
+        return GH_ERR(err, GH_E_NOT_FOUND, "no such access group (name longer than %d bytes)",
+                      POLICY_NAME_MAX);
     if (name == NULL && policy_admin_is_get(method))
         return policy_admin_list(r, NULL, 200, err);
     if (name == NULL && strcmp(method, "POST") == 0)

@@ -274,6 +274,18 @@ START_TEST(access_group_crud)
     ck_assert_str_eq(r.allow, "GET, HEAD, POST");
     admin_res_free(&r);
 
+    /* a path name longer than any key is not cut down to another group's key */
+    char longname[300], body[400], path[400];
+    memset(longname, 'a', 256);
+    longname[256] = '\0';
+    snprintf(body, sizeof(body), "{\"name\":\"%s\",\"grants\":[]}", longname);
+    ck_assert_int_eq(admin("POST", "/admin/v1/access-groups", body, NULL), 201);
+    snprintf(path, sizeof(path), "/admin/v1/access-groups/%sb", longname);
+    ck_assert_int_eq(admin("DELETE", path, NULL, NULL), 404);
+    ck_assert_int_eq(admin("PUT", path, "{\"grants\":[]}", NULL), 404);
+    snprintf(path, sizeof(path), "/admin/v1/access-groups/%s", longname);
+    ck_assert_int_eq(admin("DELETE", path, NULL, NULL), 204);
+
     ck_assert_int_eq(admin("DELETE", "/admin/v1/access-groups/HR%20Writers", NULL, NULL), 204);
     ck_assert_int_eq(admin("GET", "/admin/v1/access-groups/HR%20Writers", NULL, NULL), 404);
     ck_assert_int_eq(admin("DELETE", "/admin/v1/access-groups/HR%20Writers", NULL, NULL), 404);
