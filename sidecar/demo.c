@@ -564,7 +564,7 @@ static enum gh_status gh_demo_admin(struct gh_demo *d, struct gh_err *err)
     const cJSON *ag, *list;
     cJSON *j = NULL;
     enum gh_status st;
-    int linked = 0;
+    int linked = 0, shown = 0;
 
     snprintf(url, sizeof(url), "%s/admin/v1/access-groups", d->base);
     snprintf(cmd, sizeof(cmd), "curl -s %s -H \"Authorization: Bearer $(cat %s/admin-token)\"", url,
@@ -581,7 +581,7 @@ static enum gh_status gh_demo_admin(struct gh_demo *d, struct gh_err *err)
                     r->status, r->body);
         goto out;
     }
-    printf("#   -> %ld:", r->status);
+    printf("#   -> %ld", r->status);
     cJSON_ArrayForEach(ag, list)
     {
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(ag, "name");
@@ -590,13 +590,15 @@ static enum gh_status gh_demo_admin(struct gh_demo *d, struct gh_err *err)
         if (!cJSON_IsString(name))
             continue;
         if (cJSON_IsString(dn)) {
-            printf(" \"%s\" linked to IdP group \"%s\";", name->valuestring, dn->valuestring);
+            printf("%s access group \"%s\" linked to IdP group \"%s\"", shown ? ";" : ":",
+                   name->valuestring, dn->valuestring);
             linked++;
         } else {
-            printf(" \"%s\" not linked;", name->valuestring);
+            printf("%s access group \"%s\" not linked", shown ? ";" : ":", name->valuestring);
         }
+        shown++;
     }
-    printf("\n");
+    printf(" (the whole reply is JSON)\n");
     if (linked < 2)
         st = GH_ERR(err, GH_E_UPSTREAM,
                     "the demo's groups did not link to the policy's access "
@@ -665,12 +667,13 @@ static void *gh_demo_thread(void *arg)
            "gatehouse demo: %s (state in %s, fresh on each run)\n"
            "  development issuer: %s -- NOT FOR PRODUCTION\n"
            "  policy: %s\n"
-           "  provisioned over SCIM: %s and %s in \"Payroll Analysts\" (%s deactivated),\n"
-           "  %s in \"HR Writers\"\n"
+           "  users (provisioned over SCIM): %s, %s, %s (deactivated)\n"
+           "  groups, named like the policy's access groups: \"Payroll Analysts\" (alice, carol), "
+           "\"HR Writers\" (bob)\n"
            "=================================================================="
            "============\n",
-           d->base, d->opts.dir, d->issuer, d->opts.policy, d->users[0].name, d->users[2].name,
-           d->users[2].name, d->users[1].name);
+           d->base, d->opts.dir, d->issuer, d->opts.policy, d->users[0].name, d->users[1].name,
+           d->users[2].name);
     snprintf(cmd, sizeof(cmd),
              "curl -s -X POST %s/scim/v2/Users -H \"Authorization: Bearer $(cat %s/scim-token)\" "
              "-H 'Content-Type: application/scim+json' -d "
@@ -686,9 +689,10 @@ static void *gh_demo_thread(void *arg)
              "'{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:Group\"],"
              "\"displayName\":\"Auditors\"}'",
              d->base, d->shown);
-    gh_demo_print_cmd("SCIM: create a group (201; no access group is named \"Auditors\", so the "
-                      "admin API lists it as unlinked)",
-                      cmd);
+    gh_demo_print_cmd(
+        "SCIM: create a group (201; no access group is named \"Auditors\", so it grants "
+        "nothing)",
+        cmd);
     if (gh_demo_admin(d, &err) != GH_OK ||
         gh_demo_authorize(d, &d->users[0],
                           "Authorize, allowed: alice is in Payroll Analysts, which grants "
