@@ -57,9 +57,28 @@ static const char *const gh_demo_files[] = {"gatehouse.db",  "gatehouse.db-wal",
 static const char gh_demo_usage[] =
     "usage: gatehouse demo [--dir DIR] [--listen HOST:PORT] [--issuer-listen HOST:PORT] "
     "[--policy FILE]\n"
-    "       gatehouse mint-token [--dir DIR] --sub SUB --upn UPN [--oid OID] [--ttl SECONDS]\n";
+    "       gatehouse mint-token [--dir DIR] --sub SUB --upn UPN [--oid OID] [--ttl SECONDS]\n"
+    "\n"
+    "demo: gatehouse and a development token issuer (NOT FOR PRODUCTION) on loopback, users and\n"
+    "groups provisioned over SCIM, the example policy, and curl commands to try; Ctrl-C stops it.\n"
+    "  --dir DIR                state directory, fresh on each run (default " GH_DEMO_DIR ")\n"
+    "  --listen HOST:PORT       gatehouse's address, loopback only (default " GH_DEMO_LISTEN ")\n"
+    "  --issuer-listen HOST:PORT  the issuer's, loopback only (default " GH_DEMO_ISSUER
+    ": a free port)\n"
+    "  --policy FILE            the policy (default " GH_DEMO_POLICY ")\n"
+    "mint-token: a token signed by the key of the demo in DIR (and by nothing else), for the\n"
+    "  user whose oid is an externalId or whose upn is a userName; --ttl 1 to 86400 (default "
+    "3600)\n";
 
 /* ---- options ---- */
+
+static bool gh_demo_wants_help(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
 
 /* See demo.h. */
 enum gh_status gh_demo_addr_parse(const char *s, char *host, size_t cap, int *out_port,
@@ -776,6 +795,11 @@ int gh_demo_main(int argc, char **argv)
     int iport, port, code = 1;
     sigset_t sigs;
 
+    if (gh_demo_wants_help(argc, argv)) {
+        fputs(gh_demo_usage, stdout);
+        free(d);
+        return 0;
+    }
     if (gh_demo_args_parse(argc, argv, &d->opts, &err) != GH_OK) {
         fprintf(stderr, "gatehouse demo: %s\n%s", err.msg, gh_demo_usage);
         free(d);
@@ -924,6 +948,10 @@ int gh_demo_mint_main(int argc, char **argv)
     char p[GH_DEMO_PATH_MAX], *tok = NULL;
     int code = 1;
 
+    if (gh_demo_wants_help(argc, argv)) {
+        fputs(gh_demo_usage, stdout);
+        return 0;
+    }
     if (gh_demo_mint_args_parse(argc, argv, &o, &err) != GH_OK) {
         fprintf(stderr, "gatehouse mint-token: %s\n%s", err.msg, gh_demo_usage);
         return 2;

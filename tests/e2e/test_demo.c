@@ -187,6 +187,50 @@ static cJSON *sh_json(const char *cmd)
     return j;
 }
 
+/* s with every `from` replaced by `to` (owned). */
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+    size_t fl = strlen(from), tl = strlen(to), n = 0;
+    char *out = malloc(strlen(s) * (tl > fl ? tl / (fl ? fl : 1) + 2 : 1) + 1);
+    ck_assert_ptr_nonnull(out);
+    for (const char *p = s; *p != '\0';) {
+        if (fl > 0 && strncmp(p, from, fl) == 0) {
+            memcpy(out + n, to, tl);
+            n += tl;
+            p += fl;
+        } else {
+            out[n++] = *p++;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* README's "Try it" shows the commands exactly as the demo prints them with its defaults. */
+static void expect_in_readme(const struct demo_run *d)
+{
+    const char *src = getenv("GH_SRCDIR");
+    char path[600], from[900];
+    char *readme;
+
+    snprintf(path, sizeof(path), "%s/README.md", src != NULL && *src ? src : ".");
+    readme = gh_read_file(path);
+    ck_assert_ptr_nonnull(strstr(readme, "## Try it"));
+    for (size_t i = 0; i < d->ncmds; i++) {
+        char *a, *b, *c;
+        snprintf(from, sizeof(from), "%s mint-token --dir %s", binary(), d->state);
+        a = replace_all(d->cmds[i], from, "build/gatehouse mint-token");
+        b = replace_all(a, d->base, "http://127.0.0.1:8080");
+        snprintf(from, sizeof(from), "%s/", d->state);
+        c = replace_all(b, from, "var/demo/");
+        ck_assert_msg(strstr(readme, c) != NULL, "README lacks the demo's command:\n%s", c);
+        free(a);
+        free(b);
+        free(c);
+    }
+    free(readme);
+}
+
 /* Run `gatehouse mint-token` with args; its stdout (owned) and exit status. */
 static char *mint(const char *const *args, int *out_rc, char *errtext, size_t cap)
 {
@@ -242,6 +286,7 @@ START_TEST(printed_commands_work)
     /* every command the demo printed is one the demo also answered: the ones it ran show replies */
     ck_assert_ptr_nonnull(strstr(d.text, "#   -> 200 {\"allowed\":true"));
     ck_assert_ptr_nonnull(strstr(d.text, "NOT FOR PRODUCTION"));
+    expect_in_readme(&d);
 
     j = sh_json(demo_cmd(&d, "/scim/v2/Users"));
     ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(j, "userName")), "dave@demo.example");
