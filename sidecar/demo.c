@@ -45,9 +45,9 @@ static const char *const gh_demo_files[] = {"gatehouse.db",  "gatehouse.db-wal",
                                             "decisions.log", "issuer.json",      "issuer-key.pem",
                                             "scim-token",    "admin-token"};
 /* Largest reply the demo reads (the admin list of two access groups is ~1 KiB). */
-#define GH_DEMO_BODY_MAX (64 * 1024)
+#define GH_DEMO_BODY_MAX ((size_t)64 * 1024)
 /* Largest issuer.json mint-token reads. */
-#define GH_DEMO_STATE_MAX (16 * 1024)
+#define GH_DEMO_STATE_MAX ((size_t)16 * 1024)
 /* How long the demo waits for /readyz (the daemon loads the issuer's keys at start). */
 #define GH_DEMO_READY_MS 10000
 /* Per-request timeout of the demo's own HTTP calls, seconds. */
@@ -124,7 +124,7 @@ enum gh_status gh_demo_addr_parse(const char *s, char *host, size_t cap, int *ou
 static const char *gh_demo_opt(int argc, char **argv, int *i, const char *name, bool *missing)
 {
     size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) != 0)
+    if (argv[*i] == NULL || strncmp(argv[*i], name, n) != 0)
         return NULL;
     if (argv[*i][n] == '=')
         return argv[*i] + n + 1;
@@ -791,8 +791,12 @@ int gh_demo_main(int argc, char **argv)
     char ihost[64], p[GH_DEMO_PATH_MAX];
     char e_listen[128], e_db[GH_DEMO_PATH_MAX + 16], e_scim[96], e_admin[96];
     char e_policy[GH_DEMO_PATH_MAX + 24], e_disc[400], e_log[GH_DEMO_PATH_MAX + 32], e_level[64];
+    /* the issuer is plain http on loopback: allowed by this opt-in only */
+    char e_insecure[] = "GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=1";
+    char e_aud[] = "GATEHOUSE_AUDIENCE=" GH_DEMO_AUDIENCE;
+    char e_tenant[] = "GATEHOUSE_TENANTS=" GH_DEMO_TENANT;
     const char *level = getenv("GATEHOUSE_LOG_LEVEL");
-    int iport, port, code = 1;
+    int iport = 0, port = 0, code = 1;
     sigset_t sigs;
 
     if (gh_demo_wants_help(argc, argv)) {
@@ -825,8 +829,10 @@ int gh_demo_main(int argc, char **argv)
         }
         gh_log_set_level(lv);
     }
-    gh_demo_addr_parse(d->opts.listen, d->host, sizeof(d->host), &port, NULL);
-    gh_demo_addr_parse(d->opts.issuer_listen, ihost, sizeof(ihost), &iport, NULL);
+    /* both were checked by gh_demo_args_parse */
+    if (gh_demo_addr_parse(d->opts.listen, d->host, sizeof(d->host), &port, &err) != GH_OK ||
+        gh_demo_addr_parse(d->opts.issuer_listen, ihost, sizeof(ihost), &iport, &err) != GH_OK)
+        goto out;
     if (access(d->opts.policy, R_OK) != 0) {
         fprintf(stderr,
                 "gatehouse demo: %s: %s (run it from the source tree, or pass --policy FILE)\n",
@@ -868,18 +874,8 @@ int gh_demo_main(int argc, char **argv)
     snprintf(e_level, sizeof(e_level), "GATEHOUSE_LOG_LEVEL=%s",
              level != NULL && *level != '\0' ? level : "warn");
     {
-        char *env[] = {e_listen,
-                       e_db,
-                       e_scim,
-                       e_admin,
-                       e_policy,
-                       e_disc,
-                       "GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=1",
-                       "GATEHOUSE_AUDIENCE=" GH_DEMO_AUDIENCE,
-                       "GATEHOUSE_TENANTS=" GH_DEMO_TENANT,
-                       e_log,
-                       e_level,
-                       NULL};
+        char *env[] = {e_listen,   e_db,  e_scim,   e_admin, e_policy, e_disc,
+                       e_insecure, e_aud, e_tenant, e_log,   e_level,  NULL};
         enum gh_status st = gh_config_load(NULL, env, &cfg, &err);
         OPENSSL_cleanse(e_scim, sizeof(e_scim));
         OPENSSL_cleanse(e_admin, sizeof(e_admin));

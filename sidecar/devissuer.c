@@ -268,7 +268,10 @@ enum gh_status gh_devissuer_mint(const struct gh_devissuer_key *k,
     cJSON_AddStringToObject(p, "ver", "2.0");
     hs = cJSON_PrintUnformatted(h);
     ps = cJSON_PrintUnformatted(p);
-    GH_ASSERT(hs != NULL && ps != NULL);
+    if (hs == NULL || ps == NULL) {
+        st = GH_ERR(err, GH_E_INTERNAL, "cannot write the token's JSON");
+        goto out;
+    }
     hb = gh_devissuer_b64url(hs, strlen(hs));
     pb = gh_devissuer_b64url(ps, strlen(ps));
     len = strlen(hb) + strlen(pb) + 2;
