@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -286,11 +287,16 @@ static enum gh_status gh_demo_write_file(const char *path, const char *data, str
 }
 
 /* Make dir a fresh demo state directory: created, or empty, or a previous demo's (then its
- * files are removed). Anything else is refused rather than wiped. */
-static enum gh_status gh_demo_dir_prepare(const char *dir, struct gh_err *err)
+ * files are removed). Anything else is refused rather than wiped. The marker stays locked
+ * (flock, *out_lock_fd, closed by the caller at exit) so a second demo on the same directory is
+ * refused instead of wiping the store under the first. */
+static enum gh_status gh_demo_dir_prepare(const char *dir, int *out_lock_fd, struct gh_err *err)
 {
+    static const char note[] =
+        "state of `gatehouse demo`, wiped on each run; " GH_DEVISSUER_NOTE "\n";
     char p[GH_DEMO_PATH_MAX];
     enum gh_status st;
+    int fd;
 
     if (strlen(dir) + 32 >= sizeof(p))
         return GH_ERR(err, GH_E_INVALID, "--dir: path too long");
@@ -303,6 +309,14 @@ static enum gh_status gh_demo_dir_prepare(const char *dir, struct gh_err *err)
                       "%s is not empty and not a demo state directory (no %s): the demo wipes its "
                       "directory on every run, so pick a new or empty one",
                       dir, GH_DEMO_MARKER);
+    fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return GH_ERR(err, GH_E_INVALID, "%s: %s", p, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return GH_ERR(err, GH_E_CONFLICT, "another gatehouse demo is running in %s", dir);
+    }
+    *out_lock_fd = fd;
     for (size_t i = 0; i < sizeof(gh_demo_files) / sizeof(gh_demo_files[0]); i++) {
         char f[GH_DEMO_PATH_MAX];
         gh_demo_path(f, sizeof(f), dir, gh_demo_files[i]);
@@ -310,8 +324,9 @@ static enum gh_status gh_demo_dir_prepare(const char *dir, struct gh_err *err)
             return GH_ERR(err, GH_E_INVALID, "%s: %s", f, strerror(errno));
     }
     chmod(dir, 0700);
-    return gh_demo_write_file(
-        p, "state of `gatehouse demo`, wiped on each run; " GH_DEVISSUER_NOTE "\n", err);
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, note, sizeof(note) - 1, 0) != (ssize_t)sizeof(note) - 1)
+        return GH_ERR(err, GH_E_INVALID, "%s: %s", p, strerror(errno));
+    return GH_OK;
 }
 
 /* A random secret as 64 hex digits (32 bytes) into out (>= 65 bytes). */
@@ -796,7 +811,7 @@ int gh_demo_main(int argc, char **argv)
     char e_aud[] = "GATEHOUSE_AUDIENCE=" GH_DEMO_AUDIENCE;
     char e_tenant[] = "GATEHOUSE_TENANTS=" GH_DEMO_TENANT;
     const char *level = getenv("GATEHOUSE_LOG_LEVEL");
-    int iport = 0, port = 0, code = 1;
+    int iport = 0, port = 0, code = 1, lock_fd = -1;
     sigset_t sigs;
 
     if (gh_demo_wants_help(argc, argv)) {
@@ -840,7 +855,7 @@ int gh_demo_main(int argc, char **argv)
         free(d);
         return 2;
     }
-    if (gh_demo_dir_prepare(d->opts.dir, &err) != GH_OK)
+    if (gh_demo_dir_prepare(d->opts.dir, &lock_fd, &err) != GH_OK)
         goto out;
     gh_demo_path(p, sizeof(p), d->opts.dir, "issuer-key.pem");
     if (gh_devissuer_key_create(p, &key, &err) != GH_OK ||
@@ -895,6 +910,8 @@ out:
     gh_config_free(cfg);
     gh_devissuer_stop(iss);
     gh_devissuer_key_free(key);
+    if (lock_fd >= 0)
+        close(lock_fd);
     OPENSSL_cleanse(d, sizeof(*d));
     free(d);
     return code;

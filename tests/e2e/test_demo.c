@@ -422,7 +422,8 @@ START_TEST(mint_token_refuses_without_demo_key)
 END_TEST
 
 /* The development issuer: discovery and JWKS carry the note, the key file is 0600, issuer.json
- * names the issuer, and the log says NOT FOR PRODUCTION. */
+ * names the issuer, and the log says NOT FOR PRODUCTION; a second demo on the same directory is
+ * refused. */
 START_TEST(issuer_is_marked_not_for_production)
 {
     struct demo_run d;
@@ -476,6 +477,28 @@ START_TEST(issuer_is_marked_not_for_production)
     ck_assert_ptr_null(strstr(d.text, state));
     free(state);
     free(log);
+
+    /* a second demo on the same directory is refused, and the first keeps its store */
+    {
+        char out[700], err[700], policy[600];
+        char *text;
+        pid_t pid;
+        snprintf(out, sizeof(out), "%s/stdout2", d.tmp);
+        snprintf(err, sizeof(err), "%s/stderr2", d.tmp);
+        policy_path(policy, sizeof(policy));
+        pid = spawn((const char *const[]){"demo", "--dir", d.state, "--listen", "127.0.0.1:0",
+                                          "--policy", policy, NULL},
+                    out, err);
+        ck_assert_int_eq(wait_exit(pid, 10000), 1);
+        text = gh_read_file(err);
+        ck_assert_msg(strstr(text, "another gatehouse demo is running") != NULL, "%s", text);
+        free(text);
+        snprintf(url, sizeof(url), "%s/readyz", d.base);
+        ck_assert_int_eq(gh_http("GET", url, NULL, NULL, NULL, &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_ptr_nonnull(strstr(r.body, "\"users\":3"));
+        gh_http_resp_free(&r);
+    }
     demo_stop(&d);
 }
 END_TEST
