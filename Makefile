@@ -1,7 +1,9 @@
 # gatehouse - one hand-written GNU Makefile.
 #
 #   make            build build/gatehouse (and build/libgatehouse.a)
-#   make run        install Debian packages if missing, build, run on 127.0.0.1:8080
+#   make run        install Debian packages if missing, build, run on 127.0.0.1:8080 (foreground)
+#   make demo       the same, then `gatehouse demo`: a development issuer, users and groups over
+#                   SCIM, and curl commands to try (var/demo, fresh each run; Ctrl-C stops it)
 #   make test       install test packages if missing, run unit + e2e tests + fuzz corpus replay,
 #                   the unit + e2e tests again on a throwaway PostgreSQL (`make check-pg`),
 #                   a short `make crashtest` and `make hostile`
@@ -10,14 +12,17 @@
 #   make bench      benchmarks (figures as ratios against baselines measured in the same run)
 #   make fuzz       libFuzzer on every fuzz target, FUZZ_SECONDS each (FUZZ_TARGETS="a b" for some)
 #   make format | format-check | lint-banned | tidy | cppcheck | check-headers | check-layout | clean
+#                   (the lint tools: `make lint-deps`)
 
 SHELL     := /bin/bash
 PKGS      := libmicrohttpd libjwt libcurl libcjson sqlite3 openssl
 TEST_PKGS := check
-# Debian packages: building, then testing. `make deps` / `make test-deps` install what is missing.
+# Debian packages: building (and curl, for the commands `make run` and `make demo` print), then
+# testing, then linting. `make deps` / `make test-deps` / `make lint-deps` install what is missing.
 DEB_BUILD := build-essential pkgconf libmicrohttpd-dev libjwt-dev libcurl4-openssl-dev \
-             libcjson-dev libsqlite3-dev libssl-dev openssl ca-certificates libpq-dev
-DEB_TEST  := $(DEB_BUILD) check clang-format clang-tidy cppcheck valgrind postgresql
+             libcjson-dev libsqlite3-dev libssl-dev openssl ca-certificates libpq-dev curl
+DEB_TEST  := $(DEB_BUILD) check valgrind postgresql
+DEB_LINT  := clang-format clang-tidy cppcheck
 DEB_FUZZ  := $(DEB_BUILD) clang libclang-rt-14-dev
 
 CC      ?= cc
@@ -61,7 +66,7 @@ E2E_SRCS  := $(wildcard tests/e2e/test_*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 
-.PHONY: all run test check check-pg unit unit-pg e2e e2e-pg hostile fuzz-replay fuzz bench deps test-deps fuzz-deps \
+.PHONY: all run demo test check check-pg unit unit-pg e2e e2e-pg hostile fuzz-replay fuzz bench deps test-deps fuzz-deps lint-deps \
         format format-check lint-banned tidy cppcheck check-headers check-layout check-valgrind crashtest \
         clean
 
@@ -199,11 +204,23 @@ run: deps
 	$(Q)test -s $(RUN_DIR)/admin-token || (umask 077; openssl rand -hex 32 > $(RUN_DIR)/admin-token; \
 	  echo "generated an admin bearer secret in $(RUN_DIR)/admin-token")
 	@echo "SCIM Secret Token: $$(cat $(RUN_DIR)/scim-token)"
-	@echo "Tenant URL (behind your HTTPS front or with GATEHOUSE_TLS_CERT/KEY): http://127.0.0.1:8080/scim/v2"
+	@echo "Tenant URL (behind your HTTPS front or with GATEHOUSE_TLS_CERT/KEY): http://127.0.0.1:8080/scim/v2?aadOptscim062020"
+	@echo "  (?aadOptscim062020 turns on Entra's SCIM 2.0 compliant behaviour; see docs/entra-scim.md)"
+	@echo "Admin secret in $(RUN_DIR)/admin-token, e.g.:"
+	@echo "  curl -s http://127.0.0.1:8080/admin/v1/access-groups -H \"Authorization: Bearer \$$(cat $(RUN_DIR)/admin-token)\""
+	@test -n "$$GATEHOUSE_OIDC_DISCOVERY$$GATEHOUSE_CONFIG" || echo "Token validation is not configured (GATEHOUSE_OIDC_DISCOVERY): /v1/authorize answers 503; \`make demo\` tries decisions with a development issuer."
+	@echo "gatehouse stays in the foreground; Ctrl-C stops it."
 	@GATEHOUSE_DB=$${GATEHOUSE_DB:-$(RUN_DIR)/gatehouse.db} \
 	GATEHOUSE_SCIM_TOKEN=$${GATEHOUSE_SCIM_TOKEN:-$$(cat $(RUN_DIR)/scim-token)} \
 	GATEHOUSE_ADMIN_TOKEN=$${GATEHOUSE_ADMIN_TOKEN:-$$(cat $(RUN_DIR)/admin-token)} \
 	  $(BUILD)/gatehouse
+
+# `gatehouse demo` (sidecar/demo.h): a development issuer (NOT FOR PRODUCTION) and gatehouse on
+# loopback, in DEMO_DIR (fresh each run); DEMO_ARGS adds options, e.g. --listen 127.0.0.1:9090.
+DEMO_DIR ?= var/demo
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(BUILD)/gatehouse demo --dir $(DEMO_DIR) $(DEMO_ARGS)
 
 # Install what is missing (root on Debian 12); quiet and offline when everything is there.
 define apt_install
@@ -220,6 +237,9 @@ test-deps:
 	$(call apt_install,$(DEB_TEST))
 fuzz-deps:
 	$(call apt_install,$(DEB_FUZZ))
+# clang-format, clang-tidy, cppcheck: CI's lint and static steps (.ci/run), not `make test`.
+lint-deps:
+	$(call apt_install,$(DEB_LINT))
 
 # ---- benchmarks ---------------------------------------------------------------------------------
 # The reference servers the benchmarks compare gatehouse with (not part of gatehouse).

@@ -21,6 +21,10 @@
 #include <time.h>
 
 #define GH_RELOAD_MAX 8
+/* The start-up warning (log and /readyz) when no token validation is configured. */
+#define GH_DAEMON_NO_TOKENS                                                                        \
+    "token validation is not configured (GATEHOUSE_OIDC_DISCOVERY is unset): /v1/authorize "       \
+    "answers 503 and /v1/ext_authz 403 until it is set"
 /* How often the policy file is checked for changes. */
 #define GH_POLICY_WATCH_MS 1000
 
@@ -29,6 +33,15 @@ static struct {
     void *ctx;
 } gh_daemon_reloads[GH_RELOAD_MAX];
 static int gh_daemon_nreloads;
+static gh_listening_fn gh_daemon_listening;
+static void *gh_daemon_listening_ctx;
+
+/* Register the listening hook. Start-up only. */
+void gh_daemon_on_listening(gh_listening_fn fn, void *ctx)
+{
+    gh_daemon_listening = fn;
+    gh_daemon_listening_ctx = ctx;
+}
 
 /* Register a SIGHUP hook. Start-up only. */
 void gh_daemon_on_reload(gh_reload_fn fn, void *ctx)
@@ -189,6 +202,14 @@ int gh_daemon_run(const struct gh_config *cfg)
     if (cfg->scim_token.count == 0)
         gh_log(GH_LOG_WARN, "daemon",
                "\"GATEHOUSE_SCIM_TOKEN is not set: every SCIM request is refused\"");
+    if (cfg->oidc_discovery == NULL) {
+        /* Said at start-up and in /readyz (which stays 200: SCIM provisioning works), because
+         * an operator who skipped it sees only 503s from /v1/authorize otherwise. */
+        gh_log(GH_LOG_WARN, "daemon", "\"%s\"", GH_DAEMON_NO_TOKENS);
+        gh_health_add_warning(GH_DAEMON_NO_TOKENS);
+    }
+    if (gh_daemon_listening != NULL)
+        gh_daemon_listening(gh_daemon_listening_ctx, gh_server_port(srv));
 
     for (;;) {
         if (sigwait(&sigs, &sig) != 0)

@@ -14,7 +14,8 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#define GH_HEALTH_MAX 16
+#define GH_HEALTH_MAX          16
+#define GH_HEALTH_WARNINGS_MAX 8
 
 struct gh_health_probe {
     const char *name;
@@ -28,6 +29,15 @@ static int gh_health_nprobes;
 static atomic_bool gh_health_stopping;
 static void (*gh_health_info)(void *ctx, cJSON *obj);
 static void *gh_health_info_ctx;
+static const char *gh_health_warnings[GH_HEALTH_WARNINGS_MAX];
+static int gh_health_nwarnings;
+
+/* See health.h. */
+void gh_health_add_warning(const char *msg)
+{
+    GH_ASSERT(gh_health_nwarnings < GH_HEALTH_WARNINGS_MAX);
+    gh_health_warnings[gh_health_nwarnings++] = msg;
+}
 
 /* See health.h. */
 void gh_health_set_info(void (*fn)(void *ctx, cJSON *obj), void *ctx)
@@ -55,6 +65,7 @@ void gh_health_reset(void)
 {
     gh_health_nprobes = 0;
     gh_health_info = NULL;
+    gh_health_nwarnings = 0;
     atomic_store(&gh_health_stopping, false);
 }
 
@@ -103,6 +114,11 @@ enum gh_status gh_health_handle_readyz(struct gh_req *r, struct gh_err *err)
         ready = ready && (ok || gh_health_probes[i].advisory);
     }
     cJSON_AddStringToObject(body, "status", ready ? "ready" : "not ready");
+    if (gh_health_nwarnings > 0) {
+        cJSON *w = cJSON_AddArrayToObject(body, "warnings");
+        for (int i = 0; i < gh_health_nwarnings; i++)
+            cJSON_AddItemToArray(w, cJSON_CreateString(gh_health_warnings[i]));
+    }
     if (gh_health_info != NULL)
         gh_health_info(gh_health_info_ctx, body);
     gh_reply_json(r, ready ? 200 : 503, body);

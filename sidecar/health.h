@@ -21,6 +21,11 @@ void gh_health_register_advisory(const char *name, gh_ready_fn fn, void *ctx);
 /* Add facts to /readyz's body (fn adds members to obj; start-up only; one). */
 struct cJSON;
 void gh_health_set_info(void (*fn)(void *ctx, struct cJSON *obj), void *ctx);
+/* A configuration warning shown in /readyz's "warnings" array (it never makes /readyz 503):
+ * something an operator must know, e.g. that decisions answer 503 because token validation is
+ * not configured. msg is borrowed for the process's life (a string literal). Start-up only, <= 8.
+ */
+void gh_health_add_warning(const char *msg);
 void gh_health_reset(void); /* tests only */
 bool gh_health_ready(void);
 void gh_health_set_stopping(void); /* /readyz answers 503 from now on (shutdown) */

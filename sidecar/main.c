@@ -3,6 +3,7 @@
  * Exit status: 0 clean stop, 1 could not start, 2 bad usage or configuration.
  */
 #include "daemon.h"
+#include "demo.h"
 #include "gatehouse.h"
 #include "store/store.h"
 
@@ -15,7 +16,11 @@ extern char **environ;
 static void gh_main_usage(FILE *out)
 {
     fprintf(out, "usage: gatehouse [--config FILE] [--print-config] [--help] [--version]\n"
-                 "       gatehouse migrate-store --from FILE.db --to postgresql://...\n");
+                 "       gatehouse migrate-store --from FILE.db --to postgresql://...\n"
+                 "       gatehouse demo [--dir DIR] [--listen HOST:PORT] [--issuer-listen "
+                 "HOST:PORT] [--policy FILE]\n"
+                 "       gatehouse mint-token [--dir DIR] --sub SUB --upn UPN [--oid OID] "
+                 "[--ttl SECONDS]\n");
 }
 
 /* gatehouse migrate-store --from FILE.db --to URL: copy a SQLite store into an empty PostgreSQL
@@ -69,6 +74,11 @@ int main(int argc, char **argv)
 
     if (argc > 1 && strcmp(argv[1], "migrate-store") == 0)
         return gh_main_migrate(argc, argv);
+    /* a local try-out with a development issuer (NOT FOR PRODUCTION; sidecar/demo.h) */
+    if (argc > 1 && strcmp(argv[1], "demo") == 0)
+        return gh_demo_main(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "mint-token") == 0)
+        return gh_demo_mint_main(argc, argv);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             gh_config_help(stdout);
