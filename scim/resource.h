@@ -97,6 +97,16 @@ struct scim_rtype {
 };
 const struct scim_rtype *scim_rtype_get(enum store_kind kind);
 
+/* The extension schemas of kind, into out (at most cap): the enterprise extension (User), then
+ * the declared ones (scim_ext_install) in declaration order. Borrowed; returns the count. */
+size_t scim_rtype_exts(enum store_kind kind, const struct scim_schema **out, size_t cap);
+/* The declared extension schemas alone (scim/extension.c), same contract. */
+size_t scim_ext_schemas(enum store_kind kind, const struct scim_schema **out, size_t cap);
+/* Room for every extension schema of a kind. */
+#define SCIM_EXTS_MAX (1 + GH_CAP_SCIM_EXT_SCHEMAS)
+/* The RFC 7643 §7 representation of a schema (no meta; caller deletes). */
+cJSON *scim_schema_to_json(const struct scim_schema *s);
+
 /* True when /Schemas lists the attribute (the common id, externalId, meta are not listed). */
 bool scim_attr_is_listed(const struct scim_attr *a);
 /* Find an attribute by name (case-insensitive) in a NULL-terminated table; NULL when absent. */

@@ -11,6 +11,7 @@
 #include "authz/authz.h"
 #include "core/core.h"
 #include "jwks/jwks.h"
+#include "scim/scim.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -99,6 +100,12 @@ static const struct gh_cfg_row gh_cfg_rows[] = {
      "sha256:<hex digest>. Unset: SCIM answers 401"},
     {"GATEHOUSE_ADMIN_TOKEN", GH_CFG_SECRET, "", 0, 0, OFF(admin_token),
      "Admin API bearer secret(s), same form. Unset: the admin API answers 401"},
+    {"GATEHOUSE_SCIM_EXTENSIONS", GH_CFG_STR, "", 0, 0, OFF(scim_extensions),
+     "Custom SCIM extension attributes Entra provisions, comma-separated, each "
+     "[User:|Group:]<schema URN>:<attribute>:<type>[:multiValued][:caseExact] with type string, "
+     "boolean, integer, decimal, dateTime, reference or binary (e.g. "
+     "urn:cube:params:1.0:UserAttribute:country:string); listed in /Schemas and /ResourceTypes, "
+     "type-checked on write. Read at start-up (docs/entra-scim.md)"},
     {"GATEHOUSE_AUTH_FAIL_BURST", GH_CFG_INT, "20", 1, 100000, OFF(auth_fail_burst),
      "Failed SCIM/admin authentications a client address may make in a burst; more get 429 "
      "with Retry-After (the right secret always passes)"},
@@ -544,6 +551,14 @@ static enum gh_status gh_cfg_validate(struct gh_config *cfg, const struct gh_cfg
                       "%s: GATEHOUSE_EXT_AUTHZ_ORIGIN: expected path, x-original or x-forwarded",
                       v->source);
     }
+    if (cfg->scim_extensions != NULL) {
+        struct gh_err why = {0};
+        if (scim_ext_set_parse(cfg->scim_extensions, &cfg->scim_ext, &why) != GH_OK) {
+            v = gh_cfg_val(vals, "GATEHOUSE_SCIM_EXTENSIONS");
+            return GH_ERR(err, GH_E_INVALID, "%s: GATEHOUSE_SCIM_EXTENSIONS: %s", v->source,
+                          why.msg);
+        }
+    }
     if (cfg->identity_claims.count > GH_IDENT_PAIRS_MAX) {
         v = gh_cfg_val(vals, "GATEHOUSE_IDENTITY_CLAIMS");
         return GH_ERR(err, GH_E_INVALID, "%s: GATEHOUSE_IDENTITY_CLAIMS: at most %d pairs",
@@ -714,6 +729,7 @@ void gh_config_free(struct gh_config *cfg)
         }
     }
     free(cfg->listen_host);
+    scim_ext_set_free(cfg->scim_ext);
     OPENSSL_cleanse(cfg, sizeof(*cfg));
     free(cfg);
 }
