@@ -235,10 +235,14 @@ static enum gh_status scim_ext_entry(struct scim_ext_set *set, const char *e, si
         if (strlen(scim_ext_types[k].word) == segl[ti] &&
             strncmp(scim_ext_types[k].word, seg[ti], segl[ti]) == 0)
             break;
-    if (k == sizeof(scim_ext_types) / sizeof(scim_ext_types[0]))
-        return scim_ext_fail(err, e, n,
-                             "unknown type (expected " SCIM_EXT_TYPE_WORDS
-                             ", then multiValued and/or caseExact)");
+    if (k == sizeof(scim_ext_types) / sizeof(scim_ext_types[0])) {
+        char why[240];
+        snprintf(why, sizeof(why),
+                 "unknown type \"%.*s\": expected <schema URN>:<attribute>:<type> with type "
+                 "" SCIM_EXT_TYPE_WORDS ", then multiValued and/or caseExact",
+                 (int)(segl[ti] > 32 ? 32 : segl[ti]), seg[ti]);
+        return scim_ext_fail(err, e, n, why);
+    }
     if ((flags & SCIM_A_CASE_EXACT) && scim_ext_types[k].type != SCIM_T_STRING &&
         scim_ext_types[k].type != SCIM_T_REFERENCE && scim_ext_types[k].type != SCIM_T_BINARY)
         return scim_ext_fail(err, e, n, "caseExact applies to string, reference and binary only");
