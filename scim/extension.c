@@ -67,11 +67,12 @@ static enum gh_status scim_ext_fail(struct gh_err *err, const char *entry, size_
     return GH_ERR(err, GH_E_INVALID, "\"%.*s\": %s", (int)(len > 120 ? 120 : len), entry, why);
 }
 
-/* RFC 8141 characters of an NSS, minus ',' (the list separator) and '#', '?' (components we
- * do not take): letters, digits and -._~!$&'()*+;=@/%, no empty segment. */
+/* urn:<NID>:<NSS> in the characters a SCIM attribute path can carry through a filter
+ * (filter.c: letters, digits, '-', '_', '.', ':'), with no empty segment: Entra's URNs
+ * (urn:ietf:params:scim:schemas:extension:<Name>:2.0:User) are of this form, and a URN a filter
+ * cannot name would be listed in /Schemas yet unusable. */
 static bool scim_ext_urn_ok(const char *s, size_t n)
 {
-    static const char extra[] = "-._~!$&'()*+;=@/%";
     size_t segs = 1;
 
     if (n <= 4 || strncasecmp(s, SCIM_URN_PREFIX, 4) != 0)
@@ -83,7 +84,7 @@ static bool scim_ext_urn_ok(const char *s, size_t n)
             if (s[i - 1] == ':' || i + 1 == n)
                 return false;
             segs++;
-        } else if (!alnum && strchr(extra, c) == NULL) {
+        } else if (!alnum && c != '-' && c != '_' && c != '.') {
             return false;
         }
     }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CUBE "urn:cube:params:1.0:UserAttribute"
 #define DECL                                                                                       \
@@ -63,6 +64,9 @@ static const struct {
     {"urn:ietf:params:scim:api:messages:2.0:x:string", "cannot be redeclared"},
     {CUBE ":coun try:string", "expected [User:|Group:]"},
     {CUBE ":\"x\":string", "expected [User:|Group:]"},
+    /* fuzz: a URN a filter cannot name ('=' is no filter word character) */
+    {"User:urn:ietf:params:scim:schemas:ex:params:1.0=Group:costCenter:string:caseExact",
+     "expected [User:|Group:]"},
 };
 
 START_TEST(parse_good)
@@ -380,6 +384,42 @@ START_TEST(filter_flags)
 }
 END_TEST
 
+/* The setting, from a config file: parsed at load, errors name the file and line. */
+START_TEST(config_setting)
+{
+    char path[] = "/tmp/gh-scim-ext-XXXXXX";
+    int fd = mkstemp(path);
+    char *env[] = {NULL};
+    struct gh_config *cfg = NULL;
+    struct gh_err err = {0};
+    char want[128];
+    FILE *f;
+
+    ck_assert_int_ge(fd, 0);
+    f = fdopen(fd, "w");
+    fprintf(f, "# declared for Entra\nGATEHOUSE_SCIM_EXTENSIONS=\"" DECL "\"\n");
+    fclose(f);
+    ck_assert_msg(gh_config_load(path, env, &cfg, &err) == GH_OK, "%s", err.msg);
+    ck_assert_uint_eq(scim_ext_set_schemas(cfg->scim_ext), 2);
+    ck_assert_uint_eq(scim_ext_set_attrs(cfg->scim_ext), 8);
+    gh_config_free(cfg);
+
+    f = fopen(path, "w");
+    fprintf(f, "GATEHOUSE_SCIM_EXTENSIONS=" CUBE ":country:string:multivalued\n");
+    fclose(f);
+    ck_assert_int_eq(gh_config_load(path, env, &cfg, &err), GH_E_INVALID);
+    snprintf(want, sizeof(want), "%s:1: GATEHOUSE_SCIM_EXTENSIONS: \"", path);
+    ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "%s", err.msg);
+    ck_assert_ptr_nonnull(strstr(err.msg, "unknown type \"multivalued\""));
+    unlink(path);
+
+    /* unset: no set at all */
+    ck_assert_int_eq(gh_config_load(NULL, env, &cfg, &err), GH_OK);
+    ck_assert_ptr_null(cfg->scim_ext);
+    gh_config_free(cfg);
+}
+END_TEST
+
 Suite *scim_ext_suite(void)
 {
     Suite *s = suite_create("scim_ext");
@@ -392,6 +432,7 @@ Suite *scim_ext_suite(void)
     tcase_add_test(tc, undeclared_kept);
     tcase_add_test(tc, patch_entra_forms);
     tcase_add_test(tc, filter_flags);
+    tcase_add_test(tc, config_setting);
     suite_add_tcase(s, tc);
     return s;
 }
