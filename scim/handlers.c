@@ -516,6 +516,7 @@ static enum gh_status scim_upd_patch(void *ctx, const struct store_rec *cur, str
     u->res = cJSON_Parse(cur->body);
     if (u->res == NULL)
         return GH_ERR(err, GH_E_STORE, "stored body of %s is not JSON", cur->id);
+    scim_resource_conform(u->kind, u->res);
     st = scim_patch_apply(gh_req_arena(u->r), u->kind, u->res, u->patch, &u->pm, err);
     if (st)
         return st;

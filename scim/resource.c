@@ -955,6 +955,34 @@ out:
     return st;
 }
 
+/*
+ * Bring a stored body in line with the declared extensions (see resource.h): in each declared
+ * extension object, drop the members the declaration does not name or whose value it refuses.
+ * Such values were stored before the declaration (or before it changed); without this, every
+ * later PATCH of the resource, an Entra soft delete included, would be refused for a value the
+ * PATCH does not touch.
+ */
+void scim_resource_conform(enum store_kind kind, cJSON *body)
+{
+    const struct scim_schema *ext[GH_CAP_SCIM_EXT_SCHEMAS];
+    size_t n = scim_ext_schemas(kind, ext, GH_CAP_SCIM_EXT_SCHEMAS);
+
+    for (size_t i = 0; i < n && cJSON_IsObject(body); i++) {
+        cJSON *obj = cJSON_GetObjectItem(body, ext[i]->urn); /* any case, as URNs compare */
+        cJSON *c = cJSON_IsObject(obj) ? obj->child : NULL;
+        while (c != NULL) {
+            cJSON *next = c->next;
+            cJSON *one = cJSON_CreateObject();
+            cJSON_AddItemToObject(one, c->string ? c->string : "", scim_json_dup(c));
+            if (c->string == NULL || scim_attr_find(ext[i]->attrs, c->string) == NULL ||
+                scim_norm_attrs(ext[i]->attrs, one, true, ext[i]->urn, NULL) != GH_OK)
+                cJSON_Delete(cJSON_DetachItemViaPointer(obj, c));
+            cJSON_Delete(one);
+            c = next;
+        }
+    }
+}
+
 /* Members must be objects with a non-empty string value (the member's id). */
 enum gh_status scim_members_check(const cJSON *members, struct gh_err *err)
 {

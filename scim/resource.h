@@ -164,6 +164,11 @@ void scim_path_to_store(const struct scim_path *in, struct store_path *out);
 enum gh_status scim_resource_normalize(enum store_kind kind, cJSON *body, cJSON **out_members,
                                        struct store_cols *out_cols, struct gh_err *err);
 
+/* Drop, from the declared extension objects of a stored body, members the declaration in force
+ * does not name or whose type it refuses (stored before it was declared), so that a PATCH is
+ * judged on what it changes. Without declarations, a no-op. */
+void scim_resource_conform(enum store_kind kind, cJSON *body);
+
 /* Validate a group's member list ([{value, display?, type?, $ref?}]): each needs a string value. */
 enum gh_status scim_members_check(const cJSON *members, struct gh_err *err);
 

@@ -342,6 +342,40 @@ START_TEST(patch_entra_forms)
 }
 END_TEST
 
+/* A value stored before its attribute was declared does not block a later PATCH that does not
+ * touch it (Entra's soft delete must pass): it is dropped, like an undeclared attribute. */
+START_TEST(patch_conforms_old_values)
+{
+    struct gh_arena *a = gh_arena_new();
+    struct scim_patch_members m;
+    struct store_cols cols;
+    struct gh_err err = {0};
+    struct scim_ext_set *set;
+    cJSON *res = cJSON_Parse("{\"userName\":\"u\",\"" CUBE
+                             "\":{\"vip\":\"perhaps\",\"country\":\"FR\",\"old\":1}}");
+    cJSON *p = cJSON_Parse("{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+                           "\"Operations\":[{\"op\":\"Replace\",\"path\":\"active\",\"value\":"
+                           "\"False\"}]}");
+
+    ck_assert_int_eq(scim_resource_normalize(SCIM_USER, res, NULL, &cols, &err), GH_OK);
+    set = install(DECL);
+    scim_resource_conform(SCIM_USER, res);
+    ck_assert_int_eq(scim_patch_apply(a, SCIM_USER, res, p, &m, &err), GH_OK);
+    ck_assert_msg(scim_resource_normalize(SCIM_USER, res, NULL, &cols, &err) == GH_OK, "%s",
+                  err.msg);
+    cJSON *want = cJSON_Parse("{" USER_SCHEMAS(",\"" CUBE "\"") ",\"userName\":\"u\",\"active\":"
+                              "false,\"" CUBE "\":{\"country\":\"FR\"}}");
+    char *got = cJSON_PrintUnformatted(res);
+    ck_assert_msg(cJSON_Compare(res, want, true), "got %s", got);
+    free(got);
+    cJSON_Delete(want);
+    cJSON_Delete(p);
+    cJSON_Delete(res);
+    gh_arena_free(a);
+    uninstall(set);
+}
+END_TEST
+
 /* Filters see the declared flags: caseExact, boolean; unknown attributes stay flagless. */
 START_TEST(filter_flags)
 {
@@ -431,6 +465,7 @@ Suite *scim_ext_suite(void)
     tcase_add_loop_test(tc, write_table, 0, sizeof(writes) / sizeof(writes[0]));
     tcase_add_test(tc, undeclared_kept);
     tcase_add_test(tc, patch_entra_forms);
+    tcase_add_test(tc, patch_conforms_old_values);
     tcase_add_test(tc, filter_flags);
     tcase_add_test(tc, config_setting);
     suite_add_tcase(s, tc);
