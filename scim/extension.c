@@ -44,9 +44,8 @@ static const struct {
     const char *word;
     enum scim_type type;
 } scim_ext_types[] = {
-    {"string", SCIM_T_STRING},     {"boolean", SCIM_T_BOOLEAN},
-    {"integer", SCIM_T_INTEGER},   {"decimal", SCIM_T_DECIMAL},
-    {"dateTime", SCIM_T_DATETIME}, {"reference", SCIM_T_REFERENCE},
+    {"string", SCIM_T_STRING},   {"boolean", SCIM_T_BOOLEAN},   {"integer", SCIM_T_INTEGER},
+    {"decimal", SCIM_T_DECIMAL}, {"dateTime", SCIM_T_DATETIME}, {"reference", SCIM_T_REFERENCE},
     {"binary", SCIM_T_BINARY},
 };
 

@@ -100,12 +100,6 @@ static const struct gh_cfg_row gh_cfg_rows[] = {
      "sha256:<hex digest>. Unset: SCIM answers 401"},
     {"GATEHOUSE_ADMIN_TOKEN", GH_CFG_SECRET, "", 0, 0, OFF(admin_token),
      "Admin API bearer secret(s), same form. Unset: the admin API answers 401"},
-    {"GATEHOUSE_SCIM_EXTENSIONS", GH_CFG_STR, "", 0, 0, OFF(scim_extensions),
-     "Custom SCIM extension attributes Entra provisions, comma-separated, each "
-     "[User:|Group:]<schema URN>:<attribute>:<type>[:multiValued][:caseExact] with type string, "
-     "boolean, integer, decimal, dateTime, reference or binary (e.g. "
-     "urn:cube:params:1.0:UserAttribute:country:string); listed in /Schemas and /ResourceTypes, "
-     "type-checked on write. Read at start-up (docs/entra-scim.md)"},
     {"GATEHOUSE_AUTH_FAIL_BURST", GH_CFG_INT, "20", 1, 100000, OFF(auth_fail_burst),
      "Failed SCIM/admin authentications a client address may make in a burst; more get 429 "
      "with Retry-After (the right secret always passes)"},
@@ -113,6 +107,12 @@ static const struct gh_cfg_row gh_cfg_rows[] = {
      "Failed authentications per minute an address is allowed after its burst"},
     {"GATEHOUSE_AUTH_FAIL_LOG_INTERVAL", GH_CFG_INT, "60", 1, 86400, OFF(auth_fail_log_interval),
      "Seconds between log lines summarising one address's failed authentications"},
+    {"GATEHOUSE_SCIM_EXTENSIONS", GH_CFG_STR, "", 0, 0, OFF(scim_extensions),
+     "Custom SCIM extension attributes Entra provisions, comma-separated, each "
+     "[User:|Group:]<schema URN>:<attribute>:<type>[:multiValued][:caseExact] with type string, "
+     "boolean, integer, decimal, dateTime, reference or binary (e.g. "
+     "urn:cube:params:1.0:UserAttribute:country:string); listed in /Schemas and /ResourceTypes, "
+     "type-checked on write. Read at start-up (docs/entra-scim.md)"},
     {"GATEHOUSE_OIDC_DISCOVERY", GH_CFG_URL, "", 0, 0, OFF(oidc_discovery),
      "OpenID discovery URL, e.g. https://login.microsoftonline.com/<tenant>/v2.0/"
      ".well-known/openid-configuration"},

@@ -42,11 +42,12 @@ struct gh_config {
     /* secrets */
     struct gh_secret_set scim_token;
     struct gh_secret_set admin_token;
-    char *scim_extensions;        /* GATEHOUSE_SCIM_EXTENSIONS as given, or NULL */
-    struct scim_ext_set *scim_ext; /* ... parsed (owned; NULL when unset); installed by daemon.c */
     int auth_fail_burst;        /* failed authentications an address may make at once */
     int auth_fail_rate;         /* ... and per minute after that */
     int auth_fail_log_interval; /* seconds between summary log lines per address */
+    /* declared SCIM extension schemas */
+    char *scim_extensions;         /* GATEHOUSE_SCIM_EXTENSIONS as given, or NULL */
+    struct scim_ext_set *scim_ext; /* ... parsed (owned; NULL when unset); installed by daemon.c */
     /* tokens and keys (each struct gh_list: a comma-separated setting, owned by the config) */
     char *oidc_discovery;
     struct gh_list issuers;

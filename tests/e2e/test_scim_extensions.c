@@ -9,7 +9,7 @@
  */
 #include "tests/support/scim_client.h"
 
-#define CUBE "urn:cube:params:1.0:UserAttribute"
+#define CUBE  "urn:cube:params:1.0:UserAttribute"
 #define GCUBE "urn:cube:params:1.0:Group"
 #define DECL                                                                                       \
     "GATEHOUSE_SCIM_EXTENSIONS=" CUBE ":country:string," CUBE ":vip:boolean," CUBE                 \
@@ -215,10 +215,10 @@ START_TEST(wrong_type_is_invalid_value)
     ck_assert_int_eq(scim_count("/scim/v2/Users", "userName sw \"w\""), 0);
 
     char *id = scim_create_user("typed@example.com");
-    struct scim_res r = scim_call(
-        "PATCH", scim_path("/scim/v2/Users/%s", id),
-        "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":"
-        "[{\"op\":\"Add\",\"path\":\"" CUBE ":level\",\"value\":1.5}]}");
+    struct scim_res r =
+        scim_call("PATCH", scim_path("/scim/v2/Users/%s", id),
+                  "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":"
+                  "[{\"op\":\"Add\",\"path\":\"" CUBE ":level\",\"value\":1.5}]}");
     ck_assert_int_eq(r.status, 400);
     ck_assert_str_eq(scim_str(r.json, "scimType"), "invalidValue");
     scim_res_free(&r);
@@ -267,9 +267,8 @@ START_TEST(without_setting_as_before)
                            "\"anything\":[1,2]}}");
     r = scim_call("GET", scim_path("/scim/v2/Users/%s", id), NULL);
     ck_assert_str_eq(scim_str(cJSON_GetObjectItem(r.json, CUBE), "vip"), "perhaps");
-    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, CUBE),
-                                                            "anything")),
-                     2);
+    ck_assert_int_eq(
+        cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, CUBE), "anything")), 2);
     scim_res_free(&r);
     free(id);
 }

@@ -188,8 +188,7 @@ START_TEST(schema_document)
     a = doc_attr(doc, "vip");
     ck_assert_str_eq(cJSON_GetObjectItem(a, "type")->valuestring, "boolean");
     ck_assert_ptr_null(cJSON_GetObjectItem(a, "caseExact")); /* only for string-like types */
-    ck_assert_str_eq(cJSON_GetObjectItem(doc_attr(doc, "since"), "type")->valuestring,
-                     "dateTime");
+    ck_assert_str_eq(cJSON_GetObjectItem(doc_attr(doc, "since"), "type")->valuestring, "dateTime");
     ck_assert_str_eq(cJSON_GetObjectItem(doc_attr(doc, "level"), "type")->valuestring, "integer");
     ck_assert_str_eq(cJSON_GetObjectItem(doc_attr(doc, "ratio"), "type")->valuestring, "decimal");
     cJSON_Delete(doc);
@@ -212,19 +211,20 @@ static const struct {
     /* Entra's custom extension object, not listed in schemas (ENTRA.md §1.14) */
     {"{\"userName\":\"u\",\"" CUBE "\":{\"country\":\"FR\",\"vip\":\"True\",\"level\":3}}",
      "{" USER_SCHEMAS(",\"" CUBE "\"") ",\"userName\":\"u\",\"" CUBE
-     "\":{\"country\":\"FR\",\"vip\":true,\"level\":3}}",
+                                       "\":{\"country\":\"FR\",\"vip\":true,\"level\":3}}",
      NULL},
     /* URN and attribute names in any case come out canonical; undeclared attributes dropped */
     {"{\"userName\":\"u\",\"URN:CUBE:params:1.0:userattribute\":{\"COUNTRY\":\"FR\",\"other\":1}}",
      "{" USER_SCHEMAS(",\"" CUBE "\"") ",\"userName\":\"u\",\"" CUBE "\":{\"country\":\"FR\"}}",
      NULL},
     {"{" USER_SCHEMAS(",\"urn:cube:PARAMS:1.0:UserAttribute\"") ",\"userName\":\"u\",\"" CUBE
-     "\":{\"ratio\":0.5}}",
+                                                                "\":{\"ratio\":0.5}}",
      "{" USER_SCHEMAS(",\"" CUBE "\"") ",\"userName\":\"u\",\"" CUBE "\":{\"ratio\":0.5}}", NULL},
     /* a top-level qualified key moves into its extension object */
     {"{\"userName\":\"u\",\"" CUBE ":country\":\"DE\",\"" CUBE ":since\":\"2024-05-01T12:00:00Z\"}",
-     "{" USER_SCHEMAS(",\"" CUBE "\"") ",\"userName\":\"u\",\"" CUBE
-     "\":{\"country\":\"DE\",\"since\":\"2024-05-01T12:00:00Z\"}}",
+     "{" USER_SCHEMAS(",\"" CUBE
+                      "\"") ",\"userName\":\"u\",\"" CUBE
+                            "\":{\"country\":\"DE\",\"since\":\"2024-05-01T12:00:00Z\"}}",
      NULL},
     /* a single value of a multi-valued attribute becomes a list */
     {"{\"userName\":\"u\",\"" CUBE "\":{\"tags\":\"a\"}}",
@@ -261,8 +261,7 @@ START_TEST(write_table)
         snprintf(want, sizeof(want), "attribute \"%s\"", writes[_i].name);
         ck_assert_msg(st == GH_E_INVALID, "case %d accepted", _i);
         ck_assert_str_eq(err.scim_type, SCIM_ST_INVALID_VALUE);
-        ck_assert_msg(strstr(err.msg, want) != NULL, "case %d: \"%s\" lacks %s", _i, err.msg,
-                      want);
+        ck_assert_msg(strstr(err.msg, want) != NULL, "case %d: \"%s\" lacks %s", _i, err.msg, want);
     } else {
         cJSON *want = cJSON_Parse(writes[_i].out);
         char *got = cJSON_PrintUnformatted(body);
@@ -285,8 +284,7 @@ START_TEST(undeclared_kept)
     struct store_cols cols;
     cJSON *body = cJSON_Parse("{\"userName\":\"u\",\"" CUBE "\":{\"country\":7,\"x\":\"y\"}}");
     ck_assert_int_eq(scim_resource_normalize(SCIM_USER, body, NULL, &cols, &err), GH_OK);
-    ck_assert_int_eq(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(body, CUBE), "country")->valueint, 7);
+    ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(body, CUBE), "country")->valueint, 7);
     cJSON_Delete(body);
 }
 END_TEST
@@ -321,8 +319,9 @@ START_TEST(patch_entra_forms)
                       "%zu: %s", i, err.msg);
         cJSON_Delete(p);
     }
-    cJSON *want = cJSON_Parse("{" USER_SCHEMAS(",\"" CUBE "\"") ",\"userName\":\"u\",\"" CUBE
-                              "\":{\"country\":\"NL\",\"vip\":false,\"level\":4,\"tags\":[\"x\"]}}");
+    cJSON *want = cJSON_Parse("{" USER_SCHEMAS(
+        ",\"" CUBE "\"") ",\"userName\":\"u\",\"" CUBE
+                         "\":{\"country\":\"NL\",\"vip\":false,\"level\":4,\"tags\":[\"x\"]}}");
     char *got = cJSON_PrintUnformatted(res);
     ck_assert_msg(cJSON_Compare(res, want, true), "got %s", got);
     free(got);
@@ -363,8 +362,9 @@ START_TEST(patch_conforms_old_values)
     ck_assert_int_eq(scim_patch_apply(a, SCIM_USER, res, p, &m, &err), GH_OK);
     ck_assert_msg(scim_resource_normalize(SCIM_USER, res, NULL, &cols, &err) == GH_OK, "%s",
                   err.msg);
-    cJSON *want = cJSON_Parse("{" USER_SCHEMAS(",\"" CUBE "\"") ",\"userName\":\"u\",\"active\":"
-                              "false,\"" CUBE "\":{\"country\":\"FR\"}}");
+    cJSON *want =
+        cJSON_Parse("{" USER_SCHEMAS(",\"" CUBE "\"") ",\"userName\":\"u\",\"active\":"
+                                                      "false,\"" CUBE "\":{\"country\":\"FR\"}}");
     char *got = cJSON_PrintUnformatted(res);
     ck_assert_msg(cJSON_Compare(res, want, true), "got %s", got);
     free(got);
@@ -384,10 +384,10 @@ START_TEST(filter_flags)
     struct store_filter *f = NULL;
     struct gh_err err = {0};
 
-    ck_assert_int_eq(
-        scim_filter_parse(a, SCIM_USER, "urn:cube:params:1.0:userattribute:Country eq \"fr\"", &f,
-                          &err),
-        GH_OK);
+    ck_assert_int_eq(scim_filter_parse(a, SCIM_USER,
+                                       "urn:cube:params:1.0:userattribute:Country eq \"fr\"", &f,
+                                       &err),
+                     GH_OK);
     ck_assert_str_eq(f->path.urn, CUBE);
     ck_assert_str_eq(f->path.attr, "country");
     ck_assert_uint_eq(f->path.attr_flags, STORE_ATTR_KNOWN);
