@@ -109,10 +109,10 @@ static const struct gh_cfg_row gh_cfg_rows[] = {
      "Seconds between log lines summarising one address's failed authentications"},
     {"GATEHOUSE_SCIM_EXTENSIONS", GH_CFG_STR, "", 0, 0, OFF(scim_extensions),
      "Custom SCIM extension attributes Entra provisions, comma-separated, each "
-     "[User:|Group:]<schema URN>:<attribute>:<type>[:multiValued][:caseExact] with type string, "
-     "boolean, integer, decimal, dateTime, reference or binary (e.g. "
-     "urn:cube:params:1.0:UserAttribute:country:string); listed in /Schemas and /ResourceTypes, "
-     "type-checked on write. Read at start-up (docs/entra-scim.md)"},
+     "<schema URN>:<attribute>:<type>[:multiValued][:caseExact], prefixed Group: for a Group "
+     "extension; type string, boolean, integer, decimal, dateTime, reference or binary (e.g. "
+     "urn:cube:params:1.0:UserAttribute:country:string). Listed in /Schemas and /ResourceTypes, "
+     "type-checked on write, known to filters. Read at start-up (docs/entra-scim.md)"},
     {"GATEHOUSE_OIDC_DISCOVERY", GH_CFG_URL, "", 0, 0, OFF(oidc_discovery),
      "OpenID discovery URL, e.g. https://login.microsoftonline.com/<tenant>/v2.0/"
      ".well-known/openid-configuration"},
