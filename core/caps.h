@@ -62,6 +62,13 @@
  * fixed table, so an attacker spraying addresses cannot grow memory; legitimate clients that
  * fail at the same moment are a handful. */
 #define GH_CAP_AUTHFAIL_ADDRS 4096
+/* GATEHOUSE_SCIM_EXTENSIONS (scim/extension.c): declared schemas and attributes in all, a URN's
+ * and an attribute name's length. Each attribute path is matched against every declared URN, and
+ * Entra's custom attributes are a handful per application. */
+#define GH_CAP_SCIM_EXT_SCHEMAS 16
+#define GH_CAP_SCIM_EXT_ATTRS   64
+#define GH_CAP_SCIM_EXT_URN     200
+#define GH_CAP_SCIM_EXT_NAME    64
 /* Most GATEHOUSE_IDENTITY_CLAIMS pairs (each is a lookup tried in order). */
 #define GH_IDENT_PAIRS_MAX 8
 

@@ -305,6 +305,19 @@ static bool scim_dt_normalize(struct gh_arena *a, const char *s, size_t n, const
     return true;
 }
 
+/* See filter.h. */
+bool scim_filter_datetime_parse(struct gh_arena *a, const char *s, const char **out_utc_ms)
+{
+    const char *ms = NULL, *full = NULL;
+    bool sub_ms = false;
+
+    if (!scim_dt_normalize(a, s, strlen(s), &ms, &full, &sub_ms))
+        return false;
+    if (out_utc_ms != NULL)
+        *out_utc_ms = ms;
+    return true;
+}
+
 /*
  * A comparison with a dateTime attribute compares instants (RFC 7644 §3.4.2.2: "chronologically"):
  * the value is normalised to the store's UTC millisecond form, which orders as text. A value
@@ -446,7 +459,10 @@ static enum gh_status scim_fp_attr(struct scim_fparser *p, struct store_filter *
         (leaf->type == SCIM_T_STRING || leaf->type == SCIM_T_REFERENCE ||
          leaf->type == SCIM_T_BINARY))
         f->vtype = STORE_V_STRING;
-    if (leaf != NULL && leaf->type == SCIM_T_DATETIME) {
+    /* Only the server's own date-times (meta.created, meta.lastModified) are stored in the
+     * normalised form; a client's dateTime (a declared extension attribute) is stored as sent
+     * (ENTRA.md §1.18), so it compares as text, in the form the client sends. */
+    if (leaf != NULL && leaf->type == SCIM_T_DATETIME && (leaf->flags & SCIM_A_READONLY)) {
         st = scim_fp_datetime(p, f);
         if (st)
             return st;

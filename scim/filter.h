@@ -29,6 +29,10 @@
 enum gh_status scim_filter_path_parse(struct gh_arena *a, enum store_kind kind, const char *text,
                                       struct scim_path *out, struct gh_err *err);
 
+/* True when s is an xsd:dateTime (RFC 7643 §2.3.5); *out_utc_ms (may be NULL) gets the instant
+ * in the store's UTC millisecond form, arena-owned. */
+bool scim_filter_datetime_parse(struct gh_arena *a, const char *s, const char **out_utc_ms);
+
 /* Evaluate a value filter (paths relative to one element) on one JSON element. */
 bool scim_filter_match(const struct store_filter *f, const cJSON *elem);
 

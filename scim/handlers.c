@@ -516,6 +516,7 @@ static enum gh_status scim_upd_patch(void *ctx, const struct store_rec *cur, str
     u->res = cJSON_Parse(cur->body);
     if (u->res == NULL)
         return GH_ERR(err, GH_E_STORE, "stored body of %s is not JSON", cur->id);
+    scim_resource_conform(u->kind, u->res);
     st = scim_patch_apply(gh_req_arena(u->r), u->kind, u->res, u->patch, &u->pm, err);
     if (st)
         return st;
@@ -668,68 +669,10 @@ enum gh_status scim_handle_unknown(struct gh_req *r, struct gh_err *err)
 
 /* ---- discovery (RFC 7644 §4, RFC 7643 §5-7) ---- */
 
-static cJSON *scim_strs(const char *const *v)
-{
-    cJSON *a = cJSON_CreateArray();
-    for (; v != NULL && *v != NULL; v++)
-        cJSON_AddItemToArray(a, cJSON_CreateString(*v));
-    return a;
-}
-
-static const char *scim_type_name(enum scim_type t)
-{
-    static const char *const names[] = {"string",   "boolean",   "decimal", "integer",
-                                        "dateTime", "reference", "complex", "binary"};
-    return names[t];
-}
-
-static cJSON *scim_attr_json(const struct scim_attr *a)
-{
-    cJSON *o = cJSON_CreateObject();
-    unsigned f = a->flags;
-    cJSON_AddStringToObject(o, "name", a->name);
-    cJSON_AddStringToObject(o, "type", scim_type_name(a->type));
-    cJSON_AddBoolToObject(o, "multiValued", (f & SCIM_A_MULTI) != 0);
-    cJSON_AddStringToObject(o, "description", a->description ? a->description : "");
-    cJSON_AddBoolToObject(o, "required", (f & SCIM_A_REQUIRED) != 0);
-    if (a->type == SCIM_T_STRING || a->type == SCIM_T_REFERENCE || a->type == SCIM_T_BINARY)
-        cJSON_AddBoolToObject(o, "caseExact", (f & SCIM_A_CASE_EXACT) != 0);
-    if (a->canonical != NULL)
-        cJSON_AddItemToObject(o, "canonicalValues", scim_strs(a->canonical));
-    if (a->ref_types != NULL)
-        cJSON_AddItemToObject(o, "referenceTypes", scim_strs(a->ref_types));
-    cJSON_AddStringToObject(o, "mutability",
-                            (f & SCIM_A_READONLY)    ? "readOnly"
-                            : (f & SCIM_A_IMMUTABLE) ? "immutable"
-                            : (f & SCIM_A_NEVER)     ? "writeOnly"
-                                                     : "readWrite");
-    cJSON_AddStringToObject(o, "returned",
-                            (f & SCIM_A_NEVER)    ? "never"
-                            : (f & SCIM_A_ALWAYS) ? "always"
-                                                  : "default");
-    cJSON_AddStringToObject(o, "uniqueness", (f & SCIM_A_UNIQUE) ? "server" : "none");
-    if (a->sub != NULL) {
-        cJSON *subs = cJSON_AddArrayToObject(o, "subAttributes");
-        for (const struct scim_attr *s = a->sub; s->name != NULL; s++)
-            cJSON_AddItemToArray(subs, scim_attr_json(s));
-    }
-    return o;
-}
-
 static cJSON *scim_schema_json(struct gh_req *r, const struct scim_schema *s)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON *attrs, *meta;
-    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "schemas"),
-                         cJSON_CreateString(SCIM_SCHEMA_SCHEMA));
-    cJSON_AddStringToObject(o, "id", s->urn);
-    cJSON_AddStringToObject(o, "name", s->name);
-    cJSON_AddStringToObject(o, "description", s->description);
-    attrs = cJSON_AddArrayToObject(o, "attributes");
-    for (const struct scim_attr *a = s->attrs; a->name != NULL; a++)
-        if (scim_attr_is_listed(a))
-            cJSON_AddItemToArray(attrs, scim_attr_json(a));
-    meta = cJSON_AddObjectToObject(o, "meta");
+    cJSON *o = scim_schema_to_json(s);
+    cJSON *meta = cJSON_AddObjectToObject(o, "meta");
     cJSON_AddStringToObject(meta, "resourceType", "Schema");
     cJSON_AddStringToObject(
         meta, "location",
@@ -739,6 +682,8 @@ static cJSON *scim_schema_json(struct gh_req *r, const struct scim_schema *s)
 
 static cJSON *scim_rtype_json(struct gh_req *r, const struct scim_rtype *rt)
 {
+    const struct scim_schema *exts[SCIM_EXTS_MAX];
+    size_t n = scim_rtype_exts(rt->kind, exts, SCIM_EXTS_MAX);
     cJSON *o = cJSON_CreateObject();
     cJSON *meta;
     cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "schemas"),
@@ -748,11 +693,14 @@ static cJSON *scim_rtype_json(struct gh_req *r, const struct scim_rtype *rt)
     cJSON_AddStringToObject(o, "endpoint", rt->endpoint);
     cJSON_AddStringToObject(o, "description", rt->description);
     cJSON_AddStringToObject(o, "schema", rt->core->urn);
-    if (rt->ext != NULL) {
-        cJSON *e = cJSON_CreateObject();
-        cJSON_AddStringToObject(e, "schema", rt->ext->urn);
-        cJSON_AddBoolToObject(e, "required", false);
-        cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "schemaExtensions"), e);
+    if (n > 0) {
+        cJSON *list = cJSON_AddArrayToObject(o, "schemaExtensions");
+        for (size_t i = 0; i < n; i++) {
+            cJSON *e = cJSON_CreateObject();
+            cJSON_AddStringToObject(e, "schema", exts[i]->urn);
+            cJSON_AddBoolToObject(e, "required", false);
+            cJSON_AddItemToArray(list, e);
+        }
     }
     meta = cJSON_AddObjectToObject(o, "meta");
     cJSON_AddStringToObject(meta, "resourceType", "ResourceType");
@@ -842,22 +790,27 @@ enum gh_status scim_handle_rtypes(struct gh_req *r, struct gh_err *err)
     return GH_ERR(err, GH_E_NOT_FOUND, "no such resource type");
 }
 
-/* /scim/v2/Schemas[/urn] */
+/* /scim/v2/Schemas[/urn]: User, its extensions (enterprise, then the declared ones), Group, its
+ * declared extensions. */
 enum gh_status scim_handle_schemas(struct gh_req *r, struct gh_err *err)
 {
-    const struct scim_schema *all[] = {&scim_schema_user, &scim_schema_enterprise,
-                                       &scim_schema_group};
+    const struct scim_schema *all[2 + 2 * SCIM_EXTS_MAX];
+    size_t n = 0;
     const char *urn;
 
+    all[n++] = &scim_schema_user;
+    n += scim_rtype_exts(SCIM_USER, all + n, SCIM_EXTS_MAX);
+    all[n++] = &scim_schema_group;
+    n += scim_rtype_exts(SCIM_GROUP, all + n, SCIM_EXTS_MAX);
     urn = scim_subpath(r, "/Schemas");
     if (urn == NULL) {
-        cJSON *items[3];
-        for (size_t i = 0; i < 3; i++)
+        cJSON *items[2 + 2 * SCIM_EXTS_MAX];
+        for (size_t i = 0; i < n; i++)
             items[i] = scim_schema_json(r, all[i]);
-        scim_reply(r, 200, scim_list_of(items, 3));
+        scim_reply(r, 200, scim_list_of(items, n));
         return GH_OK;
     }
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < n; i++)
         if (strcmp(urn, all[i]->urn) == 0) {
             scim_reply(r, 200, scim_schema_json(r, all[i]));
             return GH_OK;

@@ -194,6 +194,17 @@ const struct scim_rtype *scim_rtype_get(enum store_kind kind)
     return &scim_rtypes[kind];
 }
 
+/* See resource.h. */
+size_t scim_rtype_exts(enum store_kind kind, const struct scim_schema **out, size_t cap)
+{
+    const struct scim_rtype *rt = scim_rtype_get(kind);
+    size_t n = 0;
+
+    if (rt->ext != NULL && cap > 0)
+        out[n++] = rt->ext;
+    return n + scim_ext_schemas(kind, out + n, cap - n);
+}
+
 /* True when the attribute should be listed in /Schemas (common attributes are not). */
 bool scim_attr_is_listed(const struct scim_attr *a)
 {
@@ -209,6 +220,73 @@ const struct scim_attr *scim_attr_find(const struct scim_attr *table, const char
         if (strcasecmp(a->name, name) == 0)
             return a;
     return NULL;
+}
+
+/* ---- /Schemas (RFC 7643 §7) ---- */
+
+static cJSON *scim_strs(const char *const *v)
+{
+    cJSON *a = cJSON_CreateArray();
+    for (; v != NULL && *v != NULL; v++)
+        cJSON_AddItemToArray(a, cJSON_CreateString(*v));
+    return a;
+}
+
+static const char *scim_type_name(enum scim_type t)
+{
+    static const char *const names[] = {"string",   "boolean",   "decimal", "integer",
+                                        "dateTime", "reference", "complex", "binary"};
+    return names[t];
+}
+
+static cJSON *scim_attr_json(const struct scim_attr *a)
+{
+    cJSON *o = cJSON_CreateObject();
+    unsigned f = a->flags;
+    cJSON_AddStringToObject(o, "name", a->name);
+    cJSON_AddStringToObject(o, "type", scim_type_name(a->type));
+    cJSON_AddBoolToObject(o, "multiValued", (f & SCIM_A_MULTI) != 0);
+    cJSON_AddStringToObject(o, "description", a->description ? a->description : "");
+    cJSON_AddBoolToObject(o, "required", (f & SCIM_A_REQUIRED) != 0);
+    if (a->type == SCIM_T_STRING || a->type == SCIM_T_REFERENCE || a->type == SCIM_T_BINARY)
+        cJSON_AddBoolToObject(o, "caseExact", (f & SCIM_A_CASE_EXACT) != 0);
+    if (a->canonical != NULL)
+        cJSON_AddItemToObject(o, "canonicalValues", scim_strs(a->canonical));
+    if (a->ref_types != NULL)
+        cJSON_AddItemToObject(o, "referenceTypes", scim_strs(a->ref_types));
+    cJSON_AddStringToObject(o, "mutability",
+                            (f & SCIM_A_READONLY)    ? "readOnly"
+                            : (f & SCIM_A_IMMUTABLE) ? "immutable"
+                            : (f & SCIM_A_NEVER)     ? "writeOnly"
+                                                     : "readWrite");
+    cJSON_AddStringToObject(o, "returned",
+                            (f & SCIM_A_NEVER)    ? "never"
+                            : (f & SCIM_A_ALWAYS) ? "always"
+                                                  : "default");
+    cJSON_AddStringToObject(o, "uniqueness", (f & SCIM_A_UNIQUE) ? "server" : "none");
+    if (a->sub != NULL) {
+        cJSON *subs = cJSON_AddArrayToObject(o, "subAttributes");
+        for (const struct scim_attr *s = a->sub; s->name != NULL; s++)
+            cJSON_AddItemToArray(subs, scim_attr_json(s));
+    }
+    return o;
+}
+
+/* The RFC 7643 §7 Schema resource of s, without meta (see resource.h). Caller deletes. */
+cJSON *scim_schema_to_json(const struct scim_schema *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *attrs;
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "schemas"),
+                         cJSON_CreateString(SCIM_SCHEMA_SCHEMA));
+    cJSON_AddStringToObject(o, "id", s->urn);
+    cJSON_AddStringToObject(o, "name", s->name);
+    cJSON_AddStringToObject(o, "description", s->description);
+    attrs = cJSON_AddArrayToObject(o, "attributes");
+    for (const struct scim_attr *a = s->attrs; a->name != NULL; a++)
+        if (scim_attr_is_listed(a))
+            cJSON_AddItemToArray(attrs, scim_attr_json(a));
+    return o;
 }
 
 /* ---- attribute paths ---- */
@@ -288,11 +366,11 @@ enum gh_status scim_path_resolve(struct gh_arena *a, enum store_kind kind, const
 
     memset(out, 0, sizeof(*out));
     if (scim_prefix_ci(text, len, SCIM_URN_PREFIX)) {
-        const struct scim_schema *cands[2] = {rt->core, rt->ext};
+        const struct scim_schema *cands[1 + SCIM_EXTS_MAX] = {rt->core};
+        size_t ncand = 1 + scim_rtype_exts(kind, cands + 1, SCIM_EXTS_MAX);
         const struct scim_schema *hit = NULL;
-        for (int i = 0; i < 2 && hit == NULL; i++) {
-            if (cands[i] == NULL)
-                continue;
+        /* declared URNs are never each other's prefix (extension.c), so one schema matches */
+        for (size_t i = 0; i < ncand && hit == NULL; i++) {
             size_t ul = strlen(cands[i]->urn);
             if (len == ul && strncasecmp(text, cands[i]->urn, ul) == 0) {
                 out->urn = cands[i] == rt->core ? NULL : cands[i]->urn;
@@ -432,6 +510,27 @@ static enum gh_status scim_norm_fail(struct gh_err *err, const char *what, const
     return GH_E_INVALID;
 }
 
+/* The same for an attribute of an extension schema (urn NULL: core), named as a PATCH path
+ * would name it: "urn:...:UserAttribute:country". */
+static enum gh_status scim_norm_fail_in(struct gh_err *err, const char *what, const char *urn,
+                                        const char *name)
+{
+    if (urn == NULL)
+        return scim_norm_fail(err, what, name);
+    GH_ERR(err, GH_E_INVALID, "attribute \"%.200s:%s\": %s", urn, name, what);
+    gh_err_set_scim_type(err, SCIM_ST_INVALID_VALUE);
+    return GH_E_INVALID;
+}
+
+/* An xsd:dateTime (RFC 7643 §2.3.5): 2015-10-10T14:38:21.8617979-07:00 and the like. */
+static bool scim_norm_datetime_ok(const char *s)
+{
+    struct gh_arena *a = gh_arena_new();
+    bool ok = scim_filter_datetime_parse(a, s, NULL);
+    gh_arena_free(a);
+    return ok;
+}
+
 /* Rename item's key to canonical (same length check not needed: we own the key string). */
 static void scim_json_rename(cJSON *item, const char *canonical)
 {
@@ -468,33 +567,44 @@ static void scim_json_drop_nulls(cJSON *v)
 }
 
 static enum gh_status scim_norm_attrs(const struct scim_attr *table, cJSON *obj, bool top,
-                                      struct gh_err *err);
+                                      const char *urn, struct gh_err *err);
 
-/* Check and coerce one value against its attribute (not multi-valued here). */
+/* Check and coerce one value against its attribute (not multi-valued here); urn names the
+ * extension schema a top-level attribute belongs to, for the error (NULL: core). */
 static enum gh_status scim_norm_value(const struct scim_attr *a, cJSON *parent, cJSON *v,
-                                      struct gh_err *err)
+                                      const char *urn, struct gh_err *err)
 {
     bool b;
 
     switch (a->type) {
     case SCIM_T_BOOLEAN:
         if (!scim_json_bool(v, &b))
-            return scim_norm_fail(err, "expected a boolean", a->name);
+            return scim_norm_fail_in(err, "expected a boolean", urn, a->name);
         if (!cJSON_IsBool(v))
             scim_json_replace(parent, v, cJSON_CreateBool(b));
         return GH_OK;
     case SCIM_T_INTEGER:
+        /* a JSON number without a fraction, within the range a double holds exactly */
+        if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
+            v->valuedouble > 9007199254740992.0 || v->valuedouble < -9007199254740992.0)
+            return scim_norm_fail_in(err, "expected an integer", urn, a->name);
+        return GH_OK;
     case SCIM_T_DECIMAL:
         if (!cJSON_IsNumber(v))
-            return scim_norm_fail(err, "expected a number", a->name);
+            return scim_norm_fail_in(err, "expected a number", urn, a->name);
         return GH_OK;
     case SCIM_T_COMPLEX:
         if (!cJSON_IsObject(v))
-            return scim_norm_fail(err, "expected an object", a->name);
-        return scim_norm_attrs(a->sub, v, false, err);
+            return scim_norm_fail_in(err, "expected an object", urn, a->name);
+        return scim_norm_attrs(a->sub, v, false, NULL, err);
+    case SCIM_T_DATETIME:
+        if (!cJSON_IsString(v) || !scim_norm_datetime_ok(v->valuestring))
+            return scim_norm_fail_in(err, "expected a dateTime such as 2024-05-01T12:00:00Z", urn,
+                                     a->name);
+        return GH_OK;
     default:
         if (!cJSON_IsString(v))
-            return scim_norm_fail(err, "expected a string", a->name);
+            return scim_norm_fail_in(err, "expected a string", urn, a->name);
         return GH_OK;
     }
 }
@@ -526,7 +636,7 @@ static cJSON *scim_norm_complex_shorthand(const struct scim_attr *a, cJSON *pare
  * (unknown sub-attributes of complex values are the client's business).
  */
 static enum gh_status scim_norm_attrs(const struct scim_attr *table, cJSON *obj, bool top,
-                                      struct gh_err *err)
+                                      const char *urn, struct gh_err *err)
 {
     cJSON *c = obj->child;
     enum gh_status st;
@@ -552,7 +662,8 @@ static enum gh_status scim_norm_attrs(const struct scim_attr *table, cJSON *obj,
         }
         c = scim_norm_complex_shorthand(a, obj, c);
         if (a->flags & SCIM_A_MULTI) {
-            if (cJSON_IsObject(c)) { /* a single value where a list is due: wrap it */
+            if (cJSON_IsObject(c) || (a->type != SCIM_T_COMPLEX && !cJSON_IsArray(c))) {
+                /* a single value where a list is due: wrap it */
                 cJSON *arr = cJSON_CreateArray();
                 cJSON *one = scim_json_dup(c);
                 cJSON_free(one->string);
@@ -562,21 +673,21 @@ static enum gh_status scim_norm_attrs(const struct scim_attr *table, cJSON *obj,
                 c = arr;
             }
             if (!cJSON_IsArray(c))
-                return scim_norm_fail(err, "expected a list", a->name);
+                return scim_norm_fail_in(err, "expected a list", urn, a->name);
             cJSON *e = c->child;
             while (e != NULL) {
                 cJSON *enext = e->next;
                 if (cJSON_IsNull(e)) {
                     cJSON_Delete(cJSON_DetachItemViaPointer(c, e));
                 } else {
-                    st = scim_norm_value(a, c, e, err);
+                    st = scim_norm_value(a, c, e, urn, err);
                     if (st)
                         return st;
                 }
                 e = enext;
             }
         } else {
-            st = scim_norm_value(a, obj, c, err);
+            st = scim_norm_value(a, obj, c, urn, err);
             if (st)
                 return st;
         }
@@ -598,21 +709,26 @@ static bool scim_json_strs_has(const cJSON *arr, const char *s)
 }
 
 /*
- * The schemas this server knows (the kind's core schema and extension) in their canonical
+ * The schemas this server knows (the kind's core schema and extensions, the declared ones
+ * included) in their canonical
  * spelling, each listed once: URNs compare case-insensitively, but what is stored and returned
  * must name the schema exactly as /Schemas and /ResourceTypes do. Other URNs stay as sent.
  * One pass, so a long list costs linear time.
  */
 static void scim_norm_schemas(const struct scim_rtype *rt, cJSON *schemas)
 {
-    const char *known[2] = {rt->core->urn, rt->ext != NULL ? rt->ext->urn : NULL};
-    bool seen[2] = {false, false};
+    const struct scim_schema *exts[SCIM_EXTS_MAX];
+    const char *known[1 + SCIM_EXTS_MAX] = {rt->core->urn};
+    bool seen[1 + SCIM_EXTS_MAX] = {false};
+    size_t nknown = 1 + scim_rtype_exts(rt->kind, exts, SCIM_EXTS_MAX);
     cJSON *e = schemas->child;
 
+    for (size_t i = 1; i < nknown; i++)
+        known[i] = exts[i - 1]->urn;
     while (e != NULL) {
         cJSON *next = e->next;
-        for (int i = 0; i < 2; i++) {
-            if (known[i] == NULL || strcasecmp(e->valuestring, known[i]) != 0)
+        for (size_t i = 0; i < nknown; i++) {
+            if (strcasecmp(e->valuestring, known[i]) != 0)
                 continue;
             if (seen[i])
                 cJSON_Delete(cJSON_DetachItemViaPointer(schemas, e));
@@ -623,6 +739,19 @@ static void scim_norm_schemas(const struct scim_rtype *rt, cJSON *schemas)
         }
         e = next;
     }
+}
+
+/* The extension schema (enterprise or declared) of kind whose URN is name, in any case; NULL
+ * when it is none of them. */
+static const struct scim_schema *scim_norm_ext_find(enum store_kind kind, const char *name)
+{
+    const struct scim_schema *exts[SCIM_EXTS_MAX];
+    size_t n = scim_rtype_exts(kind, exts, SCIM_EXTS_MAX);
+
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(name, exts[i]->urn) == 0)
+            return exts[i];
+    return NULL;
 }
 
 /* Move a top-level "urn:...:attr" key into its extension container. Takes ownership of item.
@@ -690,8 +819,9 @@ enum gh_status scim_resource_normalize(enum store_kind kind, cJSON *body, cJSON 
     }
     scim_norm_schemas(rt, schemas);
 
-    /* Extension objects: known ones are normalised against their table, custom ones are kept
-     * as sent (minus nulls). Qualified attributes at the top level move into their container. */
+    /* Extension objects: known ones (enterprise, declared) are normalised against their table,
+     * undeclared ones are kept as sent (minus nulls). Qualified attributes at the top level move
+     * into their container. */
     {
         size_t urns = 0;
         cJSON_ArrayForEach(v, body)
@@ -712,15 +842,16 @@ enum gh_status scim_resource_normalize(enum store_kind kind, cJSON *body, cJSON 
     while (c != NULL) {
         cJSON *next = c->next;
         if (c->string != NULL && strncasecmp(c->string, SCIM_URN_PREFIX, 4) == 0) {
-            if (rt->ext != NULL && strcasecmp(c->string, rt->ext->urn) == 0) {
+            const struct scim_schema *ext = scim_norm_ext_find(kind, c->string);
+            if (ext != NULL) {
                 if (!cJSON_IsObject(c)) {
                     if (!cJSON_IsNull(c)) {
                         cJSON_Delete(schemas);
-                        st = scim_norm_fail(err, "expected an object", rt->ext->urn);
+                        st = scim_norm_fail(err, "expected an object", ext->urn);
                         goto out;
                     }
                 } else {
-                    scim_json_rename(c, rt->ext->urn);
+                    scim_json_rename(c, ext->urn);
                 }
             } else if (strcasecmp(c->string, rt->core->urn) == 0) {
                 cJSON_Delete(cJSON_DetachItemViaPointer(body, c));
@@ -742,8 +873,11 @@ enum gh_status scim_resource_normalize(enum store_kind kind, cJSON *body, cJSON 
     while (c != NULL) {
         cJSON *next = c->next;
         if (c->string != NULL && strncasecmp(c->string, SCIM_URN_PREFIX, 4) == 0) {
-            if (rt->ext != NULL && strcmp(c->string, rt->ext->urn) == 0)
-                st = scim_norm_attrs(rt->ext->attrs, c, true, err);
+            const struct scim_schema *ext = scim_norm_ext_find(kind, c->string);
+            /* a known schema's object holds its attributes only (unknown ones are dropped like
+             * unknown core attributes), so what is stored is what /Schemas describes */
+            if (ext != NULL && cJSON_IsObject(c))
+                st = scim_norm_attrs(ext->attrs, c, true, ext->urn, err);
             else
                 scim_json_drop_nulls(c);
             if (st) {
@@ -774,7 +908,7 @@ enum gh_status scim_resource_normalize(enum store_kind kind, cJSON *body, cJSON 
                        strncasecmp(body->child->string, SCIM_URN_PREFIX, 4) == 0;
             cJSON_AddItemToArray(ext ? exts : core, cJSON_DetachItemViaPointer(body, body->child));
         }
-        st = scim_norm_attrs(rt->core->attrs, core, true, err);
+        st = scim_norm_attrs(rt->core->attrs, core, true, NULL, err);
         if (!scim_json_strs_has(schemas, rt->core->urn))
             cJSON_InsertItemInArray(schemas, 0, cJSON_CreateString(rt->core->urn));
         cJSON_AddItemToObject(body, "schemas", schemas);
@@ -819,6 +953,34 @@ out:
     else
         cJSON_Delete(members);
     return st;
+}
+
+/*
+ * Bring a stored body in line with the declared extensions (see resource.h): in each declared
+ * extension object, drop the members the declaration does not name or whose value it refuses.
+ * Such values were stored before the declaration (or before it changed); without this, every
+ * later PATCH of the resource, an Entra soft delete included, would be refused for a value the
+ * PATCH does not touch.
+ */
+void scim_resource_conform(enum store_kind kind, cJSON *body)
+{
+    const struct scim_schema *ext[GH_CAP_SCIM_EXT_SCHEMAS];
+    size_t n = scim_ext_schemas(kind, ext, GH_CAP_SCIM_EXT_SCHEMAS);
+
+    for (size_t i = 0; i < n && cJSON_IsObject(body); i++) {
+        cJSON *obj = cJSON_GetObjectItem(body, ext[i]->urn); /* any case, as URNs compare */
+        cJSON *c = cJSON_IsObject(obj) ? obj->child : NULL;
+        while (c != NULL) {
+            cJSON *next = c->next;
+            cJSON *one = cJSON_CreateObject();
+            cJSON_AddItemToObject(one, c->string ? c->string : "", scim_json_dup(c));
+            if (c->string == NULL || scim_attr_find(ext[i]->attrs, c->string) == NULL ||
+                scim_norm_attrs(ext[i]->attrs, one, true, ext[i]->urn, NULL) != GH_OK)
+                cJSON_Delete(cJSON_DetachItemViaPointer(obj, c));
+            cJSON_Delete(one);
+            c = next;
+        }
+    }
 }
 
 /* Members must be objects with a non-empty string value (the member's id). */

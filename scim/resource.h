@@ -97,6 +97,16 @@ struct scim_rtype {
 };
 const struct scim_rtype *scim_rtype_get(enum store_kind kind);
 
+/* The extension schemas of kind, into out (at most cap): the enterprise extension (User), then
+ * the declared ones (scim_ext_install) in declaration order. Borrowed; returns the count. */
+size_t scim_rtype_exts(enum store_kind kind, const struct scim_schema **out, size_t cap);
+/* The declared extension schemas alone (scim/extension.c), same contract. */
+size_t scim_ext_schemas(enum store_kind kind, const struct scim_schema **out, size_t cap);
+/* Room for every extension schema of a kind. */
+#define SCIM_EXTS_MAX (1 + GH_CAP_SCIM_EXT_SCHEMAS)
+/* The RFC 7643 §7 representation of a schema (no meta; caller deletes). */
+cJSON *scim_schema_to_json(const struct scim_schema *s);
+
 /* True when /Schemas lists the attribute (the common id, externalId, meta are not listed). */
 bool scim_attr_is_listed(const struct scim_attr *a);
 /* Find an attribute by name (case-insensitive) in a NULL-terminated table; NULL when absent. */
@@ -153,6 +163,11 @@ void scim_path_to_store(const struct scim_path *in, struct store_path *out);
  */
 enum gh_status scim_resource_normalize(enum store_kind kind, cJSON *body, cJSON **out_members,
                                        struct store_cols *out_cols, struct gh_err *err);
+
+/* Drop, from the declared extension objects of a stored body, members the declaration in force
+ * does not name or whose type it refuses (stored before it was declared), so that a PATCH is
+ * judged on what it changes. Without declarations, a no-op. */
+void scim_resource_conform(enum store_kind kind, cJSON *body);
 
 /* Validate a group's member list ([{value, display?, type?, $ref?}]): each needs a string value. */
 enum gh_status scim_members_check(const cJSON *members, struct gh_err *err);

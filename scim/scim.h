@@ -15,6 +15,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 struct gh_req;
 struct gh_authfail;
@@ -64,6 +65,17 @@ enum gh_status scim_list_params_parse(struct gh_arena *a, enum store_kind kind,
  */
 enum gh_status scim_filter_parse(struct gh_arena *a, enum store_kind kind, const char *text,
                                  struct store_filter **out, struct gh_err *err);
+
+/* ---- declared extension schemas (GATEHOUSE_SCIM_EXTENSIONS, scim/extension.c) ---- */
+struct scim_ext_set;
+/* Parse "[User:|Group:]<urn>:<attr>:<type>[:multiValued][:caseExact],..." (NULL/blank: empty
+ * set) into *out (caller frees with scim_ext_set_free); GH_E_INVALID naming the bad entry. */
+enum gh_status scim_ext_set_parse(const char *text, struct scim_ext_set **out, struct gh_err *err);
+void scim_ext_set_free(struct scim_ext_set *set); /* NULL: no-op; never while installed */
+size_t scim_ext_set_schemas(const struct scim_ext_set *set); /* schemas declared */
+size_t scim_ext_set_attrs(const struct scim_ext_set *set);   /* attributes declared */
+/* Put set (borrowed, may be NULL) in force for all SCIM requests; at start-up, before threads. */
+void scim_ext_install(const struct scim_ext_set *set);
 
 /* ---- errors ---- */
 /* The SCIM Error document for err (caller deletes) and its HTTP status in *out_http. */

@@ -11,6 +11,7 @@
 #include "authz/authz.h"
 #include "core/core.h"
 #include "jwks/jwks.h"
+#include "scim/scim.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -106,6 +107,12 @@ static const struct gh_cfg_row gh_cfg_rows[] = {
      "Failed authentications per minute an address is allowed after its burst"},
     {"GATEHOUSE_AUTH_FAIL_LOG_INTERVAL", GH_CFG_INT, "60", 1, 86400, OFF(auth_fail_log_interval),
      "Seconds between log lines summarising one address's failed authentications"},
+    {"GATEHOUSE_SCIM_EXTENSIONS", GH_CFG_STR, "", 0, 0, OFF(scim_extensions),
+     "Custom SCIM extension attributes Entra provisions, comma-separated, each "
+     "<schema URN>:<attribute>:<type>[:multiValued][:caseExact], prefixed Group: for a Group "
+     "extension; type string, boolean, integer, decimal, dateTime, reference or binary (e.g. "
+     "urn:cube:params:1.0:UserAttribute:country:string). Listed in /Schemas and /ResourceTypes, "
+     "type-checked on write, known to filters. Read at start-up (docs/entra-scim.md)"},
     {"GATEHOUSE_OIDC_DISCOVERY", GH_CFG_URL, "", 0, 0, OFF(oidc_discovery),
      "OpenID discovery URL, e.g. https://login.microsoftonline.com/<tenant>/v2.0/"
      ".well-known/openid-configuration"},
@@ -544,6 +551,14 @@ static enum gh_status gh_cfg_validate(struct gh_config *cfg, const struct gh_cfg
                       "%s: GATEHOUSE_EXT_AUTHZ_ORIGIN: expected path, x-original or x-forwarded",
                       v->source);
     }
+    if (cfg->scim_extensions != NULL) {
+        struct gh_err why = {0};
+        if (scim_ext_set_parse(cfg->scim_extensions, &cfg->scim_ext, &why) != GH_OK) {
+            v = gh_cfg_val(vals, "GATEHOUSE_SCIM_EXTENSIONS");
+            return GH_ERR(err, GH_E_INVALID, "%s: GATEHOUSE_SCIM_EXTENSIONS: %s", v->source,
+                          why.msg);
+        }
+    }
     if (cfg->identity_claims.count > GH_IDENT_PAIRS_MAX) {
         v = gh_cfg_val(vals, "GATEHOUSE_IDENTITY_CLAIMS");
         return GH_ERR(err, GH_E_INVALID, "%s: GATEHOUSE_IDENTITY_CLAIMS: at most %d pairs",
@@ -714,6 +729,7 @@ void gh_config_free(struct gh_config *cfg)
         }
     }
     free(cfg->listen_host);
+    scim_ext_set_free(cfg->scim_ext);
     OPENSSL_cleanse(cfg, sizeof(*cfg));
     free(cfg);
 }

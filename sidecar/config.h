@@ -16,6 +16,7 @@
 
 struct authz_verifier_opts;
 struct jwks_cache_opts;
+struct scim_ext_set;
 
 struct gh_config {
     /* listener */
@@ -44,6 +45,9 @@ struct gh_config {
     int auth_fail_burst;        /* failed authentications an address may make at once */
     int auth_fail_rate;         /* ... and per minute after that */
     int auth_fail_log_interval; /* seconds between summary log lines per address */
+    /* declared SCIM extension schemas */
+    char *scim_extensions;         /* GATEHOUSE_SCIM_EXTENSIONS as given, or NULL */
+    struct scim_ext_set *scim_ext; /* ... parsed (owned; NULL when unset); installed by daemon.c */
     /* tokens and keys (each struct gh_list: a comma-separated setting, owned by the config) */
     char *oidc_discovery;
     struct gh_list issuers;

@@ -164,6 +164,12 @@ int gh_daemon_run(const struct gh_config *cfg)
         gh_metrics_register(authz_verifier_metrics, app.verifier);
     }
 
+    /* declared SCIM extensions: in force before the first request, immutable after */
+    scim_ext_install(cfg->scim_ext);
+    if (cfg->scim_ext != NULL && scim_ext_set_schemas(cfg->scim_ext) > 0)
+        gh_log(GH_LOG_INFO, "daemon", "\"SCIM extensions declared\" schemas=%zu attributes=%zu",
+               scim_ext_set_schemas(cfg->scim_ext), scim_ext_set_attrs(cfg->scim_ext));
+
     /* each route family gets what its handlers use, not the whole app */
     scim = (struct scim_ctx){app.store, &cfg->scim_token, cfg->tls_cert != NULL, app.authfail};
     authz = (struct authz_ctx){app.verifier,
@@ -232,6 +238,7 @@ out:
     if (gh_err_is_set(&err))
         gh_log(GH_LOG_ERROR, "daemon", "\"cannot start\" err=%s", gh_log_q(q, sizeof(q), err.msg));
     gh_server_stop(srv);
+    scim_ext_install(NULL); /* the config owning the set is freed after this returns */
     if (app.store != NULL)
         store_on_access_change(app.store, NULL, NULL);
     policy_engine_free(app.policy);
