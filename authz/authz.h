@@ -143,6 +143,7 @@ struct authz_outcome {
     const char *tenant;           /* the token's tid or NULL (borrowed from the claims) */
     struct authz_result *results; /* n entries (arena) */
     int64_t revision;             /* the store revision the decision read */
+    char policy_revision[17];     /* policy_snapshot_revision of the snapshot it read */
 };
 
 /* Resolve the subject of verified claims to a provisioned user (ctx->identity_claims), gather

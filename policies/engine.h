@@ -68,5 +68,11 @@ const struct policy_group *policy_snapshot_group(const struct policy_snapshot *s
 const struct policy_doc *policy_snapshot_doc(const struct policy_snapshot *snap);
 size_t policy_snapshot_group_count(const struct policy_snapshot *snap);
 const struct policy_group *policy_snapshot_group_at(const struct policy_snapshot *snap, size_t i);
+/* The policy revision: the first POLICY_REVISION_LEN hex digits of a SHA-256 over a canonical
+ * form of the snapshot's policy (default grants, routes, access groups of both sources with their
+ * grants; not the links), so replicas running the same policy report the same revision.
+ * Computed once when the snapshot is built; borrowed from it. */
+#define POLICY_REVISION_LEN 16
+const char *policy_snapshot_revision(const struct policy_snapshot *snap);
 
 #endif
