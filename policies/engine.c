@@ -160,12 +160,15 @@ static cJSON *policy_grants_canon(const struct policy_grant *grants, size_t n)
     return arr;
 }
 
-/* Compute snap->revision from its document and groups (see above). */
-static void policy_snapshot_digest(struct policy_snapshot *snap)
+/*
+ * See engine.h: the revision of doc with the access groups groups[0..n) (both sources, sorted by
+ * key with strcmp, as a snapshot holds them) into out. Pure; thread-safe.
+ */
+void policy_revision_compute(const struct policy_doc *doc, const struct policy_group *groups,
+                             size_t n, char out[POLICY_REVISION_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
-    const struct policy_doc *doc = snap->doc->doc;
-    cJSON *c = cJSON_CreateObject(), *routes, *groups;
+    cJSON *c = cJSON_CreateObject(), *routes, *garr;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
     char *text;
@@ -185,25 +188,25 @@ static void policy_snapshot_digest(struct policy_snapshot *snap)
         cJSON_AddStringToObject(o, "action", policy_action_name(r->action));
         cJSON_AddItemToArray(routes, o);
     }
-    groups = cJSON_AddArrayToObject(c, "access_groups");
-    for (size_t i = 0; i < snap->ngroups; i++) {
-        const struct policy_group *g = &snap->groups[i];
+    garr = cJSON_AddArrayToObject(c, "access_groups");
+    for (size_t i = 0; i < n; i++) {
+        const struct policy_group *g = &groups[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "key", g->key);
         cJSON_AddStringToObject(o, "name", g->name);
         cJSON_AddStringToObject(o, "source", g->source == POLICY_SOURCE_FILE ? "file" : "admin");
         cJSON_AddItemToObject(o, "grants", policy_grants_canon(g->grants, g->ngrants));
-        cJSON_AddItemToArray(groups, o);
+        cJSON_AddItemToArray(garr, o);
     }
     text = cJSON_PrintUnformatted(c);
     GH_ASSERT(text != NULL);
     ok = EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL);
     GH_ASSERT(ok == 1 && mdlen * 2 >= POLICY_REVISION_LEN);
     for (size_t i = 0; i < POLICY_REVISION_LEN / 2; i++) {
-        snap->revision[2 * i] = hex[md[i] >> 4];
-        snap->revision[2 * i + 1] = hex[md[i] & 15];
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
     }
-    snap->revision[POLICY_REVISION_LEN] = '\0';
+    out[POLICY_REVISION_LEN] = '\0';
     cJSON_free(text);
     cJSON_Delete(c);
 }
@@ -225,7 +228,7 @@ static enum gh_status policy_engine_publish(struct policy_engine *pe, struct gh_
         return b.st;
     }
     /* once per snapshot, here, so no decision ever computes it */
-    policy_snapshot_digest(b.snap);
+    policy_revision_compute(b.snap->doc->doc, b.snap->groups, b.snap->ngroups, b.snap->revision);
     pthread_mutex_lock(&pe->lock);
     old = pe->current;
     pe->current = b.snap;

@@ -74,5 +74,9 @@ const struct policy_group *policy_snapshot_group_at(const struct policy_snapshot
  * Computed once when the snapshot is built; borrowed from it. */
 #define POLICY_REVISION_LEN 16
 const char *policy_snapshot_revision(const struct policy_snapshot *snap);
+/* The same digest for doc with access groups groups[0..n) (sorted by key, strcmp), into out: a
+ * candidate policy's revision before it is applied (the dry run). */
+void policy_revision_compute(const struct policy_doc *doc, const struct policy_group *groups,
+                             size_t n, char out[POLICY_REVISION_LEN + 1]);
 
 #endif

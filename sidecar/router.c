@@ -59,6 +59,9 @@ static const struct gh_route gh_routes[] = {
     {"*", "/admin/v1/access-groups", GH_ROUTE_PREFIX, policy_admin_handle,
      policy_admin_render_error, "admin", policy_admin_auth, GH_CAP_BODY_ADMIN,
      &gh_router_admin_ctx},
+    /* the dry run takes a whole policy file: GATEHOUSE_MAX_BODY (policy files can be large) */
+    {"POST", "/admin/v1/policy/dry-run", GH_ROUTE_EXACT, policy_admin_dry_run,
+     policy_admin_render_error, "admin", policy_admin_auth, 0, &gh_router_admin_ctx},
     {"*", "/scim", GH_ROUTE_PREFIX, scim_handle_unknown, scim_error_render, "scim", scim_auth, 0,
      &gh_router_scim_ctx},
     /* authorization (bearer access tokens, RFC 6750 errors) */
