@@ -65,9 +65,8 @@ static cJSON *authz_explain_grants(const struct policy_grant *g, size_t n, const
         if (g[i].actions & POLICY_ACTION_UNPROTECT)
             cJSON_AddItemToArray(acts, cJSON_CreateString("unprotect"));
         cJSON_AddItemToObject(o, "actions", acts);
-        cJSON_AddBoolToObject(o, "matches",
-                              (g[i].actions & (unsigned)action) &&
-                                  strcmp(g[i].dataset, dataset) == 0);
+        cJSON_AddBoolToObject(
+            o, "matches", (g[i].actions & (unsigned)action) && strcmp(g[i].dataset, dataset) == 0);
         cJSON_AddItemToArray(arr, o);
     }
     return arr;
@@ -112,8 +111,8 @@ static void authz_explain_ag_row(void *ctx, const struct store_access_group *ag)
     struct authz_explain_dir *d = ctx;
     d->ags = authz_explain_grow(d->a, d->ags, d->nags, &d->cap_ags, sizeof(*d->ags));
     d->ags[d->nags++] = (struct authz_explain_ag){
-        authz_explain_dup(d->a, ag->key),      authz_explain_dup(d->a, ag->name),
-        authz_explain_dup(d->a, ag->source),   authz_explain_dup(d->a, ag->group_id),
+        authz_explain_dup(d->a, ag->key),        authz_explain_dup(d->a, ag->name),
+        authz_explain_dup(d->a, ag->source),     authz_explain_dup(d->a, ag->group_id),
         authz_explain_dup(d->a, ag->group_name), authz_explain_dup(d->a, ag->linked)};
 }
 
@@ -132,8 +131,8 @@ static void authz_explain_name_row(void *ctx, const char *id, const char *displa
 {
     struct authz_explain_dir *d = ctx;
     d->all = authz_explain_grow(d->a, d->all, d->nall, &d->cap_all, sizeof(*d->all));
-    d->all[d->nall++] = (struct authz_explain_idp){gh_arena_strdup(d->a, id),
-                                                   gh_arena_strdup(d->a, display_name)};
+    d->all[d->nall++] =
+        (struct authz_explain_idp){gh_arena_strdup(d->a, id), gh_arena_strdup(d->a, display_name)};
 }
 
 /* Why IdP group g links no access group: the access group with its name key, if any, and what
@@ -250,9 +249,8 @@ static cJSON *authz_explain_paths(const struct authz_explain_dir *d, const struc
  * (found, or not with raw->why); GH_E_CONFLICT (after replying 409 with the candidates) when
  * the value names several users. */
 static enum gh_status authz_explain_find(struct gh_req *r, const struct authz_ctx *ax,
-                                         const char *user, struct authz_raw *raw,
-                                         int64_t *out_rev, cJSON **out_matched,
-                                         struct gh_err *err)
+                                         const char *user, struct authz_raw *raw, int64_t *out_rev,
+                                         cJSON **out_matched, struct gh_err *err)
 {
     struct gh_arena *a = gh_req_arena(r);
     struct authz_raw by[3];
@@ -275,8 +273,7 @@ static enum gh_status authz_explain_find(struct gh_req *r, const struct authz_ct
                 cJSON *body = cJSON_Parse(rec.body);
                 const cJSON *un = cJSON_GetObjectItemCaseSensitive(body, "userName");
                 st = cJSON_IsString(un) ? authz_raw_lookup(ax, STORE_KEY_USER_NAME, "id",
-                                                           un->valuestring, a, &by[i], out_rev,
-                                                           err)
+                                                           un->valuestring, a, &by[i], out_rev, err)
                                         : GH_E_NOT_FOUND;
                 cJSON_Delete(body);
             } else if (st != GH_E_NOT_FOUND) {
@@ -453,7 +450,8 @@ enum gh_status authz_handle_explain(struct gh_req *r, struct gh_err *err)
             cJSON_AddStringToObject(o, "error", verr.msg);
             d = cJSON_AddObjectToObject(body, "decision");
             cJSON_AddBoolToObject(d, "allowed", false);
-            cJSON_AddStringToObject(d, "reason", gh_arena_printf(a, "token rejected: %s", verr.msg));
+            cJSON_AddStringToObject(d, "reason",
+                                    gh_arena_printf(a, "token rejected: %s", verr.msg));
             cJSON_AddStringToObject(body, "policy_revision", policy_snapshot_revision(snap));
             cJSON_AddNumberToObject(body, "revision", (double)store_revision(ax->store));
             gh_reply_json(r, 200, body);
@@ -530,10 +528,10 @@ enum gh_status authz_handle_explain(struct gh_req *r, struct gh_err *err)
         o = cJSON_AddObjectToObject(body, "default_grants");
         cJSON_AddItemToObject(o, "grants",
                               authz_explain_grants(doc->defaults, doc->ndefaults, dataset, action));
-        cJSON_AddBoolToObject(o, "applies",
-                              raw.found && raw.active &&
-                                  policy_grants_allow(doc->defaults, doc->ndefaults, dataset,
-                                                      action));
+        cJSON_AddBoolToObject(
+            o, "applies",
+            raw.found && raw.active &&
+                policy_grants_allow(doc->defaults, doc->ndefaults, dataset, action));
     }
     o = cJSON_AddObjectToObject(body, "tenant");
     cJSON_AddBoolToObject(o, "checked", token != NULL && ax->tenant[0] != '\0');

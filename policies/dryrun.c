@@ -385,7 +385,8 @@ static cJSON *policy_dry_groups_diff(const struct policy_dry_side *cur,
             cJSON_AddStringToObject(c, "name", g->name);
             cJSON_AddStringToObject(c, "source_before",
                                     was->source == POLICY_SOURCE_FILE ? "file" : "admin");
-            cJSON_AddStringToObject(c, "source", g->source == POLICY_SOURCE_FILE ? "file" : "admin");
+            cJSON_AddStringToObject(c, "source",
+                                    g->source == POLICY_SOURCE_FILE ? "file" : "admin");
             cJSON_AddItemToObject(c, "grants_before",
                                   policy_grants_json(was->grants, was->ngrants));
             cJSON_AddItemToObject(c, "grants", policy_grants_json(g->grants, g->ngrants));
@@ -478,8 +479,8 @@ enum gh_status policy_admin_dry_run(struct gh_req *r, struct gh_err *err)
             const struct policy_dry_idp *one = policy_dry_new_link(&idps, &links, g->key, &named);
             gid = one != NULL ? one->id : NULL;
         }
-        cand.v[cand.n++] = (struct policy_dry_group){
-            g->key, g->name, POLICY_SOURCE_FILE, g->grants, g->ngrants, gid};
+        cand.v[cand.n++] = (struct policy_dry_group){g->key,    g->name,    POLICY_SOURCE_FILE,
+                                                     g->grants, g->ngrants, gid};
     }
     for (size_t i = 0; i < cur.n; i++) {
         bool declared = false;
@@ -521,9 +522,9 @@ enum gh_status policy_admin_dry_run(struct gh_req *r, struct gh_err *err)
         cJSON_AddNumberToObject(sum, "lost", (double)run.nlost);
         cJSON_AddItemToObject(sum, "access_groups",
                               policy_dry_groups_diff(&cur, &cand, &idps, &links));
-        cJSON_AddBoolToObject(sum, "default_grants_changed",
-                              !policy_dry_grants_equal(cur.defaults, cur.ndefaults, cand.defaults,
-                                                       cand.ndefaults));
+        cJSON_AddBoolToObject(
+            sum, "default_grants_changed",
+            !policy_dry_grants_equal(cur.defaults, cur.ndefaults, cand.defaults, cand.ndefaults));
         cJSON_AddBoolToObject(sum, "routes_changed", !policy_dry_routes_equal(cur_doc, cand_doc));
         cJSON_AddItemToObject(body, "users", run.users);
         run.users = NULL; /* body owns it */

@@ -73,8 +73,7 @@ static long call(const char *base, const char *method, const char *path, const c
     char url[2048];
     const char *hdrs[3] = {auth, "Content-Type: application/json", NULL};
     long status;
-    snprintf(url, sizeof(url), "%s%s", base != NULL ? base : gh_proc_url(scim_client_proc()),
-             path);
+    snprintf(url, sizeof(url), "%s%s", base != NULL ? base : gh_proc_url(scim_client_proc()), path);
     ck_assert_int_eq(gh_http(method, url, auth != NULL ? hdrs : hdrs + 1, body, NULL, &r), 0);
     status = r.status;
     if (out != NULL)
@@ -213,7 +212,8 @@ static void member(const char *op, const char *gid, const char *uid)
 static void deactivate(const char *uid)
 {
     scim_ok("PATCH", scim_path2("/scim/v2/Users/", uid),
-            PATCHOP "\"Operations\":[{\"op\":\"Replace\",\"path\":\"active\",\"value\":\"False\"}]}",
+            PATCHOP
+            "\"Operations\":[{\"op\":\"Replace\",\"path\":\"active\",\"value\":\"False\"}]}",
             200);
 }
 
@@ -264,15 +264,15 @@ START_TEST(admin_auth_enforced)
         ck_assert_int_eq(call(NULL, paths[i][0], paths[i][1], body, "Authorization: Bearer wrong",
                               NULL, NULL, NULL),
                          401);
-        ck_assert_int_eq(
-            call(NULL, paths[i][0], paths[i][1], body, SCIM_AUTH, NULL, NULL, NULL), 401);
+        ck_assert_int_eq(call(NULL, paths[i][0], paths[i][1], body, SCIM_AUTH, NULL, NULL, NULL),
+                         401);
     }
     /* with the secret: the handlers run (400 for the empty bodies, 200 for the GET) */
     ck_assert_int_eq(call(NULL, "GET", paths[0][1], NULL, ADMIN_AUTH, NULL, NULL, NULL), 200);
     ck_assert_int_eq(call(NULL, "POST", paths[1][1], "{}", ADMIN_AUTH, NULL, NULL, NULL), 400);
-    ck_assert_int_eq(call(NULL, "POST", paths[2][1], "{\"access_groups\":3}", ADMIN_AUTH, NULL,
-                          NULL, NULL),
-                     400);
+    ck_assert_int_eq(
+        call(NULL, "POST", paths[2][1], "{\"access_groups\":3}", ADMIN_AUTH, NULL, NULL, NULL),
+        400);
     ck_assert_int_eq(call(NULL, "DELETE", "/admin/v1/explain", NULL, ADMIN_AUTH, NULL, NULL, NULL),
                      405);
     ck_assert_ptr_null(strstr(gh_proc_log(scim_client_proc()), ADMIN_TOKEN));
@@ -627,7 +627,8 @@ END_TEST
 
 #define DRY_CURRENT                                                                                \
     "{\"access_groups\":["                                                                         \
-    "{\"name\":\"Alpha\",\"grants\":[{\"dataset\":\"ds1\",\"actions\":[\"protect\",\"unprotect\"]},"  \
+    "{\"name\":\"Alpha\",\"grants\":[{\"dataset\":\"ds1\",\"actions\":[\"protect\",\"unprotect\"]" \
+    "},"                                                                                           \
     "{\"dataset\":\"ds2\",\"actions\":[\"protect\"]}]},"                                           \
     "{\"name\":\"Old\",\"grants\":[{\"dataset\":\"ds5\",\"actions\":[\"unprotect\"]}]}],"          \
     "\"default_grants\":[{\"dataset\":\"dir\",\"actions\":[\"protect\"]}]}"
@@ -735,9 +736,9 @@ START_TEST(dry_run_matches_applied_change)
         cJSON_Delete(e);
     }
 
-    ck_assert_int_eq(call(NULL, "POST", "/admin/v1/policy/dry-run", DRY_CANDIDATE, ADMIN_AUTH,
-                          &dry, NULL, NULL),
-                     200);
+    ck_assert_int_eq(
+        call(NULL, "POST", "/admin/v1/policy/dry-run", DRY_CANDIDATE, ADMIN_AUTH, &dry, NULL, NULL),
+        200);
     ck_assert_ptr_nonnull(dry);
     ck_assert_str_eq(str_of(cJSON_GetObjectItem(dry, "policy_revision"), "current"), rev_before);
     snprintf(cand_rev, sizeof(cand_rev), "%s",
@@ -831,9 +832,9 @@ START_TEST(dry_run_matches_applied_change)
                               after[i][d][a]);
     /* and the dry run of the running policy changes nothing */
     cJSON_Delete(dry);
-    ck_assert_int_eq(call(NULL, "POST", "/admin/v1/policy/dry-run", DRY_CANDIDATE, ADMIN_AUTH,
-                          &dry, NULL, NULL),
-                     200);
+    ck_assert_int_eq(
+        call(NULL, "POST", "/admin/v1/policy/dry-run", DRY_CANDIDATE, ADMIN_AUTH, &dry, NULL, NULL),
+        200);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(dry, "users")), 0);
     ck_assert_str_eq(str_of(cJSON_GetObjectItem(dry, "policy_revision"), "candidate"),
                      str_of(cJSON_GetObjectItem(dry, "policy_revision"), "current"));

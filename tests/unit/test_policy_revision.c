@@ -87,7 +87,8 @@ START_TEST(revision_changes_with_the_policy)
         "\"action\":\"unprotect\"}]}",
         /* a grant names another dataset */
         "{\"access_groups\":[{\"name\":\"Payroll Analysts\",\"grants\":[{\"dataset\":\"payroll\","
-        "\"actions\":[\"protect\",\"unprotect\"]},{\"dataset\":\"hr2\",\"actions\":[\"protect\"]}]},"
+        "\"actions\":[\"protect\",\"unprotect\"]},{\"dataset\":\"hr2\",\"actions\":[\"protect\"]}]}"
+        ","
         "{\"name\":\"Auditors\",\"grants\":[{\"dataset\":\"audit\",\"actions\":[\"protect\"]}]}],"
         "\"default_grants\":[{\"dataset\":\"directory\",\"actions\":[\"protect\"]}],"
         "\"routes\":[{\"method\":\"GET\",\"path_prefix\":\"/payroll\",\"dataset\":\"payroll\","
