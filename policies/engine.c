@@ -135,12 +135,12 @@ static int policy_grant_ptr_cmp(const void *a, const void *b)
 
 static cJSON *policy_grants_canon(const struct policy_grant *grants, size_t n)
 {
-    const struct policy_grant **v = gh_xcalloc(n ? n : 1, sizeof(*v));
+    const struct policy_grant **v = gh_xcalloc(n ? n : 1, sizeof(const struct policy_grant *));
     cJSON *arr = cJSON_CreateArray();
 
     for (size_t i = 0; i < n; i++)
         v[i] = &grants[i];
-    qsort(v, n, sizeof(*v), policy_grant_ptr_cmp);
+    qsort(v, n, sizeof(const struct policy_grant *), policy_grant_ptr_cmp);
     for (size_t i = 0; i < n;) {
         unsigned acts = 0;
         size_t j = i;
