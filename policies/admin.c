@@ -1,11 +1,14 @@
 /*
- * admin.c - /admin/v1/access-groups: what the access groups are, where they come from, which
- * IdP group each is linked to, and which IdP groups were not linked because they are ambiguous
- * (another group has the same link key) or only near matches (same skeleton: differences of
- * inner whitespace, punctuation, diacritics or width). Linking itself is the store's job.
+ * admin.c - the admin API's credential and error form, /admin/v1/access-groups (list, read,
+ * create, replace, delete: only admin-created groups change here; file-declared ones answer
+ * 409 naming the policy file) and POST /admin/v1/policy/reload. Every access group is shown
+ * with its grants, source, link and link state (admin_links.c). Identities and IdP groups are
+ * in admin_directory.c. Access-group changes go through the engine, which rebuilds the
+ * snapshot decisions read.
  */
 #include "policies/admin.h"
 #include "core/core.h"
+#include "policies/admin_int.h"
 #include "policies/engine.h"
 #include "store/store.h"
 
@@ -36,92 +39,19 @@ enum gh_status policy_admin_auth(struct gh_req *r, struct gh_err *err)
     return st;
 }
 
-struct policy_admin_group_name {
-    char *id, *name, *key, *skel;
-};
-
-struct policy_admin_names {
-    struct policy_admin_group_name *v;
-    size_t n, cap;
-};
-
-static void policy_admin_collect(void *ctx, const char *id, const char *display_name)
-{
-    struct policy_admin_names *ns = ctx;
-    char buf[POLICY_NAME_MAX * 3 + 1];
-    struct policy_admin_group_name *g;
-
-    if (ns->n == ns->cap) {
-        ns->cap = ns->cap ? ns->cap * 2 : 64;
-        ns->v = gh_xrealloc(ns->v, ns->cap * sizeof(*ns->v));
-    }
-    g = &ns->v[ns->n++];
-    g->id = gh_xstrdup(id);
-    g->name = gh_xstrdup(display_name);
-    policy_name_key(display_name, buf, sizeof(buf));
-    g->key = gh_xstrdup(buf);
-    policy_name_skeleton(display_name, buf, sizeof(buf));
-    g->skel = gh_xstrdup(buf);
-}
-
-static void policy_admin_names_free(struct policy_admin_names *ns)
-{
-    for (size_t i = 0; i < ns->n; i++) {
-        free(ns->v[i].id);
-        free(ns->v[i].name);
-        free(ns->v[i].key);
-        free(ns->v[i].skel);
-    }
-    free(ns->v);
-}
-
 struct policy_admin_list {
     cJSON *arr;
-    const struct policy_admin_names *names;
+    struct policy_admin_names *names;
     const char *only_key; /* NULL: all */
 };
-
-static cJSON *policy_admin_ref(const char *id, const char *name)
-{
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", id);
-    cJSON_AddStringToObject(o, "displayName", name);
-    return o;
-}
 
 static void policy_admin_row(void *ctx, const struct store_access_group *ag)
 {
     struct policy_admin_list *l = ctx;
-    char skel[POLICY_NAME_MAX * 3 + 1];
-    cJSON *o, *amb, *near;
 
     if (l->only_key != NULL && strcmp(l->only_key, ag->key) != 0)
         return;
-    o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "name", ag->name);
-    cJSON_AddStringToObject(o, "key", ag->key);
-    cJSON_AddStringToObject(o, "source", ag->source);
-    cJSON_AddItemToObject(o, "grants", cJSON_Parse(ag->grants));
-    cJSON_AddStringToObject(o, "created", ag->created);
-    if (ag->group_id != NULL) {
-        cJSON_AddItemToObject(o, "idp_group", policy_admin_ref(ag->group_id, ag->group_name));
-        cJSON_AddStringToObject(o, "linked", ag->linked);
-    } else {
-        cJSON_AddNullToObject(o, "idp_group");
-    }
-    amb = cJSON_AddArrayToObject(o, "ambiguous");
-    near = cJSON_AddArrayToObject(o, "near_matches");
-    policy_name_skeleton(ag->name, skel, sizeof(skel));
-    for (size_t i = 0; i < l->names->n; i++) {
-        const struct policy_admin_group_name *g = &l->names->v[i];
-        if (ag->group_id != NULL && strcmp(g->id, ag->group_id) == 0)
-            continue;
-        if (strcmp(g->key, ag->key) == 0)
-            cJSON_AddItemToArray(amb, policy_admin_ref(g->id, g->name));
-        else if (strcmp(g->skel, skel) == 0)
-            cJSON_AddItemToArray(near, policy_admin_ref(g->id, g->name));
-    }
-    cJSON_AddItemToArray(l->arr, o);
+    cJSON_AddItemToArray(l->arr, policy_admin_access_group_json(ag, l->names));
 }
 
 static enum gh_status policy_admin_list(struct gh_req *r, const char *only_key, unsigned status,
@@ -132,7 +62,7 @@ static enum gh_status policy_admin_list(struct gh_req *r, const char *only_key, 
     struct policy_admin_list l = {cJSON_CreateArray(), &names, only_key};
     enum gh_status st;
 
-    st = store_group_names(px->store, policy_admin_collect, &names, err);
+    st = policy_admin_names_load(px->store, &names, err);
     if (st)
         goto out;
     st = store_access_groups(px->store, policy_admin_row, &l, err);
@@ -157,45 +87,115 @@ out:
     return st;
 }
 
+static bool policy_admin_is_get(const char *method)
+{
+    return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+}
+
+/* POST (create) and PUT (replace): the reply is the group as stored, linked or not. */
+static enum gh_status policy_admin_write(struct gh_req *r, const char *name, struct gh_err *err)
+{
+    const struct policy_admin_ctx *px = gh_req_ctx(r);
+    char key[POLICY_NAME_MAX + 1];
+    cJSON *body = NULL;
+    const cJSON *n;
+    enum gh_status st;
+
+    st = gh_req_json(r, &body, err);
+    if (st)
+        goto out;
+    if (name == NULL)
+        st = policy_engine_group_create(px->policy, body, err);
+    else
+        st = policy_engine_group_update(px->policy, name, body, err);
+    if (st)
+        goto out;
+    n = cJSON_GetObjectItemCaseSensitive(body, "name");
+    policy_name_key(cJSON_IsString(n) ? n->valuestring : name, key, sizeof(key));
+    st = policy_admin_list(r, key, name == NULL ? 201 : 200, err);
+out:
+    cJSON_Delete(body);
+    return st;
+}
+
 /* See admin.h. */
 enum gh_status policy_admin_handle(struct gh_req *r, struct gh_err *err)
 {
     const struct policy_admin_ctx *px = gh_req_ctx(r);
     const char *path = gh_req_path(r), *method = gh_req_method(r);
     const char *name = NULL;
-    char key[POLICY_NAME_MAX + 1];
+    char key[POLICY_NAME_MAX + 1], longer[POLICY_NAME_MAX + 2];
     enum gh_status st;
 
     if (strlen(path) > strlen(POLICY_ADMIN_PREFIX) + 1)
         name = path + strlen(POLICY_ADMIN_PREFIX) + 1;
-    if (name == NULL && strcmp(method, "GET") == 0)
+    /* Why: a key is cut at POLICY_NAME_MAX bytes; a longer name in the path would otherwise be
+     * cut to the key of another group and read, replace or delete that one */
+    if (name != NULL && policy_name_key(name, longer, sizeof(longer)) > POLICY_NAME_MAX)
+        return GH_ERR(err, GH_E_NOT_FOUND, "no such access group (name longer than %d bytes)",
+                      POLICY_NAME_MAX);
+    if (name == NULL && policy_admin_is_get(method))
         return policy_admin_list(r, NULL, 200, err);
-    if (name == NULL && strcmp(method, "POST") == 0) {
-        cJSON *body = NULL;
-        const cJSON *n;
-        st = gh_req_json(r, &body, err);
-        if (st == GH_OK)
-            st = policy_engine_group_create(px->policy, body, err);
-        if (st == GH_OK) {
-            n = cJSON_GetObjectItemCaseSensitive(body, "name");
-            policy_name_key(n->valuestring, key, sizeof(key));
-            st = policy_admin_list(r, key, 201, err);
-        }
-        cJSON_Delete(body);
-        return st;
-    }
-    if (name != NULL && strcmp(method, "GET") == 0) {
+    if (name == NULL && strcmp(method, "POST") == 0)
+        return policy_admin_write(r, NULL, err);
+    if (name != NULL && policy_admin_is_get(method)) {
         policy_name_key(name, key, sizeof(key));
         return policy_admin_list(r, key, 200, err);
     }
+    if (name != NULL && strcmp(method, "PUT") == 0)
+        return policy_admin_write(r, name, err);
     if (name != NULL && strcmp(method, "DELETE") == 0) {
         st = policy_engine_group_delete(px->policy, name, err);
         if (st == GH_OK)
             gh_reply(r, 204, NULL, "", 0);
         return st;
     }
-    gh_reply_header(r, "Allow", name == NULL ? "GET, POST" : "GET, DELETE");
+    gh_reply_header(r, "Allow", name == NULL ? "GET, HEAD, POST" : "GET, HEAD, PUT, DELETE");
     return GH_ERR(err, GH_E_METHOD, "method not allowed on this path");
+}
+
+/* See admin.h. Re-reads GATEHOUSE_POLICY now (as SIGHUP does) and says what is in force. A
+ * file that does not parse leaves the running policy in place: 400 with the parser's message,
+ * which names the member at fault (access_groups[0].grants[1].actions: ...). */
+enum gh_status policy_admin_handle_reload(struct gh_req *r, struct gh_err *err)
+{
+    const struct policy_admin_ctx *px = gh_req_ctx(r);
+    const char *path = policy_engine_path(px->policy);
+    struct policy_snapshot *snap;
+    const struct policy_doc *doc;
+    size_t nfile = 0, nadmin = 0;
+    cJSON *body;
+    enum gh_status st;
+
+    if (path == NULL)
+        return GH_ERR(err, GH_E_CONFLICT,
+                      "no policy file is configured (GATEHOUSE_POLICY): nothing to reload");
+    st = policy_engine_reload(px->policy, err);
+    if (st) {
+        char q[GH_ERR_MSG_MAX + 8];
+        gh_log(GH_LOG_WARN, "policy",
+               "\"policy reload (admin API) failed, keeping the running policy\" err=%s",
+               gh_log_q(q, sizeof(q), err != NULL ? err->msg : ""));
+        return st;
+    }
+    snap = policy_engine_acquire(px->policy);
+    doc = policy_snapshot_doc(snap);
+    for (size_t i = 0; i < policy_snapshot_group_count(snap); i++) {
+        if (policy_snapshot_group_at(snap, i)->source == POLICY_SOURCE_FILE)
+            nfile++;
+        else
+            nadmin++;
+    }
+    body = cJSON_CreateObject();
+    cJSON_AddBoolToObject(body, "reloaded", true);
+    cJSON_AddStringToObject(body, "policy_file", path);
+    cJSON_AddNumberToObject(body, "file_access_groups", (double)nfile);
+    cJSON_AddNumberToObject(body, "admin_access_groups", (double)nadmin);
+    cJSON_AddNumberToObject(body, "default_grants", (double)doc->ndefaults);
+    cJSON_AddNumberToObject(body, "routes", (double)doc->nroutes);
+    policy_snapshot_release(snap);
+    gh_reply_json(r, 200, body);
+    return GH_OK;
 }
 
 /* See admin.h: plain JSON errors; 401 with an RFC 6750 challenge (gh_reply_bearer_challenge). */

@@ -513,6 +513,62 @@ enum gh_status policy_engine_group_create(struct policy_engine *pe, const cJSON 
 }
 
 /* See engine.h. */
+enum gh_status policy_engine_group_update(struct policy_engine *pe, const char *name,
+                                          const cJSON *body, struct gh_err *err)
+{
+    const char *new_name = NULL;
+    struct policy_grant *grants = NULL;
+    size_t ngrants = 0;
+    char key[POLICY_NAME_MAX + 1], new_key[POLICY_NAME_MAX + 1];
+    cJSON *full = NULL, *gj = NULL;
+    char *text = NULL;
+    enum gh_status st;
+
+    policy_name_key(name, key, sizeof(key));
+    /* a PUT may leave the name out: it stays as it is in the path */
+    if (cJSON_IsObject(body) && cJSON_GetObjectItemCaseSensitive(body, "name") == NULL) {
+        full = cJSON_Duplicate(body, true);
+        cJSON_AddStringToObject(full, "name", name);
+        body = full;
+    }
+    st = policy_group_body_parse(body, &new_name, new_key, &grants, &ngrants, err);
+    if (st)
+        goto out;
+    /* Why: links and membership cut-offs are kept per key; a new key would silently move the
+     * access group to another IdP group (or none), so a rename is an explicit create + delete. */
+    if (strcmp(key, new_key) != 0) {
+        char q[80];
+        st = GH_ERR(err, GH_E_INVALID,
+                    "name %s has another link key than the access group in the path: create "
+                    "the new access group and delete this one",
+                    gh_log_q(q, sizeof(q), new_name));
+        goto out;
+    }
+    gj = policy_grants_json(grants, ngrants);
+    text = cJSON_PrintUnformatted(gj);
+    {
+        struct store_access_group_def def = {key, new_name, text};
+        pthread_mutex_lock(&pe->change_lock);
+        st = store_access_group_update(pe->store, &def, err);
+        if (st == GH_OK)
+            st = policy_engine_publish(pe, err);
+        pthread_mutex_unlock(&pe->change_lock);
+    }
+out:
+    cJSON_free(text);
+    cJSON_Delete(gj);
+    cJSON_Delete(full);
+    policy_grants_free(grants, ngrants);
+    return st;
+}
+
+/* See engine.h. */
+const char *policy_engine_path(const struct policy_engine *pe)
+{
+    return pe->path;
+}
+
+/* See engine.h. */
 enum gh_status policy_engine_group_delete(struct policy_engine *pe, const char *name,
                                           struct gh_err *err)
 {

@@ -49,6 +49,14 @@ enum gh_status policy_group_body_parse(const cJSON *body, const char **out_name,
                                        char out_key[POLICY_NAME_MAX + 1],
                                        struct policy_grant **out_grants, size_t *out_n,
                                        struct gh_err *err);
+/* Replace the grants (and the spelling of the name) of the admin access group `name` from
+ * {"name":…,"grants":[…]} ("name" may be left out). A name with another link key is refused
+ * (GH_E_INVALID): the link is pinned to the key, so a rename is a create and a delete.
+ * GH_E_NOT_FOUND; GH_E_CONFLICT for a file-declared group. */
+enum gh_status policy_engine_group_update(struct policy_engine *pe, const char *name,
+                                          const cJSON *body, struct gh_err *err);
+/* The policy file's path (GATEHOUSE_POLICY; borrowed for the engine's life), or NULL: none. */
+const char *policy_engine_path(const struct policy_engine *pe);
 /* Delete an admin access group by name. */
 enum gh_status policy_engine_group_delete(struct policy_engine *pe, const char *name,
                                           struct gh_err *err);

@@ -13,19 +13,13 @@
 
 #include "core/core.h"
 #include "scim/resource.h"
+#include "scim/scim.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
-/*
- * Parse filter text for a resource kind. *out is arena-owned. Errors are GH_E_INVALID with
- * scimType invalidFilter and a message pointing at the offending byte. Length and nesting are
- * capped (GH_CAP_SCIM_FILTER_LEN, GH_CAP_SCIM_FILTER_DEPTH). Thread-safe. Beyond the ABNF, a
- * value may be a bare word (filter.c scim_fp_value), and a date-time compared with a dateTime
- * attribute is normalised to the store's UTC millisecond form (ge/lt may become gt/le).
- */
-enum gh_status scim_filter_parse(struct gh_arena *a, enum store_kind kind, const char *text,
-                                 struct store_filter **out, struct gh_err *err);
+/* scim_filter_parse (filter text -> the store's query tree) is declared in scim.h: the admin
+ * API's directory lists use it too. */
 
 /*
  * Parse a PATCH path (RFC 7644 §3.5.2: attrPath / valuePath ["." subAttr]) into *out, with the

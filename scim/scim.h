@@ -55,6 +55,16 @@ enum gh_status scim_list_params_parse(struct gh_arena *a, enum store_kind kind,
                                       const struct scim_list_params *in, struct store_query *out_q,
                                       struct scim_projection *out_proj, struct gh_err *err);
 
+/*
+ * Parse filter text for a resource kind. *out is arena-owned. Errors are GH_E_INVALID with
+ * scimType invalidFilter and a message pointing at the offending byte. Length and nesting are
+ * capped (GH_CAP_SCIM_FILTER_LEN, GH_CAP_SCIM_FILTER_DEPTH). Thread-safe. Beyond the ABNF, a
+ * value may be a bare word (filter.c scim_fp_value), and a date-time compared with a dateTime
+ * attribute is normalised to the store's UTC millisecond form (ge/lt may become gt/le).
+ */
+enum gh_status scim_filter_parse(struct gh_arena *a, enum store_kind kind, const char *text,
+                                 struct store_filter **out, struct gh_err *err);
+
 /* ---- errors ---- */
 /* The SCIM Error document for err (caller deletes) and its HTTP status in *out_http. */
 cJSON *scim_error_body(const struct gh_err *err, unsigned *out_http);

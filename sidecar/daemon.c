@@ -164,7 +164,8 @@ int gh_daemon_run(const struct gh_config *cfg)
                                cfg->ext_authz_origin,
                                (int64_t)cfg->max_staleness * 1000,
                                cfg->revision_wait_ms};
-    admin = (struct policy_admin_ctx){app.policy, app.store, &cfg->admin_token, app.authfail};
+    admin = (struct policy_admin_ctx){app.policy, app.store, &cfg->admin_token, app.authfail,
+                                      scim_filter_parse};
     explain = (struct authz_admin_ctx){admin, &authz};
     gh_router_bind(&(struct gh_router_ctx){&scim, &authz, &admin, &explain});
     {

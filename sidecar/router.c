@@ -60,6 +60,18 @@ static const struct gh_route gh_routes[] = {
     {"*", "/admin/v1/access-groups", GH_ROUTE_PREFIX, policy_admin_handle,
      policy_admin_render_error, "admin", policy_admin_auth, GH_CAP_BODY_ADMIN,
      &gh_router_admin_ctx},
+    /* read-only directory: every method reaches the handler, which answers writes 405 */
+    {"*", "/admin/v1/identities", GH_ROUTE_PREFIX, policy_admin_handle_identities,
+     policy_admin_render_error, "admin", policy_admin_auth, GH_CAP_BODY_ADMIN,
+     &gh_router_admin_ctx},
+    {"*", "/admin/v1/idp-groups", GH_ROUTE_PREFIX, policy_admin_handle_idp_groups,
+     policy_admin_render_error, "admin", policy_admin_auth, GH_CAP_BODY_ADMIN,
+     &gh_router_admin_ctx},
+    {"GET", "/admin/v1/links", GH_ROUTE_EXACT, policy_admin_handle_links, policy_admin_render_error,
+     "admin", policy_admin_auth, GH_CAP_BODY_ADMIN, &gh_router_admin_ctx},
+    {"POST", "/admin/v1/policy/reload", GH_ROUTE_EXACT, policy_admin_handle_reload,
+     policy_admin_render_error, "admin", policy_admin_auth, GH_CAP_BODY_ADMIN,
+     &gh_router_admin_ctx},
     /* explain: the admin secret, the decision path's context (authz/explain.c) */
     {"GET", "/admin/v1/explain", GH_ROUTE_EXACT, authz_handle_explain, policy_admin_render_error,
      "admin", policy_admin_auth, GH_CAP_BODY_ADMIN, &gh_router_explain_ctx},

@@ -535,6 +535,7 @@ const struct store_ops store_pg_ops = {
     .access_groups_sync = store_pg_access_groups_sync,
     .access_group_create = store_pg_access_group_create,
     .access_group_delete = store_pg_access_group_delete,
+    .access_group_update = store_pg_access_group_update,
     .access_groups = store_pg_access_groups,
     .group_names = store_pg_group_names,
     .subject_find = store_pg_subject_find,

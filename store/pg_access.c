@@ -139,6 +139,41 @@ out:
     return rc;
 }
 
+/* See store.h. The key stays, so the link row (keyed by it) is untouched. */
+enum gh_status store_pg_access_group_update(struct store *base,
+                                            const struct store_access_group_def *def,
+                                            struct gh_err *err)
+{
+    struct store_pg *s = store_pg_of(base);
+    struct store_pg_conn *c = &s->writer;
+    const char *p[] = {def->key, def->name, def->grants};
+    PGresult *res = NULL;
+    enum gh_status rc;
+
+    rc = store_pg_begin(s, err);
+    if (rc)
+        return rc;
+    rc = store_pg_exec(c, "SELECT source FROM access_groups WHERE key = $1", 1, p, &res, err);
+    if (rc)
+        goto out;
+    if (PQntuples(res) == 0) {
+        rc = GH_ERR(err, GH_E_NOT_FOUND, "no such access group");
+        goto out;
+    }
+    if (strcmp(PQgetvalue(res, 0, 0), "admin") != 0) {
+        rc = GH_ERR(err, GH_E_CONFLICT,
+                    "access group is declared in the policy file: change it there");
+        goto out;
+    }
+    rc = store_pg_exec(c, "UPDATE access_groups SET name = $2, grants = $3 WHERE key = $1", 3, p,
+                       NULL, err);
+out:
+    PQclear(res);
+    rc = store_pg_end(s, rc, err);
+    store_pg_unlock(s);
+    return rc;
+}
+
 /* See store.h. */
 enum gh_status store_pg_access_groups(struct store *base, store_access_group_fn fn, void *ctx,
                                       struct gh_err *err)

@@ -405,6 +405,7 @@ const struct store_ops store_sqlite_ops = {
     .access_groups_sync = store_sqlite_access_groups_sync,
     .access_group_create = store_sqlite_access_group_create,
     .access_group_delete = store_sqlite_access_group_delete,
+    .access_group_update = store_sqlite_access_group_update,
     .access_groups = store_sqlite_access_groups,
     .group_names = store_sqlite_group_names,
     .subject_find = store_sqlite_subject_find,

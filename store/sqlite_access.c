@@ -163,6 +163,55 @@ out:
     return rc;
 }
 
+/* See store.h. The key stays, so the link row (keyed by it) is untouched; the feed's UPDATE
+ * trigger announces the change to every replica. */
+enum gh_status store_sqlite_access_group_update(struct store *base,
+                                                const struct store_access_group_def *def,
+                                                struct gh_err *err)
+{
+    struct store_sqlite *s = store_sqlite_of(base);
+    sqlite3 *db = s->writer.db;
+    sqlite3_stmt *st = NULL;
+    enum gh_status rc;
+    int step;
+
+    rc = store_sqlite_begin(s, err);
+    if (rc)
+        return rc;
+    rc = store_sqlite_prepare(db, "SELECT source FROM access_groups WHERE key = ?1", &st, err);
+    if (rc)
+        goto out;
+    store_sqlite_bind_text(st, 1, def->key);
+    step = sqlite3_step(st);
+    if (step == SQLITE_DONE) {
+        rc = GH_ERR(err, GH_E_NOT_FOUND, "no such access group");
+        goto out;
+    }
+    if (step != SQLITE_ROW) {
+        rc = store_sqlite_fail(db, err, "read access group");
+        goto out;
+    }
+    if (strcmp((const char *)sqlite3_column_text(st, 0), "admin") != 0) {
+        rc = GH_ERR(err, GH_E_CONFLICT,
+                    "access group is declared in the policy file: change it there");
+        goto out;
+    }
+    sqlite3_finalize(st);
+    rc = store_sqlite_prepare(db, "UPDATE access_groups SET name = ?2, grants = ?3 WHERE key = ?1",
+                              &st, err);
+    if (rc)
+        goto out;
+    store_sqlite_bind_text(st, 1, def->key);
+    store_sqlite_bind_text(st, 2, def->name);
+    store_sqlite_bind_text(st, 3, def->grants);
+    rc = store_sqlite_step_done(db, st, err);
+out:
+    sqlite3_finalize(st);
+    rc = store_sqlite_end(s, rc, err);
+    store_sqlite_unlock(s);
+    return rc;
+}
+
 /* See store.h. */
 enum gh_status store_sqlite_access_groups(struct store *base, store_access_group_fn fn, void *ctx,
                                           struct gh_err *err)

@@ -471,6 +471,15 @@ enum gh_status store_access_group_delete(struct store *s, const char *key, struc
     return st;
 }
 
+enum gh_status store_access_group_update(struct store *s, const struct store_access_group_def *def,
+                                         struct gh_err *err)
+{
+    enum gh_status st = s->ops->access_group_update(s, def, err);
+    if (st == GH_OK)
+        store_after_write(s);
+    return st;
+}
+
 enum gh_status store_access_groups(struct store *s, store_access_group_fn fn, void *ctx,
                                    struct gh_err *err)
 {

@@ -242,6 +242,10 @@ enum gh_status store_access_groups_sync(struct store *s, const struct store_acce
  * one IdP group has its key. */
 enum gh_status store_access_group_create(struct store *s, const struct store_access_group_def *def,
                                          struct gh_err *err);
+/* Replace an admin access group's name and grants; def->key names it and stays (its link too).
+ * GH_E_NOT_FOUND; GH_E_CONFLICT when it is file-owned. */
+enum gh_status store_access_group_update(struct store *s, const struct store_access_group_def *def,
+                                         struct gh_err *err);
 /* Delete an admin access group (GH_E_NOT_FOUND; GH_E_CONFLICT when it is file-owned). */
 enum gh_status store_access_group_delete(struct store *s, const char *key, struct gh_err *err);
 /* Every access group with its link, ordered by key (everything borrowed for the call). */

@@ -162,6 +162,8 @@ struct store_ops {
     enum gh_status (*access_group_create)(struct store *s, const struct store_access_group_def *def,
                                           struct gh_err *err);
     enum gh_status (*access_group_delete)(struct store *s, const char *key, struct gh_err *err);
+    enum gh_status (*access_group_update)(struct store *s, const struct store_access_group_def *def,
+                                          struct gh_err *err);
     enum gh_status (*access_groups)(struct store *s, store_access_group_fn fn, void *ctx,
                                     struct gh_err *err);
     enum gh_status (*group_names)(struct store *s, store_group_name_fn fn, void *ctx,

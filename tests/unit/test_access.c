@@ -132,7 +132,7 @@ static void ag_create(const char *key, const char *name, enum gh_status want)
 }
 
 struct agrow {
-    char key[64], group_id[40], group_name[64], source[8];
+    char key[64], group_id[40], group_name[64], source[8], name[64], grants[128];
 };
 struct aglist {
     struct agrow rows[16];
@@ -145,6 +145,8 @@ static void ag_cb(void *ctx, const struct store_access_group *ag)
     struct agrow *r = &l->rows[l->n++];
     snprintf(r->key, sizeof(r->key), "%s", ag->key);
     snprintf(r->source, sizeof(r->source), "%s", ag->source);
+    snprintf(r->name, sizeof(r->name), "%s", ag->name);
+    snprintf(r->grants, sizeof(r->grants), "%s", ag->grants);
     snprintf(r->group_id, sizeof(r->group_id), "%s", ag->group_id ? ag->group_id : "");
     snprintf(r->group_name, sizeof(r->group_name), "%s", ag->group_name ? ag->group_name : "");
 }
@@ -382,6 +384,43 @@ START_TEST(file_sync_keeps_links)
 }
 END_TEST
 
+/* The admin API's PUT: name and grants replaced under the same key; the link stays; a
+ * file-declared group or an unknown key is refused. */
+START_TEST(admin_update_keeps_link)
+{
+    struct aglist l;
+    struct gh_err err = {0};
+    const char *g = mk(SCIM_GROUP, GROUP("Payroll"));
+    struct store_access_group_def file[] = {{"hr", "HR", "[]"}};
+    struct store_access_group_def upd = {"payroll", "PAYROLL",
+                                         "[{\"dataset\":\"d\",\"actions\":[\"protect\"]}]"};
+    uint64_t gen;
+    int64_t rev;
+
+    ag_create("payroll", "Payroll", GH_OK);
+    ck_assert_int_eq(store_access_groups_sync(st, file, 1, &err), GH_OK);
+    ck_assert_str_eq(ag_get(&l, "payroll")->group_id, g);
+    gen = store_generation(st);
+    rev = store_revision(st);
+    ck_assert_msg(store_access_group_update(st, &upd, &err) == GH_OK, "%s", err.msg);
+    ck_assert_uint_gt(store_generation(st), gen);
+    ck_assert_int_gt(store_revision(st), rev); /* in the change feed: replicas rebuild */
+    ck_assert_str_eq(ag_get(&l, "payroll")->name, "PAYROLL");
+    ck_assert_str_eq(ag_get(&l, "payroll")->grants, upd.grants);
+    ck_assert_str_eq(ag_get(&l, "payroll")->source, "admin");
+    ck_assert_str_eq(ag_get(&l, "payroll")->group_id, g);
+    /* refused: file-declared, unknown */
+    upd.key = "hr";
+    ck_assert_int_eq(store_access_group_update(st, &upd, &err), GH_E_CONFLICT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "policy file"));
+    gh_err_clear(&err);
+    ck_assert_str_eq(ag_get(&l, "hr")->name, "HR");
+    upd.key = "nobody";
+    ck_assert_int_eq(store_access_group_update(st, &upd, &err), GH_E_NOT_FOUND);
+    ck_assert_int_eq(l.n, 2);
+}
+END_TEST
+
 static void access_matrix(TCase *tc)
 {
     tcase_add_test(tc, links_follow_names_and_pin);
@@ -389,6 +428,7 @@ static void access_matrix(TCase *tc)
     tcase_add_test(tc, cutoffs_and_tombstones);
     tcase_add_test(tc, external_id_not_unique);
     tcase_add_test(tc, file_sync_keeps_links);
+    tcase_add_test(tc, admin_update_keeps_link);
 }
 
 Suite *access_suite(void)
