@@ -14,6 +14,7 @@
 #include "authz/authz.h"
 #include "authz/decide.h"
 #include "authz/decision_log.h"
+#include "authz/request_int.h"
 #include "core/core.h"
 #include "policies/policies.h"
 #include "store/store.h"
@@ -23,23 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-/* What the store says about a subject, independent of the policy snapshot (all in the arena
- * of the request, or malloc'd inside the facts cache). */
-struct authz_raw_m {
-    const char *key, *via;
-    int64_t not_before;
-};
-struct authz_raw {
-    bool found;
-    const char *why; /* when !found */
-    const char *id, *user_name, *external_id;
-    bool active;
-    int64_t not_before;
-    int matches;
-    struct authz_raw_m *m;
-    size_t nm, cap;
-};
 
 struct authz_raw_gather {
     struct authz_raw *raw;
@@ -94,14 +78,45 @@ static void authz_lookup_subject(void *ctx, const struct store_subject_view *v)
     l->raw->matches = v->matches;
 }
 
+/* See request_int.h. */
+enum gh_status authz_raw_lookup(const struct authz_ctx *ax, enum store_user_key key,
+                                const char *attr, const char *value, struct gh_arena *a,
+                                struct authz_raw *raw, int64_t *out_rev, struct gh_err *err)
+{
+    struct gh_err lerr = {0};
+    struct authz_lookup l = {{raw, a}, raw};
+    int64_t nb = 0;
+    enum gh_status st;
+
+    memset(raw, 0, sizeof(*raw));
+    st = store_subject_lookup(ax->store, key, value, authz_lookup_subject, authz_gather_access, &l,
+                              &nb, out_rev, &lerr);
+    if (st == GH_OK && raw->matches > 1) {
+        /* an externalId shared by several users: fail closed */
+        raw->why = gh_arena_printf(a, "%d SCIM users have %s=%.128s; refusing to guess",
+                                   raw->matches, attr, value);
+        raw->id = raw->user_name = raw->external_id = NULL;
+        raw->nm = 0;
+        return GH_OK;
+    }
+    if (st == GH_OK) {
+        raw->found = true;
+        raw->matched = attr;
+        return GH_OK;
+    }
+    if (st != GH_E_NOT_FOUND)
+        return GH_ERR(err, st, "%s", lerr.msg);
+    return GH_E_NOT_FOUND;
+}
+
 /*
  * Find the subject and its access in the store's in-memory index (no SQL): each claim:attribute
  * pair in order; the first claim present whose value names a user wins. An externalId shared by
  * several users is refused (fail closed). *out_rev: the index revision the answer came from.
  */
-static enum gh_status authz_raw_load(const struct authz_ctx *ax, const struct authz_claims *claims,
-                                     struct gh_arena *a, struct authz_raw *raw, int64_t *out_rev,
-                                     struct gh_err *err)
+enum gh_status authz_raw_load(const struct authz_ctx *ax, const struct authz_claims *claims,
+                              struct gh_arena *a, struct authz_raw *raw, int64_t *out_rev,
+                              struct gh_err *err)
 {
     char tried[512];
     size_t used = 0;
@@ -113,29 +128,19 @@ static enum gh_status authz_raw_load(const struct authz_ctx *ax, const struct au
         const char *attr;
         const char *value = authz_pair_value(ax, claims, i, &attr);
         enum store_user_key key;
-        struct gh_err lerr = {0};
-        struct authz_lookup l = {{raw, a}, raw};
-        int64_t nb = 0;
         enum gh_status st;
 
         if (value == NULL || *value == '\0')
             continue;
         key = strcmp(attr, "externalId") == 0 ? STORE_KEY_EXTERNAL_ID : STORE_KEY_USER_NAME;
-        st = store_subject_lookup(ax->store, key, value, authz_lookup_subject, authz_gather_access,
-                                  &l, &nb, out_rev, &lerr);
-        if (st == GH_OK && raw->matches > 1) {
-            raw->why = gh_arena_printf(a, "%d SCIM users have %s=%.128s; refusing to guess",
-                                       raw->matches, attr, value);
-            raw->id = raw->user_name = raw->external_id = NULL;
-            raw->nm = 0;
-            return GH_OK;
-        }
+        st = authz_raw_lookup(ax, key, attr, value, a, raw, out_rev, err);
         if (st == GH_OK) {
-            raw->found = true;
+            if (raw->found)
+                raw->matched = ax->identity_claims[i];
             return GH_OK;
         }
         if (st != GH_E_NOT_FOUND)
-            return GH_ERR(err, st, "%s", lerr.msg);
+            return st;
         if (used < sizeof(tried)) {
             int w = snprintf(tried + used, sizeof(tried) - used, "%s%s=%.128s", used ? " or " : "",
                              attr, value);
@@ -143,9 +148,68 @@ static enum gh_status authz_raw_load(const struct authz_ctx *ax, const struct au
                 used += (size_t)w;
         }
     }
+    memset(raw, 0, sizeof(*raw));
     raw->why = used ? gh_arena_printf(a, "no SCIM user with %s", tried)
                     : "the token carries none of the claims in GATEHOUSE_IDENTITY_CLAIMS";
     return GH_OK;
+}
+
+/* See request_int.h. The tenant first, then the directory's age, as decide.h orders them. */
+bool authz_facts_env(const struct authz_ctx *ax, bool has_token, const char *tid,
+                     struct gh_arena *a, struct authz_facts *f)
+{
+    const char *expected = ax->tenant;
+    int64_t age;
+
+    if (has_token && expected[0] != '\0' && (tid == NULL || strcasecmp(tid, expected) != 0)) {
+        f->tenant_mismatch = tid != NULL ? tid : "(none)";
+        f->expected_tenant = expected;
+        return false;
+    }
+    age = store_index_age(ax->store);
+    if (age == INT64_MAX) {
+        f->stale = "a directory write this replica acknowledged could not be read back from the "
+                   "store (unreachable since): a deprovisioned user must not keep access";
+        return false;
+    }
+    if (age > ax->max_staleness_ms) {
+        f->stale = gh_arena_printf(
+            a,
+            "the directory data is %llds old (the store has been unreachable; "
+            "GATEHOUSE_MAX_STALENESS is %llds): a deprovisioned user must not keep access",
+            (long long)(age / 1000), (long long)(ax->max_staleness_ms / 1000));
+        return false;
+    }
+    return true;
+}
+
+/* See request_int.h. */
+void authz_facts_subject(const struct authz_raw *raw, const struct policy_snapshot *snap,
+                         struct gh_arena *a, struct authz_facts *f)
+{
+    const struct policy_doc *doc = policy_snapshot_doc(snap);
+
+    f->provisioned = raw->found;
+    f->unresolved = raw->why;
+    if (raw->found) {
+        struct authz_membership *m = gh_arena_alloc(a, (raw->nm ? raw->nm : 1) * sizeof(*m));
+        f->active = raw->active;
+        f->user_name = raw->user_name;
+        f->user_not_before = raw->not_before;
+        for (size_t i = 0; i < raw->nm; i++) {
+            /* linked in the store but not in this snapshot (being changed): grants nothing */
+            const struct policy_group *pg = policy_snapshot_group(snap, raw->m[i].key);
+            if (pg == NULL)
+                continue;
+            m[f->nmemberships].group = pg;
+            m[f->nmemberships].via = raw->m[i].via;
+            m[f->nmemberships].not_before = raw->m[i].not_before;
+            f->nmemberships++;
+        }
+        f->memberships = m;
+    }
+    f->defaults = doc->defaults;
+    f->ndefaults = doc->ndefaults;
 }
 
 /* The identity claims for the decision log of an unprovisioned subject: each distinct claim
@@ -179,14 +243,11 @@ enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct aut
                                     struct authz_outcome *out, struct gh_err *err)
 {
     struct policy_snapshot *snap = policy_engine_acquire(ax->policy);
-    const struct policy_doc *doc = policy_snapshot_doc(snap);
     struct authz_raw raw;
     struct authz_facts f = {0};
-    struct authz_membership *m = NULL;
-    const char *expected = ax->tenant;
     const char *tid = authz_claims_tid(claims);
     const char *token_id = authz_claims_token_id(claims);
-    int64_t iat = authz_claims_iat(claims), age;
+    int64_t iat = authz_claims_iat(claims);
     const char *claim_names[GH_IDENT_PAIRS_MAX], *claim_values[GH_IDENT_PAIRS_MAX];
     size_t nclaims = 0;
     enum gh_status st = GH_OK;
@@ -194,52 +255,24 @@ enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct aut
     memset(&raw, 0, sizeof(raw));
     memset(out, 0, sizeof(*out));
     authz_decision_id_new(out->decision_id, sizeof(out->decision_id));
+    /* 16 hex digits and a NUL, computed when the snapshot was built */
+    memcpy(out->policy_revision, policy_snapshot_revision(snap), sizeof(out->policy_revision));
     out->tenant = tid;
     out->results = gh_arena_alloc(a, (n ? n : 1) * sizeof(*out->results));
 
-    if (expected[0] != '\0' && (tid == NULL || strcasecmp(tid, expected) != 0)) {
-        f.tenant_mismatch = tid != NULL ? tid : "(none)";
-        f.expected_tenant = expected;
-    } else if ((age = store_index_age(ax->store)) == INT64_MAX) {
-        f.stale = "a directory write this replica acknowledged could not be read back from the "
-                  "store (unreachable since): a deprovisioned user must not keep access";
-        out->revision = store_revision(ax->store);
-    } else if (age > ax->max_staleness_ms) {
-        f.stale = gh_arena_printf(
-            a,
-            "the directory data is %llds old (the store has been unreachable; "
-            "GATEHOUSE_MAX_STALENESS is %llds): a deprovisioned user must not keep access",
-            (long long)(age / 1000), (long long)(ax->max_staleness_ms / 1000));
-        out->revision = store_revision(ax->store);
-    } else {
+    if (authz_facts_env(ax, true, tid, a, &f)) {
         st = authz_raw_load(ax, claims, a, &raw, &out->revision, err);
         if (st)
             goto out;
+    } else if (f.stale != NULL) {
+        out->revision = store_revision(ax->store);
     }
-    f.provisioned = raw.found;
-    f.unresolved = raw.why;
+    authz_facts_subject(&raw, snap, a, &f);
     if (raw.found) {
-        f.active = raw.active;
-        f.user_name = raw.user_name;
-        f.user_not_before = raw.not_before;
         out->subject_id = raw.id;
         out->subject_user_name = raw.user_name;
         out->subject_external_id = raw.external_id;
-        m = gh_arena_alloc(a, (raw.nm ? raw.nm : 1) * sizeof(*m));
-        for (size_t i = 0; i < raw.nm; i++) {
-            /* linked in the store but not in this snapshot (being changed): grants nothing */
-            const struct policy_group *pg = policy_snapshot_group(snap, raw.m[i].key);
-            if (pg == NULL)
-                continue;
-            m[f.nmemberships].group = pg;
-            m[f.nmemberships].via = raw.m[i].via;
-            m[f.nmemberships].not_before = raw.m[i].not_before;
-            f.nmemberships++;
-        }
-        f.memberships = m;
     }
-    f.defaults = doc->defaults;
-    f.ndefaults = doc->ndefaults;
     if (out->subject_id == NULL)
         nclaims = authz_claims_for_log(ax, claims, a, claim_names, claim_values);
     out->allowed = n > 0;
@@ -261,6 +294,7 @@ enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct aut
             claim_values,
             nclaims,
             out->revision,
+            out->policy_revision,
         };
         authz_decision_log_write(ax->decisions, &e);
     }

@@ -10,6 +10,7 @@
 #define AUTHZ_H
 
 #include "core/core.h"
+#include "policies/policies.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -143,6 +144,7 @@ struct authz_outcome {
     const char *tenant;           /* the token's tid or NULL (borrowed from the claims) */
     struct authz_result *results; /* n entries (arena) */
     int64_t revision;             /* the store revision the decision read */
+    char policy_revision[17];     /* policy_snapshot_revision of the snapshot it read */
 };
 
 /* Resolve the subject of verified claims to a provisioned user (ctx->identity_claims), gather
@@ -170,6 +172,20 @@ enum gh_status authz_wait_revision(const struct authz_ctx *ctx, int64_t min_revi
                                    struct gh_err *err);
 const char *authz_expected_tenant(const struct gh_list *tenants, const struct gh_list *issuers,
                                   const char *discovery_url, char buf[37]);
+/* ---- /admin/v1/explain (explain.c; route rows in sidecar/router.c) ---- */
+/* Its context: the admin API's (first, so policy_admin_auth, which reads the request's context
+ * as a struct policy_admin_ctx, checks GATEHOUSE_ADMIN_TOKEN) and the decision path's. Built by
+ * the daemon; borrowed for the server's life. */
+struct authz_admin_ctx {
+    struct policy_admin_ctx admin; /* must stay first */
+    const struct authz_ctx *authz;
+};
+/* GET ?user=&dataset=&action= (user by userName, externalId or SCIM id) and POST
+ * {"token","dataset","action"}: the decision /v1/authorize gives, with every path that led to
+ * it (identity -> IdP group -> access group -> grant), default grants, cut-offs, the tenant
+ * check, staleness and both revisions. Behind policy_admin_auth. */
+enum gh_status authz_handle_explain(struct gh_req *r, struct gh_err *err);
+
 /* /metrics collector: decisions by result, decision-log write failures (ctx unused). */
 void authz_decide_metrics(void *ctx, struct gh_buf *out);
 

@@ -148,6 +148,8 @@ static void authz_decision_line(struct gh_span *w, const struct authz_decision_e
     gh_span_json(w, e->token_id);
     gh_span_lit(w, ",\"revision\":");
     gh_span_i64(w, (long long)e->revision);
+    gh_span_lit(w, ",\"policy_revision\":");
+    gh_span_json(w, e->policy_revision);
     gh_span_lit(w, "}\n");
 }
 
@@ -157,7 +159,8 @@ static size_t authz_decision_line_max(const struct authz_decision_entry *e)
     size_t n = 256 + gh_span_json_max(e->decision_id) + gh_span_json_max(e->subject_id) +
                gh_span_json_max(e->subject_user_name) + gh_span_json_max(e->tenant) +
                gh_span_json_max(e->dataset) + gh_span_json_max(e->action) +
-               gh_span_json_max(e->reason) + gh_span_json_max(e->token_id);
+               gh_span_json_max(e->reason) + gh_span_json_max(e->token_id) +
+               gh_span_json_max(e->policy_revision);
     for (size_t i = 0; e->subject_id == NULL && i < e->nclaims; i++)
         n += 2 + gh_span_json_max(e->claim_names[i]) + gh_span_json_max(e->claim_values[i]);
     return n;

@@ -3,7 +3,8 @@
  *
  *   {"decision_id":"…","time":"2026-11-22T08:00:00.123Z","subject":{"id":…,"userName":…},
  *    "tenant":"…","dataset":"payroll","action":"unprotect","allowed":false,"result":"deny",
- *    "reason":"…","token_id":"<uti or jti>","revision":42}
+ *    "reason":"…","token_id":"<uti or jti>","revision":42,
+ *    "policy_revision":"3f9a0c1d2e4b5a69"}
  *
  * For a subject that is not provisioned (id null), subject also holds "claims": the values of
  * the GATEHOUSE_IDENTITY_CLAIMS claims in the token, e.g. {"oid":"…","upn":null,…}.
@@ -39,7 +40,8 @@ struct authz_decision_entry {
     const char *const *claim_names;
     const char *const *claim_values;
     size_t nclaims;
-    int64_t revision; /* the store revision the decision read */
+    int64_t revision;            /* the store revision the decision read */
+    const char *policy_revision; /* policy_snapshot_revision of the snapshot it read */
 };
 
 /* ---- lifecycle: authz_decision_log_open / _close are in authz.h (the daemon opens it) ---- */

@@ -263,6 +263,7 @@ enum gh_status authz_handle_ext_authz(struct gh_req *r, struct gh_err *err)
     *rw.p = '\0';
     gh_reply_header(r, "X-Gatehouse-Decision-Id", o.decision_id);
     gh_reply_header(r, "X-Gatehouse-Revision", rev);
+    gh_reply_header(r, "X-Gatehouse-Policy-Revision", o.policy_revision);
     if (o.allowed) {
         gh_reply_header(r, "X-Gatehouse-Subject", o.subject_id);
         gh_reply_header(r, "X-Gatehouse-User", authz_ext_header_value(r, o.subject_user_name));

@@ -223,6 +223,8 @@ static void authz_outcome_fill(struct gh_span *w, const void *ctx)
     }
     gh_span_lit(w, "],\"revision\":");
     gh_span_i64(w, (long long)o->revision);
+    gh_span_lit(w, ",\"policy_revision\":");
+    gh_span_json(w, o->policy_revision);
     gh_span_lit(w, "}");
 }
 
@@ -235,7 +237,7 @@ static size_t authz_outcome_max(const void *ctx)
     const struct authz_outcome *o = c->o;
     size_t n = 256 + gh_span_json_max(o->decision_id) + gh_span_json_max(o->subject_id) +
                gh_span_json_max(o->subject_user_name) + gh_span_json_max(o->subject_external_id) +
-               gh_span_json_max(o->tenant);
+               gh_span_json_max(o->tenant) + gh_span_json_max(o->policy_revision);
     for (size_t i = 0; i < c->n; i++)
         n += 96 + gh_span_json_max(c->checks[i].dataset) +
              gh_span_json_max(policy_action_name(c->checks[i].action)) +

@@ -46,5 +46,9 @@ enum gh_status policy_admin_handle_links(struct gh_req *r, struct gh_err *err);
  * running policy stays). */
 enum gh_status policy_admin_handle_reload(struct gh_req *r, struct gh_err *err);
 void policy_admin_render_error(struct gh_req *r, const struct gh_err *err);
+/* POST /admin/v1/policy/dry-run (dryrun.c): the body is a candidate policy file; 200 with the
+ * users who would gain or lose which (dataset, action) and a summary, computed against the live
+ * directory; nothing is applied. 400 names where the file is wrong. */
+enum gh_status policy_admin_dry_run(struct gh_req *r, struct gh_err *err);
 
 #endif

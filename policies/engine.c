@@ -13,6 +13,7 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@ struct policy_snapshot {
     struct policy_docref *doc;
     struct policy_group *groups; /* sorted by key (strcmp) */
     size_t ngroups;
+    char revision[POLICY_REVISION_LEN + 1]; /* policy_snapshot_revision, set before publishing */
 };
 
 struct policy_engine {
@@ -116,6 +118,99 @@ static void policy_build_row(void *ctx, const struct store_access_group *ag)
     b->snap->ngroups++;
 }
 
+/* ---- the policy revision: a digest of what a snapshot decides with ----
+ * Canonical form (JSON, no whitespace): {"default_grants":G,"routes":[…],"access_groups":[{"key",
+ * "name","source","grants":G}…]} with groups in key order (the snapshot's own order) and every
+ * grant list G merged by dataset and sorted by it (bytewise), actions as ["protect","unprotect"]
+ * in that order, so a policy written in another order or split into more grants has the same
+ * revision. Routes keep the file's order. Links to IdP groups are directory data, not policy:
+ * they are left out (the directory revision covers them). */
+
+static int policy_grant_ptr_cmp(const void *a, const void *b)
+{
+    const struct policy_grant *ga = *(const struct policy_grant *const *)a;
+    const struct policy_grant *gb = *(const struct policy_grant *const *)b;
+    return strcmp(ga->dataset, gb->dataset);
+}
+
+static cJSON *policy_grants_canon(const struct policy_grant *grants, size_t n)
+{
+    const struct policy_grant **v = gh_xcalloc(n ? n : 1, sizeof(const struct policy_grant *));
+    cJSON *arr = cJSON_CreateArray();
+
+    for (size_t i = 0; i < n; i++)
+        v[i] = &grants[i];
+    qsort(v, n, sizeof(const struct policy_grant *), policy_grant_ptr_cmp);
+    for (size_t i = 0; i < n;) {
+        unsigned acts = 0;
+        size_t j = i;
+        cJSON *g = cJSON_CreateObject(), *a = cJSON_CreateArray();
+        for (; j < n && strcmp(v[j]->dataset, v[i]->dataset) == 0; j++)
+            acts |= v[j]->actions;
+        cJSON_AddStringToObject(g, "dataset", v[i]->dataset);
+        if (acts & POLICY_ACTION_PROTECT)
+            cJSON_AddItemToArray(a, cJSON_CreateString("protect"));
+        if (acts & POLICY_ACTION_UNPROTECT)
+            cJSON_AddItemToArray(a, cJSON_CreateString("unprotect"));
+        cJSON_AddItemToObject(g, "actions", a);
+        cJSON_AddItemToArray(arr, g);
+        i = j;
+    }
+    free(v);
+    return arr;
+}
+
+/*
+ * See engine.h: the revision of doc with the access groups groups[0..n) (both sources, sorted by
+ * key with strcmp, as a snapshot holds them) into out. Pure; thread-safe.
+ */
+void policy_revision_compute(const struct policy_doc *doc, const struct policy_group *groups,
+                             size_t n, char out[POLICY_REVISION_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    cJSON *c = cJSON_CreateObject(), *routes, *garr;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    char *text;
+    int ok;
+
+    cJSON_AddItemToObject(c, "default_grants", policy_grants_canon(doc->defaults, doc->ndefaults));
+    routes = cJSON_AddArrayToObject(c, "routes");
+    for (size_t i = 0; i < doc->nroutes; i++) {
+        const struct policy_route *r = &doc->routes[i];
+        cJSON *o = cJSON_CreateObject();
+        if (r->method != NULL)
+            cJSON_AddStringToObject(o, "method", r->method);
+        else
+            cJSON_AddNullToObject(o, "method");
+        cJSON_AddStringToObject(o, "path_prefix", r->path_prefix);
+        cJSON_AddStringToObject(o, "dataset", r->dataset);
+        cJSON_AddStringToObject(o, "action", policy_action_name(r->action));
+        cJSON_AddItemToArray(routes, o);
+    }
+    garr = cJSON_AddArrayToObject(c, "access_groups");
+    for (size_t i = 0; i < n; i++) {
+        const struct policy_group *g = &groups[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "key", g->key);
+        cJSON_AddStringToObject(o, "name", g->name);
+        cJSON_AddStringToObject(o, "source", g->source == POLICY_SOURCE_FILE ? "file" : "admin");
+        cJSON_AddItemToObject(o, "grants", policy_grants_canon(g->grants, g->ngrants));
+        cJSON_AddItemToArray(garr, o);
+    }
+    text = cJSON_PrintUnformatted(c);
+    GH_ASSERT(text != NULL);
+    ok = EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL);
+    GH_ASSERT(ok == 1 && mdlen * 2 >= POLICY_REVISION_LEN);
+    for (size_t i = 0; i < POLICY_REVISION_LEN / 2; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[POLICY_REVISION_LEN] = '\0';
+    cJSON_free(text);
+    cJSON_Delete(c);
+}
+
 /* Build a snapshot of the store's access groups with doc; publish it. change_lock held. */
 static enum gh_status policy_engine_publish(struct policy_engine *pe, struct gh_err *err)
 {
@@ -132,6 +227,8 @@ static enum gh_status policy_engine_publish(struct policy_engine *pe, struct gh_
         policy_snapshot_release(b.snap);
         return b.st;
     }
+    /* once per snapshot, here, so no decision ever computes it */
+    policy_revision_compute(b.snap->doc->doc, b.snap->groups, b.snap->ngroups, b.snap->revision);
     pthread_mutex_lock(&pe->lock);
     old = pe->current;
     pe->current = b.snap;
@@ -536,4 +633,10 @@ size_t policy_snapshot_group_count(const struct policy_snapshot *snap)
 const struct policy_group *policy_snapshot_group_at(const struct policy_snapshot *snap, size_t i)
 {
     return i < snap->ngroups ? &snap->groups[i] : NULL;
+}
+
+/* See engine.h: computed when the snapshot was built; borrowed from it. Thread-safe. */
+const char *policy_snapshot_revision(const struct policy_snapshot *snap)
+{
+    return snap->revision;
 }

@@ -76,5 +76,15 @@ const struct policy_group *policy_snapshot_group(const struct policy_snapshot *s
 const struct policy_doc *policy_snapshot_doc(const struct policy_snapshot *snap);
 size_t policy_snapshot_group_count(const struct policy_snapshot *snap);
 const struct policy_group *policy_snapshot_group_at(const struct policy_snapshot *snap, size_t i);
+/* The policy revision: the first POLICY_REVISION_LEN hex digits of a SHA-256 over a canonical
+ * form of the snapshot's policy (default grants, routes, access groups of both sources with their
+ * grants; not the links), so replicas running the same policy report the same revision.
+ * Computed once when the snapshot is built; borrowed from it. */
+#define POLICY_REVISION_LEN 16
+const char *policy_snapshot_revision(const struct policy_snapshot *snap);
+/* The same digest for doc with access groups groups[0..n) (sorted by key, strcmp), into out: a
+ * candidate policy's revision before it is applied (the dry run). */
+void policy_revision_compute(const struct policy_doc *doc, const struct policy_group *groups,
+                             size_t n, char out[POLICY_REVISION_LEN + 1]);
 
 #endif

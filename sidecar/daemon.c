@@ -92,6 +92,7 @@ int gh_daemon_run(const struct gh_config *cfg)
     struct scim_ctx scim = {0};
     struct authz_ctx authz = {0};
     struct policy_admin_ctx admin = {0};
+    struct authz_admin_ctx explain = {0};
     const struct gh_route *routes;
     size_t nroutes;
     struct gh_server *srv = NULL;
@@ -184,7 +185,8 @@ int gh_daemon_run(const struct gh_config *cfg)
                                cfg->revision_wait_ms};
     admin = (struct policy_admin_ctx){app.policy, app.store, &cfg->admin_token, app.authfail,
                                       scim_filter_parse};
-    gh_router_bind(&(struct gh_router_ctx){&scim, &authz, &admin});
+    explain = (struct authz_admin_ctx){admin, &authz};
+    gh_router_bind(&(struct gh_router_ctx){&scim, &authz, &admin, &explain});
     {
         struct gh_server_opts so = {cfg->listen_host,
                                     cfg->listen_port,

@@ -13,6 +13,7 @@
 /* The families' contexts; rows point at these, and the server reads them per request, so the
  * table stays static. Written once by gh_router_bind before the server's threads start. */
 static void *gh_router_scim_ctx, *gh_router_authz_ctx, *gh_router_admin_ctx;
+static void *gh_router_explain_ctx;
 
 /* Each row names the credential its requests need (checked when the headers are complete, before
  * any body is read) and its body cap: the authz routes take small JSON documents, SCIM takes
@@ -71,6 +72,14 @@ static const struct gh_route gh_routes[] = {
     {"POST", "/admin/v1/policy/reload", GH_ROUTE_EXACT, policy_admin_handle_reload,
      policy_admin_render_error, "admin", policy_admin_auth, GH_CAP_BODY_ADMIN,
      &gh_router_admin_ctx},
+    /* explain: the admin secret, the decision path's context (authz/explain.c) */
+    {"GET", "/admin/v1/explain", GH_ROUTE_EXACT, authz_handle_explain, policy_admin_render_error,
+     "admin", policy_admin_auth, GH_CAP_BODY_ADMIN, &gh_router_explain_ctx},
+    {"POST", "/admin/v1/explain", GH_ROUTE_EXACT, authz_handle_explain, policy_admin_render_error,
+     "admin", policy_admin_auth, GH_CAP_BODY_ADMIN, &gh_router_explain_ctx},
+    /* the dry run takes a whole policy file: GATEHOUSE_MAX_BODY (policy files can be large) */
+    {"POST", "/admin/v1/policy/dry-run", GH_ROUTE_EXACT, policy_admin_dry_run,
+     policy_admin_render_error, "admin", policy_admin_auth, 0, &gh_router_admin_ctx},
     {"*", "/scim", GH_ROUTE_PREFIX, scim_handle_unknown, scim_error_render, "scim", scim_auth, 0,
      &gh_router_scim_ctx},
     /* authorization (bearer access tokens, RFC 6750 errors) */
@@ -88,6 +97,7 @@ void gh_router_bind(const struct gh_router_ctx *ctx)
     gh_router_scim_ctx = ctx->scim;
     gh_router_authz_ctx = ctx->authz;
     gh_router_admin_ctx = ctx->admin;
+    gh_router_explain_ctx = ctx->explain;
 }
 
 /* See router.h. Thread-safe (the table is immutable). */
