@@ -193,6 +193,8 @@ enum gh_status policy_admin_handle_reload(struct gh_req *r, struct gh_err *err)
     cJSON_AddNumberToObject(body, "admin_access_groups", (double)nadmin);
     cJSON_AddNumberToObject(body, "default_grants", (double)doc->ndefaults);
     cJSON_AddNumberToObject(body, "routes", (double)doc->nroutes);
+    /* the revision now in force: compare it with the dry run's policy_revision.candidate */
+    cJSON_AddStringToObject(body, "policy_revision", policy_snapshot_revision(snap));
     policy_snapshot_release(snap);
     gh_reply_json(r, 200, body);
     return GH_OK;

@@ -808,8 +808,12 @@ START_TEST(dry_run_matches_applied_change)
         fputs(DRY_CANDIDATE, f);
         fclose(f);
         ck_assert_int_eq(rename(tmp, fx->policy_path), 0);
+        cJSON *rl = NULL;
         ck_assert_int_eq(
-            call(NULL, "POST", "/admin/v1/policy/reload", NULL, ADMIN_AUTH, NULL, NULL, NULL), 200);
+            call(NULL, "POST", "/admin/v1/policy/reload", NULL, ADMIN_AUTH, &rl, NULL, NULL), 200);
+        /* the reload names the revision now in force: the dry run's candidate */
+        ck_assert_str_eq(str_of(rl, "policy_revision"), cand_rev);
+        cJSON_Delete(rl);
     }
     for (int tries = 0;; tries++) {
         char *tok = token(dry_users[5][1], dry_users[5][0], 0);
