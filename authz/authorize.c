@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* What the store says about a subject, independent of the policy snapshot (all in the arena
  * of the request, or malloc'd inside the facts cache). */
@@ -173,10 +174,76 @@ static size_t authz_claims_for_log(const struct authz_ctx *ax, const struct auth
     return n;
 }
 
-/* See authz.h. */
-enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct authz_claims *claims,
-                                    const struct authz_check *checks, size_t n, struct gh_arena *a,
-                                    struct authz_outcome *out, struct gh_err *err)
+/*
+ * The user an AuthZEN subject identifier names (authz_subject_decide): its SCIM id, externalId or
+ * userName. All three are looked up; when they name different users, or an externalId is shared,
+ * the subject is refused as ambiguous (fail closed) rather than resolved by an order of
+ * preference a PEP could not see. *out_rev: the revision of the last look-up.
+ */
+static enum gh_status authz_raw_load_ident(const struct authz_ctx *ax, const char *ident,
+                                           struct gh_arena *a, struct authz_raw *raw,
+                                           int64_t *out_rev, struct gh_err *err)
+{
+    static const struct {
+        enum store_user_key key;
+        const char *attr;
+    } keys[] = {{STORE_KEY_ID, "id"},
+                {STORE_KEY_EXTERNAL_ID, "externalId"},
+                {STORE_KEY_USER_NAME, "userName"}};
+
+    memset(raw, 0, sizeof(*raw));
+    *out_rev = store_revision(ax->store);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        struct authz_raw one;
+        struct authz_lookup l = {{&one, a}, &one};
+        struct gh_err lerr = {0};
+        int64_t nb = 0;
+        enum gh_status st;
+
+        memset(&one, 0, sizeof(one));
+        st = store_subject_lookup(ax->store, keys[i].key, ident, authz_lookup_subject,
+                                  authz_gather_access, &l, &nb, out_rev, &lerr);
+        if (st == GH_E_NOT_FOUND)
+            continue;
+        if (st != GH_OK)
+            return GH_ERR(err, st, "%s", lerr.msg);
+        if (one.matches > 1 || (raw->found && strcmp(raw->id, one.id) != 0)) {
+            memset(raw, 0, sizeof(*raw));
+            raw->why = gh_arena_printf(a,
+                                       "the subject id %.128s names more than one SCIM user (by "
+                                       "id, externalId or userName); refusing to guess",
+                                       ident);
+            return GH_OK;
+        }
+        if (!raw->found) {
+            *raw = one;
+            raw->found = true;
+        }
+    }
+    if (!raw->found)
+        raw->why =
+            gh_arena_printf(a, "no SCIM user with id, externalId or userName %.128s", ident);
+    return GH_OK;
+}
+
+/* Who a decision is for: a verified token's subject, or a subject named by an identifier. */
+struct authz_who {
+    const struct authz_claims *claims; /* NULL: ident names the subject */
+    const char *ident;
+    const char *tid;      /* the token's tid; NULL for an identifier */
+    const char *token_id; /* uti or jti; NULL for an identifier */
+    int64_t iat;          /* the token's iat; now for an identifier (a fresh token) */
+};
+
+/*
+ * The one decision path of authz_request_decide and authz_subject_decide: freshness and tenant
+ * (tokens only) first, then the subject's facts from the index, then authz_decide per check,
+ * the decision log and the counters.
+ */
+static enum gh_status authz_decide_for(const struct authz_ctx *ax, const struct authz_who *who,
+                                       const struct authz_check *checks, size_t n,
+                                       struct gh_arena *a, struct authz_outcome *out,
+                                       struct gh_err *err)
 {
     struct policy_snapshot *snap = policy_engine_acquire(ax->policy);
     const struct policy_doc *doc = policy_snapshot_doc(snap);
@@ -184,9 +251,8 @@ enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct aut
     struct authz_facts f = {0};
     struct authz_membership *m = NULL;
     const char *expected = ax->tenant;
-    const char *tid = authz_claims_tid(claims);
-    const char *token_id = authz_claims_token_id(claims);
-    int64_t iat = authz_claims_iat(claims), age;
+    const char *tid = who->tid;
+    int64_t age;
     const char *claim_names[GH_IDENT_PAIRS_MAX], *claim_values[GH_IDENT_PAIRS_MAX];
     size_t nclaims = 0;
     enum gh_status st = GH_OK;
@@ -197,7 +263,10 @@ enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct aut
     out->tenant = tid;
     out->results = gh_arena_alloc(a, (n ? n : 1) * sizeof(*out->results));
 
-    if (expected[0] != '\0' && (tid == NULL || strcasecmp(tid, expected) != 0)) {
+    /* The tenant is a token's claim; a PEP naming a subject is trusted for it (AuthZEN 1.0
+     * "Trust": the PDP trusts its authenticated PEP). */
+    if (who->claims != NULL && expected[0] != '\0' &&
+        (tid == NULL || strcasecmp(tid, expected) != 0)) {
         f.tenant_mismatch = tid != NULL ? tid : "(none)";
         f.expected_tenant = expected;
     } else if ((age = store_index_age(ax->store)) == INT64_MAX) {
@@ -212,7 +281,9 @@ enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct aut
             (long long)(age / 1000), (long long)(ax->max_staleness_ms / 1000));
         out->revision = store_revision(ax->store);
     } else {
-        st = authz_raw_load(ax, claims, a, &raw, &out->revision, err);
+        st = who->claims != NULL
+                 ? authz_raw_load(ax, who->claims, a, &raw, &out->revision, err)
+                 : authz_raw_load_ident(ax, who->ident, a, &raw, &out->revision, err);
         if (st)
             goto out;
     }
@@ -240,12 +311,17 @@ enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct aut
     }
     f.defaults = doc->defaults;
     f.ndefaults = doc->ndefaults;
-    if (out->subject_id == NULL)
-        nclaims = authz_claims_for_log(ax, claims, a, claim_names, claim_values);
+    if (out->subject_id == NULL && who->claims != NULL) {
+        nclaims = authz_claims_for_log(ax, who->claims, a, claim_names, claim_values);
+    } else if (out->subject_id == NULL) {
+        claim_names[0] = "subject_id"; /* what the PEP sent, for the log of a refusal */
+        claim_values[0] = who->ident;
+        nclaims = 1;
+    }
     out->allowed = n > 0;
     for (size_t i = 0; i < n; i++) {
         struct authz_decision_entry e;
-        authz_decide(&f, iat, checks[i].dataset, checks[i].action, &out->results[i]);
+        authz_decide(&f, who->iat, checks[i].dataset, checks[i].action, &out->results[i]);
         out->allowed = out->allowed && out->results[i].allowed;
         e = (struct authz_decision_entry){
             out->decision_id,
@@ -256,7 +332,7 @@ enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct aut
             policy_action_name(checks[i].action),
             out->results[i].allowed,
             out->results[i].reason,
-            token_id,
+            who->token_id,
             claim_names,
             claim_values,
             nclaims,
@@ -267,6 +343,26 @@ enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct aut
 out:
     policy_snapshot_release(snap);
     return st;
+}
+
+
+/* See authz.h. */
+enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct authz_claims *claims,
+                                    const struct authz_check *checks, size_t n, struct gh_arena *a,
+                                    struct authz_outcome *out, struct gh_err *err)
+{
+    struct authz_who who = {claims, NULL, authz_claims_tid(claims), authz_claims_token_id(claims),
+                            authz_claims_iat(claims)};
+    return authz_decide_for(ax, &who, checks, n, a, out, err);
+}
+
+/* See authz.h: as a fresh token (iat = now) would be decided, for the user ident names. */
+enum gh_status authz_subject_decide(const struct authz_ctx *ax, const char *ident,
+                                    const struct authz_check *checks, size_t n, struct gh_arena *a,
+                                    struct authz_outcome *out, struct gh_err *err)
+{
+    struct authz_who who = {NULL, ident, NULL, NULL, (int64_t)time(NULL)};
+    return authz_decide_for(ax, &who, checks, n, a, out, err);
 }
 
 /* See authz.h. */

@@ -12,12 +12,14 @@
 struct scim_ctx;
 struct authz_ctx;
 struct policy_admin_ctx;
+struct authz_authzen_ctx;
 
 /* The route families' contexts, each borrowed until the server has stopped. */
 struct gh_router_ctx {
     struct scim_ctx *scim;
     struct authz_ctx *authz;
     struct policy_admin_ctx *admin;
+    struct authz_authzen_ctx *authzen;
 };
 
 /* Set the contexts the table's rows hand their requests (gh_req_ctx). Start-up only, before
