@@ -461,7 +461,7 @@ START_TEST(malformed_requests)
         {EVALS, "{" SUBJ(UPN) "," ACT("protect") ",\"options\":[],\"evaluations\":[{" DS("a") "}]}",
          "options must be an object"},
         /* duplicate member names are refused (I-JSON, §JSON Payload Considerations) */
-        {EVAL, "{" SUBJ(UPN) "," SUBJ("bob") "," DS("payroll") "," ACT("protect") "}", "duplicate"},
+        {EVAL, "{" SUBJ(UPN) "," SUBJ("bob") "," DS("payroll") "," ACT("protect") "}", "twice"},
     };
     zfx_start_with(NULL);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
