@@ -429,8 +429,10 @@ enum gh_status store_user_find(struct store *s, enum store_user_key key, const c
                                struct store_rec *out, struct gh_err *err)
 {
     /* the SQL backends know userName and externalId only (store.h) */
-    if (key == STORE_KEY_ID)
+    if (key == STORE_KEY_ID) {
+        memset(out, 0, sizeof(*out));
         return GH_ERR(err, GH_E_INVALID, "look-up by SCIM id goes through store_subject_lookup");
+    }
     return s->ops->user_find(s, key, value, out, err);
 }
 
@@ -490,8 +492,10 @@ enum gh_status store_subject_find(struct store *s, enum store_user_key key, cons
                                   struct store_subject *out, struct gh_err *err)
 {
     /* the SQL backends know userName and externalId only (store.h) */
-    if (key == STORE_KEY_ID)
+    if (key == STORE_KEY_ID) {
+        memset(out, 0, sizeof(*out));
         return GH_ERR(err, GH_E_INVALID, "look-up by SCIM id goes through store_subject_lookup");
+    }
     return s->ops->subject_find(s, key, value, out, err);
 }
 
