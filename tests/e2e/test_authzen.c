@@ -7,9 +7,9 @@
  * every 200 reply is validated against our JSON Schemas transcribed from the specification
  * (tests/data/authzen/, python3-jsonschema).
  */
+#include "core/core.h"
 #include "tests/support/idp.h"
 #include "tests/support/mint.h"
-#include "core/core.h"
 #include "tests/support/scim_client.h"
 
 #include <sys/wait.h>
@@ -352,11 +352,13 @@ START_TEST(batch_semantics)
                  "ff");
     /* no top-level defaults: each evaluation complete; different subjects per evaluation */
     batch_expect(
-        "{\"evaluations\":[{" SUBJ(UPN) "," DS("payroll") "," ACT("protect") "},{" SUBJ("bob@"
-                                                                                        "contoso."
-                                                                                        "example") "," DS(
-            "payroll") "," ACT("protect") "},{" SUBJ(OID) ",\"resource\":{\"type\":\"route\","
-                                                          "\"id\":\"/payroll/q1\"}," ACT("GET") "}]"
+        "{\"evaluations\":[{" SUBJ(UPN) "," DS("payroll") "," ACT("protect") "},{" SUBJ(
+            "bob@"
+            "contoso."
+            "example") "," DS("payroll") "," ACT("protect") "},{" SUBJ(OID) ",\"resource\":{"
+                                                                            "\"type\":\"route\","
+                                                                            "\"id\":\"/payroll/"
+                                                                            "q1\"}," ACT("GET") "}]"
                                                                                                 "}",
         "tft");
     /* context for each result when asked */
@@ -413,6 +415,85 @@ START_TEST(resources_and_unknown_types)
         ck_assert(strstr(z.raw, "subject type group is not supported") != NULL);
         zres_free(&z);
     }
+    zfx_stop();
+}
+END_TEST
+
+/* /v1/authorize's decision for a fresh token of the user, or the plain AuthZEN one for the same
+ * user named by `subject_id` (both "t"/"f"). */
+static char authorize_fresh(const char *dataset, const char *action)
+{
+    cJSON *c = gh_fixture_claims(fx), *j;
+    char url[256], auth[8192], body[256], *tok;
+    const char *hdrs[] = {auth, "Content-Type: application/json", NULL};
+    struct gh_http_resp r;
+    char out;
+
+    gh_mint_claims_time(c, "iat", 0);
+    tok = gh_fixture_token(fx, c);
+    snprintf(url, sizeof(url), "%s/v1/authorize", gh_proc_url(scim_client_proc()));
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+    snprintf(body, sizeof(body), "{\"dataset\":\"%s\",\"action\":\"%s\"}", dataset, action);
+    ck_assert_int_eq(gh_http("POST", url, hdrs, body, NULL, &r), 0);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    j = cJSON_Parse(r.body);
+    out = cJSON_IsTrue(cJSON_GetObjectItem(j, "allowed")) ? 't' : 'f';
+    cJSON_Delete(j);
+    gh_http_resp_free(&r);
+    free(tok);
+    return out;
+}
+
+static char authzen_plain(const char *subject_id, const char *dataset, const char *action)
+{
+    char body[1024];
+    struct zres z;
+    char out;
+    snprintf(body, sizeof(body),
+             "{\"subject\":{\"type\":\"user\",\"id\":\"%s\"},\"resource\":{\"type\":"
+             "\"dataset\",\"id\":\"%s\"},\"action\":{\"name\":\"%s\"}}",
+             subject_id, dataset, action);
+    z = zcall(EVAL, body);
+    ck_assert_int_eq(z.status, 200);
+    out = cJSON_IsTrue(cJSON_GetObjectItem(z.json, "decision")) ? 't' : 'f';
+    zres_free(&z);
+    return out;
+}
+
+/* The AuthZEN decision for a user named by id, externalId or userName is the one /v1/authorize
+ * gives that user's fresh token (authz_subject_decide shares its path), through membership
+ * changes; an identifier naming two different users is refused. */
+START_TEST(agrees_with_authorize_and_refuses_ambiguity)
+{
+    static const char *const checks[][2] = {{"payroll", "unprotect"},
+                                            {"payroll", "protect"},
+                                            {"directory", "protect"},
+                                            {"directory", "unprotect"},
+                                            {"other", "protect"}};
+    char body[1024];
+
+    zfx_start_with(NULL);
+    for (int round = 0; round < 2; round++) {
+        if (round == 1)
+            provision();
+        for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+            char want = authorize_fresh(checks[i][0], checks[i][1]);
+            ck_assert_int_eq(authzen_plain(UPN, checks[i][0], checks[i][1]), want);
+            ck_assert_int_eq(authzen_plain(OID, checks[i][0], checks[i][1]), want);
+            if (uid != NULL)
+                ck_assert_int_eq(authzen_plain(uid, checks[i][0], checks[i][1]), want);
+        }
+    }
+    /* another user whose externalId is alice's userName: "alice@..." now names two users */
+    snprintf(body, sizeof(body),
+             "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"externalId\":"
+             "\"%s\",\"userName\":\"mallory@contoso.example\",\"active\":true}",
+             UPN);
+    free(scim_create("/scim/v2/Users", body));
+    free(expect_reason(UPN, DS("directory"), "protect", false, "names more than one SCIM user"));
+    /* by her SCIM id or externalId alice is still one user */
+    ck_assert_int_eq(authzen_plain(uid, "payroll", "unprotect"), 't');
+    ck_assert_int_eq(authzen_plain(OID, "payroll", "unprotect"), 't');
     zfx_stop();
 }
 END_TEST
@@ -711,6 +792,7 @@ Suite *authzen_suite(void)
     tcase_add_test(tc, malformed_requests);
     tcase_add_test(tc, pep_credentials);
     tcase_add_test(tc, metadata_and_settings);
+    tcase_add_test(tc, agrees_with_authorize_and_refuses_ambiguity);
     suite_add_tcase(s, tc);
     return s;
 }
