@@ -221,8 +221,7 @@ static enum gh_status authz_raw_load_ident(const struct authz_ctx *ax, const cha
         }
     }
     if (!raw->found)
-        raw->why =
-            gh_arena_printf(a, "no SCIM user with id, externalId or userName %.128s", ident);
+        raw->why = gh_arena_printf(a, "no SCIM user with id, externalId or userName %.128s", ident);
     return GH_OK;
 }
 
@@ -344,7 +343,6 @@ out:
     policy_snapshot_release(snap);
     return st;
 }
-
 
 /* See authz.h. */
 enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct authz_claims *claims,

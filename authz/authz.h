@@ -81,8 +81,8 @@ enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, siz
  * app-only (no scp; idtyp "app" when present) and carry one of roles in its roles claim
  * (GH_E_FORBIDDEN otherwise): a service calling on its own behalf, e.g. an AuthZEN PEP. */
 enum gh_status authz_token_verify_app(struct authz_verifier *v, const char *tok, size_t len,
-                                      const struct gh_list *roles,
-                                      struct authz_claims **out_claims, struct gh_err *err);
+                                      const struct gh_list *roles, struct authz_claims **out_claims,
+                                      struct gh_err *err);
 /* The space-separated scope="…" value for 403 insufficient_scope (borrowed, may be ""). */
 const char *authz_verifier_scope_hint(const struct authz_verifier *v);
 /* /metrics collector (gh_metrics_collect_fn); ctx = verifier. */

@@ -1309,8 +1309,8 @@ enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, siz
 
 /* See authz.h: the token's signature and claims, then app-only with one of roles. */
 enum gh_status authz_token_verify_app(struct authz_verifier *v, const char *tok, size_t len,
-                                      const struct gh_list *roles,
-                                      struct authz_claims **out_claims, struct gh_err *err)
+                                      const struct gh_list *roles, struct authz_claims **out_claims,
+                                      struct gh_err *err)
 {
     GH_ASSERT(roles != NULL);
     return authz_token_verify_as(v, tok, len, roles, out_claims, err);

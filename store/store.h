@@ -331,10 +331,11 @@ struct store_subject_view {
 typedef void (*store_subject_fn)(void *ctx, const struct store_subject_view *v);
 /*
  * The decision path's lookup, from memory: the user whose userName (case-insensitive),
- * externalId or SCIM id (STORE_KEY_ID) equals value, then (when exactly one matches) its access groups, all under one
- * read lock, so both come from one revision (*out_rev). fn_sub is called once when a user
- * matches; fn_access once per access group. GH_E_NOT_FOUND when none matches (*out_not_before
- * still reports a tombstone). Same answers as store_subject_find + store_subject_access.
+ * externalId or SCIM id (STORE_KEY_ID) equals value, then (when exactly one matches) its access
+ * groups, all under one read lock, so both come from one revision (*out_rev). fn_sub is called once
+ * when a user matches; fn_access once per access group. GH_E_NOT_FOUND when none matches
+ * (*out_not_before still reports a tombstone). Same answers as store_subject_find +
+ * store_subject_access.
  */
 enum gh_status store_subject_lookup(struct store *s, enum store_user_key key, const char *value,
                                     store_subject_fn fn_sub, store_access_fn fn_access, void *ctx,
