@@ -369,11 +369,11 @@ enum gh_status authz_authzen_auth(struct gh_req *r, struct gh_err *err)
         return st;
     }
     if (st == GH_OK && zx->token->count == 0 && (zx->roles->count == 0 || v == NULL))
-        st = GH_ERR(&why, GH_E_UNAUTHORIZED,
-                    "no PEP credential is configured (GATEHOUSE_AUTHZEN_TOKEN, or "
-                    "GATEHOUSE_AUTHZEN_ROLES with token validation)");
+        GH_ERR(&why, GH_E_UNAUTHORIZED,
+               "no PEP credential is configured (GATEHOUSE_AUTHZEN_TOKEN, or "
+               "GATEHOUSE_AUTHZEN_ROLES with token validation)");
     else if (st == GH_OK)
-        st = GH_ERR(&why, GH_E_UNAUTHORIZED, "wrong AuthZEN PEP credential");
+        GH_ERR(&why, GH_E_UNAUTHORIZED, "wrong AuthZEN PEP credential");
     return gh_authfail_reject(zx->authfail, r, GH_AUTHFAIL_AUTHZEN, &why, err);
 }
 
