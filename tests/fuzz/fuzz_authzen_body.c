@@ -54,8 +54,13 @@ static void fuzz_eval(const struct authz_authzen_eval *e, const struct policy_do
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct policy_doc *doc;
-    char *s = gh_xstrndup((const char *)data, size);
+    /* all size bytes, NUL bytes included (gh_xstrndup would stop at the first; a request body
+     * can hold them), then a terminator as gh_req_body gives one */
+    char *s = gh_xmalloc(size + 1);
     cJSON *json = NULL;
+
+    memcpy(s, data, size);
+    s[size] = '\0';
 
     if (doc == NULL)
         GH_ASSERT(policy_doc_parse(fuzz_policy, sizeof(fuzz_policy) - 1, &doc, NULL) == GH_OK);
