@@ -126,7 +126,7 @@ static enum gh_status authz_authzen_eval_read(const cJSON *top, const cJSON *ite
             return AUTHZ_ERR(err, GH_E_INVALID, "%s is required", names[k]);
     }
     if (item != NULL) {
-        char w[32];
+        char w[48];
         snprintf(w, sizeof(w), "evaluations[%zu]", i);
         st = authz_authzen_opt_object(item, "context", w, err);
         if (st)
