@@ -21,7 +21,8 @@ TEST_PKGS := check
 # testing, then linting. `make deps` / `make test-deps` / `make lint-deps` install what is missing.
 DEB_BUILD := build-essential pkgconf libmicrohttpd-dev libjwt-dev libcurl4-openssl-dev \
              libcjson-dev libsqlite3-dev libssl-dev openssl ca-certificates libpq-dev curl
-DEB_TEST  := $(DEB_BUILD) check valgrind postgresql
+# python3-jsonschema: the AuthZEN e2e test validates requests and replies against JSON Schemas
+DEB_TEST  := $(DEB_BUILD) check valgrind postgresql python3-jsonschema
 DEB_LINT  := clang-format clang-tidy cppcheck
 DEB_FUZZ  := $(DEB_BUILD) clang libclang-rt-14-dev
 

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 struct authz_raw_gather {
     struct authz_raw *raw;
@@ -154,6 +155,50 @@ enum gh_status authz_raw_load(const struct authz_ctx *ax, const struct authz_cla
     return GH_OK;
 }
 
+/*
+ * The user an AuthZEN subject identifier names (authz_subject_decide): its SCIM id, externalId or
+ * userName. All three are looked up; when they name different users, or an externalId is shared,
+ * the subject is refused as ambiguous (fail closed) rather than resolved by an order of
+ * preference a PEP could not see. *out_rev: the revision of the last look-up.
+ */
+static enum gh_status authz_raw_load_ident(const struct authz_ctx *ax, const char *ident,
+                                           struct gh_arena *a, struct authz_raw *raw,
+                                           int64_t *out_rev, struct gh_err *err)
+{
+    static const struct {
+        enum store_user_key key;
+        const char *attr;
+    } keys[] = {{STORE_KEY_ID, "id"},
+                {STORE_KEY_EXTERNAL_ID, "externalId"},
+                {STORE_KEY_USER_NAME, "userName"}};
+
+    memset(raw, 0, sizeof(*raw));
+    *out_rev = store_revision(ax->store);
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        struct authz_raw one;
+        enum gh_status st =
+            authz_raw_lookup(ax, keys[i].key, keys[i].attr, ident, a, &one, out_rev, err);
+
+        if (st == GH_E_NOT_FOUND)
+            continue;
+        if (st != GH_OK)
+            return st;
+        if (!one.found || (raw->found && strcmp(raw->id, one.id) != 0)) {
+            memset(raw, 0, sizeof(*raw));
+            raw->why = gh_arena_printf(a,
+                                       "the subject id %.128s names more than one SCIM user (by "
+                                       "id, externalId or userName); refusing to guess",
+                                       ident);
+            return GH_OK;
+        }
+        if (!raw->found)
+            *raw = one;
+    }
+    if (!raw->found)
+        raw->why = gh_arena_printf(a, "no SCIM user with id, externalId or userName %.128s", ident);
+    return GH_OK;
+}
+
 /* See request_int.h. The tenant first, then the directory's age, as decide.h orders them. */
 bool authz_facts_env(const struct authz_ctx *ax, bool has_token, const char *tid,
                      struct gh_arena *a, struct authz_facts *f)
@@ -237,17 +282,29 @@ static size_t authz_claims_for_log(const struct authz_ctx *ax, const struct auth
     return n;
 }
 
-/* See authz.h. */
-enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct authz_claims *claims,
-                                    const struct authz_check *checks, size_t n, struct gh_arena *a,
-                                    struct authz_outcome *out, struct gh_err *err)
+/* Who a decision is for: a verified token's subject, or a subject named by an identifier. */
+struct authz_who {
+    const struct authz_claims *claims; /* NULL: ident names the subject */
+    const char *ident;
+    const char *tid;      /* the token's tid; NULL for an identifier */
+    const char *token_id; /* uti or jti; NULL for an identifier */
+    int64_t iat;          /* the token's iat; now for an identifier (a fresh token) */
+};
+
+/*
+ * The one decision path of authz_request_decide and authz_subject_decide: freshness and tenant
+ * (tokens only: a PEP naming a subject is trusted for it, AuthZEN 1.0 "Trust") first, then the
+ * subject's facts from the index, then authz_decide per check, the decision log and the counters.
+ */
+static enum gh_status authz_decide_for(const struct authz_ctx *ax, const struct authz_who *who,
+                                       const struct authz_check *checks, size_t n,
+                                       struct gh_arena *a, struct authz_outcome *out,
+                                       struct gh_err *err)
 {
     struct policy_snapshot *snap = policy_engine_acquire(ax->policy);
     struct authz_raw raw;
     struct authz_facts f = {0};
-    const char *tid = authz_claims_tid(claims);
-    const char *token_id = authz_claims_token_id(claims);
-    int64_t iat = authz_claims_iat(claims);
+    const char *tid = who->tid;
     const char *claim_names[GH_IDENT_PAIRS_MAX], *claim_values[GH_IDENT_PAIRS_MAX];
     size_t nclaims = 0;
     enum gh_status st = GH_OK;
@@ -260,8 +317,10 @@ enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct aut
     out->tenant = tid;
     out->results = gh_arena_alloc(a, (n ? n : 1) * sizeof(*out->results));
 
-    if (authz_facts_env(ax, true, tid, a, &f)) {
-        st = authz_raw_load(ax, claims, a, &raw, &out->revision, err);
+    if (authz_facts_env(ax, who->claims != NULL, tid, a, &f)) {
+        st = who->claims != NULL
+                 ? authz_raw_load(ax, who->claims, a, &raw, &out->revision, err)
+                 : authz_raw_load_ident(ax, who->ident, a, &raw, &out->revision, err);
         if (st)
             goto out;
     } else if (f.stale != NULL) {
@@ -273,12 +332,17 @@ enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct aut
         out->subject_user_name = raw.user_name;
         out->subject_external_id = raw.external_id;
     }
-    if (out->subject_id == NULL)
-        nclaims = authz_claims_for_log(ax, claims, a, claim_names, claim_values);
+    if (out->subject_id == NULL && who->claims != NULL) {
+        nclaims = authz_claims_for_log(ax, who->claims, a, claim_names, claim_values);
+    } else if (out->subject_id == NULL) {
+        claim_names[0] = "subject_id"; /* what the PEP sent, for the log of a refusal */
+        claim_values[0] = who->ident;
+        nclaims = 1;
+    }
     out->allowed = n > 0;
     for (size_t i = 0; i < n; i++) {
         struct authz_decision_entry e;
-        authz_decide(&f, iat, checks[i].dataset, checks[i].action, &out->results[i]);
+        authz_decide(&f, who->iat, checks[i].dataset, checks[i].action, &out->results[i]);
         out->allowed = out->allowed && out->results[i].allowed;
         e = (struct authz_decision_entry){
             out->decision_id,
@@ -289,7 +353,7 @@ enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct aut
             policy_action_name(checks[i].action),
             out->results[i].allowed,
             out->results[i].reason,
-            token_id,
+            who->token_id,
             claim_names,
             claim_values,
             nclaims,
@@ -301,6 +365,25 @@ enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct aut
 out:
     policy_snapshot_release(snap);
     return st;
+}
+
+/* See authz.h. */
+enum gh_status authz_request_decide(const struct authz_ctx *ax, const struct authz_claims *claims,
+                                    const struct authz_check *checks, size_t n, struct gh_arena *a,
+                                    struct authz_outcome *out, struct gh_err *err)
+{
+    struct authz_who who = {claims, NULL, authz_claims_tid(claims), authz_claims_token_id(claims),
+                            authz_claims_iat(claims)};
+    return authz_decide_for(ax, &who, checks, n, a, out, err);
+}
+
+/* See authz.h: as a fresh token (iat = now) would be decided, for the user ident names. */
+enum gh_status authz_subject_decide(const struct authz_ctx *ax, const char *ident,
+                                    const struct authz_check *checks, size_t n, struct gh_arena *a,
+                                    struct authz_outcome *out, struct gh_err *err)
+{
+    struct authz_who who = {NULL, ident, NULL, NULL, (int64_t)time(NULL)};
+    return authz_decide_for(ax, &who, checks, n, a, out, err);
 }
 
 /* See authz.h. */

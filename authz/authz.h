@@ -25,6 +25,7 @@ struct authz_claims;
 struct authz_check;  /* decide.h */
 struct authz_result; /* decide.h */
 struct authz_decision_log;
+struct gh_authfail;
 
 /* ---- the decision log (GATEHOUSE_DECISION_LOG; decision_log.h holds the writing side) ---- */
 /* target: a file path (created 0600, appended), or "stderr". Caller frees with
@@ -77,6 +78,12 @@ void authz_verifier_free(struct authz_verifier *v); /* NULL is a no-op */
  * GH_E_UNAVAILABLE: no usable key set. Thread-safe. The token is never logged or echoed. */
 enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, size_t len,
                                   struct authz_claims **out_claims, struct gh_err *err);
+/* As authz_token_verify, but instead of GATEHOUSE_REQUIRED_SCOPES/ROLES the token must be
+ * app-only (no scp; idtyp "app" when present) and carry one of roles in its roles claim
+ * (GH_E_FORBIDDEN otherwise): a service calling on its own behalf, e.g. an AuthZEN PEP. */
+enum gh_status authz_token_verify_app(struct authz_verifier *v, const char *tok, size_t len,
+                                      const struct gh_list *roles, struct authz_claims **out_claims,
+                                      struct gh_err *err);
 /* The space-separated scope="…" value for 403 insufficient_scope (borrowed, may be ""). */
 const char *authz_verifier_scope_hint(const struct authz_verifier *v);
 /* /metrics collector (gh_metrics_collect_fn); ctx = verifier. */
@@ -125,12 +132,41 @@ struct authz_ext_request {
     const char *dataset, *action;                     /* X-Gatehouse-Dataset / -Action */
     const char *repeated; /* name of a single-valued header sent twice, or NULL */
 };
+/* Is path in the normal form route rules are matched on (starts with '/'; no "//", dot
+ * segments, encoded '.', '/' or '\\', no backslash)? A path an application may resolve
+ * differently from its text must not match a rule at all. */
+bool authz_path_normal(const char *path);
 /* Its check: the original request per origin (GATEHOUSE_EXT_AUTHZ_ORIGIN), path normal form,
  * doc's route rule (borrowed), else the X-Gatehouse headers. Dataset in a or borrowed from in. */
 enum gh_status authz_ext_check_parse(struct gh_arena *a, const char *origin,
                                      const struct policy_doc *doc,
                                      const struct authz_ext_request *in, struct authz_check *out,
                                      struct gh_err *err);
+
+/* ---- AuthZEN Authorization API 1.0 (authzen.c, docs/authzen.md) ----
+ * POST /access/v1/evaluation and /access/v1/evaluations for a PEP authenticated by its own
+ * secret or an Entra app-only token, and GET /.well-known/authzen-configuration. */
+struct authz_authzen_ctx {
+    const struct authz_ctx *authz;     /* the decisions (borrowed) */
+    const struct gh_secret_set *token; /* GATEHOUSE_AUTHZEN_TOKEN (count 0: no secret) */
+    const struct gh_list *roles;       /* GATEHOUSE_AUTHZEN_ROLES (count 0: no tokens) */
+    const char *public_url;            /* GATEHOUSE_PUBLIC_URL, or NULL: from Host */
+    bool tls;                          /* the listener speaks HTTPS (URLs built from Host) */
+    bool reasons;                      /* GATEHOUSE_AUTHZEN_REASONS: always add context */
+    struct gh_authfail *authfail;      /* wrong PEP secrets counted here; NULL: not counted */
+};
+/* The PEP's credential (gh_auth_fn), before the body is read: the AuthZEN secret, else an
+ * app-only token with one of the roles (401 with an RFC 6750 challenge; 403 for a valid token
+ * that is delegated or lacks the role). */
+enum gh_status authz_authzen_auth(struct gh_req *r, struct gh_err *err);
+/* POST /access/v1/evaluation: {"decision":bool} (+ "context" when asked). */
+enum gh_status authz_authzen_handle_evaluation(struct gh_req *r, struct gh_err *err);
+/* POST /access/v1/evaluations: {"evaluations":[{"decision":bool},...]}, or one decision. */
+enum gh_status authz_authzen_handle_evaluations(struct gh_req *r, struct gh_err *err);
+/* GET /.well-known/authzen-configuration: the PDP metadata (public). */
+enum gh_status authz_authzen_handle_metadata(struct gh_req *r, struct gh_err *err);
+/* Errors: {"error","message"} JSON, RFC 6750 challenge on 401/403; X-Request-ID echoed. */
+void authz_authzen_render_error(struct gh_req *r, const struct gh_err *err);
 
 /* ---- a whole request: verified claims -> identity -> facts -> one result per check ----
  * The I/O around decide.h's pure decision: the store's in-memory index, the policy snapshot
@@ -154,6 +190,14 @@ struct authz_outcome {
  * Thread-safe.
  */
 enum gh_status authz_request_decide(const struct authz_ctx *ctx, const struct authz_claims *claims,
+                                    const struct authz_check *checks, size_t n, struct gh_arena *a,
+                                    struct authz_outcome *out, struct gh_err *err);
+/* The same decision for a subject named by an identifier instead of a token (AuthZEN, explain):
+ * ident is matched against the SCIM id, externalId and userName of provisioned users (more than
+ * one user matched is refused as ambiguous), decided as a token issued now would be (iat = now
+ * for the cut-offs), with the staleness rule, defaults, decision log and counters of
+ * authz_request_decide; no tenant check (a token's claim). out->tenant is NULL. Thread-safe. */
+enum gh_status authz_subject_decide(const struct authz_ctx *ctx, const char *ident,
                                     const struct authz_check *checks, size_t n, struct gh_arena *a,
                                     struct authz_outcome *out, struct gh_err *err);
 /* The tenant the SCIM data comes from: the first of tenants (GATEHOUSE_TENANTS; borrowed from

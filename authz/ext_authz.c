@@ -84,9 +84,10 @@ static enum gh_status authz_ext_original(struct gh_arena *a, const char *origin,
     return GH_OK;
 }
 
-/* Why: route rules match path prefixes; a path the application may resolve differently
- * ("/public/../payroll", "//payroll", encoded slashes or dots) must not be matched at all. */
-static bool authz_ext_path_ok(const char *p)
+/* See authz.h. Why: route rules match path prefixes; a path the application may resolve
+ * differently ("/public/../payroll", "//payroll", encoded slashes or dots) must not be matched
+ * at all. Thread-safe. */
+bool authz_path_normal(const char *p)
 {
     size_t n = strlen(p);
     if (p[0] != '/' || strstr(p, "//") != NULL || strstr(p, "/./") != NULL ||
@@ -120,7 +121,7 @@ enum gh_status authz_ext_check_parse(struct gh_arena *a, const char *origin,
     st = authz_ext_original(a, origin, in, &method, &path, err);
     if (st)
         return st;
-    if (!authz_ext_path_ok(path))
+    if (!authz_path_normal(path))
         return GH_ERR(err, GH_E_INVALID, "original path is not in normal form: %.200s", path);
     rt = policy_doc_route_match(doc, method, path);
     if (rt != NULL) {

@@ -1212,12 +1212,36 @@ static bool authz_cached_key_present(struct authz_verifier *v, struct authz_clai
 }
 
 /*
- * Verify a bearer token (see authz.h): the cache first (SHA-256 of the exact bytes), the full
- * check otherwise; then scopes/roles. Logs each rejection with its reason (kid, iss, oid),
- * never the token. Thread-safe.
+ * An app-only token (a service on its own behalf: no scp; Entra's optional idtyp claim, when
+ * present, says "app") carrying one of roles (403 otherwise). Reads p only; thread-safe.
  */
-enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, size_t len,
-                                  struct authz_claims **out_claims, struct gh_err *err)
+static enum gh_status authz_claims_app_role_check(const cJSON *p, const struct gh_list *roles,
+                                                  struct gh_err *err)
+{
+    const cJSON *idtyp = cJSON_GetObjectItemCaseSensitive(p, "idtyp");
+    const cJSON *r;
+
+    if (cJSON_GetObjectItemCaseSensitive(p, "scp") != NULL ||
+        (idtyp != NULL && !(cJSON_IsString(idtyp) && strcmp(idtyp->valuestring, "app") == 0)))
+        return AUTHZ_ERR(err, GH_E_FORBIDDEN,
+                         "a delegated (user) token is not accepted here: use an app-only token");
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(p, "roles"))
+    {
+        if (cJSON_IsString(r) && gh_list_contains(roles, r->valuestring))
+            return GH_OK;
+    }
+    return AUTHZ_ERR(err, GH_E_FORBIDDEN, "app-only token lacks a required app role");
+}
+
+/*
+ * Verify a bearer token (authz_token_verify, authz_token_verify_app): the cache first (SHA-256
+ * of the exact bytes), the full check otherwise; then the scopes/roles of the verifier
+ * (app_roles NULL) or an app-only token with one of app_roles. Logs each rejection with its
+ * reason (kid, iss, oid), never the token. Thread-safe.
+ */
+static enum gh_status authz_token_verify_as(struct authz_verifier *v, const char *tok, size_t len,
+                                            const struct gh_list *app_roles,
+                                            struct authz_claims **out_claims, struct gh_err *err)
 {
     unsigned char input_sha256[SHA256_DIGEST_LENGTH];
     struct authz_token_digest d;
@@ -1254,7 +1278,8 @@ enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, siz
         if (v->cache_on)
             authz_cache_put(v, c);
     }
-    st = authz_claims_scope_check(v, c->json, &e);
+    st = app_roles != NULL ? authz_claims_app_role_check(c->json, app_roles, &e)
+                           : authz_claims_scope_check(v, c->json, &e);
 out:
     OPENSSL_cleanse(&d, sizeof(d));
     if (st != GH_OK) {
@@ -1273,6 +1298,22 @@ out:
     atomic_fetch_add_explicit(&v->results[res], 1, memory_order_relaxed);
     *out_claims = c;
     return st;
+}
+
+/* See authz.h: the token's signature and claims, then the verifier's scopes/roles. */
+enum gh_status authz_token_verify(struct authz_verifier *v, const char *tok, size_t len,
+                                  struct authz_claims **out_claims, struct gh_err *err)
+{
+    return authz_token_verify_as(v, tok, len, NULL, out_claims, err);
+}
+
+/* See authz.h: the token's signature and claims, then app-only with one of roles. */
+enum gh_status authz_token_verify_app(struct authz_verifier *v, const char *tok, size_t len,
+                                      const struct gh_list *roles, struct authz_claims **out_claims,
+                                      struct gh_err *err)
+{
+    GH_ASSERT(roles != NULL);
+    return authz_token_verify_as(v, tok, len, roles, out_claims, err);
 }
 
 /* /metrics collector: validations by result. */

@@ -60,7 +60,8 @@
 #define GH_AUTHFAIL_LINES_BURST   100
 #define GH_AUTHFAIL_LINES_STEP_MS 100
 
-static const char *const gh_authfail_route_names[GH_AUTHFAIL_NROUTES] = {"scim", "admin"};
+static const char *const gh_authfail_route_names[GH_AUTHFAIL_NROUTES] = {"scim", "admin",
+                                                                         "authzen"};
 
 /* fam: 0 an empty slot, 1 an address we could not read, 4 IPv4, 6 an IPv6 /64 */
 struct gh_authfail_key {

@@ -21,8 +21,14 @@ struct sockaddr;
 struct gh_authfail;
 
 /* The routes that count failures (metrics label and log field). Not /v1/ext_authz, which may
- * only answer 200/401/403, nor /v1/authorize, whose tokens are signed and cannot be guessed. */
-enum gh_authfail_route { GH_AUTHFAIL_SCIM = 0, GH_AUTHFAIL_ADMIN, GH_AUTHFAIL_NROUTES };
+ * only answer 200/401/403, nor /v1/authorize, whose tokens are signed and cannot be guessed.
+ * AuthZEN's /access/v1 counts wrong PEP secrets (not its signed app tokens). */
+enum gh_authfail_route {
+    GH_AUTHFAIL_SCIM = 0,
+    GH_AUTHFAIL_ADMIN,
+    GH_AUTHFAIL_AUTHZEN,
+    GH_AUTHFAIL_NROUTES
+};
 
 struct gh_authfail_opts {
     unsigned slots;     /* addresses tracked at once (rounded up to a multiple of 8) */

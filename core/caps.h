@@ -13,6 +13,9 @@
  * GH_CAP_AUTHZ_CHECKS checks of a dataset name (<= 256 bytes) and an action: 100 checks are
  * ~30 KiB of JSON, so 64 KiB leaves room for whitespace and never more. */
 #define GH_CAP_BODY_AUTHZ (64L * 1024)
+/* AuthZEN /access/v1: up to GH_CAP_AUTHZ_CHECKS evaluations, each an entity triple that may
+ * carry the PEP's properties and context (ignored here, but a standard PEP sends them). */
+#define GH_CAP_BODY_AUTHZEN (256L * 1024)
 /* The admin API: one access group (a name and a few grants) per request. */
 #define GH_CAP_BODY_ADMIN (64L * 1024)
 /* The ops routes take no body; a few KiB are tolerated (some clients send an empty JSON object),

@@ -155,6 +155,20 @@ static const struct gh_cfg_row gh_cfg_rows[] = {
     {"GATEHOUSE_EXT_AUTHZ_ORIGIN", GH_CFG_STR, "path", 0, 0, OFF(ext_authz_origin),
      "Where /v1/ext_authz reads the original request: path (Envoy path_prefix), x-original "
      "(nginx X-Original-URI/-Method) or x-forwarded (Traefik X-Forwarded-Uri/-Method)"},
+    /* AuthZEN Authorization API 1.0 (docs/authzen.md) */
+    {"GATEHOUSE_AUTHZEN_TOKEN", GH_CFG_SECRET, "", 0, 0, OFF(authzen_token),
+     "AuthZEN PEP bearer secret(s), same form as GATEHOUSE_SCIM_TOKEN. Unset (and no "
+     "GATEHOUSE_AUTHZEN_ROLES): /access/v1 answers 401"},
+    {"GATEHOUSE_AUTHZEN_ROLES", GH_CFG_LIST, "", 0, 0, OFF(authzen_roles),
+     "App roles (roles claim) an Entra app-only token must carry, one of, to call /access/v1 "
+     "as a PEP; empty: tokens are not accepted there"},
+    {"GATEHOUSE_AUTHZEN_REASONS", GH_CFG_BOOL, "0", 0, 1, OFF(authzen_reasons),
+     "Always answer AuthZEN decisions with context (reason, decision_id, revision); otherwise "
+     "only when the request sets options.gatehouse_context"},
+    {"GATEHOUSE_PUBLIC_URL", GH_CFG_URL, "", 0, 0, OFF(public_url),
+     "The URL clients reach gatehouse at (no path, query or fragment), e.g. "
+     "https://gatehouse.example.com: the AuthZEN metadata's policy_decision_point. Unset: "
+     "built from the request's Host"},
     {"GATEHOUSE_LOG_LEVEL", GH_CFG_LEVEL, "info", 0, 0, OFF(log_level),
      "error, warn, info or debug"},
 };
@@ -495,6 +509,15 @@ static enum gh_status gh_cfg_validate(struct gh_config *cfg, const struct gh_cfg
         v = gh_cfg_val(vals, cfg->tls_cert ? "GATEHOUSE_TLS_CERT" : "GATEHOUSE_TLS_KEY");
         return GH_ERR(err, GH_E_INVALID, "%s: GATEHOUSE_TLS_CERT and GATEHOUSE_TLS_KEY go together",
                       v->source);
+    }
+    if (cfg->public_url != NULL) {
+        const char *host = strstr(cfg->public_url, "://") + 3;
+        /* the PDP identifier a PEP compares verbatim (AuthZEN 1.0 PDP metadata): an origin */
+        if (*host == '\0' || strpbrk(host, "/?#@ ") != NULL)
+            return GH_ERR(err, GH_E_INVALID,
+                          "%s: GATEHOUSE_PUBLIC_URL: must be scheme://host[:port] without a "
+                          "path, query, fragment or user",
+                          gh_cfg_val(vals, "GATEHOUSE_PUBLIC_URL")->source);
     }
     for (size_t i = 0; i < cfg->algs.count; i++) {
         bool ok = false;

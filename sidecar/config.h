@@ -70,6 +70,11 @@ struct gh_config {
     struct gh_list identity_claims;
     char *decision_log;     /* path, "stderr", or NULL (off) */
     char *ext_authz_origin; /* "path" (Envoy), "x-original" (nginx), "x-forwarded" (Traefik) */
+    /* AuthZEN */
+    struct gh_secret_set authzen_token; /* PEP bearer secret(s) */
+    struct gh_list authzen_roles;       /* app roles an app-only PEP token may carry */
+    bool authzen_reasons;               /* always answer with context */
+    char *public_url;                   /* scheme://host[:port] or NULL */
     /* logging */
     int log_level; /* enum gh_log_level */
 };

@@ -93,6 +93,7 @@ int gh_daemon_run(const struct gh_config *cfg)
     struct authz_ctx authz = {0};
     struct policy_admin_ctx admin = {0};
     struct authz_admin_ctx explain = {0};
+    struct authz_authzen_ctx authzen = {0};
     const struct gh_route *routes;
     size_t nroutes;
     struct gh_server *srv = NULL;
@@ -186,7 +187,12 @@ int gh_daemon_run(const struct gh_config *cfg)
     admin = (struct policy_admin_ctx){app.policy, app.store, &cfg->admin_token, app.authfail,
                                       scim_filter_parse};
     explain = (struct authz_admin_ctx){admin, &authz};
-    gh_router_bind(&(struct gh_router_ctx){&scim, &authz, &admin, &explain});
+    authzen =
+        (struct authz_authzen_ctx){&authz,          &cfg->authzen_token,   &cfg->authzen_roles,
+                                   cfg->public_url, cfg->tls_cert != NULL, cfg->authzen_reasons,
+                                   app.authfail};
+    gh_router_bind(&(struct gh_router_ctx){
+        .scim = &scim, .authz = &authz, .admin = &admin, .explain = &explain, .authzen = &authzen});
     {
         struct gh_server_opts so = {cfg->listen_host,
                                     cfg->listen_port,

@@ -14,6 +14,7 @@
  * table stays static. Written once by gh_router_bind before the server's threads start. */
 static void *gh_router_scim_ctx, *gh_router_authz_ctx, *gh_router_admin_ctx;
 static void *gh_router_explain_ctx;
+static void *gh_router_authzen_ctx;
 
 /* Each row names the credential its requests need (checked when the headers are complete, before
  * any body is read) and its body cap: the authz routes take small JSON documents, SCIM takes
@@ -87,6 +88,15 @@ static const struct gh_route gh_routes[] = {
      "authorize", authz_auth, GH_CAP_BODY_AUTHZ, &gh_router_authz_ctx},
     {"*", "/v1/ext_authz", GH_ROUTE_PREFIX, authz_handle_ext_authz, authz_ext_render_error,
      "ext_authz", authz_auth, GH_CAP_BODY_AUTHZ, &gh_router_authz_ctx},
+    /* OpenID AuthZEN Authorization API 1.0 (PEP secret or app-only token; metadata public) */
+    {"POST", "/access/v1/evaluation", GH_ROUTE_EXACT, authz_authzen_handle_evaluation,
+     authz_authzen_render_error, "authzen", authz_authzen_auth, GH_CAP_BODY_AUTHZEN,
+     &gh_router_authzen_ctx},
+    {"POST", "/access/v1/evaluations", GH_ROUTE_EXACT, authz_authzen_handle_evaluations,
+     authz_authzen_render_error, "authzen", authz_authzen_auth, GH_CAP_BODY_AUTHZEN,
+     &gh_router_authzen_ctx},
+    {"GET", "/.well-known/authzen-configuration", GH_ROUTE_EXACT, authz_authzen_handle_metadata,
+     authz_authzen_render_error, "authzen_metadata", NULL, GH_CAP_BODY_OPS, &gh_router_authzen_ctx},
 };
 
 #define GH_NROUTES (sizeof(gh_routes) / sizeof(gh_routes[0]))
@@ -98,6 +108,7 @@ void gh_router_bind(const struct gh_router_ctx *ctx)
     gh_router_authz_ctx = ctx->authz;
     gh_router_admin_ctx = ctx->admin;
     gh_router_explain_ctx = ctx->explain;
+    gh_router_authzen_ctx = ctx->authzen;
 }
 
 /* See router.h. Thread-safe (the table is immutable). */

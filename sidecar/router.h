@@ -13,6 +13,7 @@ struct scim_ctx;
 struct authz_ctx;
 struct policy_admin_ctx;
 struct authz_admin_ctx;
+struct authz_authzen_ctx;
 
 /* The route families' contexts, each borrowed until the server has stopped. */
 struct gh_router_ctx {
@@ -20,6 +21,7 @@ struct gh_router_ctx {
     struct authz_ctx *authz;
     struct policy_admin_ctx *admin;
     struct authz_admin_ctx *explain; /* /admin/v1/explain */
+    struct authz_authzen_ctx *authzen;
 };
 
 /* Set the contexts the table's rows hand their requests (gh_req_ctx). Start-up only, before

@@ -723,6 +723,17 @@ enum gh_status store_index_lookup(struct store_index *ix, enum store_user_key ke
         free(heap);
         v.matches = u != NULL;
         tomb = ix_tomb_at(d, value, '0');
+    } else if (key == STORE_KEY_ID) {
+        /* ids are never reused; a predecessor's tombstone is found under the user's names */
+        u = ix_map_get(&d->users, value);
+        v.matches = u != NULL;
+        tomb = 0;
+        if (u != NULL) {
+            int64_t t2 = u->external_id != NULL ? ix_tomb_at(d, u->external_id, '1') : 0;
+            tomb = ix_tomb_at(d, u->user_name, '0');
+            if (t2 > tomb)
+                tomb = t2;
+        }
     } else {
         uint64_t h = ix_hash(value);
         if (d->exts.nb != 0)

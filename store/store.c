@@ -428,6 +428,11 @@ enum gh_status store_list(struct store *s, enum store_kind kind, const struct st
 enum gh_status store_user_find(struct store *s, enum store_user_key key, const char *value,
                                struct store_rec *out, struct gh_err *err)
 {
+    /* the SQL backends know userName and externalId only (store.h) */
+    if (key == STORE_KEY_ID) {
+        memset(out, 0, sizeof(*out));
+        return GH_ERR(err, GH_E_INVALID, "look-up by SCIM id goes through store_subject_lookup");
+    }
     return s->ops->user_find(s, key, value, out, err);
 }
 
@@ -495,6 +500,11 @@ enum gh_status store_group_names(struct store *s, store_group_name_fn fn, void *
 enum gh_status store_subject_find(struct store *s, enum store_user_key key, const char *value,
                                   struct store_subject *out, struct gh_err *err)
 {
+    /* the SQL backends know userName and externalId only (store.h) */
+    if (key == STORE_KEY_ID) {
+        memset(out, 0, sizeof(*out));
+        return GH_ERR(err, GH_E_INVALID, "look-up by SCIM id goes through store_subject_lookup");
+    }
     return s->ops->subject_find(s, key, value, out, err);
 }
 

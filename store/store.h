@@ -196,7 +196,9 @@ enum gh_status store_list(struct store *s, enum store_kind kind, const struct st
                           struct store_rec_list *out, struct gh_err *err);
 
 /* ---- users by key (token-to-identity resolution) ---- */
-enum store_user_key { STORE_KEY_USER_NAME, STORE_KEY_EXTERNAL_ID };
+/* STORE_KEY_ID (the SCIM id) is for store_subject_lookup only (AuthZEN subjects named by id);
+ * the SQL look-ups below answer GH_E_INVALID for it. */
+enum store_user_key { STORE_KEY_USER_NAME, STORE_KEY_EXTERNAL_ID, STORE_KEY_ID };
 /* The first user whose userName (case-insensitive) / externalId equals value. */
 enum gh_status store_user_find(struct store *s, enum store_user_key key, const char *value,
                                struct store_rec *out, struct gh_err *err);
@@ -332,11 +334,12 @@ struct store_subject_view {
 };
 typedef void (*store_subject_fn)(void *ctx, const struct store_subject_view *v);
 /*
- * The decision path's lookup, from memory: the user whose userName (case-insensitive) or
- * externalId equals value, then (when exactly one matches) its access groups, all under one
- * read lock, so both come from one revision (*out_rev). fn_sub is called once when a user
- * matches; fn_access once per access group. GH_E_NOT_FOUND when none matches (*out_not_before
- * still reports a tombstone). Same answers as store_subject_find + store_subject_access.
+ * The decision path's lookup, from memory: the user whose userName (case-insensitive),
+ * externalId or SCIM id (STORE_KEY_ID) equals value, then (when exactly one matches) its access
+ * groups, all under one read lock, so both come from one revision (*out_rev). fn_sub is called once
+ * when a user matches; fn_access once per access group. GH_E_NOT_FOUND when none matches
+ * (*out_not_before still reports a tombstone). Same answers as store_subject_find +
+ * store_subject_access.
  */
 enum gh_status store_subject_lookup(struct store *s, enum store_user_key key, const char *value,
                                     store_subject_fn fn_sub, store_access_fn fn_access, void *ctx,

@@ -356,6 +356,56 @@ START_TEST(external_id_not_unique)
 }
 END_TEST
 
+struct by_id_seen {
+    char id[STORE_ID_LEN + 1];
+    char user_name[64];
+    int matches;
+};
+
+static void by_id_subject(void *ctx, const struct store_subject_view *v)
+{
+    struct by_id_seen *s = ctx;
+    snprintf(s->id, sizeof(s->id), "%s", v->id);
+    snprintf(s->user_name, sizeof(s->user_name), "%s", v->user_name);
+    s->matches = v->matches;
+}
+
+/* AuthZEN names a subject by its SCIM id: the decision index finds it (exactly, never by name);
+ * the SQL look-ups refuse that key rather than read it as a userName. */
+START_TEST(subject_lookup_by_scim_id)
+{
+    struct gh_err err = {0};
+    struct by_id_seen seen = {0};
+    struct store_subject sub = {0};
+    struct store_rec rec = {0};
+    int64_t nb = 0, rev = 0;
+    const char *u = mk(SCIM_USER, USER("carol@x", "carol-ext"));
+    char upper[STORE_ID_LEN + 1];
+
+    ck_assert_int_eq(
+        store_subject_lookup(st, STORE_KEY_ID, u, by_id_subject, NULL, &seen, &nb, &rev, &err),
+        GH_OK);
+    ck_assert_str_eq(seen.id, u);
+    ck_assert_str_eq(seen.user_name, "carol@x");
+    ck_assert_int_eq(seen.matches, 1);
+    ck_assert_int_eq(store_subject_lookup(st, STORE_KEY_ID, "carol@x", by_id_subject, NULL, &seen,
+                                          &nb, &rev, &err),
+                     GH_E_NOT_FOUND);
+    snprintf(upper, sizeof(upper), "%s", u);
+    for (char *p = upper; *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+    if (strcmp(upper, u) != 0)
+        ck_assert_int_eq(store_subject_lookup(st, STORE_KEY_ID, upper, by_id_subject, NULL, &seen,
+                                              &nb, &rev, &err),
+                         GH_E_NOT_FOUND);
+    ck_assert_int_eq(store_subject_find(st, STORE_KEY_ID, u, &sub, &err), GH_E_INVALID);
+    store_subject_clear(&sub);
+    ck_assert_int_eq(store_user_find(st, STORE_KEY_ID, u, &rec, &err), GH_E_INVALID);
+    store_rec_clear(&rec);
+}
+END_TEST
+
 START_TEST(file_sync_keeps_links)
 {
     struct aglist l;
@@ -427,6 +477,7 @@ static void access_matrix(TCase *tc)
     tcase_add_test(tc, ambiguous_groups_are_not_linked);
     tcase_add_test(tc, cutoffs_and_tombstones);
     tcase_add_test(tc, external_id_not_unique);
+    tcase_add_test(tc, subject_lookup_by_scim_id);
     tcase_add_test(tc, file_sync_keeps_links);
     tcase_add_test(tc, admin_update_keeps_link);
 }
