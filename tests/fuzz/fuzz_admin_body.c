@@ -41,7 +41,7 @@ static void fuzz_grants_roundtrip(const struct policy_grant *g, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *s = gh_xstrndup((const char *)data, size);
+    char *s = memcpy(gh_xcalloc(1, size + 1), data, size); /* every byte, NULs too */
     struct policy_grant *grants = NULL;
     size_t n = 0;
     const char *name = NULL;

@@ -53,13 +53,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         .defaults = &grants[1],
         .ndefaults = 1,
     };
-    char *s = gh_xstrndup((const char *)data, size);
+    /* a copy of every byte (NULs included: the body is size bytes, as gh_req_json sees it) */
+    char *s = gh_xmalloc(size + 1);
     struct gh_arena *a = gh_arena_new();
     struct authz_check *checks = NULL;
     struct gh_err err = {0};
     size_t n = 0;
     cJSON *json;
 
+    memcpy(s, data, size);
+    s[size] = '\0';
     /* the same strict parse the route uses (gh_req_json) */
     if (gh_json_parse(s, size, 0, "body", &json, NULL) != GH_OK)
         goto out;

@@ -150,7 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static bool ready;
     /* authz_token_claims_check wants the decoded segment NUL-terminated at size */
-    char *payload = gh_xstrndup((const char *)data, size);
+    char *payload = memcpy(gh_xcalloc(1, size + 1), data, size); /* every byte, NULs too */
 
     if (!ready) {
         fuzz_init();

@@ -96,7 +96,7 @@ out:
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *s = gh_xstrndup((const char *)data, size);
+    char *s = memcpy(gh_xcalloc(1, size + 1), data, size); /* every byte, NULs too */
     cJSON *parsed;
 
     /* the same strict parse the route uses (SCIM's strict JSON (scim/handlers.c)) */
