@@ -17,7 +17,7 @@ TEST_PKGS := check
 # Debian packages: building, then testing. `make deps` / `make test-deps` install what is missing.
 DEB_BUILD := build-essential pkgconf libmicrohttpd-dev libjwt-dev libcurl4-openssl-dev \
              libcjson-dev libsqlite3-dev libssl-dev openssl ca-certificates libpq-dev
-DEB_TEST  := $(DEB_BUILD) check clang-format clang-tidy cppcheck valgrind postgresql
+DEB_TEST  := $(DEB_BUILD) check clang-format clang-tidy cppcheck valgrind postgresql nginx-light caddy
 DEB_FUZZ  := $(DEB_BUILD) clang libclang-rt-14-dev
 
 CC      ?= cc
