@@ -10,7 +10,7 @@
 #
 # gatehouse.env holds the settings and secrets (examples/systemd/gatehouse.env; without
 # GATEHOUSE_DB and GATEHOUSE_LISTEN, which are set below). With PostgreSQL (GATEHOUSE_DB=
-# postgresql://...) the volume stays empty but SQLite's temporary directory still needs it.
+# postgresql://..., as in examples/kubernetes/) the store is not on the volume.
 
 FROM debian:12 AS build
 ARG GIT_REV=unknown
