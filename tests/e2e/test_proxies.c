@@ -112,7 +112,7 @@ static void px_world_stop(struct px_world *w)
 static int px_gatehouse_port(const struct px_world *w)
 {
     const char *url = gh_proc_url(w->fx->proc);
-    return atoi(strrchr(url, ':') + 1);
+    return (int)strtol(strrchr(url, ':') + 1, NULL, 10);
 }
 
 /* ---- the example files ---- */
@@ -477,7 +477,7 @@ static void px_envoy_load(struct px_envoy *e)
             continue;
         if (px_yaml_value(line, "timeout", v, sizeof(v))) {
             ck_assert_msg(strcmp(v + strlen(v) - 1, "s") == 0, "timeout %s: seconds expected", v);
-            e->timeout_ms = (long)(atof(v) * 1000);
+            e->timeout_ms = (long)(strtod(v, NULL) * 1000);
             continue;
         }
         if (strncmp(p, "allowed_headers:", 16) == 0) {
