@@ -226,9 +226,15 @@ static void px_cases(const struct px_world *w, int port, const char *origin_uri,
     struct gh_http_resp r;
     char h[512], v[256];
 
-    /* allowed: the upstream answers, and learns the caller from gatehouse */
-    ck_assert_int_eq(px_get("GET", port, "/payroll/slips/7?year=2026", w->alice_tok, NULL, &r),
-                     200);
+    /* allowed: the upstream answers, and learns the caller from gatehouse, not from the copies
+     * the client sent */
+    {
+        char spoof[256];
+        const char *pose[] = {spoof, "X-Gatehouse-User: " PX_BOB, NULL};
+        snprintf(spoof, sizeof(spoof), "X-Gatehouse-Subject: %s", w->bob_id);
+        ck_assert_int_eq(px_get("GET", port, "/payroll/slips/7?year=2026", w->alice_tok, pose, &r),
+                         200);
+    }
     ck_assert_str_eq(px_echo(&r, "subject", v, sizeof(v)), w->alice_id);
     ck_assert_str_eq(px_echo(&r, "user", v, sizeof(v)), PX_ALICE);
     ck_assert_int_ge(strlen(px_echo(&r, "decision", v, sizeof(v))), 8);
@@ -238,9 +244,11 @@ static void px_cases(const struct px_world *w, int port, const char *origin_uri,
     ck_assert_int_eq(px_get("POST", port, "/payroll/slips", w->alice_tok, NULL, &r), 200);
     gh_http_resp_free(&r);
 
-    /* denied: no access group of bob's grants payroll */
+    /* denied: no access group of bob's grants payroll; the client may quote the decision */
     ck_assert_int_eq(px_get("GET", port, "/payroll/slips/7", w->bob_tok, NULL, &r), 403);
     ck_assert_ptr_null(strstr(r.body, "|subject="));
+    ck_assert_ptr_nonnull(gh_http_resp_header(&r, "X-Gatehouse-Decision-Id", h, sizeof(h)));
+    ck_assert_int_ge(strlen(h), 8);
     ck_assert_ptr_null(gh_http_resp_header(&r, "WWW-Authenticate", h, sizeof(h)));
     gh_http_resp_free(&r);
 

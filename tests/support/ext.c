@@ -112,8 +112,9 @@ struct gh_ext *gh_ext_start(const char *const *argv, const char *const *env, con
     for (int i = 0; i < 1000; i++) {
         if (waitpid(e->pid, &status, WNOHANG) == e->pid) {
             e->pid = 0;
-            ck_abort_msg("%s exited (status %d) before listening on port %d:\n%s", e->name,
-                         WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), port,
+            int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            ck_abort_msg("%s exited (status %d%s) before listening on port %d:\n%s", e->name, code,
+                         code == 127 ? ": not installed? `make test-deps` installs it" : "", port,
                          gh_ext_log_tail(logpath));
         }
         if (gh_ext_port_open(port))
