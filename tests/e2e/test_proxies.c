@@ -22,8 +22,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define PX_TID_OID_A "0a1b2c3d-0000-4000-8000-00000000000a"
-#define PX_TID_OID_B "0a1b2c3d-0000-4000-8000-00000000000b"
+#define PX_OID_ALICE "0a1b2c3d-0000-4000-8000-00000000000a"
+#define PX_OID_BOB   "0a1b2c3d-0000-4000-8000-00000000000b"
 #define PX_ALICE     "alice@contoso.example"
 #define PX_BOB       "bob@contoso.example"
 #define PX_PATCHOP   "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
@@ -90,12 +90,12 @@ static void px_world_start(struct px_world *w, const char *origin)
     memset(w, 0, sizeof(*w));
     w->fx = scim_e2e_fixture_start(
         &(struct gh_fixture_opts){.scim_token = SCIM_TOKEN, .policy = PX_POLICY, .extra = extra});
-    w->alice_id = px_user(PX_ALICE, PX_TID_OID_A);
-    w->bob_id = px_user(PX_BOB, PX_TID_OID_B);
+    w->alice_id = px_user(PX_ALICE, PX_OID_ALICE);
+    w->bob_id = px_user(PX_BOB, PX_OID_BOB);
     px_member("Payroll Analysts", w->alice_id);
     px_member("Report Readers", w->bob_id);
-    w->alice_tok = px_token(w->fx, PX_TID_OID_A, PX_ALICE);
-    w->bob_tok = px_token(w->fx, PX_TID_OID_B, PX_BOB);
+    w->alice_tok = px_token(w->fx, PX_OID_ALICE, PX_ALICE);
+    w->bob_tok = px_token(w->fx, PX_OID_BOB, PX_BOB);
     w->dir = gh_tmpdir_new();
 }
 
@@ -172,7 +172,7 @@ static void px_write(const char *dir, const char *name, const char *text, char p
 /* ---- requests through a proxy ---- */
 
 /* One request to the proxy at port: token (NULL: no Authorization) and more headers. */
-static long px_get(const char *method, int port, const char *path, const char *tok,
+static long px_req(const char *method, int port, const char *path, const char *tok,
                    const char *const *more, struct gh_http_resp *r)
 {
     char url[512], auth[8192];
@@ -213,7 +213,7 @@ static const char *px_echo(const struct gh_http_resp *r, const char *name, char 
 static long px_direct(const struct px_world *w, const char *tok, const char *const *hdrs)
 {
     struct gh_http_resp r;
-    long st = px_get("GET", px_gatehouse_port(w), "/v1/ext_authz", tok, hdrs, &r);
+    long st = px_req("GET", px_gatehouse_port(w), "/v1/ext_authz", tok, hdrs, &r);
     gh_http_resp_free(&r);
     return st;
 }
@@ -232,7 +232,7 @@ static void px_cases(const struct px_world *w, int port, const char *origin_uri,
         char spoof[256];
         const char *pose[] = {spoof, "X-Gatehouse-User: " PX_BOB, NULL};
         snprintf(spoof, sizeof(spoof), "X-Gatehouse-Subject: %s", w->bob_id);
-        ck_assert_int_eq(px_get("GET", port, "/payroll/slips/7?year=2026", w->alice_tok, pose, &r),
+        ck_assert_int_eq(px_req("GET", port, "/payroll/slips/7?year=2026", w->alice_tok, pose, &r),
                          200);
     }
     ck_assert_str_eq(px_echo(&r, "subject", v, sizeof(v)), w->alice_id);
@@ -241,11 +241,11 @@ static void px_cases(const struct px_world *w, int port, const char *origin_uri,
     ck_assert_int_ge(strlen(px_echo(&r, "revision", v, sizeof(v))), 1);
     ck_assert_str_eq(px_echo(&r, "dataset", v, sizeof(v)), "");
     gh_http_resp_free(&r);
-    ck_assert_int_eq(px_get("POST", port, "/payroll/slips", w->alice_tok, NULL, &r), 200);
+    ck_assert_int_eq(px_req("POST", port, "/payroll/slips", w->alice_tok, NULL, &r), 200);
     gh_http_resp_free(&r);
 
     /* denied: no access group of bob's grants payroll; the client may quote the decision */
-    ck_assert_int_eq(px_get("GET", port, "/payroll/slips/7", w->bob_tok, NULL, &r), 403);
+    ck_assert_int_eq(px_req("GET", port, "/payroll/slips/7", w->bob_tok, NULL, &r), 403);
     ck_assert_ptr_null(strstr(r.body, "|subject="));
     ck_assert_ptr_nonnull(gh_http_resp_header(&r, "X-Gatehouse-Decision-Id", h, sizeof(h)));
     ck_assert_int_ge(strlen(h), 8);
@@ -253,11 +253,11 @@ static void px_cases(const struct px_world *w, int port, const char *origin_uri,
     gh_http_resp_free(&r);
 
     /* no token, bad token: 401 with gatehouse's RFC 6750 challenge */
-    ck_assert_int_eq(px_get("GET", port, "/payroll/slips/7", NULL, NULL, &r), 401);
+    ck_assert_int_eq(px_req("GET", port, "/payroll/slips/7", NULL, NULL, &r), 401);
     ck_assert_ptr_nonnull(gh_http_resp_header(&r, "WWW-Authenticate", h, sizeof(h)));
     ck_assert_str_eq(h, "Bearer realm=\"gatehouse\"");
     gh_http_resp_free(&r);
-    ck_assert_int_eq(px_get("GET", port, "/payroll/slips/7", "a.b.c", NULL, &r), 401);
+    ck_assert_int_eq(px_req("GET", port, "/payroll/slips/7", "a.b.c", NULL, &r), 401);
     ck_assert_ptr_nonnull(gh_http_resp_header(&r, "WWW-Authenticate", h, sizeof(h)));
     ck_assert_ptr_nonnull(strstr(h, "Bearer realm=\"gatehouse\", error=\"invalid_token\""));
     gh_http_resp_free(&r);
@@ -273,7 +273,7 @@ static void px_cases(const struct px_world *w, int port, const char *origin_uri,
         snprintf(ou, sizeof(ou), "%s: /other", origin_uri);
         snprintf(om, sizeof(om), "%s: GET", origin_method);
         ck_assert_int_eq(px_direct(w, w->bob_tok, direct), 200);
-        ck_assert_int_eq(px_get("GET", port, "/other", w->bob_tok, steer, &r), 403);
+        ck_assert_int_eq(px_req("GET", port, "/other", w->bob_tok, steer, &r), 403);
         ck_assert_ptr_null(strstr(r.body, "|subject="));
         gh_http_resp_free(&r);
     }
@@ -287,7 +287,7 @@ static void px_cases(const struct px_world *w, int port, const char *origin_uri,
         snprintf(ou, sizeof(ou), "%s: /reports/q", origin_uri);
         snprintf(om, sizeof(om), "%s: GET", origin_method);
         ck_assert_int_eq(px_direct(w, w->alice_tok, direct), 200);
-        ck_assert_int_eq(px_get("GET", port, "/reports/q", w->alice_tok, steer, &r), 403);
+        ck_assert_int_eq(px_req("GET", port, "/reports/q", w->alice_tok, steer, &r), 403);
         gh_http_resp_free(&r);
     }
     /* ... or describing another original request: bob's GET /payroll/ dressed as one for
@@ -299,7 +299,7 @@ static void px_cases(const struct px_world *w, int port, const char *origin_uri,
         snprintf(ou, sizeof(ou), "%s: /reports/q", origin_uri);
         snprintf(om, sizeof(om), "%s: GET", origin_method);
         ck_assert_int_eq(px_direct(w, w->bob_tok, steer), 200);
-        ck_assert_int_eq(px_get("GET", port, "/payroll/slips/7", w->bob_tok, steer, &r), 403);
+        ck_assert_int_eq(px_req("GET", port, "/payroll/slips/7", w->bob_tok, steer, &r), 403);
         gh_http_resp_free(&r);
     }
     /* A client posing as another caller upstream: bob, allowed on /reports/, sends alice's
@@ -314,7 +314,7 @@ static void px_cases(const struct px_world *w, int port, const char *origin_uri,
                               NULL};
         snprintf(s1, sizeof(s1), "X-Gatehouse-Subject: %s", w->alice_id);
         snprintf(s2, sizeof(s2), "X-Gatehouse-Subject: %s", w->alice_id);
-        ck_assert_int_eq(px_get("GET", port, "/reports/q", w->bob_tok, pose, &r), 200);
+        ck_assert_int_eq(px_req("GET", port, "/reports/q", w->bob_tok, pose, &r), 200);
         ck_assert_str_eq(px_echo(&r, "subject", v, sizeof(v)), w->bob_id);
         ck_assert_str_eq(px_echo(&r, "user", v, sizeof(v)), PX_BOB);
         ck_assert_str_ne(px_echo(&r, "decision", v, sizeof(v)), "forged");
@@ -324,7 +324,7 @@ static void px_cases(const struct px_world *w, int port, const char *origin_uri,
         gh_http_resp_free(&r);
     }
     /* the same with a path no rule and no proxy header covers: refused, nothing upstream */
-    ck_assert_int_eq(px_get("GET", port, "/other", w->alice_tok, NULL, &r), 403);
+    ck_assert_int_eq(px_req("GET", port, "/other", w->alice_tok, NULL, &r), 403);
     ck_assert_ptr_null(strstr(r.body, "|subject="));
     gh_http_resp_free(&r);
 }
@@ -421,7 +421,7 @@ START_TEST(caddy_forward_auth_example)
     /* Caddy hands gatehouse's own denial to the client: the reason is in the body */
     {
         struct gh_http_resp r;
-        ck_assert_int_eq(px_get("GET", port, "/payroll/slips/7", w.bob_tok, NULL, &r), 403);
+        ck_assert_int_eq(px_req("GET", port, "/payroll/slips/7", w.bob_tok, NULL, &r), 403);
         ck_assert_ptr_nonnull(strstr(r.body, "no access group"));
         gh_http_resp_free(&r);
     }
