@@ -11,6 +11,7 @@
 #   make crashtest  kill -9 the daemon under SCIM writes, CRASH_CYCLES times (default 30)
 #   make bench      benchmarks (figures as ratios against baselines measured in the same run)
 #   make fuzz       libFuzzer on every fuzz target, FUZZ_SECONDS each (FUZZ_TARGETS="a b" for some)
+#   make check-examples   the deployment examples no test runs: systemd unit, Envoy ConfigMap, Dockerfile
 #   make format | format-check | lint-banned | tidy | cppcheck | check-headers | check-layout | clean
 #                   (the lint tools: `make lint-deps`)
 
@@ -21,8 +22,10 @@ TEST_PKGS := check
 # testing, then linting. `make deps` / `make test-deps` / `make lint-deps` install what is missing.
 DEB_BUILD := build-essential pkgconf libmicrohttpd-dev libjwt-dev libcurl4-openssl-dev \
              libcjson-dev libsqlite3-dev libssl-dev openssl ca-certificates libpq-dev curl
-# python3-jsonschema: the AuthZEN e2e test validates requests and replies against JSON Schemas
-DEB_TEST  := $(DEB_BUILD) check valgrind postgresql python3-jsonschema
+# python3-jsonschema \
+             nginx-light caddy: the AuthZEN e2e test validates requests and replies against JSON Schemas
+DEB_TEST  := $(DEB_BUILD) check valgrind postgresql python3-jsonschema \
+             nginx-light caddy
 DEB_LINT  := clang-format clang-tidy cppcheck
 DEB_FUZZ  := $(DEB_BUILD) clang libclang-rt-14-dev
 
@@ -69,6 +72,7 @@ FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 
 .PHONY: all run demo test check check-pg unit unit-pg e2e e2e-pg hostile fuzz-replay fuzz bench deps test-deps fuzz-deps lint-deps \
         format format-check lint-banned tidy cppcheck check-headers check-layout check-valgrind crashtest \
+        check-examples \
         clean
 
 all: $(BUILD)/gatehouse
@@ -286,6 +290,14 @@ tidy:
 cppcheck:
 	$(Q)cppcheck -q --enable=warning,performance,portability --error-exitcode=1 --inline-suppr \
 	  -I. --suppress=missingIncludeSystem $(SRC_DIRS)
+
+
+# The deployment examples no test runs (tests/check-examples.sh): `systemd-analyze verify` on the
+# systemd unit, the Kubernetes ConfigMap embeds examples/envoy/envoy.yaml, the Dockerfile's runtime
+# packages cover the binary's libraries. Needs no running systemd.
+check-examples: all
+	$(call apt_install,systemd procps binutils)
+	$(Q)bash tests/check-examples.sh $(BUILD)/gatehouse
 
 clean:
 	rm -rf build build-asan build-fuzz

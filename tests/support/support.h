@@ -5,6 +5,7 @@
  *            wait for /readyz, capture its stderr, always reap it.
  *  - client: one HTTP(S) request with libcurl, the whole response in memory.
  *  - tmp:    temporary directories removed at the end.
+ *  - ext:    another program (nginx, Caddy) on a loopback port, killed with the test.
  *
  * Everything here is for tests: failures abort the test (ck_abort_msg), they are not returned.
  */
@@ -74,6 +75,20 @@ int gh_tcp_connect(const char *from, int port, int timeout_ms);
 const char *gh_http_resp_header(const struct gh_http_resp *r, const char *name, char *buf,
                                 size_t cap);
 void gh_http_resp_free(struct gh_http_resp *r);
+
+/* ---- other programs (ext.c): a proxy in front of the daemon ---- */
+struct gh_ext;
+/* A loopback TCP port that was free a moment ago (bound to port 0, then closed). */
+int gh_free_port(void);
+/* Run argv (argv[0] looked up in PATH) with env ("K=V" strings, NULL-terminated; NULL: the
+ * test's own), stdin from /dev/null and stdout+stderr into logpath; it is killed when the test
+ * process ends. Waits (bounded, 10 s) until 127.0.0.1:port accepts connections; aborts the test
+ * with the end of the log when it exits or does not listen. Caller stops it with gh_ext_stop. */
+struct gh_ext *gh_ext_start(const char *const *argv, const char *const *env, const char *logpath,
+                            int port);
+/* SIGTERM, wait (bounded 5 s, then SIGKILL), reap, free; returns the exit status (or
+ * 128+signal). NULL is a no-op returning -1. */
+int gh_ext_stop(struct gh_ext *e);
 
 /* ---- the store under test (testdb.c) ---- */
 /* GATEHOUSE_TEST_PG (a postgresql:// URL) or NULL: SQLite. */
