@@ -183,7 +183,9 @@ static enum gh_status authz_raw_load_ident(const struct authz_ctx *ax, const cha
             continue;
         if (st != GH_OK)
             return st;
-        if (!one.found || (raw->found && strcmp(raw->id, one.id) != 0)) {
+        /* found implies an id; a NULL one is treated as a different user (fail closed) */
+        if (!one.found ||
+            (raw->found && (raw->id == NULL || one.id == NULL || strcmp(raw->id, one.id) != 0))) {
             memset(raw, 0, sizeof(*raw));
             raw->why = gh_arena_printf(a,
                                        "the subject id %.128s names more than one SCIM user (by "

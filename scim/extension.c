@@ -260,7 +260,8 @@ static enum gh_status scim_ext_entry(struct scim_ext_set *set, const char *e, si
     st = scim_ext_schema_get(set, kind, p, ul, e, n, &s, err);
     if (st)
         return st;
-    GH_ASSERT(s != NULL); /* set on success */
+    if (GH_NEVER(s == NULL)) /* set on success */
+        return GH_ERR(err, GH_E_INTERNAL, "extension schema missing");
     char *name = gh_arena_strndup(set->arena, seg[ti + 1], segl[ti + 1]);
     if (scim_attr_find(s->attrs, name) != NULL)
         return scim_ext_fail(err, e, n, "attribute declared twice in this schema");
