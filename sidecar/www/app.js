@@ -359,6 +359,7 @@ function qs(params) {
 function signedOut(message) {
     state.token = null;
     state.session = null;
+    state.renderSeq++; /* replies still on the way belong to no view */
     if (state.view) {
         state.view();
         state.view = null;
