@@ -592,8 +592,8 @@ function renderStatus(body, s) {
         body.appendChild(h('div', {class: 'warning', id: 'status-token-warning',
             'data-testid': 'status-token-warning', role: 'status'},
             h('strong', null, 'Token validation is not configured. '),
-            'Decisions cannot verify access tokens until GATEHOUSE_OIDC_DISCOVERY (or the issuer '
-            + 'and audience settings) are set: /v1/authorize denies every request.'));
+            'Decisions cannot verify access tokens until GATEHOUSE_OIDC_DISCOVERY (or '
+            + 'GATEHOUSE_ISSUER) and GATEHOUSE_AUDIENCE are set: /v1/authorize denies every request.'));
     }
 
     const last = pick(s, 'scim.last_request', 'last_scim_request', 'provisioning.last_request',
@@ -763,8 +763,9 @@ async function viewDirectory(v, arg, ctx, D) {
         });
         clear(listBox).appendChild(table(`${p}-table`, `${D.route === 'identities' ? 'Identities' : 'IdP groups'}${query ? ` matching \u201c${query}\u201d` : ''}`,
             D.cols, rows, query ? 'Nothing matches.' : 'Nothing provisioned yet.'));
+        const last = Math.min(total, first + per - 1);
         pageInfo.textContent = total === 0 ? 'No results'
-            : `${first}\u2013${first + Math.max(per, 1) - 1 > total ? total : first + per - 1} of ${total}`;
+            : per === 0 ? `${total} in all` : `${first}\u2013${last} of ${total}`;
         prev.disabled = first <= 1;
         next.disabled = first + per > total || per === 0;
     }
