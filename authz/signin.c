@@ -130,18 +130,25 @@ void authz_signin_b64url(const unsigned char *p, size_t n, char *out)
 void authz_pkce_s256(const char *verifier, char out[AUTHZ_SIGNIN_RAND_LEN + 1])
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
+    char b[4 * ((SHA256_DIGEST_LENGTH + 2) / 3) + 1]; /* EVP_EncodeBlock's padded form */
+
     SHA256((const unsigned char *)verifier, strlen(verifier), md);
-    authz_signin_b64url(md, sizeof(md), out);
+    authz_signin_b64url(md, sizeof(md), b);
+    memcpy(out, b, AUTHZ_SIGNIN_RAND_LEN + 1);
 }
 
 /* A fresh random value as 43 base64url characters; false when OpenSSL has no randomness. */
 static bool authz_signin_random(char out[AUTHZ_SIGNIN_RAND_LEN + 1])
 {
     unsigned char b[AUTHZ_SIGNIN_RAND_BYTES];
+    char t[4 * ((AUTHZ_SIGNIN_RAND_BYTES + 2) / 3) + 1]; /* EVP_EncodeBlock's padded form */
+
     if (RAND_bytes(b, (int)sizeof(b)) != 1)
         return false;
-    authz_signin_b64url(b, sizeof(b), out);
+    authz_signin_b64url(b, sizeof(b), t);
+    memcpy(out, t, AUTHZ_SIGNIN_RAND_LEN + 1);
     OPENSSL_cleanse(b, sizeof(b));
+    OPENSSL_cleanse(t, sizeof(t));
     return true;
 }
 

@@ -431,7 +431,7 @@ START_TEST(signin_session_csrf_logout)
     }
 
     log = sdemo_stop(&d);
-    ck_assert_ptr_nonnull(strstr(log, "path=/admin/callback"));
+    ck_assert_ptr_nonnull(strstr(log, "path=\"/admin/callback\""));
     {
         /* nor the code */
         char code[128];
