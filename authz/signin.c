@@ -52,7 +52,7 @@
 /* How long the provider's endpoints are reused before discovery is read again, seconds. */
 #define AUTHZ_SIGNIN_ENDPOINTS_TTL 3600
 /* Longest name shown on a page or kept in a session. */
-#define AUTHZ_SIGNIN_NAME_MAX 256
+#define AUTHZ_SIGNIN_NAME_MAX    256
 #define AUTHZ_SIGNIN_HEADER_CSRF "X-CSRF-Token"
 
 struct authz_signin_pending {
@@ -421,15 +421,17 @@ static enum gh_status authz_signin_page(struct gh_req *r, unsigned status, const
     size_t len;
 
     gh_buf_init(&b, 16 * 1024);
-    gh_buf_cat(&b, &st, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                        "<title>gatehouse admin: ");
+    gh_buf_cat(&b, &st,
+               "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+               "<title>gatehouse admin: ");
     authz_signin_html_escape(&b, &st, title);
     gh_buf_cat(&b, &st, "</title></head>\n<body>\n<h1>");
     authz_signin_html_escape(&b, &st, title);
     gh_buf_cat(&b, &st, "</h1>\n<p id=\"signin-error\">");
     authz_signin_html_escape(&b, &st, msg);
-    gh_buf_cat(&b, &st, "</p>\n<p><a href=\"/admin/login\">Sign in again</a> &middot; "
-                        "<a href=\"/admin/\">Admin page</a></p>\n</body></html>\n");
+    gh_buf_cat(&b, &st,
+               "</p>\n<p><a href=\"/admin/login\">Sign in again</a> &middot; "
+               "<a href=\"/admin/\">Admin page</a></p>\n</body></html>\n");
     text = gh_buf_steal(&b, &len);
     gh_reply_header(r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     gh_reply_take(r, status, "text/html; charset=utf-8", text, len);
@@ -540,8 +542,7 @@ enum gh_status authz_signin_handle_login(struct gh_req *r, struct gh_err *err)
     pthread_mutex_unlock(&s->mu);
     OPENSSL_cleanse(&p, sizeof(p));
 
-    authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_LOGIN, authz_signin_secure(s), name,
-                             sizeof(name));
+    authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_LOGIN, authz_signin_secure(s), name, sizeof(name));
     authz_signin_set_cookie(cookie, sizeof(cookie), name, binding, AUTHZ_SIGNIN_PENDING_TTL,
                             authz_signin_secure(s));
     OPENSSL_cleanse(binding, sizeof(binding));
@@ -579,8 +580,7 @@ static bool authz_signin_pending_take(struct authz_signin *s, const char *state,
 /* Exchange the code at the token endpoint; *out_id_token (malloc'd) on GH_OK. A refusal by
  * the provider is GH_E_UNAUTHORIZED naming its error code (never the code or verifier). */
 static enum gh_status authz_signin_exchange(struct authz_signin *s, const char *token_ep,
-                                            const char *code,
-                                            const struct authz_signin_pending *p,
+                                            const char *code, const struct authz_signin_pending *p,
                                             char **out_id_token, struct gh_err *err)
 {
     struct jwks_fetch_opts o;
@@ -623,11 +623,10 @@ static enum gh_status authz_signin_exchange(struct authz_signin *s, const char *
         e = cJSON_GetObjectItemCaseSensitive(j, "error");
         d = cJSON_GetObjectItemCaseSensitive(j, "error_description");
         st = status >= 400 && status < 500 ? GH_E_UNAUTHORIZED : GH_E_UPSTREAM;
-        GH_ERR(err, st,
-                    "the identity provider's token endpoint answered %ld%s%.64s%s%.120s", status,
-                    cJSON_IsString(e) ? ": " : " without an ID token",
-                    cJSON_IsString(e) ? e->valuestring : "", cJSON_IsString(d) ? ": " : "",
-                    cJSON_IsString(d) ? d->valuestring : "");
+        GH_ERR(err, st, "the identity provider's token endpoint answered %ld%s%.64s%s%.120s",
+               status, cJSON_IsString(e) ? ": " : " without an ID token",
+               cJSON_IsString(e) ? e->valuestring : "", cJSON_IsString(d) ? ": " : "",
+               cJSON_IsString(d) ? d->valuestring : "");
     }
     cJSON_Delete(j);
     if (body.data != NULL)
@@ -702,8 +701,7 @@ static enum gh_status authz_signin_session_new(struct authz_signin *s, const str
 /* The part of the callback after the pending login was found: exchange, ID token, admin rule,
  * session. Answers every outcome itself. */
 static enum gh_status authz_signin_complete(struct gh_req *r, struct authz_signin *s,
-                                            const struct authz_signin_pending *p,
-                                            const char *code)
+                                            const struct authz_signin_pending *p, const char *code)
 {
     struct gh_arena *a = gh_req_arena(r);
     struct gh_err e = {0};
@@ -762,8 +760,7 @@ static enum gh_status authz_signin_complete(struct gh_req *r, struct authz_signi
     OPENSSL_cleanse(sid, sizeof(sid));
     gh_reply_header(r, "Set-Cookie", cookie);
     OPENSSL_cleanse(cookie, sizeof(cookie));
-    authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_LOGIN, authz_signin_secure(s), name,
-                             sizeof(name));
+    authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_LOGIN, authz_signin_secure(s), name, sizeof(name));
     authz_signin_set_cookie(cookie, sizeof(cookie), name, "", 0, authz_signin_secure(s));
     gh_reply_header(r, "Set-Cookie", cookie);
     gh_reply_header(r, "Location", p->ret);
@@ -792,8 +789,7 @@ enum gh_status authz_signin_handle_callback(struct gh_req *r, struct gh_err *err
         return authz_signin_page(r, 400, "Sign-in failed",
                                  "this sign-in is unknown, was already used or has expired; "
                                  "start again");
-    authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_LOGIN, authz_signin_secure(s), name,
-                             sizeof(name));
+    authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_LOGIN, authz_signin_secure(s), name, sizeof(name));
     binding = gh_req_cookie(r, name);
     if (binding != NULL)
         authz_signin_hash(binding, h);
@@ -810,10 +806,10 @@ enum gh_status authz_signin_handle_callback(struct gh_req *r, struct gh_err *err
     if (idp_err != NULL) {
         const char *d = gh_req_query(r, "error_description");
         OPENSSL_cleanse(&p, sizeof(p));
-        return authz_signin_page(
-            r, 401, "Sign-in failed",
-            gh_arena_printf(a, "the identity provider answered %.64s%s%.300s", idp_err,
-                            d != NULL ? ": " : "", d != NULL ? d : ""));
+        return authz_signin_page(r, 401, "Sign-in failed",
+                                 gh_arena_printf(a, "the identity provider answered %.64s%s%.300s",
+                                                 idp_err, d != NULL ? ": " : "",
+                                                 d != NULL ? d : ""));
     }
     if (code == NULL || code[0] == '\0') {
         OPENSSL_cleanse(&p, sizeof(p));

@@ -12,8 +12,8 @@
  *   POST /<tid>/oauth2/v2.0/token           code (single use) + PKCE S256 + client id/secret ->
  *                                           an RS256 ID token with the nonce, and an access token
  * so the admin page's sign-in can be tried too. Its "login" is a button: whoever can reach it
- * or read its key file is anyone they like. That is why it binds loopback addresses only, writes its
- * key 0600, says what it is in both documents and logs a warning when it starts.
+ * or read its key file is anyone they like. That is why it binds loopback addresses only, writes
+ * its key 0600, says what it is in both documents and logs a warning when it starts.
  *
  * Ownership: every _new/_create/_load/_start result is owned by the caller and freed by its
  * _free/_stop; strings returned by accessors are borrowed from their object. Keys are immutable

@@ -40,14 +40,14 @@ struct sdemo {
 
 /* One browser's state through a sign-in. */
 struct flow {
-    char login_cookie[128];   /* gh_admin_login value */
-    char authorize[4096];     /* the Location of /admin/login */
-    char callback[4096];      /* the Location the issuer sent the browser to */
-    long status;              /* the callback's status */
-    char location[512];       /* the callback's Location */
-    char session[128];        /* gh_admin_session value, when set */
-    char session_line[512];   /* its whole Set-Cookie value */
-    char body[4096];          /* the callback's body */
+    char login_cookie[128]; /* gh_admin_login value */
+    char authorize[4096];   /* the Location of /admin/login */
+    char callback[4096];    /* the Location the issuer sent the browser to */
+    long status;            /* the callback's status */
+    char location[512];     /* the callback's Location */
+    char session[128];      /* gh_admin_session value, when set */
+    char session_line[512]; /* its whole Set-Cookie value */
+    char body[4096];        /* the callback's body */
 };
 
 static const char *binary(void)
@@ -280,8 +280,8 @@ static long signin(const struct sdemo *d, const char *upn, struct flow *f)
 
 /* An admin API call with the session cookie (and csrf / origin headers when not NULL). */
 static long admin_call(const struct sdemo *d, const char *method, const char *path,
-                       const char *session, const char *csrf, const char *origin,
-                       const char *body, cJSON **out_json, char *www_auth, size_t wcap)
+                       const char *session, const char *csrf, const char *origin, const char *body,
+                       cJSON **out_json, char *www_auth, size_t wcap)
 {
     struct gh_http_resp r;
     char url[600], c[300], x[300], o[300];
@@ -357,14 +357,14 @@ START_TEST(signin_session_csrf_logout)
     ck_assert_int_eq(admin_call(&d, "GET", "/admin/v1/access-groups", f.session, NULL, NULL, NULL,
                                 NULL, NULL, 0),
                      200);
-    ck_assert_int_eq(admin_call(&d, "GET", "/admin/v1/identities", f.session, NULL, NULL, NULL,
-                                NULL, NULL, 0),
-                     200);
+    ck_assert_int_eq(
+        admin_call(&d, "GET", "/admin/v1/identities", f.session, NULL, NULL, NULL, NULL, NULL, 0),
+        200);
 
     /* CSRF: a change with the cookie alone, with another token, or from another origin */
-    ck_assert_int_eq(admin_call(&d, "POST", "/admin/v1/policy/reload", f.session, NULL, NULL, "",
-                                &j, NULL, 0),
-                     403);
+    ck_assert_int_eq(
+        admin_call(&d, "POST", "/admin/v1/policy/reload", f.session, NULL, NULL, "", &j, NULL, 0),
+        403);
     ck_assert_str_eq(jstr(j, "error"), "csrf");
     cJSON_Delete(j);
     ck_assert_int_eq(admin_call(&d, "POST", "/admin/v1/policy/reload", f.session,
@@ -378,9 +378,9 @@ START_TEST(signin_session_csrf_logout)
                      403);
     ck_assert_str_eq(jstr(j, "error"), "csrf");
     cJSON_Delete(j);
-    ck_assert_int_eq(admin_call(&d, "POST", "/admin/v1/policy/reload", f.session, csrf, NULL, "",
-                                &j, NULL, 0),
-                     200);
+    ck_assert_int_eq(
+        admin_call(&d, "POST", "/admin/v1/policy/reload", f.session, csrf, NULL, "", &j, NULL, 0),
+        200);
     ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "reloaded")));
     cJSON_Delete(j);
     ck_assert_int_eq(admin_call(&d, "POST", "/admin/v1/policy/reload", f.session, csrf, d.base, "",
@@ -575,8 +575,7 @@ START_TEST(removal_revokes_at_next_request)
     ck_assert_int_eq(signin(&d, "alice@demo.example", &f), 302);
     ck_assert_int_eq(
         admin_call(&d, "GET", "/admin/v1/session", f.session, NULL, NULL, NULL, &j, NULL, 0), 200);
-    snprintf(uid, sizeof(uid), "%s",
-             jstr(cJSON_GetObjectItemCaseSensitive(j, "user"), "id"));
+    snprintf(uid, sizeof(uid), "%s", jstr(cJSON_GetObjectItemCaseSensitive(j, "user"), "id"));
     cJSON_Delete(j);
 
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", d.scim);
@@ -598,9 +597,9 @@ START_TEST(removal_revokes_at_next_request)
     ck_assert_msg(r.status == 204 || r.status == 200, "PATCH: %ld %s", r.status, r.body);
     gh_http_resp_free(&r);
 
-    ck_assert_int_eq(admin_call(&d, "GET", "/admin/v1/access-groups", f.session, NULL, NULL, NULL,
-                                &j, NULL, 0),
-                     401);
+    ck_assert_int_eq(
+        admin_call(&d, "GET", "/admin/v1/access-groups", f.session, NULL, NULL, NULL, &j, NULL, 0),
+        401);
     ck_assert_ptr_nonnull(strstr(jstr(j, "message"), "no longer"));
     cJSON_Delete(j);
     /* the session is gone for good: the next request finds none */

@@ -116,7 +116,8 @@ START_TEST(url_encoding)
     gh_buf_init(&b, 256);
     gh_http_url_encode(&b, &st, "http://127.0.0.1:1/admin/callback?a=b c~_.-");
     ck_assert_int_eq(st, GH_OK);
-    ck_assert_str_eq(gh_buf_str(&b), "http%3A%2F%2F127.0.0.1%3A1%2Fadmin%2Fcallback%3Fa%3Db%20c~_.-");
+    ck_assert_str_eq(gh_buf_str(&b),
+                     "http%3A%2F%2F127.0.0.1%3A1%2Fadmin%2Fcallback%3Fa%3Db%20c~_.-");
     gh_buf_free(&b);
     gh_buf_init(&b, 4);
     gh_http_url_encode(&b, &st, "abc/");
@@ -168,16 +169,16 @@ START_TEST(cookie_flags)
 {
     char name[64], c[256];
 
-    ck_assert_str_eq(authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_SESSION, false, name,
-                                              sizeof(name)),
-                     "gh_admin_session");
+    ck_assert_str_eq(
+        authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_SESSION, false, name, sizeof(name)),
+        "gh_admin_session");
     authz_signin_set_cookie(c, sizeof(c), name, "v", 28800, false);
     ck_assert_str_eq(c, "gh_admin_session=v; Path=/admin; Max-Age=28800; HttpOnly; SameSite=Lax");
     ck_assert_ptr_null(strstr(c, "Secure"));
 
-    ck_assert_str_eq(authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_SESSION, true, name,
-                                              sizeof(name)),
-                     "__Host-gh_admin_session");
+    ck_assert_str_eq(
+        authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_SESSION, true, name, sizeof(name)),
+        "__Host-gh_admin_session");
     authz_signin_set_cookie(c, sizeof(c), name, "v", 60, true);
     ck_assert_str_eq(c, "__Host-gh_admin_session=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; "
                         "Secure");
@@ -192,13 +193,13 @@ START_TEST(loopback_hosts_and_origin)
     static const struct {
         const char *host;
         bool loopback;
-    } cases[] = {{"127.0.0.1:8080", true},  {"127.0.0.1", true},
-                 {"localhost:9", true},     {"LOCALHOST", true},
-                 {"[::1]:8080", true},      {"[::1]", true},
-                 {"127.1:80", false},       {"127.0.0.1.evil.example", false},
-                 {"evil.example", false},   {"10.0.0.1:8080", false},
-                 {"[::2]:80", false},       {"127.0.0.1:80x", false},
-                 {"[::1]x", false},         {"", false},
+    } cases[] = {{"127.0.0.1:8080", true},   {"127.0.0.1", true},
+                 {"localhost:9", true},      {"LOCALHOST", true},
+                 {"[::1]:8080", true},       {"[::1]", true},
+                 {"127.1:80", false},        {"127.0.0.1.evil.example", false},
+                 {"evil.example", false},    {"10.0.0.1:8080", false},
+                 {"[::2]:80", false},        {"127.0.0.1:80x", false},
+                 {"[::1]x", false},          {"", false},
                  {"localhost.evil:1", false}};
     char o[AUTHZ_SIGNIN_URL_MAX];
     struct gh_err err = {0};
@@ -215,9 +216,9 @@ START_TEST(loopback_hosts_and_origin)
     ck_assert_int_eq(authz_signin_origin(NULL, "gatehouse.example", true, o, sizeof(o), &err),
                      GH_E_UNAVAILABLE);
     ck_assert_ptr_nonnull(strstr(err.msg, "GATEHOUSE_PUBLIC_URL"));
-    ck_assert_int_eq(authz_signin_origin("https://gh.example", "evil.example", false, o, sizeof(o),
-                                         &err),
-                     GH_OK);
+    ck_assert_int_eq(
+        authz_signin_origin("https://gh.example", "evil.example", false, o, sizeof(o), &err),
+        GH_OK);
     ck_assert_str_eq(o, "https://gh.example");
 }
 END_TEST
