@@ -285,6 +285,15 @@ bool authz_signin_is_admin(const struct authz_raw *raw, const char *admin_key, i
     return false;
 }
 
+/* The directory is current enough to say who is an administrator: the decisions' rule
+ * (GATEHOUSE_MAX_STALENESS), so a removed administrator keeps no session while the store is
+ * unreachable. */
+static bool authz_signin_directory_fresh(const struct authz_signin *s)
+{
+    int64_t age = store_index_age(s->authz->store);
+    return age != INT64_MAX && age <= s->authz->max_staleness_ms;
+}
+
 /* ---- the object ---- */
 
 /* See authz.h. */
@@ -731,6 +740,13 @@ static enum gh_status authz_signin_complete(struct gh_req *r, struct authz_signi
     who = gh_arena_printf(a, "%.*s", AUTHZ_SIGNIN_NAME_MAX, who != NULL ? who : "(unnamed)");
     display = authz_claims_str(claims, "name");
     display = display != NULL ? gh_arena_printf(a, "%.*s", AUTHZ_SIGNIN_NAME_MAX, display) : NULL;
+    if (!authz_signin_directory_fresh(s)) {
+        authz_claims_release(claims);
+        return authz_signin_page(r, 503, "Sign-in failed",
+                                 "the directory data is stale (the store has been unreachable "
+                                 "longer than GATEHOUSE_MAX_STALENESS): administrators cannot be "
+                                 "told apart now; try again later or use the admin token");
+    }
     st = authz_raw_load(s->authz, claims, a, &raw, &rev, &e);
     authz_claims_release(claims);
     if (st)
@@ -913,6 +929,14 @@ enum gh_status authz_signin_session_check(void *ctx, struct gh_req *r, struct gh
         authz_signin_json_error(r, 401, "unauthorized",
                                 "the admin session has expired or was signed out: sign in again");
         return GH_ERR(err, GH_E_UNAUTHORIZED, "no such session"), GH_E_UNAUTHORIZED;
+    }
+    if (!authz_signin_directory_fresh(s)) {
+        authz_signin_json_error(r, 503, "unavailable",
+                                "the directory data is stale (the store has been unreachable "
+                                "longer than GATEHOUSE_MAX_STALENESS): sessions wait; the admin "
+                                "token still works");
+        OPENSSL_cleanse(&x, sizeof(x));
+        return GH_ERR(err, GH_E_UNAVAILABLE, "stale directory"), GH_E_UNAVAILABLE;
     }
     /* removal from the admin group in Entra (SCIM) or deactivation ends the session here */
     st = authz_raw_lookup(s->authz, STORE_KEY_ID, "id", x.user_id, gh_req_arena(r), &raw, &rev, &e);

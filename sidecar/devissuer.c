@@ -884,8 +884,9 @@ enum gh_status gh_devissuer_start(const char *host, int port, const char *tid,
         return GH_ERR(err, GH_E_INTERNAL, "development issuer: the HTTP server did not start");
     }
     gh_log(GH_LOG_WARN, "devissuer",
-           "\"development issuer started: NOT FOR PRODUCTION (no login; anyone who can read its "
-           "key can mint any identity)\" issuer=%s kid=%s",
+           "\"development issuer started: NOT FOR PRODUCTION (no passwords; anyone who can reach "
+           "it signs in as any listed user, anyone who can read its key mints any identity)\" "
+           "issuer=%s kid=%s",
            d->issuer, k->kid);
     *out = d;
     return GH_OK;

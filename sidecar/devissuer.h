@@ -28,8 +28,9 @@
 
 /* Said by the discovery document, the JWKS, the demo's state file and the log. */
 #define GH_DEVISSUER_NOTE                                                                          \
-    "development issuer of `gatehouse demo`: NOT FOR PRODUCTION (no login; anyone who can read "   \
-    "its key file can mint any identity)"
+    "development issuer of `gatehouse demo`: NOT FOR PRODUCTION (no passwords: its sign-in page "  \
+    "signs anyone in as any listed user, and anyone who can read its key file can mint any "       \
+    "identity)"
 /* The RSA modulus size of the development key. */
 #define GH_DEVISSUER_RSA_BITS 2048
 /* Longest token lifetime mint accepts, seconds (a day; Entra's are 60-90 minutes). */

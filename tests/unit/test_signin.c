@@ -334,6 +334,36 @@ START_TEST(id_token_audience_and_nonce)
 }
 END_TEST
 
+/* The discovery document's sign-in endpoints (jwks/discovery.c). */
+START_TEST(discovery_endpoints)
+{
+    static const char good[] = "{\"issuer\":\"https://i\",\"jwks_uri\":\"https://i/k\","
+                               "\"authorization_endpoint\":\"https://i/authorize\","
+                               "\"token_endpoint\":\"https://i/token\"}";
+    static const char *const bad[] = {
+        "{\"authorization_endpoint\":\"https://i/authorize\"}",
+        "{\"authorization_endpoint\":\"javascript:x\",\"token_endpoint\":\"https://i/t\"}",
+        "{\"authorization_endpoint\":\"https://i/a b\",\"token_endpoint\":\"https://i/t\"}",
+        "{\"authorization_endpoint\":1,\"token_endpoint\":\"https://i/t\"}",
+        "[]",
+        ""};
+    char *a = NULL, *t = NULL;
+    struct gh_err err = {0};
+
+    ck_assert_int_eq(jwks_discovery_endpoints(good, strlen(good), &a, &t, &err), GH_OK);
+    ck_assert_str_eq(a, "https://i/authorize");
+    ck_assert_str_eq(t, "https://i/token");
+    free(a);
+    free(t);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(jwks_discovery_endpoints(bad[i], strlen(bad[i]), &a, &t, NULL) != GH_OK,
+                      "accepted %s", bad[i]);
+        ck_assert_ptr_null(a);
+        ck_assert_ptr_null(t);
+    }
+}
+END_TEST
+
 Suite *signin_suite(void)
 {
     Suite *s = suite_create("signin");
@@ -348,6 +378,7 @@ Suite *signin_suite(void)
     tcase_add_test(tc, loopback_hosts_and_origin);
     tcase_add_test(tc, admin_rule);
     tcase_add_test(tc, id_token_audience_and_nonce);
+    tcase_add_test(tc, discovery_endpoints);
     suite_add_tcase(s, tc);
     return s;
 }
