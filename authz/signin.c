@@ -465,10 +465,15 @@ void authz_signin_render_error(struct gh_req *r, const struct gh_err *err)
     gh_reply_error(r, err);
 }
 
+/* See signin_int.h. */
+bool authz_signin_is_secure(bool tls, const char *public_url)
+{
+    return tls || (public_url != NULL && strncasecmp(public_url, "https://", 8) == 0);
+}
+
 static bool authz_signin_secure(const struct authz_signin *s)
 {
-    return s->opts->tls ||
-           (s->opts->public_url != NULL && strncasecmp(s->opts->public_url, "https://", 8) == 0);
+    return authz_signin_is_secure(s->opts->tls, s->opts->public_url);
 }
 
 /* ---- GET /admin/login ---- */

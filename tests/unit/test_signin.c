@@ -182,6 +182,13 @@ START_TEST(cookie_flags)
     authz_signin_set_cookie(c, sizeof(c), name, "v", 60, true);
     ck_assert_str_eq(c, "__Host-gh_admin_session=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; "
                         "Secure");
+    /* which origins are secure */
+    ck_assert(!authz_signin_is_secure(false, NULL));
+    ck_assert(!authz_signin_is_secure(false, "http://127.0.0.1:8080"));
+    ck_assert(authz_signin_is_secure(false, "https://gatehouse.example"));
+    ck_assert(authz_signin_is_secure(false, "HTTPS://gatehouse.example"));
+    ck_assert(authz_signin_is_secure(true, NULL));
+    ck_assert(authz_signin_is_secure(true, "http://127.0.0.1:8080"));
     /* deletion */
     authz_signin_set_cookie(c, sizeof(c), "gh_admin_login", "", 0, false);
     ck_assert_ptr_nonnull(strstr(c, "gh_admin_login=; Path=/admin; Max-Age=0; HttpOnly"));
