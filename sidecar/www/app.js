@@ -480,8 +480,8 @@ async function signOut() {
 
 const ROUTES = {
     'status': {title: 'Status', render: viewStatus},
-    'identities': {title: 'Identities', render: (v, arg) => viewDirectory(v, arg, DIR_IDENTITIES)},
-    'idp-groups': {title: 'IdP groups', render: (v, arg) => viewDirectory(v, arg, DIR_IDP_GROUPS)},
+    'identities': {title: 'Identities', render: (v, arg, ctx) => viewDirectory(v, arg, ctx, DIR_IDENTITIES)},
+    'idp-groups': {title: 'IdP groups', render: (v, arg, ctx) => viewDirectory(v, arg, ctx, DIR_IDP_GROUPS)},
     'access-groups': {title: 'Access groups', render: viewAccessGroups},
     'links': {title: 'Links', render: viewLinks},
     'explain': {title: 'Explain', render: viewExplain},
@@ -516,6 +516,7 @@ function route(focus) {
     }
     const {name, arg} = parseHash();
     const r = ROUTES[name];
+    showAlert(null); /* an error belongs to the view that caused it */
     document.title = `${r.title} \u2013 Gatehouse admin`;
     for (const a of document.querySelectorAll('#nav a[data-route]')) {
         if (a.dataset.route === name)
