@@ -886,7 +886,7 @@ function grantEditor(prefix, initial) {
                 class: 'grant-dataset', value: (g && g.dataset) || '', autocomplete: 'off', spellcheck: 'false'}),
             h('span', {class: 'check'},
                 h('input', {type: 'checkbox', id: `${prefix}-protect-${i}`, 'data-testid': `${prefix}-protect`,
-                    class: 'grant-protect', checked: g ? acts.has('protect') : true}),
+                    class: 'grant-protect', checked: acts.has('protect')}),
                 h('label', {for: `${prefix}-protect-${i}`, text: 'protect'})),
             h('span', {class: 'check'},
                 h('input', {type: 'checkbox', id: `${prefix}-unprotect-${i}`, 'data-testid': `${prefix}-unprotect`,
@@ -920,7 +920,8 @@ function grantEditor(prefix, initial) {
             const r = addRow(null);
             r.querySelector('input').focus();
         },
-        /* The grants as the API wants them; rows with no dataset and no action are skipped. */
+        /* The grants as the API wants them; a row with neither a dataset nor an action is
+         * skipped (an empty form row), any other goes to the API, which names what is wrong. */
         value: () => {
             const out = [];
             for (const r of rows.querySelectorAll('.grant-row')) {
@@ -1584,7 +1585,7 @@ function renderSettings(body, s) {
         scim.tenant_url_from ? ` Built from ${scim.tenant_url_from}.` : ''),
         dl([['Secret Token', secretText(scim.secret), 'settings-secret-form']]),
         Array.isArray(scim.notes) && scim.notes.length
-            ? h('ul', {class: 'warning plain', 'data-testid': 'settings-notes'}, scim.notes.map((n) => h('li', {text: String(n)})))
+            ? h('ul', {class: 'warning notes', 'data-testid': 'settings-notes'}, scim.notes.map((n) => h('li', {text: String(n)})))
             : null));
 
     const rotation = Array.isArray(scim.rotation) && scim.rotation.length ? scim.rotation : [
@@ -1627,7 +1628,7 @@ function renderSettings(body, s) {
             ['Admin access group', adminGroup ? h('a', {href: '#/access-groups', text: adminGroup})
                 : 'not set: only the admin token works'],
             ['Client id', signin.client_id ? h('code', {text: signin.client_id}) : undefined],
-            ['Client secret', signin.client_secret_set === undefined ? undefined
+            ['Client secret', signin.client_secret_set === undefined || !signin.configured ? undefined
                 : signin.client_secret_set ? 'set' : 'not set (public client with PKCE)'],
             ['Redirect URI', signin.redirect_uri ? h('code', {text: signin.redirect_uri}) : undefined],
             ['Admin token', secretText(admin.token)],
