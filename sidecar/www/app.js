@@ -734,7 +734,7 @@ async function viewDirectory(v, arg, ctx, D) {
     const next = h('button', {type: 'button', id: `${p}-next`, 'data-testid': `${p}-next`, disabled: true,
         onclick: () => { start += PAGE_SIZE; load(); }}, 'Next page');
     const detail = h('section', {id: D.detailId, 'data-testid': D.detailId, class: 'detail card',
-        'aria-live': 'polite', 'aria-label': `${D.noun} details`, hidden: true});
+        'aria-label': `${D.noun} details`, hidden: true});
 
     const form = h('form', {class: 'search', role: 'search', onsubmit: (ev) => {
         ev.preventDefault();
@@ -1211,13 +1211,15 @@ async function viewExplain(v, _arg, ctx) {
 }
 
 function renderCandidates(body, userInput) {
+    /* candidates: {by, id, userName} per attribute that matched a user, {by, reason} otherwise */
     return h('div', {class: 'warning', id: 'explain-candidates', 'data-testid': 'explain-candidates'},
-        h('p', {text: body.message || 'The value names more than one user; pick one:'}),
-        h('ul', {class: 'plain'}, body.candidates.map((c) => h('li', null,
-            h('button', {type: 'button', class: 'small', onclick: () => {
+        h('p', {text: `${body.message || 'The value names more than one user'}: pick one.`}),
+        h('ul', {class: 'plain'}, body.candidates.map((c) => h('li', null, c.id
+            ? h('button', {type: 'button', class: 'small', 'data-testid': 'explain-candidate', onclick: () => {
                 userInput.value = c.id;
                 $('explain-submit').click();
-            }}, `${c.userName || c.id}${c.externalId ? ` (externalId ${c.externalId})` : ''} \u2013 ${c.id}`)))));
+            }}, `${c.userName || c.id} (its ${c.by || '?'}) \u2013 ${c.id}`)
+            : h('span', {class: 'muted', text: `${c.by || '?'}: ${c.reason || 'no match'}`})))));
 }
 
 function renderExplain(r, userText) {
