@@ -1218,7 +1218,7 @@ function renderCandidates(body, userInput) {
             ? h('button', {type: 'button', class: 'small', 'data-testid': 'explain-candidate', onclick: () => {
                 userInput.value = c.id;
                 $('explain-submit').click();
-            }}, `${c.userName || c.id} (its ${c.by || '?'}) \u2013 ${c.id}`)
+            }}, `${c.userName || c.id} (matched by ${c.by || '?'}) \u2013 ${c.id}`)
             : h('span', {class: 'muted', text: `${c.by || '?'}: ${c.reason || 'no match'}`})))));
 }
 
