@@ -14,7 +14,8 @@
  *     #alert-dismiss         button inside #alert
  *     #signin-panel          shown when not signed in (GET /admin/v1/session answered 401/403)
  *     #signin-message        why the sign-in panel is shown (expired, refused, callback error)
- *     #signin-link           <a> "Sign in with Entra ID" -> /admin/login?return=/admin/
+ *     #signin-link           <a> "Sign in with Entra ID" -> /admin/login?return=/admin/ (or
+ *                            return=/admin/%23/<route> when the address names another view)
  *     #admin-token           password input for the break-glass admin token
  *     #admin-token-submit    button "Use token"
  *     #app                   nav + view, shown when signed in
@@ -321,7 +322,8 @@ async function api(method, path, opts = {}) {
             (data && data.error) || resp.statusText || 'error',
             (data && data.message) || raw.slice(0, 200) || `HTTP ${resp.status}`, data);
         if (resp.status === 401 && !opts.quiet)
-            signedOut(state.token ? 'The admin token was refused.' : 'Your session has ended: sign in again.');
+            signedOut(state.token ? `The admin token was refused: ${err.message}`
+                : `Signed out: ${err.message}`);
         /* removed from the admin group in Entra, or deactivated: the server ended the session */
         else if (resp.status === 403 && err.error === 'forbidden' && !state.token && !opts.quiet)
             signedOut(err.message);
@@ -346,6 +348,14 @@ function qs(params) {
  * Session: sign-in panel, break-glass token, sign-out
  * ------------------------------------------------------------------------------------------ */
 
+/* The sign-in link returns to the view the page shows (#/<route>, never its detail id: the
+ * server takes a plain path under /admin/ with no '%'). */
+function signinLinkUpdate() {
+    const m = /^#\/([a-z-]+)/.exec(location.hash);
+    const back = m && ROUTES[m[1]] && m[1] !== 'status' ? `/admin/#/${m[1]}` : '/admin/';
+    $('signin-link').setAttribute('href', `/admin/login?return=${encodeURIComponent(back)}`);
+}
+
 function signedOut(message) {
     state.token = null;
     state.session = null;
@@ -359,6 +369,7 @@ function signedOut(message) {
     $('signin-panel').hidden = false;
     $('signin-message').textContent = message || '';
     clear($('view'));
+    signinLinkUpdate();
 }
 
 function signedIn(session) {
@@ -1650,7 +1661,12 @@ function start() {
         ev.preventDefault();
         $('view').focus();
     });
-    window.addEventListener('hashchange', () => route(true));
+    window.addEventListener('hashchange', () => {
+        if (state.session)
+            route(true);
+        else
+            signinLinkUpdate();
+    });
     checkSession();
 }
 
