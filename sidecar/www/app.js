@@ -804,9 +804,11 @@ async function viewDirectory(v, arg, ctx, D) {
             return;
         clear(detail);
         detail.hidden = false;
+        detail.parentElement.classList.add('with-detail');
         const close = h('button', {type: 'button', class: 'small', id: `${D.detailId}-close`,
             'data-testid': `${D.detailId}-close`, onclick: () => {
                 detail.hidden = true;
+                detail.parentElement.classList.remove('with-detail');
                 clear(detail);
                 history.replaceState(null, '', `#/${D.route}`);
                 if (opener && opener.isConnected)
