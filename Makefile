@@ -12,6 +12,7 @@
 #   make bench      benchmarks (figures as ratios against baselines measured in the same run)
 #   make fuzz       libFuzzer on every fuzz target, FUZZ_SECONDS each (FUZZ_TARGETS="a b" for some)
 #   make check-examples   the deployment examples no test runs: systemd unit, Envoy ConfigMap, Dockerfile
+#   make check-www  the admin page's files (sidecar/www): syntax, CSP-safe, no storage
 #   make format | format-check | lint-banned | tidy | cppcheck | check-headers | check-layout | clean
 #                   (the lint tools: `make lint-deps`)
 
@@ -74,7 +75,7 @@ FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 
 .PHONY: all run demo test check check-pg unit unit-pg e2e e2e-pg hostile fuzz-replay fuzz bench deps test-deps fuzz-deps lint-deps \
         format format-check lint-banned tidy cppcheck check-headers check-layout check-valgrind crashtest \
-        check-examples \
+        check-examples check-www \
         clean
 
 all: $(BUILD)/gatehouse
@@ -331,6 +332,12 @@ cppcheck:
 check-examples: all
 	$(call apt_install,systemd procps binutils)
 	$(Q)bash tests/check-examples.sh $(BUILD)/gatehouse
+
+# The admin page's files (tests/check-www.sh): app.js parses as an ES module; no inline script or
+# style (the CSP blocks them), no foreign origin, no HTML built from strings, no browser storage.
+check-www:
+	$(call apt_install,nodejs)
+	$(Q)bash tests/check-www.sh
 
 clean:
 	rm -rf build build-asan build-fuzz
