@@ -27,7 +27,7 @@ DEB_BUILD := build-essential pkgconf libmicrohttpd-dev libjwt-dev libcurl4-opens
              nginx-light caddy: the AuthZEN e2e test validates requests and replies against JSON Schemas
 DEB_TEST  := $(DEB_BUILD) check valgrind postgresql python3-jsonschema \
              nginx-light caddy
-DEB_LINT  := clang-format clang-tidy cppcheck
+DEB_LINT  := clang-format clang-tidy cppcheck nodejs
 DEB_FUZZ  := $(DEB_BUILD) clang libclang-rt-14-dev
 
 CC      ?= cc
