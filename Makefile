@@ -13,6 +13,7 @@
 #   make fuzz       libFuzzer on every fuzz target, FUZZ_SECONDS each (FUZZ_TARGETS="a b" for some)
 #   make check-examples   the deployment examples no test runs: systemd unit, Envoy ConfigMap, Dockerfile
 #   make browser-test     the admin page end to end in Debian's Chromium (tests/browser/; part of test)
+#   make check-www  the admin page's files (sidecar/www): syntax, CSP-safe, no storage
 #   make format | format-check | lint-banned | tidy | cppcheck | check-headers | check-layout | clean
 #                   (the lint tools: `make lint-deps`)
 
@@ -73,7 +74,7 @@ FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 
 .PHONY: all run demo test check check-pg unit unit-pg e2e e2e-pg hostile fuzz-replay fuzz bench deps test-deps fuzz-deps lint-deps \
         format format-check lint-banned tidy cppcheck check-headers check-layout check-valgrind crashtest \
-        check-examples browser-test \
+        check-examples browser-test check-www \
         clean
 
 all: $(BUILD)/gatehouse
@@ -312,6 +313,11 @@ browser-test: all
 	  --no-audit --no-fund --loglevel=error >/dev/null
 	$(Q)GH_BINARY=$(abspath $(BUILD)/gatehouse) GH_BROWSER_ARTIFACTS=$(abspath $(BUILD)/browser-artifacts) \
 	  node tests/browser/run.mjs
+# The admin page's files (tests/check-www.sh): app.js parses as an ES module; no inline script or
+# style (the CSP blocks them), no foreign origin, no HTML built from strings, no browser storage.
+check-www:
+	$(call apt_install,nodejs)
+	$(Q)bash tests/check-www.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -233,4 +233,57 @@ enum gh_status authz_handle_explain(struct gh_req *r, struct gh_err *err);
 /* /metrics collector: decisions by result, decision-log write failures (ctx unused). */
 void authz_decide_metrics(void *ctx, struct gh_buf *out);
 
+
+/* ---- the admin page's sign-in with Entra ID (signin.c; docs/admin-page.md) ----
+ * OpenID Connect authorization code flow with PKCE (S256) against the discovery document's
+ * provider; the ID token is checked by a second verifier (same JWKS cache, audience the admin
+ * app's client id) and its nonce; the user must resolve (GATEHOUSE_IDENTITY_CLAIMS) to an active
+ * provisioned user reaching the access group GATEHOUSE_ADMIN_GROUP through a linked IdP group.
+ * Sessions are server-side (only a SHA-256 of the cookie's id is kept), expire absolutely, carry
+ * a CSRF token, and re-check the membership on every request. */
+struct authz_signin;
+struct authz_signin_opts {
+    const char *discovery_url; /* GATEHOUSE_OIDC_DISCOVERY */
+    const char *client_id;     /* GATEHOUSE_ADMIN_CLIENT_ID */
+    const char *client_secret; /* GATEHOUSE_ADMIN_CLIENT_SECRET, or NULL (public client) */
+    const char *admin_group;   /* GATEHOUSE_ADMIN_GROUP (an access group's name) */
+    const char *public_url;    /* GATEHOUSE_PUBLIC_URL, or NULL: loopback Host only */
+    bool tls;                  /* the listener speaks HTTPS */
+    int session_ttl_s;         /* GATEHOUSE_ADMIN_SESSION_TTL */
+    int http_timeout_s;        /* GATEHOUSE_HTTP_TIMEOUT (discovery, token endpoint) */
+    const char *ca_file;       /* GATEHOUSE_CA_FILE, or NULL */
+    bool allow_insecure_http;  /* GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER (loopback only) */
+};
+/* Build the sign-in from opts (borrowed, strings too), the access-token verifier's rules vopts
+ * (copied, with the audience replaced by client_id and no scope/role rule), jwks and authz
+ * (borrowed: the store and identity claims the decisions use); all must outlive it. Caller frees
+ * with authz_signin_free. */
+enum gh_status authz_signin_new(const struct authz_signin_opts *opts,
+                                const struct authz_verifier_opts *vopts, struct jwks_cache *jwks,
+                                const struct authz_ctx *authz, struct authz_signin **out,
+                                struct gh_err *err);
+void authz_signin_free(struct authz_signin *s); /* NULL is a no-op */
+/* The admin routes' session check (policies/admin.h policy_admin_session_fn; ctx = the sign-in):
+ * GH_E_NOT_FOUND without a session cookie; GH_OK for a live session of a current admin (the
+ * session is kept on the request); else answered here: 401 (unknown or expired session), 403
+ * (no longer an admin; the session is ended) or 403 {"error":"csrf"} (an unsafe method without
+ * the session's X-CSRF-Token, or with a foreign Origin). Thread-safe. */
+enum gh_status authz_signin_session_check(void *ctx, struct gh_req *r, struct gh_err *err);
+/* GET /admin/login[?return=/admin/...]: a pending login and a 302 to the provider (route ctx:
+ * the sign-in, NULL when not configured: 404). Public. */
+enum gh_status authz_signin_handle_login(struct gh_req *r, struct gh_err *err);
+/* GET /admin/callback: state (table + browser cookie, single use), the provider's error, code
+ * exchange, ID token and nonce, the admin rule, a session cookie and a 302 to the return path;
+ * refusals as a small HTML page. Public. */
+enum gh_status authz_signin_handle_callback(struct gh_req *r, struct gh_err *err);
+/* POST /admin/logout's credential (gh_auth_fn): a session cookie with its X-CSRF-Token. */
+enum gh_status authz_signin_logout_auth(struct gh_req *r, struct gh_err *err);
+/* POST /admin/logout: ends the session and clears the cookie (200 {"signed_out":true}). */
+enum gh_status authz_signin_handle_logout(struct gh_req *r, struct gh_err *err);
+/* JSON errors of the sign-in routes ({"error","message"}, no bearer challenge). */
+void authz_signin_render_error(struct gh_req *r, const struct gh_err *err);
+/* GET /admin/v1/session (route ctx: the admin API's, behind policy_admin_auth): who is signed in
+ * and how ({"user":{…},"via":"session"|"token","csrf_token","expires","admin_group"}). */
+enum gh_status authz_signin_handle_session(struct gh_req *r, struct gh_err *err);
+
 #endif

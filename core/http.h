@@ -123,4 +123,23 @@ const char *gh_reply_bearer_challenge(struct gh_req *r, const char *realm, const
 bool gh_req_replied(const struct gh_req *r);
 unsigned gh_req_reply_status(const struct gh_req *r);
 
+
+/* ---- cookies, forms and URL values (form.c; pure parsers, fuzzed) ---- */
+/* The value of the first cookie named exactly `name` in a Cookie header value (RFC 6265 §5.4
+ * "a=b; c=d"; header may be NULL), borrowed from header, surrounding blanks trimmed; false when
+ * there is none. */
+bool gh_http_cookie_find(const char *header, const char *name, const char **out_val,
+                         size_t *out_len);
+/* The request's cookie `name` (a copy in the request's arena), or NULL. */
+const char *gh_req_cookie(struct gh_req *r, const char *name);
+/* The first value named `name` in an application/x-www-form-urlencoded text of len bytes (need
+ * not be NUL-terminated), decoded ('+' is a space, %XX a byte) into out (cap > 0 bytes with the
+ * NUL; "" for a name without '='). GH_E_NOT_FOUND when absent, GH_E_INVALID for a bad escape or
+ * a NUL byte, GH_E_TOO_LARGE when the value does not fit. */
+enum gh_status gh_http_form_get(const char *form, size_t len, const char *name, char *out,
+                                size_t cap, struct gh_err *err);
+/* Append src percent-encoded (RFC 3986 §2.3: all but unreserved characters) to b; *st turns
+ * GH_E_TOO_LARGE when b's cap is reached (nothing is appended once *st is set). */
+void gh_http_url_encode(struct gh_buf *b, enum gh_status *st, const char *src);
+
 #endif

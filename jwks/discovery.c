@@ -78,3 +78,45 @@ out:
     cJSON_Delete(root);
     return st;
 }
+
+/*
+ * The sign-in endpoints of a discovery document (see jwks.h): authorization_endpoint and
+ * token_endpoint, both http(s) URLs of printable ASCII. Whether plain http may be used is the
+ * caller's rule (jwks_fetch's). Both outputs owned by the caller on success. Thread-safe.
+ */
+enum gh_status jwks_discovery_endpoints(const char *doc, size_t len, char **out_authorization,
+                                        char **out_token, struct gh_err *err)
+{
+    cJSON *root = NULL;
+    char *a = NULL, *t = NULL;
+    enum gh_status st;
+
+    *out_authorization = NULL;
+    *out_token = NULL;
+    if (len > (size_t)GH_CAP_DISCOVERY)
+        return JWKS_ERR(err, GH_E_TOO_LARGE, "discovery document larger than %zu bytes",
+                        (size_t)GH_CAP_DISCOVERY);
+    root = cJSON_ParseWithLength(doc, len);
+    if (!cJSON_IsObject(root)) {
+        st = JWKS_ERR(err, GH_E_INVALID, "discovery document is not a JSON object");
+        goto out;
+    }
+    st = jwks_discovery_member(root, "authorization_endpoint", &a, err);
+    if (st == GH_OK)
+        st = jwks_discovery_member(root, "token_endpoint", &t, err);
+    if (st)
+        goto out;
+    if ((strncasecmp(a, "https://", 8) != 0 && strncasecmp(a, "http://", 7) != 0) ||
+        (strncasecmp(t, "https://", 8) != 0 && strncasecmp(t, "http://", 7) != 0)) {
+        st = JWKS_ERR(err, GH_E_INVALID, "discovery endpoints must be http(s) URLs");
+        goto out;
+    }
+    *out_authorization = a;
+    *out_token = t;
+    a = t = NULL;
+out:
+    free(a);
+    free(t);
+    cJSON_Delete(root);
+    return st;
+}

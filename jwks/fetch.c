@@ -133,8 +133,9 @@ bool jwks_url_is_loopback(const char *url)
  * opts->timeout_s. Never follows redirects (a redirect to plain http would defeat the scheme
  * check). Thread-safe after jwks_global_init().
  */
-enum gh_status jwks_fetch(const char *url, const struct jwks_fetch_opts *opts, struct gh_buf *body,
-                          long *out_max_age, struct gh_err *err)
+static enum gh_status jwks_request(const char *url, const struct jwks_fetch_opts *opts,
+                                   const char *form, struct gh_buf *body, long *out_max_age,
+                                   long *out_status, struct gh_err *err)
 {
     struct jwks_fetch_ctx ctx = {.body = body, .too_large = false, .max_age = -1};
     CURL *h = NULL;
@@ -178,6 +179,11 @@ enum gh_status jwks_fetch(const char *url, const struct jwks_fetch_opts *opts, s
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, jwks_fetch_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &ctx);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
+    if (form != NULL) {
+        /* a form POST (the OAuth token endpoint): the body is copied by libcurl before send */
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(form));
+        curl_easy_setopt(h, CURLOPT_COPYPOSTFIELDS, form);
+    }
     rc = curl_easy_perform(h);
     if (ctx.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
         st = JWKS_ERR(err, GH_E_UPSTREAM, "document larger than %zu bytes", opts->cap);
@@ -188,6 +194,11 @@ enum gh_status jwks_fetch(const char *url, const struct jwks_fetch_opts *opts, s
         goto out;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (out_status != NULL) {
+        /* the caller reads error bodies too (RFC 6749 §5.2 answers 400 with JSON) */
+        *out_status = status;
+        goto out;
+    }
     if (status < 200 || status > 299) {
         st = JWKS_ERR(err, GH_E_UPSTREAM, "HTTP status %ld", status);
         goto out;
@@ -198,4 +209,24 @@ out:
         gh_buf_free(body);
     curl_easy_cleanup(h);
     return st;
+}
+
+/* See jwks.h. */
+enum gh_status jwks_fetch(const char *url, const struct jwks_fetch_opts *opts, struct gh_buf *body,
+                          long *out_max_age, struct gh_err *err)
+{
+    return jwks_request(url, opts, NULL, body, out_max_age, NULL, err);
+}
+
+/* See jwks.h. The form is sent as application/x-www-form-urlencoded (libcurl's default for
+ * POSTFIELDS); it may hold a client secret and a code, so it is never logged, and curl's copy
+ * is freed with the handle. */
+enum gh_status jwks_post_form(const char *url, const struct jwks_fetch_opts *opts,
+                              const char *form, struct gh_buf *body, long *out_status,
+                              struct gh_err *err)
+{
+    long max_age;
+    GH_ASSERT(form != NULL && out_status != NULL);
+    *out_status = 0;
+    return jwks_request(url, opts, form, body, &max_age, out_status, err);
 }

@@ -46,6 +46,10 @@ enum gh_status jwks_b64url_decode(const char *src, size_t len, unsigned char *ou
 /* Parse an OpenID discovery document. *out_issuer and *out_jwks_uri are owned by the caller. */
 enum gh_status jwks_discovery_parse(const char *doc, size_t len, char **out_issuer,
                                     char **out_jwks_uri, struct gh_err *err);
+/* The sign-in endpoints of a discovery document: authorization_endpoint and token_endpoint
+ * (http(s) URLs), both owned by the caller. GH_E_INVALID when either is missing or bad. */
+enum gh_status jwks_discovery_endpoints(const char *doc, size_t len, char **out_authorization,
+                                        char **out_token, struct gh_err *err);
 /* Parse a JWKS document into a new set (refcount 1; caller drops it with jwks_set_release).
  * Keys with use other than "sig", unknown kty/crv, or weak RSA moduli are skipped; a document
  * with no usable key is an error (an empty set would lock every user out). */
@@ -84,6 +88,13 @@ struct jwks_fetch_opts {
  * Cache-Control max-age in seconds, or -1. Non-2xx, transport errors and caps: GH_E_UPSTREAM. */
 enum gh_status jwks_fetch(const char *url, const struct jwks_fetch_opts *opts, struct gh_buf *body,
                           long *out_max_age, struct gh_err *err);
+/* POST form (application/x-www-form-urlencoded text) to url under the same rules as jwks_fetch
+ * (scheme, TLS, timeouts, no redirects, cap); any HTTP status is a reply: *out_status and the
+ * body are set for the caller to read (an OAuth error is a 400 with JSON). Transport errors and
+ * caps: GH_E_UPSTREAM (body freed). The form is never logged. */
+enum gh_status jwks_post_form(const char *url, const struct jwks_fetch_opts *opts,
+                              const char *form, struct gh_buf *body, long *out_status,
+                              struct gh_err *err);
 /* True for http(s) URLs whose host is 127.0.0.0/8, ::1 or localhost. */
 bool jwks_url_is_loopback(const char *url);
 void jwks_global_init(void); /* curl_global_init once; called by jwks_cache_new */

@@ -28,7 +28,17 @@ enum gh_status policy_admin_auth(struct gh_req *r, struct gh_err *err)
     struct gh_err why = {0};
     const char *tok;
     size_t len;
-    enum gh_status st = gh_req_bearer(r, &tok, &len, &why);
+    enum gh_status st;
+
+    /* A browser signed in to the admin page sends its session cookie and no Authorization;
+     * a request with Authorization is decided by the bearer token alone (break-glass). */
+    if (px->session != NULL && gh_req_header(r, "Authorization") == NULL) {
+        st = px->session->check(px->session->ctx, r, err);
+        if (st != GH_E_NOT_FOUND)
+            return st;
+        gh_err_clear(err);
+    }
+    st = gh_req_bearer(r, &tok, &len, &why);
 
     if (st == GH_OK && px->token->count == 0)
         st = GH_ERR(&why, GH_E_UNAUTHORIZED, "GATEHOUSE_ADMIN_TOKEN is not set");
@@ -203,6 +213,9 @@ enum gh_status policy_admin_handle_reload(struct gh_req *r, struct gh_err *err)
 /* See admin.h: plain JSON errors; 401 with an RFC 6750 challenge (gh_reply_bearer_challenge). */
 void policy_admin_render_error(struct gh_req *r, const struct gh_err *err)
 {
+    /* the session check answers its own refusals (JSON, no bearer challenge) */
+    if (gh_req_replied(r))
+        return;
     /* RFC 6750 §3.1: realm only without credentials, invalid_token for a wrong token */
     if (err->status == GH_E_UNAUTHORIZED)
         gh_reply_bearer_challenge(r, "gatehouse-admin", err, NULL);

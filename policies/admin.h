@@ -20,6 +20,18 @@ typedef enum gh_status (*policy_admin_filter_fn)(struct gh_arena *a, enum store_
                                                  const char *text, struct store_filter **out,
                                                  struct gh_err *err);
 
+/* Signed-in administrators (the admin page): the daemon hands in authz/'s session check, since
+ * policies/ cannot include authz/. check runs for a request without an Authorization header:
+ * GH_E_NOT_FOUND when it carries no session cookie either (the bearer rules then apply), GH_OK
+ * for a live session of a current administrator (and, for an unsafe method, the right CSRF
+ * token and Origin). Any other status was already answered by check itself (401/403 JSON, no
+ * bearer challenge). ctx is the check's own (borrowed for the server's life). */
+typedef enum gh_status (*policy_admin_session_fn)(void *ctx, struct gh_req *r, struct gh_err *err);
+struct policy_admin_session {
+    policy_admin_session_fn check;
+    void *ctx;
+};
+
 /* What the admin route's handlers use (its gh_req_ctx). Built by the daemon; every pointer
  * borrowed for the server's life. */
 struct policy_admin_ctx {
@@ -28,10 +40,12 @@ struct policy_admin_ctx {
     const struct gh_secret_set *token;   /* GATEHOUSE_ADMIN_TOKEN (count 0: the API is closed) */
     struct gh_authfail *authfail;        /* failed authentications; NULL: not counted */
     policy_admin_filter_fn filter_parse; /* filter= of the directory lists; NULL: refused */
+    const struct policy_admin_session *session; /* the sign-in session check; NULL: bearer only */
 };
 
-/* The admin route's credential (gh_auth_fn): bearer GATEHOUSE_ADMIN_TOKEN. Run by the HTTP
- * layer before the body is read; policy_admin_handle assumes it passed. */
+/* The admin route's credential (gh_auth_fn): bearer GATEHOUSE_ADMIN_TOKEN, or (without an
+ * Authorization header) a sign-in session through ctx->session. Run by the HTTP layer before
+ * the body is read; policy_admin_handle assumes it passed. */
 enum gh_status policy_admin_auth(struct gh_req *r, struct gh_err *err);
 /* /admin/v1/access-groups[/{name}]: GET lists or reads one, POST creates (201), PUT replaces an
  * admin-created group's grants (200), DELETE removes one (204). */

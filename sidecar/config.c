@@ -36,6 +36,7 @@ enum gh_cfg_type {
     GH_CFG_SECRET, /* comma-separated secrets or sha256:<hex> digests, at most GH_SECRET_MAX */
     GH_CFG_LEVEL,  /* log level */
     GH_CFG_URL,    /* http(s) URL; empty = unset */
+    GH_CFG_SECRET_TEXT, /* a secret sent to someone else (a client secret): kept as text, shown *** */
 };
 
 struct gh_cfg_row {
@@ -169,6 +170,20 @@ static const struct gh_cfg_row gh_cfg_rows[] = {
      "The URL clients reach gatehouse at (no path, query or fragment), e.g. "
      "https://gatehouse.example.com: the AuthZEN metadata's policy_decision_point. Unset: "
      "built from the request's Host"},
+    /* the admin page's sign-in with Entra ID (docs/admin-page.md) */
+    {"GATEHOUSE_ADMIN_CLIENT_ID", GH_CFG_STR, "", 0, 0, OFF(admin_client_id),
+     "Application (client) id of the Entra app registration the admin page signs in with "
+     "(redirect URI <GATEHOUSE_PUBLIC_URL>/admin/callback, ID tokens); needs "
+     "GATEHOUSE_OIDC_DISCOVERY. Unset: only the admin token opens the admin API"},
+    {"GATEHOUSE_ADMIN_CLIENT_SECRET", GH_CFG_SECRET_TEXT, "", 0, 0, OFF(admin_client_secret),
+     "That app's client secret, sent only to the token endpoint (never logged); unset for a "
+     "public client with PKCE"},
+    {"GATEHOUSE_ADMIN_GROUP", GH_CFG_STR, "", 0, 0, OFF(admin_group),
+     "The access group whose active members (through its linked IdP group) may sign in to the "
+     "admin page, re-checked on every request. Unset: nobody signs in, only the admin token "
+     "works"},
+    {"GATEHOUSE_ADMIN_SESSION_TTL", GH_CFG_INT, "28800", 10, 604800, OFF(admin_session_ttl),
+     "Seconds an admin page session lasts from sign-in (absolute, not renewed)"},
     {"GATEHOUSE_LOG_LEVEL", GH_CFG_LEVEL, "info", 0, 0, OFF(log_level),
      "error, warn, info or debug"},
 };
@@ -393,6 +408,7 @@ static enum gh_status gh_cfg_parse_one(struct gh_config *cfg, const struct gh_cf
     case GH_CFG_STR:
     case GH_CFG_PATH:
     case GH_CFG_URL:
+    case GH_CFG_SECRET_TEXT:
         *(char **)field = *raw ? gh_xstrdup(raw) : NULL;
         if (row->type == GH_CFG_URL && *raw) {
             if (strncmp(raw, "https://", 8) != 0 && strncmp(raw, "http://", 7) != 0)
@@ -519,6 +535,11 @@ static enum gh_status gh_cfg_validate(struct gh_config *cfg, const struct gh_cfg
                           "path, query, fragment or user",
                           gh_cfg_val(vals, "GATEHOUSE_PUBLIC_URL")->source);
     }
+    if (cfg->admin_client_id != NULL && cfg->oidc_discovery == NULL)
+        return GH_ERR(err, GH_E_INVALID,
+                      "%s: GATEHOUSE_ADMIN_CLIENT_ID: the admin sign-in needs "
+                      "GATEHOUSE_OIDC_DISCOVERY (the provider it signs in with)",
+                      gh_cfg_val(vals, "GATEHOUSE_ADMIN_CLIENT_ID")->source);
     for (size_t i = 0; i < cfg->algs.count; i++) {
         bool ok = false;
         for (size_t k = 0; k < sizeof(algs_ok) / sizeof(algs_ok[0]); k++)
@@ -744,6 +765,11 @@ void gh_config_free(struct gh_config *cfg)
         case GH_CFG_URL:
             free(*(char **)field);
             break;
+        case GH_CFG_SECRET_TEXT:
+            if (*(char **)field != NULL)
+                OPENSSL_cleanse(*(char **)field, strlen(*(char **)field));
+            free(*(char **)field);
+            break;
         case GH_CFG_LIST:
             gh_list_free((struct gh_list *)field);
             break;
@@ -798,6 +824,9 @@ static void gh_cfg_format(const struct gh_config *cfg, const struct gh_cfg_row *
         }
         break;
     }
+    case GH_CFG_SECRET_TEXT:
+        snprintf(out, cap, "%s", *(char *const *)field != NULL ? "***" : "");
+        break;
     case GH_CFG_SECRET: {
         const struct gh_secret_set *s = field;
         snprintf(out, cap, "%s", s->count ? (s->count == 1 ? "***" : "***,***") : "");

@@ -75,6 +75,11 @@ struct gh_config {
     struct gh_list authzen_roles;       /* app roles an app-only PEP token may carry */
     bool authzen_reasons;               /* always answer with context */
     char *public_url;                   /* scheme://host[:port] or NULL */
+    /* the admin page's sign-in */
+    char *admin_client_id;     /* Entra app registration, or NULL: no sign-in */
+    char *admin_client_secret; /* clear (sent to the token endpoint), or NULL */
+    char *admin_group;         /* access group of the administrators, or NULL */
+    int admin_session_ttl;     /* seconds */
     /* logging */
     int log_level; /* enum gh_log_level */
 };

@@ -94,6 +94,7 @@ int gh_daemon_run(const struct gh_config *cfg)
     struct policy_admin_ctx admin = {0};
     struct authz_admin_ctx explain = {0};
     struct authz_authzen_ctx authzen = {0};
+    struct policy_admin_session admin_session = {0};
     const struct gh_route *routes;
     size_t nroutes;
     struct gh_server *srv = NULL;
@@ -184,15 +185,42 @@ int gh_daemon_run(const struct gh_config *cfg)
                                cfg->ext_authz_origin,
                                (int64_t)cfg->max_staleness * 1000,
                                cfg->revision_wait_ms};
-    admin = (struct policy_admin_ctx){app.policy, app.store, &cfg->admin_token, app.authfail,
-                                      scim_filter_parse};
+    /* the admin page's sign-in: a second ID-token verifier on the same key cache */
+    if (cfg->admin_client_id != NULL && cfg->admin_group != NULL && app.jwks != NULL) {
+        app.signin_opts = (struct authz_signin_opts){cfg->oidc_discovery,
+                                                     cfg->admin_client_id,
+                                                     cfg->admin_client_secret,
+                                                     cfg->admin_group,
+                                                     cfg->public_url,
+                                                     cfg->tls_cert != NULL,
+                                                     cfg->admin_session_ttl,
+                                                     cfg->http_timeout,
+                                                     cfg->ca_file,
+                                                     cfg->allow_insecure_http_issuer};
+        if (authz_signin_new(&app.signin_opts, &app.verifier_opts, app.jwks, &authz, &app.signin,
+                             &err) != GH_OK)
+            goto out;
+        admin_session = (struct policy_admin_session){authz_signin_session_check, app.signin};
+    } else if (cfg->admin_client_id != NULL) {
+        gh_log(GH_LOG_WARN, "daemon",
+               "\"GATEHOUSE_ADMIN_GROUP is not set: nobody can sign in to the admin page, only "
+               "the admin token opens the admin API\"");
+    }
+    admin = (struct policy_admin_ctx){app.policy,        app.store,
+                                      &cfg->admin_token, app.authfail,
+                                      scim_filter_parse, app.signin != NULL ? &admin_session : NULL};
     explain = (struct authz_admin_ctx){admin, &authz};
     authzen =
         (struct authz_authzen_ctx){&authz,          &cfg->authzen_token,   &cfg->authzen_roles,
                                    cfg->public_url, cfg->tls_cert != NULL, cfg->authzen_reasons,
                                    app.authfail};
     gh_router_bind(&(struct gh_router_ctx){
-        .scim = &scim, .authz = &authz, .admin = &admin, .explain = &explain, .authzen = &authzen});
+        .scim = &scim,
+        .authz = &authz,
+        .admin = &admin,
+        .explain = &explain,
+        .authzen = &authzen,
+        .signin = app.signin});
     {
         struct gh_server_opts so = {cfg->listen_host,
                                     cfg->listen_port,
@@ -249,6 +277,7 @@ out:
     scim_ext_install(NULL); /* the config owning the set is freed after this returns */
     if (app.store != NULL)
         store_on_access_change(app.store, NULL, NULL);
+    authz_signin_free(app.signin);
     policy_engine_free(app.policy);
     authz_decision_log_close(app.decisions);
     gh_authfail_free(app.authfail);

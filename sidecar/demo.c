@@ -427,6 +427,7 @@ struct gh_demo {
     char self[GH_DEMO_PATH_MAX];  /* how commands name the binary (shell-quoted) */
     char scim[65];                /* the demo secrets (also in files, 0600) */
     char admin[65];
+    char client_secret[65]; /* the admin app's, shared by the issuer and gatehouse (memory only) */
     char issuer[256]; /* the development issuer's issuer URL */
     const struct gh_devissuer_key *key;
     struct gh_demo_user users[3];
@@ -537,7 +538,10 @@ static enum gh_status gh_demo_provision(struct gh_demo *d, struct gh_err *err)
     static const struct {
         const char *name;
         int members[2]; /* indexes into d->users, -1 ends */
-    } groups[] = {{"Payroll Analysts", {0, 2}}, {"HR Writers", {1, -1}}};
+    } groups[] = {{"Payroll Analysts", {0, 2}},
+                  {"HR Writers", {1, -1}},
+                  /* the admin page's administrators: alice (carol is deactivated) */
+                  {GH_DEMO_ADMIN_GROUP, {0, 2}}};
     char gid[64];
 
     for (size_t i = 0; i < sizeof(d->users) / sizeof(d->users[0]); i++) {
@@ -633,7 +637,7 @@ static enum gh_status gh_demo_admin(struct gh_demo *d, struct gh_err *err)
         shown++;
     }
     printf(" (the whole reply is JSON)\n");
-    if (linked < 2)
+    if (linked < 3)
         st = GH_ERR(err, GH_E_UPSTREAM,
                     "the demo's groups did not link to the policy's access "
                     "groups (is --policy the example policy?)");
@@ -703,11 +707,14 @@ static void *gh_demo_thread(void *arg)
            "  policy: %s\n"
            "  users (provisioned over SCIM): %s, %s, %s (deactivated)\n"
            "  groups, named like the policy's access groups: \"Payroll Analysts\" (alice, carol), "
-           "\"HR Writers\" (bob)\n"
+           "\"HR Writers\" (bob), \"" GH_DEMO_ADMIN_GROUP "\" (alice, carol)\n"
+           "  admin page: %s/admin/ -- \"Sign in with Entra ID\" goes to the development "
+           "issuer;\n"
+           "    sign in as %s (an administrator); %s is not one, %s is deactivated\n"
            "=================================================================="
            "============\n",
            d->base, d->opts.dir, d->issuer, d->opts.policy, d->users[0].name, d->users[1].name,
-           d->users[2].name);
+           d->users[2].name, d->base, d->users[0].name, d->users[1].name, d->users[2].name);
     snprintf(cmd, sizeof(cmd),
              "curl -s -X POST %s/scim/v2/Users -H \"Authorization: Bearer $(cat %s/scim-token)\" "
              "-H 'Content-Type: application/scim+json' -d "
@@ -793,7 +800,8 @@ static enum gh_status gh_demo_write_state(const char *dir, const char *issuer, c
 
 /*
  * `gatehouse demo`; see demo.h. Builds the daemon's settings from scratch (the environment's
- * GATEHOUSE_* settings are ignored, bar GATEHOUSE_LOG_LEVEL, so a demo never opens a real store
+ * GATEHOUSE_* settings are ignored, bar GATEHOUSE_LOG_LEVEL and GATEHOUSE_ADMIN_SESSION_TTL, so a
+ * demo never opens a real store
  * or trusts a real issuer), runs the daemon until a signal, then stops the issuer.
  */
 int gh_demo_main(int argc, char **argv)
@@ -810,6 +818,17 @@ int gh_demo_main(int argc, char **argv)
     char e_insecure[] = "GATEHOUSE_ALLOW_INSECURE_HTTP_ISSUER=1";
     char e_aud[] = "GATEHOUSE_AUDIENCE=" GH_DEMO_AUDIENCE;
     char e_tenant[] = "GATEHOUSE_TENANTS=" GH_DEMO_TENANT;
+    char e_client[] = "GATEHOUSE_ADMIN_CLIENT_ID=" GH_DEMO_ADMIN_CLIENT_ID;
+    char e_group[] = "GATEHOUSE_ADMIN_GROUP=" GH_DEMO_ADMIN_GROUP;
+    char e_secret[96], e_ttl[64];
+    /* the users the issuer's sign-in page offers (the ones provisioned below) */
+    static const struct gh_devissuer_user signin_users[] = {
+        {"alice@demo.example", "alice", "Alice Demo"},
+        {"bob@demo.example", "bob", "Bob Demo"},
+        {"carol@demo.example", "carol", "Carol Demo"}};
+    struct gh_devissuer_signin signin = {GH_DEMO_ADMIN_CLIENT_ID, NULL, GH_DEMO_AUDIENCE,
+                                         signin_users, 3};
+    const char *ttl = getenv("GATEHOUSE_ADMIN_SESSION_TTL");
     const char *level = getenv("GATEHOUSE_LOG_LEVEL");
     int iport = 0, port = 0, code = 1, lock_fd = -1;
     sigset_t sigs;
@@ -858,8 +877,11 @@ int gh_demo_main(int argc, char **argv)
     if (gh_demo_dir_prepare(d->opts.dir, &lock_fd, &err) != GH_OK)
         goto out;
     gh_demo_path(p, sizeof(p), d->opts.dir, "issuer-key.pem");
+    if (gh_demo_secret(d->client_secret, &err) != GH_OK)
+        goto out;
+    signin.client_secret = d->client_secret;
     if (gh_devissuer_key_create(p, &key, &err) != GH_OK ||
-        gh_devissuer_start(ihost, iport, GH_DEMO_TENANT, key, &iss, &err) != GH_OK ||
+        gh_devissuer_start(ihost, iport, GH_DEMO_TENANT, key, &signin, &iss, &err) != GH_OK ||
         gh_demo_write_state(d->opts.dir, gh_devissuer_issuer(iss), gh_devissuer_key_kid(key),
                             &err) != GH_OK ||
         gh_demo_secret(d->scim, &err) != GH_OK || gh_demo_secret(d->admin, &err) != GH_OK)
@@ -888,12 +910,18 @@ int gh_demo_main(int argc, char **argv)
     snprintf(e_log, sizeof(e_log), "GATEHOUSE_DECISION_LOG=%s/decisions.log", d->opts.dir);
     snprintf(e_level, sizeof(e_level), "GATEHOUSE_LOG_LEVEL=%s",
              level != NULL && *level != '\0' ? level : "warn");
+    snprintf(e_secret, sizeof(e_secret), "GATEHOUSE_ADMIN_CLIENT_SECRET=%s", d->client_secret);
+    /* the session lifetime is the one setting the demo takes from the environment (tests) */
+    snprintf(e_ttl, sizeof(e_ttl), "GATEHOUSE_ADMIN_SESSION_TTL=%.16s",
+             ttl != NULL && *ttl != '\0' ? ttl : "28800");
     {
-        char *env[] = {e_listen,   e_db,  e_scim,   e_admin, e_policy, e_disc,
-                       e_insecure, e_aud, e_tenant, e_log,   e_level,  NULL};
+        char *env[] = {e_listen, e_db,     e_scim,   e_admin,  e_policy, e_disc,
+                       e_insecure, e_aud,  e_tenant, e_log,    e_level,  e_client,
+                       e_group,  e_secret, e_ttl,    NULL};
         enum gh_status st = gh_config_load(NULL, env, &cfg, &err);
         OPENSSL_cleanse(e_scim, sizeof(e_scim));
         OPENSSL_cleanse(e_admin, sizeof(e_admin));
+        OPENSSL_cleanse(e_secret, sizeof(e_secret));
         if (st)
             goto out;
     }

@@ -25,6 +25,10 @@
 #define GH_DEMO_AUDIENCE "api://gatehouse-demo"
 #define GH_DEMO_TENANT   "00000000-0000-4000-8000-0000000de300"
 #define GH_DEMO_TTL      3600L
+/* The admin page's sign-in against the development issuer: its client id, and the access group
+ * (in the example policy) whose members are administrators. */
+#define GH_DEMO_ADMIN_CLIENT_ID "gatehouse-admin-demo"
+#define GH_DEMO_ADMIN_GROUP     "Gatehouse Admins"
 /* The last line `gatehouse demo` prints once everything above it has been run and checked. */
 #define GH_DEMO_READY_LINE "gatehouse demo is ready; Ctrl-C stops it."
 

@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -33,6 +34,13 @@
 
 /* Longest string claim mint accepts (sub, upn, oid): Entra's are far shorter. */
 #define GH_DEVISSUER_CLAIM_MAX 256
+/* Codes waiting for the token endpoint, and how long one is good for (seconds). */
+#define GH_DEVISSUER_CODES_MAX 64
+#define GH_DEVISSUER_CODE_TTL  300
+/* Largest form body read (authorization choice, token request). */
+#define GH_DEVISSUER_FORM_MAX 8192
+/* Lifetime of the tokens the token endpoint issues, seconds. */
+#define GH_DEVISSUER_SIGNIN_TTL 3600
 
 struct gh_devissuer_key {
     EVP_PKEY *pkey;
@@ -40,12 +48,41 @@ struct gh_devissuer_key {
     char kid[48];        /* base64url SHA-256 thumbprint: 43 characters */
 };
 
+/* A code the authorization endpoint issued, waiting for the token endpoint (MHD's one thread
+ * reads and writes the table: no lock). */
+struct gh_devissuer_code {
+    bool used;
+    time_t created;
+    char code[48];
+    char redirect_uri[512];
+    char nonce[256];
+    char challenge[64];
+    size_t user; /* index into users */
+};
+
 struct gh_devissuer {
     struct MHD_Daemon *mhd;
+    const struct gh_devissuer_key *key;
     char issuer[256];
+    char tid[65];
     char disc_url[320];
-    char disc_path[128], jwks_path[128];
+    char disc_path[128], jwks_path[128], authorize_path[128], token_path[128];
     char *disc_doc, *jwks_doc; /* built at start, read-only afterwards */
+    /* sign-in (signin_on: configured); copies of gh_devissuer_signin */
+    bool signin_on;
+    char *client_id, *client_secret, *api_audience;
+    struct {
+        char *upn, *sub, *name;
+    } users[GH_DEVISSUER_USERS_MAX];
+    size_t nusers;
+    struct gh_devissuer_code codes[GH_DEVISSUER_CODES_MAX];
+};
+
+/* One request's state: the body of a POST, read whole (capped) before it is answered. */
+struct gh_devissuer_req {
+    char body[GH_DEVISSUER_FORM_MAX + 1];
+    size_t len;
+    bool too_large;
 };
 
 /* base64url without padding (RFC 7515 §2) of n bytes; owned by the caller. */
@@ -220,52 +257,19 @@ static char *gh_devissuer_sign(const struct gh_devissuer_key *k, const char *inp
     return out;
 }
 
-/*
- * Mint an access token; see devissuer.h. Input is checked (required claims, lengths, ttl), never
- * trusted to be small. Thread-safe (the key is read-only).
- */
-enum gh_status gh_devissuer_mint(const struct gh_devissuer_key *k,
-                                 const struct gh_devissuer_claims *c, char **out_token,
-                                 struct gh_err *err)
+/* Sign payload (a claims object; not taken) as an RS256 compact JWS with k's kid; the token is
+ * owned by the caller. */
+static enum gh_status gh_devissuer_sign_claims(const struct gh_devissuer_key *k, const cJSON *p,
+                                               char **out_token, struct gh_err *err)
 {
-    cJSON *h = NULL, *p = NULL;
-    char *hs = NULL, *ps = NULL, *hb = NULL, *pb = NULL, *input = NULL, *sig = NULL, *uti;
-    unsigned char rnd[16];
+    cJSON *h = cJSON_CreateObject();
+    char *hs = NULL, *ps = NULL, *hb = NULL, *pb = NULL, *input = NULL, *sig = NULL;
     enum gh_status st = GH_OK;
-    double now = (double)time(NULL);
     size_t len;
 
-    if (!gh_devissuer_claim_ok(c->sub) || !gh_devissuer_claim_ok(c->upn))
-        return GH_ERR(err, GH_E_INVALID, "--sub and --upn are required (1 to %d bytes each)",
-                      GH_DEVISSUER_CLAIM_MAX);
-    if (c->oid != NULL && !gh_devissuer_claim_ok(c->oid))
-        return GH_ERR(err, GH_E_INVALID, "--oid must be 1 to %d bytes", GH_DEVISSUER_CLAIM_MAX);
-    if (c->ttl_s < 1 || c->ttl_s > GH_DEVISSUER_TTL_MAX)
-        return GH_ERR(err, GH_E_INVALID, "--ttl must be 1 to %d seconds", GH_DEVISSUER_TTL_MAX);
-    if (RAND_bytes(rnd, (int)sizeof(rnd)) != 1)
-        return GH_ERR(err, GH_E_INTERNAL, "no random bytes for the token id");
-
-    h = cJSON_CreateObject();
     cJSON_AddStringToObject(h, "typ", "JWT");
     cJSON_AddStringToObject(h, "alg", "RS256");
     cJSON_AddStringToObject(h, "kid", k->kid);
-    p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "aud", c->aud);
-    cJSON_AddStringToObject(p, "iss", c->iss);
-    cJSON_AddNumberToObject(p, "iat", now);
-    cJSON_AddNumberToObject(p, "nbf", now);
-    cJSON_AddNumberToObject(p, "exp", now + (double)c->ttl_s);
-    if (c->oid != NULL)
-        cJSON_AddStringToObject(p, "oid", c->oid);
-    cJSON_AddStringToObject(p, "preferred_username", c->upn);
-    cJSON_AddStringToObject(p, "upn", c->upn);
-    cJSON_AddStringToObject(p, "scp", "access_as_user");
-    cJSON_AddStringToObject(p, "sub", c->sub);
-    cJSON_AddStringToObject(p, "tid", c->tid);
-    uti = gh_devissuer_b64url(rnd, sizeof(rnd));
-    cJSON_AddStringToObject(p, "uti", uti);
-    free(uti);
-    cJSON_AddStringToObject(p, "ver", "2.0");
     hs = cJSON_PrintUnformatted(h);
     ps = cJSON_PrintUnformatted(p);
     if (hs == NULL || ps == NULL) {
@@ -287,13 +291,58 @@ enum gh_status gh_devissuer_mint(const struct gh_devissuer_key *k,
     snprintf(*out_token, len, "%s.%s", input, sig);
 out:
     cJSON_Delete(h);
-    cJSON_Delete(p);
     free(hs);
     free(ps);
     free(hb);
     free(pb);
     free(input);
     free(sig);
+    return st;
+}
+
+/*
+ * Mint an access token; see devissuer.h. Input is checked (required claims, lengths, ttl), never
+ * trusted to be small. Thread-safe (the key is read-only).
+ */
+enum gh_status gh_devissuer_mint(const struct gh_devissuer_key *k,
+                                 const struct gh_devissuer_claims *c, char **out_token,
+                                 struct gh_err *err)
+{
+    cJSON *p = NULL;
+    char *uti;
+    unsigned char rnd[16];
+    enum gh_status st;
+    double now = (double)time(NULL);
+
+    if (!gh_devissuer_claim_ok(c->sub) || !gh_devissuer_claim_ok(c->upn))
+        return GH_ERR(err, GH_E_INVALID, "--sub and --upn are required (1 to %d bytes each)",
+                      GH_DEVISSUER_CLAIM_MAX);
+    if (c->oid != NULL && !gh_devissuer_claim_ok(c->oid))
+        return GH_ERR(err, GH_E_INVALID, "--oid must be 1 to %d bytes", GH_DEVISSUER_CLAIM_MAX);
+    if (c->ttl_s < 1 || c->ttl_s > GH_DEVISSUER_TTL_MAX)
+        return GH_ERR(err, GH_E_INVALID, "--ttl must be 1 to %d seconds", GH_DEVISSUER_TTL_MAX);
+    if (RAND_bytes(rnd, (int)sizeof(rnd)) != 1)
+        return GH_ERR(err, GH_E_INTERNAL, "no random bytes for the token id");
+
+    p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "aud", c->aud);
+    cJSON_AddStringToObject(p, "iss", c->iss);
+    cJSON_AddNumberToObject(p, "iat", now);
+    cJSON_AddNumberToObject(p, "nbf", now);
+    cJSON_AddNumberToObject(p, "exp", now + (double)c->ttl_s);
+    if (c->oid != NULL)
+        cJSON_AddStringToObject(p, "oid", c->oid);
+    cJSON_AddStringToObject(p, "preferred_username", c->upn);
+    cJSON_AddStringToObject(p, "upn", c->upn);
+    cJSON_AddStringToObject(p, "scp", "access_as_user");
+    cJSON_AddStringToObject(p, "sub", c->sub);
+    cJSON_AddStringToObject(p, "tid", c->tid);
+    uti = gh_devissuer_b64url(rnd, sizeof(rnd));
+    cJSON_AddStringToObject(p, "uti", uti);
+    free(uti);
+    cJSON_AddStringToObject(p, "ver", "2.0");
+    st = gh_devissuer_sign_claims(k, p, out_token, err);
+    cJSON_Delete(p);
     return st;
 }
 
@@ -312,8 +361,9 @@ bool gh_devissuer_is_loopback(const char *host)
     return false;
 }
 
-static enum MHD_Result gh_devissuer_send(struct MHD_Connection *conn, unsigned status,
-                                         const char *body)
+static enum MHD_Result gh_devissuer_reply(struct MHD_Connection *conn, unsigned status,
+                                          const char *ctype, const char *body,
+                                          const char *location)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -321,33 +371,372 @@ static enum MHD_Result gh_devissuer_send(struct MHD_Connection *conn, unsigned s
 
     if (resp == NULL)
         return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Content-Type", ctype);
     MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (location != NULL)
+        MHD_add_response_header(resp, "Location", location);
     rc = MHD_queue_response(conn, status, resp);
     MHD_destroy_response(resp);
     return rc;
 }
 
-/* The MHD handler: two GET paths, everything else 404/405. Bodies are ignored (none expected). */
+static enum MHD_Result gh_devissuer_send(struct MHD_Connection *conn, unsigned status,
+                                         const char *body)
+{
+    return gh_devissuer_reply(conn, status, "application/json", body, NULL);
+}
+
+/* An OAuth error reply (RFC 6749 §5.2). */
+static enum MHD_Result gh_devissuer_oauth_error(struct MHD_Connection *conn, unsigned status,
+                                                const char *code, const char *desc)
+{
+    cJSON *j = cJSON_CreateObject();
+    char *text;
+    enum MHD_Result rc;
+
+    cJSON_AddStringToObject(j, "error", code);
+    cJSON_AddStringToObject(j, "error_description", desc);
+    text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    rc = gh_devissuer_send(conn, status, text != NULL ? text : "{}");
+    cJSON_free(text);
+    return rc;
+}
+
+/* A parameter of the request: the POST form's, else the query's; copied into out (cap bytes).
+ * False when absent, malformed or too long. */
+static bool gh_devissuer_param(struct MHD_Connection *conn, const struct gh_devissuer_req *q,
+                               const char *name, char *out, size_t cap)
+{
+    const char *v;
+
+    if (q != NULL && q->len > 0 && gh_http_form_get(q->body, q->len, name, out, cap, NULL) == GH_OK)
+        return true;
+    v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, name);
+    if (v == NULL || strlen(v) >= cap)
+        return false;
+    memcpy(out, v, strlen(v) + 1);
+    return true;
+}
+
+/* base64url(SHA-256(s)) into out (>= 44 bytes): RFC 7636 S256. */
+static void gh_devissuer_s256(const char *s, char *out, size_t cap)
+{
+    unsigned char md[SHA256_DIGEST_LENGTH];
+    char *b;
+
+    SHA256((const unsigned char *)s, strlen(s), md);
+    b = gh_devissuer_b64url(md, sizeof(md));
+    snprintf(out, cap, "%s", b);
+    free(b);
+}
+
+static void gh_devissuer_html(struct gh_buf *b, enum gh_status *st, const char *s)
+{
+    for (; *s != '\0' && *st == GH_OK; s++) {
+        if (*s == '<')
+            gh_buf_cat(b, st, "&lt;");
+        else if (*s == '>')
+            gh_buf_cat(b, st, "&gt;");
+        else if (*s == '&')
+            gh_buf_cat(b, st, "&amp;");
+        else if (*s == '"')
+            gh_buf_cat(b, st, "&quot;");
+        else
+            *st = gh_buf_append(b, s, 1, NULL);
+    }
+}
+
+/* Is uri an http(s) URL on a loopback host? The development issuer sends codes nowhere else. */
+static bool gh_devissuer_redirect_ok(const char *uri)
+{
+    char host[64];
+    const char *h, *e;
+    size_t n;
+
+    if (strncmp(uri, "http://", 7) == 0)
+        h = uri + 7;
+    else if (strncmp(uri, "https://", 8) == 0)
+        h = uri + 8;
+    else
+        return false;
+    if (*h == '[') {
+        e = strchr(h, ']');
+        if (e == NULL)
+            return false;
+        h++;
+    } else {
+        e = h + strcspn(h, ":/?#@");
+    }
+    n = (size_t)(e - h);
+    if (n == 0 || n >= sizeof(host) || strchr(uri, '@') != NULL)
+        return false;
+    memcpy(host, h, n);
+    host[n] = '\0';
+    return gh_devissuer_is_loopback(host) || strcmp(host, "localhost") == 0;
+}
+
+/* The authorization endpoint: the page of buttons, or (upn= chosen) a code and a 302. */
+static enum MHD_Result gh_devissuer_authorize(struct gh_devissuer *d, struct MHD_Connection *conn,
+                                              const struct gh_devissuer_req *q)
+{
+    static const char *const names[] = {"client_id",      "redirect_uri",  "response_type",
+                                        "scope",          "state",         "nonce",
+                                        "code_challenge", "code_challenge_method",
+                                        "response_mode"};
+    char client[256], redirect[512], rtype[32], method[16], challenge[64], nonce[256];
+    char state[256] = "", upn[GH_DEVISSUER_CLAIM_MAX + 1];
+    struct gh_buf b;
+    enum gh_status st = GH_OK;
+    enum MHD_Result rc;
+    char *text;
+    size_t len, user = 0;
+    time_t now = time(NULL);
+
+    if (!gh_devissuer_param(conn, q, "client_id", client, sizeof(client)) ||
+        strcmp(client, d->client_id) != 0)
+        return gh_devissuer_oauth_error(conn, 400, "unauthorized_client",
+                                        "unknown client_id (the demo's admin app only)");
+    if (!gh_devissuer_param(conn, q, "redirect_uri", redirect, sizeof(redirect)) ||
+        !gh_devissuer_redirect_ok(redirect))
+        return gh_devissuer_oauth_error(conn, 400, "invalid_request",
+                                        "redirect_uri must be a loopback http(s) URL");
+    if (!gh_devissuer_param(conn, q, "response_type", rtype, sizeof(rtype)) ||
+        strcmp(rtype, "code") != 0)
+        return gh_devissuer_oauth_error(conn, 400, "unsupported_response_type",
+                                        "response_type must be code");
+    if (!gh_devissuer_param(conn, q, "code_challenge_method", method, sizeof(method)) ||
+        strcmp(method, "S256") != 0 ||
+        !gh_devissuer_param(conn, q, "code_challenge", challenge, sizeof(challenge)) ||
+        strlen(challenge) != 43)
+        return gh_devissuer_oauth_error(conn, 400, "invalid_request",
+                                        "PKCE with code_challenge_method=S256 is required");
+    if (!gh_devissuer_param(conn, q, "nonce", nonce, sizeof(nonce)) || nonce[0] == '\0')
+        return gh_devissuer_oauth_error(conn, 400, "invalid_request", "nonce is required");
+    gh_devissuer_param(conn, q, "state", state, sizeof(state));
+    gh_buf_init(&b, 64 * 1024);
+    if (gh_devissuer_param(conn, q, "upn", upn, sizeof(upn))) {
+        struct gh_devissuer_code *slot = &d->codes[0];
+        unsigned char rnd[32];
+        char *code;
+        for (user = 0; user < d->nusers && strcmp(d->users[user].upn, upn) != 0; user++)
+            ;
+        if (user == d->nusers) {
+            gh_buf_free(&b);
+            return gh_devissuer_oauth_error(conn, 400, "access_denied", "no such demo user");
+        }
+        for (size_t i = 0; i < GH_DEVISSUER_CODES_MAX; i++) {
+            struct gh_devissuer_code *c = &d->codes[i];
+            if (!c->used || now - c->created > GH_DEVISSUER_CODE_TTL) {
+                slot = c;
+                break;
+            }
+            if (c->created < slot->created)
+                slot = c;
+        }
+        if (RAND_bytes(rnd, (int)sizeof(rnd)) != 1) {
+            gh_buf_free(&b);
+            return gh_devissuer_oauth_error(conn, 500, "server_error", "no random bytes");
+        }
+        code = gh_devissuer_b64url(rnd, sizeof(rnd));
+        memset(slot, 0, sizeof(*slot));
+        slot->used = true;
+        slot->created = now;
+        slot->user = user;
+        snprintf(slot->code, sizeof(slot->code), "%s", code);
+        snprintf(slot->redirect_uri, sizeof(slot->redirect_uri), "%s", redirect);
+        snprintf(slot->nonce, sizeof(slot->nonce), "%s", nonce);
+        snprintf(slot->challenge, sizeof(slot->challenge), "%s", challenge);
+        gh_buf_cat(&b, &st, redirect);
+        gh_buf_cat(&b, &st, strchr(redirect, '?') != NULL ? "&code=" : "?code=");
+        gh_buf_cat(&b, &st, code);
+        free(code);
+        gh_buf_cat(&b, &st, "&state=");
+        gh_http_url_encode(&b, &st, state);
+        rc = st ? gh_devissuer_oauth_error(conn, 500, "server_error", "redirect too long")
+                : gh_devissuer_reply(conn, 302, "text/plain", "", gh_buf_str(&b));
+        gh_buf_free(&b);
+        return rc;
+    }
+    gh_buf_cat(&b, &st,
+               "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+               "<title>Development issuer: sign in (NOT FOR PRODUCTION)</title></head>\n<body>\n"
+               "<h1>Development issuer of <code>gatehouse demo</code></h1>\n"
+               "<p><strong>NOT FOR PRODUCTION</strong>: there are no passwords here. Anyone who "
+               "can reach this page signs in as anyone listed.</p>\n");
+    for (size_t u = 0; u < d->nusers; u++) {
+        gh_buf_cat(&b, &st, "<form method=\"post\" action=\"");
+        gh_devissuer_html(&b, &st, d->authorize_path);
+        gh_buf_cat(&b, &st, "\">\n");
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            char v[512];
+            if (!gh_devissuer_param(conn, q, names[i], v, sizeof(v)))
+                continue;
+            gh_buf_cat(&b, &st, "<input type=\"hidden\" name=\"");
+            gh_buf_cat(&b, &st, names[i]);
+            gh_buf_cat(&b, &st, "\" value=\"");
+            gh_devissuer_html(&b, &st, v);
+            gh_buf_cat(&b, &st, "\">\n");
+        }
+        gh_buf_cat(&b, &st, "<input type=\"hidden\" name=\"upn\" value=\"");
+        gh_devissuer_html(&b, &st, d->users[u].upn);
+        gh_buf_cat(&b, &st, "\">\n<button type=\"submit\">Sign in as ");
+        gh_devissuer_html(&b, &st, d->users[u].upn);
+        gh_buf_cat(&b, &st, "</button>\n</form>\n");
+    }
+    gh_buf_cat(&b, &st, "</body></html>\n");
+    if (st) {
+        gh_buf_free(&b);
+        return gh_devissuer_oauth_error(conn, 500, "server_error", "page too large");
+    }
+    text = gh_buf_steal(&b, &len);
+    rc = gh_devissuer_reply(conn, 200, "text/html; charset=utf-8", text, NULL);
+    free(text);
+    return rc;
+}
+
+/* The token endpoint: authorization_code grant with PKCE S256 and the client's credentials. */
+static enum MHD_Result gh_devissuer_token(struct gh_devissuer *d, struct MHD_Connection *conn,
+                                          const struct gh_devissuer_req *q)
+{
+    char grant[64], code[64], client[256], secret[256] = "", redirect[512], verifier[129];
+    char s256[64], *id_token = NULL, *access = NULL, *text;
+    struct gh_devissuer_code c;
+    time_t now = time(NULL);
+    bool found = false;
+    enum gh_status st;
+    enum MHD_Result rc;
+    cJSON *p, *j;
+    double t = (double)now;
+
+    if (q == NULL || q->too_large ||
+        gh_http_form_get(q->body, q->len, "grant_type", grant, sizeof(grant), NULL) != GH_OK ||
+        strcmp(grant, "authorization_code") != 0)
+        return gh_devissuer_oauth_error(conn, 400, "unsupported_grant_type",
+                                        "grant_type must be authorization_code");
+    if (gh_http_form_get(q->body, q->len, "code", code, sizeof(code), NULL) != GH_OK)
+        return gh_devissuer_oauth_error(conn, 400, "invalid_request", "code is required");
+    /* single use: the code leaves the table whatever follows */
+    for (size_t i = 0; i < GH_DEVISSUER_CODES_MAX && !found; i++) {
+        if (d->codes[i].used && strcmp(d->codes[i].code, code) == 0) {
+            c = d->codes[i];
+            memset(&d->codes[i], 0, sizeof(d->codes[i]));
+            found = true;
+        }
+    }
+    if (!found || now - c.created > GH_DEVISSUER_CODE_TTL)
+        return gh_devissuer_oauth_error(conn, 400, "invalid_grant",
+                                        "the code is unknown, expired or already used");
+    if (gh_http_form_get(q->body, q->len, "client_id", client, sizeof(client), NULL) != GH_OK ||
+        strcmp(client, d->client_id) != 0)
+        return gh_devissuer_oauth_error(conn, 401, "invalid_client", "wrong client_id");
+    gh_http_form_get(q->body, q->len, "client_secret", secret, sizeof(secret), NULL);
+    if (d->client_secret != NULL && strcmp(secret, d->client_secret) != 0)
+        return gh_devissuer_oauth_error(conn, 401, "invalid_client", "wrong client_secret");
+    if (gh_http_form_get(q->body, q->len, "redirect_uri", redirect, sizeof(redirect), NULL) !=
+            GH_OK ||
+        strcmp(redirect, c.redirect_uri) != 0)
+        return gh_devissuer_oauth_error(conn, 400, "invalid_grant",
+                                        "redirect_uri is not the authorization request's");
+    if (gh_http_form_get(q->body, q->len, "code_verifier", verifier, sizeof(verifier), NULL) !=
+        GH_OK)
+        return gh_devissuer_oauth_error(conn, 400, "invalid_grant", "code_verifier is required");
+    gh_devissuer_s256(verifier, s256, sizeof(s256));
+    if (strcmp(s256, c.challenge) != 0)
+        return gh_devissuer_oauth_error(conn, 400, "invalid_grant",
+                                        "PKCE: the code_verifier does not match the challenge");
+    p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "aud", d->client_id);
+    cJSON_AddStringToObject(p, "iss", d->issuer);
+    cJSON_AddNumberToObject(p, "iat", t);
+    cJSON_AddNumberToObject(p, "nbf", t);
+    cJSON_AddNumberToObject(p, "exp", t + GH_DEVISSUER_SIGNIN_TTL);
+    cJSON_AddStringToObject(p, "sub", d->users[c.user].sub);
+    cJSON_AddStringToObject(p, "oid", d->users[c.user].sub);
+    cJSON_AddStringToObject(p, "tid", d->tid);
+    cJSON_AddStringToObject(p, "preferred_username", d->users[c.user].upn);
+    cJSON_AddStringToObject(p, "name", d->users[c.user].name);
+    cJSON_AddStringToObject(p, "nonce", c.nonce);
+    cJSON_AddStringToObject(p, "ver", "2.0");
+    st = gh_devissuer_sign_claims(d->key, p, &id_token, NULL);
+    cJSON_Delete(p);
+    if (st == GH_OK) {
+        struct gh_devissuer_claims ac = {d->issuer,
+                                         d->api_audience,
+                                         d->tid,
+                                         d->users[c.user].sub,
+                                         d->users[c.user].upn,
+                                         d->users[c.user].sub,
+                                         GH_DEVISSUER_SIGNIN_TTL};
+        st = gh_devissuer_mint(d->key, &ac, &access, NULL);
+    }
+    if (st) {
+        free(id_token);
+        return gh_devissuer_oauth_error(conn, 500, "server_error", "signing failed");
+    }
+    j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "id_token", id_token);
+    cJSON_AddStringToObject(j, "access_token", access);
+    cJSON_AddStringToObject(j, "token_type", "Bearer");
+    cJSON_AddNumberToObject(j, "expires_in", GH_DEVISSUER_SIGNIN_TTL);
+    text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    free(id_token);
+    free(access);
+    rc = gh_devissuer_send(conn, 200, text != NULL ? text : "{}");
+    cJSON_free(text);
+    return rc;
+}
+
+static void gh_devissuer_done(void *cls, struct MHD_Connection *conn, void **req_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    free(*req_cls);
+    *req_cls = NULL;
+}
+
+/* The MHD handler: discovery, JWKS and (when configured) the sign-in endpoints; everything else
+ * 404/405. A POST body is read whole (capped) before the answer. */
 static enum MHD_Result gh_devissuer_answer(void *cls, struct MHD_Connection *conn, const char *url,
                                            const char *method, const char *version,
                                            const char *upload_data, size_t *upload_data_size,
                                            void **req_cls)
 {
-    const struct gh_devissuer *d = cls;
-    static int gh_devissuer_seen;
+    struct gh_devissuer *d = cls;
+    struct gh_devissuer_req *q = *req_cls;
+    bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 
     (void)version;
-    (void)upload_data;
-    if (*req_cls == NULL) {
-        *req_cls = &gh_devissuer_seen; /* answer once the request is complete */
+    if (q == NULL) {
+        *req_cls = gh_xcalloc(1, sizeof(struct gh_devissuer_req));
         return MHD_YES;
     }
     if (*upload_data_size != 0) {
-        *upload_data_size = 0; /* discard */
+        if (q->len + *upload_data_size > GH_DEVISSUER_FORM_MAX) {
+            q->too_large = true;
+        } else {
+            memcpy(q->body + q->len, upload_data, *upload_data_size);
+            q->len += *upload_data_size;
+            q->body[q->len] = '\0';
+        }
+        *upload_data_size = 0;
         return MHD_YES;
     }
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+    if (d->signin_on && strcmp(url, d->authorize_path) == 0 &&
+        (get || strcmp(method, "POST") == 0)) {
+        if (q->too_large)
+            return gh_devissuer_oauth_error(conn, 413, "invalid_request", "form too large");
+        return gh_devissuer_authorize(d, conn, get ? NULL : q);
+    }
+    if (d->signin_on && strcmp(url, d->token_path) == 0) {
+        if (strcmp(method, "POST") != 0)
+            return gh_devissuer_send(conn, 405, "{\"error\":\"method not allowed\"}");
+        return gh_devissuer_token(d, conn, q);
+    }
+    if (!get)
         return gh_devissuer_send(conn, 405, "{\"error\":\"method not allowed\"}");
     if (strcmp(url, d->disc_path) == 0)
         return gh_devissuer_send(conn, 200, d->disc_doc);
@@ -365,6 +754,21 @@ static void gh_devissuer_docs(struct gh_devissuer *d, const char *base, const ch
     snprintf(jwks_url, sizeof(jwks_url), "%s%s", base, d->jwks_path);
     cJSON_AddStringToObject(doc, "issuer", d->issuer);
     cJSON_AddStringToObject(doc, "jwks_uri", jwks_url);
+    if (d->signin_on) {
+        char u[320];
+        snprintf(u, sizeof(u), "%s%s", base, d->authorize_path);
+        cJSON_AddStringToObject(doc, "authorization_endpoint", u);
+        snprintf(u, sizeof(u), "%s%s", base, d->token_path);
+        cJSON_AddStringToObject(doc, "token_endpoint", u);
+        arr = cJSON_AddArrayToObject(doc, "response_types_supported");
+        cJSON_AddItemToArray(arr, cJSON_CreateString("code"));
+        arr = cJSON_AddArrayToObject(doc, "code_challenge_methods_supported");
+        cJSON_AddItemToArray(arr, cJSON_CreateString("S256"));
+        arr = cJSON_AddArrayToObject(doc, "scopes_supported");
+        cJSON_AddItemToArray(arr, cJSON_CreateString("openid"));
+        cJSON_AddItemToArray(arr, cJSON_CreateString("profile"));
+        cJSON_AddItemToArray(arr, cJSON_CreateString("email"));
+    }
     arr = cJSON_AddArrayToObject(doc, "id_token_signing_alg_values_supported");
     cJSON_AddItemToArray(arr, cJSON_CreateString("RS256"));
     arr = cJSON_AddArrayToObject(doc, "subject_types_supported");
@@ -396,8 +800,9 @@ static void gh_devissuer_docs(struct gh_devissuer *d, const char *base, const ch
  * trust) keys that belong to nobody. Not thread-safe; call once at start-up.
  */
 enum gh_status gh_devissuer_start(const char *host, int port, const char *tid,
-                                  const struct gh_devissuer_key *k, struct gh_devissuer **out,
-                                  struct gh_err *err)
+                                  const struct gh_devissuer_key *k,
+                                  const struct gh_devissuer_signin *signin,
+                                  struct gh_devissuer **out, struct gh_err *err)
 {
     struct gh_devissuer *d;
     struct sockaddr_storage ss;
@@ -450,11 +855,31 @@ enum gh_status gh_devissuer_start(const char *host, int port, const char *tid,
     snprintf(d->disc_path, sizeof(d->disc_path), "/%.64s/v2.0/.well-known/openid-configuration",
              tid);
     snprintf(d->jwks_path, sizeof(d->jwks_path), "/%.64s/discovery/v2.0/keys", tid);
+    snprintf(d->authorize_path, sizeof(d->authorize_path), "/%.64s/oauth2/v2.0/authorize", tid);
+    snprintf(d->token_path, sizeof(d->token_path), "/%.64s/oauth2/v2.0/token", tid);
+    snprintf(d->tid, sizeof(d->tid), "%.64s", tid);
+    d->key = k;
+    if (signin != NULL) {
+        GH_ASSERT(signin->nusers <= GH_DEVISSUER_USERS_MAX && signin->client_id != NULL &&
+                  signin->api_audience != NULL);
+        d->signin_on = true;
+        d->client_id = gh_xstrdup(signin->client_id);
+        d->client_secret =
+            signin->client_secret != NULL ? gh_xstrdup(signin->client_secret) : NULL;
+        d->api_audience = gh_xstrdup(signin->api_audience);
+        for (size_t i = 0; i < signin->nusers; i++) {
+            d->users[i].upn = gh_xstrdup(signin->users[i].upn);
+            d->users[i].sub = gh_xstrdup(signin->users[i].sub);
+            d->users[i].name = gh_xstrdup(signin->users[i].name);
+        }
+        d->nusers = signin->nusers;
+    }
     snprintf(d->issuer, sizeof(d->issuer), "%s/%.64s/v2.0", base, tid);
     snprintf(d->disc_url, sizeof(d->disc_url), "%s%s", base, d->disc_path);
     gh_devissuer_docs(d, base, tid, k);
     d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, gh_devissuer_answer, d,
                               MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+                              MHD_OPTION_NOTIFY_COMPLETED, gh_devissuer_done, NULL,
                               MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
     if (d->mhd == NULL) {
         close(fd);
@@ -478,6 +903,17 @@ void gh_devissuer_stop(struct gh_devissuer *d)
         MHD_stop_daemon(d->mhd);
     cJSON_free(d->disc_doc);
     cJSON_free(d->jwks_doc);
+    free(d->client_id);
+    if (d->client_secret != NULL)
+        OPENSSL_cleanse(d->client_secret, strlen(d->client_secret));
+    free(d->client_secret);
+    free(d->api_audience);
+    for (size_t i = 0; i < d->nusers; i++) {
+        free(d->users[i].upn);
+        free(d->users[i].sub);
+        free(d->users[i].name);
+    }
+    OPENSSL_cleanse(d->codes, sizeof(d->codes));
     free(d);
 }
 

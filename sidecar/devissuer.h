@@ -5,8 +5,14 @@
  *   GET /<tid>/v2.0/.well-known/openid-configuration   the discovery document
  *   GET /<tid>/discovery/v2.0/keys                     the JWKS (one RSA-2048 key)
  * and an RS256 signer for access tokens with Entra's claims, so a decision can be tried
- * without a tenant. It has no login, no client authentication and no token endpoint: whoever can
- * read its key file mints any identity. That is why it binds loopback addresses only, writes its
+ * without a tenant. With sign-in configured (gh_devissuer_signin) it also serves
+ *   GET|POST /<tid>/oauth2/v2.0/authorize   a page of "Sign in as <upn>" buttons (no passwords);
+ *                                           a choice (upn=) issues a one-time code bound to
+ *                                           client_id, redirect_uri, nonce and code_challenge
+ *   POST /<tid>/oauth2/v2.0/token           code (single use) + PKCE S256 + client id/secret ->
+ *                                           an RS256 ID token with the nonce, and an access token
+ * so the admin page's sign-in can be tried too. Its "login" is a button: whoever can reach it
+ * or read its key file is anyone they like. That is why it binds loopback addresses only, writes its
  * key 0600, says what it is in both documents and logs a warning when it starts.
  *
  * Ownership: every _new/_create/_load/_start result is owned by the caller and freed by its
@@ -57,14 +63,31 @@ enum gh_status gh_devissuer_mint(const struct gh_devissuer_key *k,
 
 /* ---- the HTTP endpoint ---- */
 struct gh_devissuer;
+/* A user the sign-in page offers (strings borrowed for gh_devissuer_start, which copies them). */
+struct gh_devissuer_user {
+    const char *upn;  /* preferred_username */
+    const char *sub;  /* sub and oid */
+    const char *name; /* display name */
+};
+/* The sign-in endpoints' client and users (borrowed for gh_devissuer_start, copied). */
+#define GH_DEVISSUER_USERS_MAX 8
+struct gh_devissuer_signin {
+    const char *client_id;     /* the only client the authorization endpoint serves */
+    const char *client_secret; /* required at the token endpoint, or NULL */
+    const char *api_audience;  /* aud of the access token the token endpoint also returns */
+    const struct gh_devissuer_user *users;
+    size_t nusers; /* at most GH_DEVISSUER_USERS_MAX */
+};
 /* True when host is a numeric loopback address (127.0.0.0/8 or ::1). */
 bool gh_devissuer_is_loopback(const char *host);
 /* Serve discovery and JWKS for tenant tid (a GUID) on host:port (port 0: a free one), signed
- * with k (borrowed until gh_devissuer_stop). Refuses (GH_E_INVALID) a host that is not a
- * loopback address. Logs the not-for-production warning. */
+ * with k (borrowed until gh_devissuer_stop), and the sign-in endpoints when signin is not NULL.
+ * Refuses (GH_E_INVALID) a host that is not a loopback address. Logs the not-for-production
+ * warning. */
 enum gh_status gh_devissuer_start(const char *host, int port, const char *tid,
-                                  const struct gh_devissuer_key *k, struct gh_devissuer **out,
-                                  struct gh_err *err);
+                                  const struct gh_devissuer_key *k,
+                                  const struct gh_devissuer_signin *signin,
+                                  struct gh_devissuer **out, struct gh_err *err);
 void gh_devissuer_stop(struct gh_devissuer *d);                       /* NULL is a no-op */
 const char *gh_devissuer_issuer(const struct gh_devissuer *d);        /* http://h:p/<tid>/v2.0 */
 const char *gh_devissuer_discovery_url(const struct gh_devissuer *d); /* its discovery URL */

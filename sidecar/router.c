@@ -15,6 +15,7 @@
 static void *gh_router_scim_ctx, *gh_router_authz_ctx, *gh_router_admin_ctx;
 static void *gh_router_explain_ctx;
 static void *gh_router_authzen_ctx;
+static void *gh_router_signin_ctx;
 
 /* Each row names the credential its requests need (checked when the headers are complete, before
  * any body is read) and its body cap: the authz routes take small JSON documents, SCIM takes
@@ -97,6 +98,18 @@ static const struct gh_route gh_routes[] = {
      &gh_router_authzen_ctx},
     {"GET", "/.well-known/authzen-configuration", GH_ROUTE_EXACT, authz_authzen_handle_metadata,
      authz_authzen_render_error, "authzen_metadata", NULL, GH_CAP_BODY_OPS, &gh_router_authzen_ctx},
+    /* the admin page's sign-in with Entra ID (authz/signin.c): login and callback are public by
+     * design (the identity provider authenticates; state, cookie and PKCE bind the two), logout
+     * needs the session and its CSRF token; /admin/v1/session is an admin route */
+    {"GET", "/admin/login", GH_ROUTE_EXACT, authz_signin_handle_login, authz_signin_render_error,
+     "admin_signin", NULL, GH_CAP_BODY_OPS, &gh_router_signin_ctx},
+    {"GET", "/admin/callback", GH_ROUTE_EXACT, authz_signin_handle_callback,
+     authz_signin_render_error, "admin_signin", NULL, GH_CAP_BODY_OPS, &gh_router_signin_ctx},
+    {"POST", "/admin/logout", GH_ROUTE_EXACT, authz_signin_handle_logout, authz_signin_render_error,
+     "admin_signin", authz_signin_logout_auth, GH_CAP_BODY_OPS, &gh_router_signin_ctx},
+    {"GET", "/admin/v1/session", GH_ROUTE_EXACT, authz_signin_handle_session,
+     policy_admin_render_error, "admin", policy_admin_auth, GH_CAP_BODY_ADMIN,
+     &gh_router_admin_ctx},
 };
 
 #define GH_NROUTES (sizeof(gh_routes) / sizeof(gh_routes[0]))
@@ -109,6 +122,7 @@ void gh_router_bind(const struct gh_router_ctx *ctx)
     gh_router_admin_ctx = ctx->admin;
     gh_router_explain_ctx = ctx->explain;
     gh_router_authzen_ctx = ctx->authzen;
+    gh_router_signin_ctx = ctx->signin;
 }
 
 /* See router.h. Thread-safe (the table is immutable). */

@@ -140,7 +140,7 @@ START_TEST(loopback_only)
         ck_assert_msg(gh_devissuer_is_loopback(cases[i].host) == cases[i].loopback, "%s",
                       cases[i].host);
     /* refused before a key is even looked at */
-    ck_assert_int_eq(gh_devissuer_start("0.0.0.0", 0, "t", NULL, &d, &err), GH_E_INVALID);
+    ck_assert_int_eq(gh_devissuer_start("0.0.0.0", 0, "t", NULL, NULL, &d, &err), GH_E_INVALID);
     ck_assert_ptr_nonnull(strstr(err.msg, "not for production"));
     ck_assert_ptr_null(d);
 }

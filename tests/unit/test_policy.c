@@ -24,8 +24,10 @@ START_TEST(example_file_parses)
     struct gh_err err = {0};
     ck_assert_msg(policy_doc_load("policies/examples/policy.json", &doc, &err) == GH_OK, "%s",
                   err.msg);
-    ck_assert_uint_eq(doc->ngroups, 2);
+    ck_assert_uint_eq(doc->ngroups, 3);
     ck_assert_str_eq(doc->groups[0].name, "Payroll Analysts");
+    ck_assert_str_eq(doc->groups[2].name, "Gatehouse Admins"); /* the demo's GATEHOUSE_ADMIN_GROUP */
+    ck_assert_uint_eq(doc->groups[2].ngrants, 0);
     ck_assert_str_eq(doc->groups[0].key, "payroll analysts");
     ck_assert_int_eq(doc->groups[0].source, POLICY_SOURCE_FILE);
     ck_assert(policy_grants_allow(doc->groups[0].grants, doc->groups[0].ngrants, "payroll",
