@@ -313,6 +313,7 @@ browser-test: all
 	  --no-audit --no-fund --loglevel=error >/dev/null
 	$(Q)GH_BINARY=$(abspath $(BUILD)/gatehouse) GH_BROWSER_ARTIFACTS=$(abspath $(BUILD)/browser-artifacts) \
 	  node tests/browser/run.mjs
+
 # The admin page's files (tests/check-www.sh): app.js parses as an ES module; no inline script or
 # style (the CSP blocks them), no foreign origin, no HTML built from strings, no browser storage.
 check-www:

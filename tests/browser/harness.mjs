@@ -117,23 +117,31 @@ export async function browserLaunch() {
     return browser;
 }
 
-// A fresh context (its own cookies) at 1280x800 with bounded waits; every console error and
-// uncaught page error lands in ctx.problems.
+// A fresh context (its own cookies) at 1280x800 with bounded waits. Every page it opens
+// collects its console errors and uncaught errors in page.problems.
 export async function newContext(base) {
     const context = await browser.newContext({ viewport: VIEWPORT, baseURL: base });
     context.setDefaultTimeout(5000);
     context.setDefaultNavigationTimeout(10000);
-    context.problems = [];
-    context.on('page', (page) => watchPage(context, page));
+    context.on('page', watchPage);
     return context;
 }
 
-function watchPage(context, page) {
+function watchPage(page) {
+    if (page.problems !== undefined)
+        return;
+    page.problems = [];
     page.on('console', (msg) => {
         if (msg.type() === 'error')
-            context.problems.push(`console error on ${page.url()}: ${msg.text()}`);
+            page.problems.push(`console error on ${page.url()}: ${msg.text()}`);
     });
-    page.on('pageerror', (e) => context.problems.push(`page error on ${page.url()}: ${e.message}`));
+    page.on('pageerror', (e) => page.problems.push(`page error on ${page.url()}: ${e.message}`));
+}
+
+export async function openPage(context) {
+    const page = await context.newPage();
+    watchPage(page);
+    return page;
 }
 
 async function browserStop() {
@@ -180,16 +188,25 @@ export function shotPath(name) {
     return path.join(ARTIFACTS, `${name}.png`);
 }
 
-// Sign in through the page and the development issuer's page as upn; leaves page where the
-// callback led (the page for an admin, a refusal otherwise).
-export async function signIn(page, upn) {
+// Sign in through the page and the development issuer's page as upn (shots: a name prefix for
+// screenshots of the sign-in panel and the issuer's page, or null). Resolves once the browser is
+// back on gatehouse: the page for an admin, the callback's refusal otherwise.
+export async function signIn(page, base, upn, shots = null) {
     await page.goto('/admin/');
-    await page.getByRole('link', { name: /sign in with entra id/i })
-        .or(page.getByRole('button', { name: /sign in with entra id/i })).first().click();
+    const link = page.locator('#signin-link');
+    await link.waitFor({ state: 'visible' });
+    if (shots !== null)
+        await page.screenshot({ path: shotPath(`${shots}-panel`) });
+    await link.click();
     // the development issuer's authorization endpoint: one button per demo user
-    await page.getByRole('button', { name: `Sign in as ${upn}` }).click();
-    await page.waitForURL((u) => u.pathname.startsWith('/admin/') &&
-        !u.pathname.startsWith('/admin/callback'), { timeout: 10000 }).catch(() => {});
+    const button = page.getByRole('button', { name: `Sign in as ${upn}` });
+    await button.waitFor({ state: 'visible' });
+    if (shots !== null)
+        await page.screenshot({ path: shotPath(`${shots}-issuer`) });
+    await button.click();
+    const origin = new URL(base).origin;
+    await page.waitForURL((u) => u.origin === origin, { timeout: 10000 });
+    await page.waitForLoadState('load');
 }
 
 // ---- the runner ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
     ALICE, ARTIFACTS, BOB, SRCDIR, VIEWPORT, browserLaunch, demoStart, eventually, newContext,
-    runTests, shotPath, signIn, stopAll,
+    openPage, runTests, shotPath, signIn, stopAll,
 } from './harness.mjs';
 
 const WATCHDOG_MS = 100000;
@@ -41,7 +41,7 @@ const SESSION_COOKIE = 'gh_admin_session';
 const env = {
     demo: null,
     admin: null,     // alice's signed-in context
-    page: null,      // its page
+    page: null,      // its page, the one whose console must stay clean
     contextsMade: [],
     contexts() { return this.contextsMade; },
 };
@@ -57,7 +57,7 @@ function needAdmin() {
     return env.page;
 }
 
-// An admin API call from the page itself (the session cookie; the CSRF token when given).
+// An admin API call from a page (its cookies; the CSRF token only when headers carry it).
 async function pageFetch(page, method, route, body, headers = {}) {
     return page.evaluate(async ({ method, route, body, headers }) => {
         const init = { method, headers: { ...headers }, credentials: 'same-origin' };
@@ -73,7 +73,7 @@ async function pageFetch(page, method, route, body, headers = {}) {
     }, { method, route, body, headers });
 }
 
-// The admin API with the bearer admin token, from Node (for expected values and set-up).
+// The admin API with the bearer admin token, from Node (expected values, checks of effects).
 async function adminApi(method, route, body) {
     const r = await fetch(env.demo.base + route, {
         method,
@@ -85,62 +85,69 @@ async function adminApi(method, route, body) {
     return { status: r.status, json: text ? JSON.parse(text) : null };
 }
 
+const view = (hash) => VIEWS.find((v) => v.hash === hash);
+
+// Click the nav link; wait until the view has rendered and loaded (app.js: #view carries
+// data-view=<route> and aria-busy="false").
 async function goView(page, v) {
-    await page.getByRole('navigation').getByRole('link', { name: v.name, exact: true }).click();
+    await page.locator('#nav').getByRole('link', { name: v.name, exact: true }).click();
     await page.waitForURL((u) => u.hash === `#/${v.hash}`);
     await viewReady(page, v);
 }
 
-// The view is shown and done loading.
 async function viewReady(page, v) {
-    await page.locator(`#view-${v.hash}`).waitFor({ state: 'visible' });
-    await page.locator('[aria-busy="true"]').first().waitFor({ state: 'detached' })
-        .catch(() => {});
+    await page.locator(`#view[data-view="${v.hash}"][aria-busy="false"]`).waitFor();
+    assert.equal(await page.locator('#view-heading').innerText(), v.name);
 }
 
-async function mainText(page) {
-    return page.locator('main').innerText();
+async function attr(locator, name) {
+    return locator.getAttribute(name);
 }
 
 // ---- the tests --------------------------------------------------------------------------------
 
 const tests = [
     { name: 'csp_header', fn: async () => {
-        const r = await fetch(`${env.demo.base}/admin/`);
-        assert.equal(r.status, 200);
-        const csp = r.headers.get('content-security-policy') || '';
-        assert.match(csp, /default-src 'self'/, `CSP: ${csp}`);
-        assert.match(csp, /frame-ancestors 'none'/, `CSP: ${csp}`);
+        for (const route of ['/admin/', '/admin/assets/app.js']) {
+            const r = await fetch(`${env.demo.base}${route}`);
+            assert.equal(r.status, 200, route);
+            const csp = r.headers.get('content-security-policy') || '';
+            assert.match(csp, /default-src 'self'/, `${route} CSP: ${csp}`);
+            assert.match(csp, /frame-ancestors 'none'/, `${route} CSP: ${csp}`);
+        }
     } },
 
-    { name: 'signin_admin_shows_status', fn: async () => {
+    { name: 'signin_admin_shows_her_and_status', fn: async () => {
         const c = await context();
-        const page = await c.newPage();
-        await signIn(page, ALICE);
-        await page.waitForURL((u) => u.pathname === '/admin/' &&
-            (u.hash === '' || u.hash === '#/status'));
-        await viewReady(page, VIEWS[0]);
-        await eventually(`${ALICE} shown`, async () =>
-            (await page.locator('body').innerText()).includes(ALICE));
-        // From here on every console error counts (the signed-out page's 401 on
-        // /admin/v1/session before the sign-in is expected and not one).
-        c.problems.length = 0;
+        const page = await openPage(c);
+        await signIn(page, env.demo.base, ALICE, 'signin');
+        assert.equal(new URL(page.url()).pathname, '/admin/', `after sign-in: ${page.url()}`);
+        await viewReady(page, view('status'));
+        await eventually(`${ALICE} in #session-user`, async () =>
+            (await page.locator('#session-user').innerText()).includes(ALICE));
+        await page.locator('#status-counts').waitFor();
+        assert.equal(await page.locator('#signin-panel').isVisible(), false);
+        // From here on every console error on this page counts (the 401 of
+        // /admin/v1/session on the signed-out page before the sign-in is expected).
+        page.problems.length = 0;
         env.admin = c;
         env.page = page;
     } },
 
     { name: 'non_admin_refused', fn: async () => {
         const c = await context();
-        const page = await c.newPage();
-        await signIn(page, BOB);
-        const text = await eventually('a refusal', async () => {
-            const t = await page.locator('body').innerText();
-            return /not an admin|not a member|not allowed|refused|denied/i.test(t) ? t : null;
-        });
-        assert.match(text, /Gatehouse Admins/, `the refusal names the admin group: ${text}`);
+        const page = await openPage(c);
+        await signIn(page, env.demo.base, BOB);
+        const text = await page.locator('body').innerText();
+        assert.match(text, /Not an administrator/, text);
+        assert.ok(text.includes(BOB), `the refusal names who signed in: ${text}`);
+        assert.ok(text.includes('Gatehouse Admins'), `the refusal names the admin group: ${text}`);
         await page.screenshot({ path: shotPath('refused-non-admin') });
-        const s = await pageFetch(page, 'GET', '/admin/v1/session');
-        assert.equal(s.status, 401, `bob's session: ${s.text}`);
+        assert.equal((await c.cookies()).some((k) => k.name === SESSION_COOKIE), false,
+            'no session cookie for bob');
+        await page.goto('/admin/');
+        await page.locator('#signin-panel').waitFor();
+        assert.equal(await page.locator('#app').isVisible(), false);
         const g = await pageFetch(page, 'GET', '/admin/v1/access-groups');
         assert.equal(g.status, 401, `bob reads access groups: ${g.text}`);
         await c.close();
@@ -160,7 +167,12 @@ const tests = [
     } },
 
     { name: 'csrf', fn: async () => {
-        const page = needAdmin();
+        needAdmin();
+        // a second page of alice's context (same cookie): its refusals log console errors,
+        // which must not land on the page whose console is checked
+        const page = await openPage(env.admin);
+        await page.goto('/admin/');
+        await page.locator('#app').waitFor();
         const probe = { name: 'CSRF Probe', grants: [{ dataset: 'payroll', actions: ['protect'] }] };
         const s = await pageFetch(page, 'GET', '/admin/v1/session');
         assert.equal(s.status, 200, s.text);
@@ -173,34 +185,37 @@ const tests = [
         let r = await pageFetch(page, 'POST', '/admin/v1/access-groups', probe);
         assert.equal(r.status, 403, r.text);
         assert.equal(r.json?.error, 'csrf', r.text);
-        // a wrong token
+        // a wrong one
         r = await pageFetch(page, 'POST', '/admin/v1/access-groups', probe,
             { 'X-CSRF-Token': 'x'.repeat(token.length) });
         assert.equal(r.status, 403, r.text);
-        // the right token from another origin (the context's cookie jar, a forged Origin)
+        assert.equal(r.json?.error, 'csrf', r.text);
+        // the right one, but from another origin (the context's cookie jar, a foreign Origin)
         const x = await env.admin.request.post(`${env.demo.base}/admin/v1/access-groups`, {
             headers: { 'X-CSRF-Token': token, Origin: 'http://evil.example' }, data: probe });
         assert.equal(x.status(), 403, await x.text());
         assert.equal((await x.json()).error, 'csrf');
         // nothing was created
         assert.equal((await adminApi('GET', '/admin/v1/access-groups/CSRF%20Probe')).status, 404);
-        // and the page's own request (token, same origin) works: the refusals were the CSRF check
+        // the page's own request (token, same origin) passes: the refusals were the CSRF check
         r = await pageFetch(page, 'POST', '/admin/v1/access-groups', probe, { 'X-CSRF-Token': token });
         assert.equal(r.status, 201, r.text);
         r = await pageFetch(page, 'DELETE', '/admin/v1/access-groups/CSRF%20Probe', undefined,
             { 'X-CSRF-Token': token });
         assert.equal(r.status, 204, r.text);
+        await page.close();
     } },
 
     { name: 'keyboard_reaches_named_nav_links', fn: async () => {
         const page = needAdmin();
         await page.goto('/admin/#/status');
-        await viewReady(page, VIEWS[0]);
+        await page.reload(); // focus starts at the top of a fresh document
+        await viewReady(page, view('status'));
         const reached = new Map();
         for (let i = 0; i < 60 && reached.size < VIEWS.length; i++) {
             await page.keyboard.press('Tab');
             const href = await page.evaluate(() => document.activeElement?.getAttribute('href'));
-            const v = VIEWS.find((w) => href && href.endsWith(`#/${w.hash}`));
+            const v = VIEWS.find((w) => href === `#/${w.hash}`);
             if (v !== undefined && !reached.has(v.name))
                 reached.set(v.name, await page.locator(':focus').ariaSnapshot());
         }
@@ -209,23 +224,31 @@ const tests = [
             assert.match(reached.get(v.name), new RegExp(`^- link "${v.name}"`),
                 `the ${v.name} link's accessible name: ${reached.get(v.name)}`);
         }
+        // Enter on a focused nav link opens its view
+        await page.locator('#nav a[href="#/links"]').focus();
+        await page.keyboard.press('Enter');
+        await viewReady(page, view('links'));
     } },
 
     { name: 'access_group_linked_by_scim_group', fn: async () => {
         const page = needAdmin();
-        await goView(page, VIEWS.find((v) => v.hash === 'access-groups'));
-        const form = page.locator('#access-group-form');
-        await form.getByLabel('Name').fill(NEW_GROUP);
-        await form.getByLabel('Dataset').first().fill('payroll');
-        await form.getByLabel('protect', { exact: true }).first().check();
-        await form.getByRole('button', { name: /create/i }).click();
-        await eventually(`${NEW_GROUP} listed`, async () =>
-            (await mainText(page)).includes(NEW_GROUP));
-        const created = await adminApi('GET', `/admin/v1/access-groups/${encodeURIComponent(NEW_GROUP)}`);
+        await goView(page, view('access-groups'));
+        await page.locator('#ag-name').fill(NEW_GROUP);
+        await page.locator('#ag-grant-dataset-0').fill('payroll');
+        await page.locator('#ag-grant-protect-0').check();
+        await page.locator('#ag-create').click();
+        await eventually('the create confirmed', async () =>
+            (await page.locator('#ag-result').innerText()).includes(NEW_GROUP));
+        const row = page.locator(`#ag-table tr[data-name="${NEW_GROUP}"]`);
+        await row.waitFor();
+        assert.equal(await attr(row, 'data-source'), 'admin');
+        assert.equal(await attr(row, 'data-link-state'), 'unlinked_access_group');
+        const created = await adminApi('GET',
+            `/admin/v1/access-groups/${encodeURIComponent(NEW_GROUP)}`);
         assert.equal(created.status, 200, 'the page created it');
-        assert.equal(created.json.link_state, 'unlinked_access_group');
+        assert.deepEqual(created.json.grants, [{ dataset: 'payroll', actions: ['protect'] }]);
 
-        // Entra provisions a group with that name
+        // Entra provisions a group of that name
         const r = await fetch(`${env.demo.base}/scim/v2/Groups`, {
             method: 'POST',
             headers: { Authorization: `Bearer ${env.demo.scimToken}`,
@@ -235,50 +258,48 @@ const tests = [
         });
         assert.equal(r.status, 201, await r.text());
 
-        const links = VIEWS.find((v) => v.hash === 'links');
-        await goView(page, links);
-        const row = page.locator('#links-table tr', { hasText: NEW_GROUP });
-        await eventually(`${NEW_GROUP} linked in Links`, async () => {
-            if (!/\blinked\b/i.test(await row.first().innerText())) {
-                await page.reload();
-                await viewReady(page, links);
-                return false;
-            }
-            return true;
-        });
-        assert.doesNotMatch(await row.first().innerText(), /unlinked/i);
-        await goView(page, VIEWS.find((v) => v.hash === 'access-groups'));
-        const ag = page.locator('#access-groups-table tr', { hasText: NEW_GROUP });
-        assert.match(await ag.first().innerText(), /\blinked\b/i);
+        await goView(page, view('links'));
+        const link = page.locator('#links-table tr[data-testid="link-row"]', { hasText: NEW_GROUP });
+        await link.waitFor();
+        assert.equal(await attr(link, 'data-state'), 'linked', await link.innerText());
+        assert.match(await link.innerText(), new RegExp(`${NEW_GROUP}[\\s\\S]*${NEW_GROUP}`),
+            'both the access group and the IdP group are named');
+        await goView(page, view('access-groups'));
+        assert.equal(await attr(row, 'data-link-state'), 'linked');
+        assert.match(await row.innerText(), /linked/);
     } },
 
     { name: 'explain_denial', fn: async () => {
         const page = needAdmin();
-        const q = 'user=bob%40demo.example&dataset=payroll&action=unprotect';
-        const want = (await adminApi('GET', `/admin/v1/explain?${q}`)).json;
+        const want = (await adminApi('GET',
+            '/admin/v1/explain?user=bob%40demo.example&dataset=payroll&action=unprotect')).json;
         assert.equal(want.decision.allowed, false, 'bob may not unprotect payroll');
-        await goView(page, VIEWS.find((v) => v.hash === 'explain'));
-        const form = page.locator('#explain-form');
-        await form.getByLabel('User').fill(BOB);
-        await form.getByLabel('Dataset').fill('payroll');
-        await form.getByLabel('Action').selectOption('unprotect');
-        await form.getByRole('button', { name: /explain/i }).click();
-        const out = page.locator('#explain-result');
-        const text = await eventually('the explanation', async () => {
-            const t = await out.innerText();
-            return t.includes(want.decision.reason) ? t : null;
-        });
-        assert.match(text, /denied/i);
         assert.ok(want.paths.length > 0, 'bob has a path (HR Writers)');
-        for (const p of want.paths) {
-            assert.ok(text.includes(p.idp_group.displayName), `path via ${p.idp_group.displayName}`);
-            assert.ok(text.includes(p.result), `path result "${p.result}"`);
+        await goView(page, view('explain'));
+        await page.locator('#explain-user').fill(BOB);
+        await page.locator('#explain-dataset').fill('payroll');
+        await page.locator('#explain-action').selectOption('unprotect');
+        await page.locator('#explain-submit').click();
+        const decision = page.locator('#explain-decision');
+        await decision.waitFor();
+        assert.equal(await attr(decision, 'data-allowed'), 'false');
+        assert.equal(await decision.innerText(), 'Denied');
+        assert.equal(await page.locator('#explain-reason').innerText(), want.decision.reason);
+        const paths = page.locator('#explain-paths li[data-testid="explain-path"]');
+        assert.equal(await paths.count(), want.paths.length);
+        for (const [i, p] of want.paths.entries()) {
+            const li = paths.nth(i);
+            assert.equal(await attr(li, 'data-result'), p.result);
+            const t = await li.innerText();
+            assert.ok(t.includes(BOB) && t.includes(p.idp_group.displayName), `path ${i}: ${t}`);
+            if (p.access_group !== null)
+                assert.ok(t.includes(p.access_group.name), `path ${i}: ${t}`);
         }
     } },
 
     { name: 'policy_dry_run', fn: async () => {
         const page = needAdmin();
-        // the running file, with Payroll Analysts dropped and HR Writers granted unprotect on
+        // the running file with Payroll Analysts dropped and HR Writers granted unprotect on
         // payroll: alice loses payroll, bob gains it
         const cand = JSON.parse(fs.readFileSync(
             path.join(SRCDIR, 'policies', 'examples', 'policy.json'), 'utf8'));
@@ -286,25 +307,30 @@ const tests = [
         cand.access_groups.find((g) => g.name === 'HR Writers').grants
             .push({ dataset: 'payroll', actions: ['unprotect'] });
         const want = (await adminApi('POST', '/admin/v1/policy/dry-run', cand)).json;
-        const alice = want.users.find((u) => u.userName === ALICE);
-        const bob = want.users.find((u) => u.userName === BOB);
-        assert.ok(alice?.lost.length > 0 && bob?.gained.length > 0, JSON.stringify(want.users));
+        const who = (upn) => want.users.find((u) => u.userName === upn);
+        assert.ok(who(ALICE)?.lost.length > 0 && who(BOB)?.gained.length > 0,
+            JSON.stringify(want.users));
 
-        await goView(page, VIEWS.find((v) => v.hash === 'policy'));
-        const form = page.locator('#policy-dry-run-form');
-        await form.getByRole('textbox').fill(JSON.stringify(cand, null, 2));
-        await form.getByRole('button', { name: /dry run/i }).click();
-        const out = page.locator('#policy-dry-run-result');
-        await eventually('the dry run', async () => (await out.innerText()).includes(BOB));
-        const aliceRow = out.locator('tr, li', { hasText: ALICE }).first();
-        const bobRow = out.locator('tr, li', { hasText: BOB }).first();
-        assert.match(await aliceRow.innerText(), /payroll/);
-        assert.match(await aliceRow.innerText(), /lo(st|ses)/i);
-        assert.match(await bobRow.innerText(), /payroll/);
-        assert.match(await bobRow.innerText(), /gain/i);
+        await goView(page, view('policy'));
+        await page.locator('#policy-text').fill(JSON.stringify(cand, null, 2));
+        await page.locator('#policy-dry-run').click();
+        await page.locator('#policy-summary').waitFor();
+        const rows = page.locator('#policy-users-table tr[data-testid="policy-user-row"]');
+        assert.equal(await rows.count(), want.users.length);
+        const cell = (upn, cls) => page.locator(
+            `#policy-users-table tr[data-user="${upn}"] td.${cls}`).innerText();
+        const listed = (xs) => xs.map((x) => `${x.dataset} ${x.action}`);
+        for (const x of listed(who(ALICE).lost))
+            assert.ok((await cell(ALICE, 'loss')).includes(x), `alice loses ${x}`);
+        for (const x of listed(who(BOB).gained))
+            assert.ok((await cell(BOB, 'gain')).includes(x), `bob gains ${x}`);
+        assert.match(await cell(BOB, 'gain'), /payroll unprotect/);
+        assert.match(await page.locator('#policy-summary').innerText(),
+            new RegExp(`${want.summary.gained} dataset actions gained, ${want.summary.lost} lost`));
         // a dry run applies nothing
         assert.equal((await adminApi('GET', '/admin/v1/access-groups/Payroll%20Analysts')).status,
             200);
+        await page.screenshot({ path: shotPath('policy-dry-run'), fullPage: true });
     } },
 
     { name: 'views_fit_1280x800_with_screenshots', fn: async () => {
@@ -318,8 +344,8 @@ const tests = [
     } },
 
     { name: 'no_console_errors', fn: async () => {
-        needAdmin();
-        assert.deepEqual(env.admin.problems, []);
+        const page = needAdmin();
+        assert.deepEqual(page.problems, []);
     } },
 ];
 
