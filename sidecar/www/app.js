@@ -335,6 +335,9 @@ async function api(method, path, opts = {}) {
             (data && data.message) || raw.slice(0, 200) || `HTTP ${resp.status}`, data);
         if (resp.status === 401 && !opts.quiet)
             signedOut(state.token ? 'The admin token was refused.' : 'Your session has ended: sign in again.');
+        /* removed from the admin group in Entra, or deactivated: the server ended the session */
+        else if (resp.status === 403 && err.error === 'forbidden' && !state.token && !opts.quiet)
+            signedOut(err.message);
         throw err;
     }
     if (raw && data === null)
@@ -377,7 +380,7 @@ function signedIn(session) {
     const name = u.displayName || u.userName || u.id;
     let who;
     if (session.via === 'token' || !name)
-        who = name ? `${name} (admin token)` : 'admin token';
+        who = 'admin token (break-glass)';
     else
         who = `${name}${u.userName && u.userName !== name ? ` <${u.userName}>` : ''}`;
     $('session-user').textContent = `Signed in: ${who}`;
@@ -1590,7 +1593,7 @@ function renderSettings(body, s) {
     body.appendChild(h('section', {class: 'card', 'aria-labelledby': 'settings-signin-h'},
         h('h3', {id: 'settings-signin-h', text: 'Sign-in'}),
         dl([
-            ['Signed in as', sess.via === 'token' && !u.userName ? 'admin token (break-glass)'
+            ['Signed in as', sess.via === 'token' ? 'admin token (break-glass)'
                 : `${u.displayName || u.userName || u.id || '?'}${u.userName && u.displayName ? ` <${u.userName}>` : ''}`],
             ['Via', sess.via === 'token' ? 'admin token' : sess.via === 'session' ? 'Entra ID sign-in (session cookie)' : sess.via],
             ['Session expires', sess.expires && sess.via !== 'token' ? timeEl(sess.expires) : undefined],
