@@ -228,13 +228,31 @@ export async function runTests(tests, env, perTestMs = 20000) {
             console.log(`ok   ${t.name} (${Date.now() - t0} ms)`);
         } catch (e) {
             failed++;
-            console.log(`FAIL ${t.name} (${Date.now() - t0} ms): ${e.stack || e}`);
-            await failureShots(t.name, env);
+            console.log(`FAIL ${t.name} (${Date.now() - t0} ms): ${describe(e)}`);
+            if (!e.dependent)
+                await failureShots(t.name, env);
         } finally {
             clearTimeout(timer);
         }
     }
     return { passed, failed };
+}
+
+// The message and the stack frames in the tests (not Node's or playwright-core's).
+function describe(e) {
+    if (!(e instanceof Error))
+        return String(e);
+    if (e.dependent)
+        return e.message;
+    const frames = (e.stack || '').split('\n').filter((l) => /^\s+at .*tests\/browser\/[a-z]+\.mjs/.test(l));
+    return [`${e.name}: ${e.message}`, ...frames.slice(0, 4)].join('\n');
+}
+
+// An error saying a test could not run because an earlier one failed (no screenshots).
+export function dependencyError(message) {
+    const e = new Error(message);
+    e.dependent = true;
+    return e;
 }
 
 async function failureShots(name, env) {

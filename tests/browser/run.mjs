@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
     ALICE, ARTIFACTS, BOB, SRCDIR, VIEWPORT, browserLaunch, demoStart, eventually, newContext,
-    openPage, runTests, shotPath, signIn, stopAll,
+    dependencyError, openPage, runTests, shotPath, signIn, stopAll,
 } from './harness.mjs';
 
 const WATCHDOG_MS = 100000;
@@ -53,7 +53,8 @@ async function context() {
 }
 
 function needAdmin() {
-    assert.ok(env.page !== null, 'alice is not signed in (an earlier test failed)');
+    if (env.page === null)
+        throw dependencyError('not run: alice is not signed in (signin_admin_shows_her_and_status failed)');
     return env.page;
 }
 
