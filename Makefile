@@ -64,6 +64,8 @@ endif
 SRC_DIRS := core sidecar store scim authz jwks policies
 LIB_SRCS := $(filter-out sidecar/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+# the admin page's files, compiled in (sidecar/page.h; the rule is under "the admin page")
+LIB_OBJS += $(BUILD)/obj/gen/www.o
 MAIN_OBJ := $(BUILD)/obj/sidecar/main.o
 SUP_SRCS := $(wildcard tests/support/*.c)
 SUP_OBJS := $(SUP_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -90,6 +92,37 @@ $(BUILD)/libgatehouse.a: $(LIB_OBJS)
 $(BUILD)/gatehouse: $(MAIN_OBJ) $(BUILD)/libgatehouse.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDSAN) -o $@ $^ $(LDLIBS)
+
+# ---- the admin page -------------------------------------------------------------------------
+# Every file of sidecar/www/ becomes a byte array of $(BUILD)/gen/www.c and a row of the table
+# sidecar/page.h declares, with od and awk (POSIX; no xxd). A name must be a plain file name
+# (letters, digits, '.', '_', '-'), since it is a URL path segment and a C string; index.html
+# must be there. The directory is a prerequisite too, so adding or removing a file regenerates.
+WWW_FILES := $(sort $(wildcard sidecar/www/*))
+$(BUILD)/gen/www.c: $(WWW_FILES) sidecar/www
+	@mkdir -p $(dir $@)
+	$(Q)set -e; test -f sidecar/www/index.html || { echo "sidecar/www/index.html is missing" >&2; exit 1; }; \
+	{ echo '/* generated from sidecar/www/ by the Makefile: do not edit */'; \
+	  echo '#include "sidecar/page.h"'; \
+	  i=0; for f in $(WWW_FILES); do \
+	    test -f "$$f" || continue; n=$${f##*/}; \
+	    case "$$n" in *[!A-Za-z0-9._-]*|.*) echo "sidecar/www: bad file name '$$n'" >&2; exit 1;; esac; \
+	    echo "/* $$n */"; echo "static const unsigned char gh_www_$$i[] = {"; \
+	    od -An -v -tu1 "$$f" | awk '{ for (k = 1; k <= NF; k++) printf "%s,", $$k; printf "\n" }'; \
+	    echo "0};"; i=$$((i + 1)); \
+	  done; \
+	  echo 'const struct gh_page_file gh_page_files[] = {'; \
+	  i=0; for f in $(WWW_FILES); do \
+	    test -f "$$f" || continue; \
+	    echo "    {\"$${f##*/}\", gh_www_$$i, sizeof(gh_www_$$i) - 1},"; i=$$((i + 1)); \
+	  done; \
+	  echo '    {0, 0, 0},'; echo '};'; \
+	  echo "const size_t gh_page_nfiles = $$i;"; \
+	} > $@.tmp; mv $@.tmp $@
+$(BUILD)/obj/gen/www.o: $(BUILD)/gen/www.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # ---- tests -----------------------------------------------------------------------------------
 # Suites are collected from the test files themselves: any "Suite *x_suite(void)" definition.

@@ -33,6 +33,10 @@ struct gh_authfail;
 enum gh_status authz_decision_log_open(const char *target, struct authz_decision_log **out_log,
                                        struct gh_err *err);
 void authz_decision_log_close(struct authz_decision_log *log); /* NULL is a no-op */
+/* Decisions allowed/denied and lines the log lost since start (/metrics, the admin status);
+ * counted whether or not a log is open. Thread-safe. */
+void authz_decision_log_counts(unsigned long *out_allowed, unsigned long *out_denied,
+                               unsigned long *out_write_errors);
 struct policy_engine;
 struct store;
 struct policy_doc; /* policies/policy.h */
@@ -229,6 +233,11 @@ struct authz_admin_ctx {
  * it (identity -> IdP group -> access group -> grant), default grants, cut-offs, the tenant
  * check, staleness and both revisions. Behind policy_admin_auth. */
 enum gh_status authz_handle_explain(struct gh_req *r, struct gh_err *err);
+
+/* GET /admin/v1/decisions?user=&dataset=&result=allowed|denied&limit= (recent.c): the last
+ * decisions (an in-memory ring of 1000, whether or not GATEHOUSE_DECISION_LOG is set), newest
+ * first, as decision-log lines. Behind policy_admin_auth; no context of its own. */
+enum gh_status authz_handle_decisions(struct gh_req *r, struct gh_err *err);
 
 /* /metrics collector: decisions by result, decision-log write failures (ctx unused). */
 void authz_decide_metrics(void *ctx, struct gh_buf *out);

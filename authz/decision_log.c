@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdalign.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,9 +167,184 @@ static size_t authz_decision_line_max(const struct authz_decision_entry *e)
     return n;
 }
 
+/* ---- the recent decisions: a ring of the last AUTHZ_RECENT_MAX, in memory ----
+ * Each slot holds one decision's fields packed into AUTHZ_RECENT_TEXT bytes (a usual decision
+ * needs ~300; a longer one is cut, at a UTF-8 boundary, and marked truncated). A decision packs
+ * its slot on its own stack, then copies it in under one mutex: the lock covers a memcpy of the
+ * bytes in use and nothing else. Readers copy one slot at a time under the same lock, so a
+ * decision never waits for a whole read. */
+#define AUTHZ_RECENT_TEXT 1024
+enum {
+    AUTHZ_RS_ID,
+    AUTHZ_RS_TIME,
+    AUTHZ_RS_SUBJECT,
+    AUTHZ_RS_USER,
+    AUTHZ_RS_TENANT,
+    AUTHZ_RS_DATASET,
+    AUTHZ_RS_ACTION,
+    AUTHZ_RS_TOKEN,
+    AUTHZ_RS_POLICY,
+    AUTHZ_RS_REASON, /* packed after the claims */
+    AUTHZ_RS_FIXED,  /* then the claims: name, value, name, value... */
+    AUTHZ_RS_MAX = AUTHZ_RS_FIXED + 2 * GH_IDENT_PAIRS_MAX,
+};
+#define AUTHZ_RS_NULL 0xFFFFu
+
+struct authz_recent_slot {
+    uint64_t seq; /* the decision's number since start, from 1; 0: empty */
+    int64_t revision;
+    bool allowed, truncated;
+    uint16_t nclaims;
+    uint16_t used;                /* bytes of text in use */
+    uint16_t off[AUTHZ_RS_MAX];   /* where each string starts in text; AUTHZ_RS_NULL: absent */
+    char text[AUTHZ_RECENT_TEXT]; /* NUL-terminated strings */
+};
+#define AUTHZ_RECENT_HEAD offsetof(struct authz_recent_slot, text)
+
+static pthread_mutex_t authz_recent_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t authz_recent_seq;                                    /* under the lock */
+static struct authz_recent_slot authz_recent_ring[AUTHZ_RECENT_MAX]; /* under the lock */
+
+/* Append s (NULL: absent) as string i of sl, cut to the room left. */
+static void authz_recent_pack(struct authz_recent_slot *sl, int i, const char *s)
+{
+    size_t room = AUTHZ_RECENT_TEXT - sl->used, n;
+
+    if (s == NULL) {
+        sl->off[i] = AUTHZ_RS_NULL;
+        return;
+    }
+    n = strlen(s);
+    if (n + 1 > room) {
+        sl->truncated = true;
+        if (room == 0) {
+            sl->off[i] = AUTHZ_RS_NULL;
+            return;
+        }
+        n = room - 1;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) /* not inside a UTF-8 sequence */
+            n--;
+    }
+    sl->off[i] = sl->used;
+    memcpy(sl->text + sl->used, s, n);
+    sl->text[sl->used + n] = '\0';
+    sl->used = (uint16_t)(sl->used + n + 1);
+}
+
+/* Put e, decided at when, in the ring (its oldest slot). Thread-safe. */
+static void authz_recent_put(const struct authz_decision_entry *e, const char *when)
+{
+    struct authz_recent_slot sl;
+    size_t nclaims = e->subject_id == NULL ? e->nclaims : 0;
+
+    sl.seq = 0;
+    sl.revision = e->revision;
+    sl.allowed = e->allowed;
+    sl.truncated = false;
+    sl.used = 0;
+    authz_recent_pack(&sl, AUTHZ_RS_ID, e->decision_id);
+    authz_recent_pack(&sl, AUTHZ_RS_TIME, when);
+    authz_recent_pack(&sl, AUTHZ_RS_SUBJECT, e->subject_id);
+    authz_recent_pack(&sl, AUTHZ_RS_USER, e->subject_user_name);
+    authz_recent_pack(&sl, AUTHZ_RS_TENANT, e->tenant);
+    authz_recent_pack(&sl, AUTHZ_RS_DATASET, e->dataset);
+    authz_recent_pack(&sl, AUTHZ_RS_ACTION, e->action);
+    authz_recent_pack(&sl, AUTHZ_RS_TOKEN, e->token_id);
+    authz_recent_pack(&sl, AUTHZ_RS_POLICY, e->policy_revision);
+    if (nclaims > GH_IDENT_PAIRS_MAX)
+        nclaims = GH_IDENT_PAIRS_MAX;
+    sl.nclaims = 0;
+    for (size_t i = 0; i < nclaims; i++) {
+        authz_recent_pack(&sl, AUTHZ_RS_FIXED + 2 * (int)i, e->claim_names[i]);
+        if (sl.off[AUTHZ_RS_FIXED + 2 * i] == AUTHZ_RS_NULL) /* no room left for a name */
+            break;
+        authz_recent_pack(&sl, AUTHZ_RS_FIXED + 2 * (int)i + 1, e->claim_values[i]);
+        sl.nclaims++;
+    }
+    authz_recent_pack(&sl, AUTHZ_RS_REASON, e->reason); /* last: the longest, usually */
+    pthread_mutex_lock(&authz_recent_lock);
+    sl.seq = ++authz_recent_seq;
+    memcpy(&authz_recent_ring[(sl.seq - 1) % AUTHZ_RECENT_MAX], &sl, AUTHZ_RECENT_HEAD + sl.used);
+    pthread_mutex_unlock(&authz_recent_lock);
+}
+
+static const char *authz_recent_str(const struct authz_recent_slot *sl, int i)
+{
+    return sl->off[i] == AUTHZ_RS_NULL ? NULL : sl->text + sl->off[i];
+}
+
+/* See decision_log.h. Each slot is copied under the lock and handed to fn outside it; a slot
+ * overwritten while the walk went on (more than AUTHZ_RECENT_MAX newer decisions since) ends
+ * it, since every older one is gone too. */
+void authz_decision_recent(authz_decision_recent_fn fn, void *ctx)
+{
+    struct authz_recent_slot sl;
+    const char *names[GH_IDENT_PAIRS_MAX], *values[GH_IDENT_PAIRS_MAX];
+    uint64_t head;
+
+    pthread_mutex_lock(&authz_recent_lock);
+    head = authz_recent_seq;
+    pthread_mutex_unlock(&authz_recent_lock);
+    for (uint64_t k = 0; k < AUTHZ_RECENT_MAX && k < head; k++) {
+        uint64_t seq = head - k;
+        const struct authz_recent_slot *at = &authz_recent_ring[(seq - 1) % AUTHZ_RECENT_MAX];
+        struct authz_decision_recent d;
+        bool same;
+
+        pthread_mutex_lock(&authz_recent_lock);
+        same = at->seq == seq;
+        if (same)
+            memcpy(&sl, at, AUTHZ_RECENT_HEAD + at->used);
+        pthread_mutex_unlock(&authz_recent_lock);
+        if (!same)
+            break;
+        for (size_t i = 0; i < sl.nclaims; i++) {
+            names[i] = authz_recent_str(&sl, AUTHZ_RS_FIXED + 2 * (int)i);
+            values[i] = authz_recent_str(&sl, AUTHZ_RS_FIXED + 2 * (int)i + 1);
+        }
+        d.e = (struct authz_decision_entry){authz_recent_str(&sl, AUTHZ_RS_ID),
+                                            authz_recent_str(&sl, AUTHZ_RS_SUBJECT),
+                                            authz_recent_str(&sl, AUTHZ_RS_USER),
+                                            authz_recent_str(&sl, AUTHZ_RS_TENANT),
+                                            authz_recent_str(&sl, AUTHZ_RS_DATASET),
+                                            authz_recent_str(&sl, AUTHZ_RS_ACTION),
+                                            sl.allowed,
+                                            authz_recent_str(&sl, AUTHZ_RS_REASON),
+                                            authz_recent_str(&sl, AUTHZ_RS_TOKEN),
+                                            names,
+                                            values,
+                                            sl.nclaims,
+                                            sl.revision,
+                                            authz_recent_str(&sl, AUTHZ_RS_POLICY)};
+        d.time = authz_recent_str(&sl, AUTHZ_RS_TIME);
+        d.truncated = sl.truncated;
+        d.seq = sl.seq;
+        if (!fn(ctx, &d))
+            break;
+    }
+}
+
+/* See decision_log.h: the decision-log line's own text, parsed, so the two never differ. */
+cJSON *authz_decision_json(const struct authz_decision_entry *e, const char *time)
+{
+    size_t tlen = time != NULL ? strlen(time) : 0;
+    size_t cap = authz_decision_line_max(e) + tlen;
+    char *buf = gh_xmalloc(cap);
+    struct gh_span w;
+    cJSON *j = NULL;
+
+    gh_span_init(&w, buf, cap);
+    authz_decision_line(&w, e, time != NULL ? time : "", tlen);
+    if (!GH_NEVER(w.full))
+        j = cJSON_ParseWithLength(buf, gh_span_len(&w));
+    free(buf);
+    return j;
+}
+
 /* See decision_log.h. The usual line (well under AUTHZ_DL_INPLACE bytes) is written in place,
  * straight into the thread's log buffer; a longer one (long claim values) is built in memory of
- * its worst-case size and written as one line. */
+ * its worst-case size and written as one line. Every decision also goes to the recent ring,
+ * whether or not a log is open. */
 void authz_decision_log_write(struct authz_decision_log *log, const struct authz_decision_entry *e)
 {
     struct gh_span w;
@@ -180,9 +356,10 @@ void authz_decision_log_write(struct authz_decision_log *log, const struct authz
         struct authz_dl_shard *sh = authz_dl_shard();
         atomic_fetch_add_explicit(e->allowed ? &sh->allowed : &sh->denied, 1, memory_order_relaxed);
     }
+    when_len = gh_log_time(when, sizeof(when));
+    authz_recent_put(e, when);
     if (log == NULL)
         return;
-    when_len = gh_log_time(when, sizeof(when));
     gh_logbuf_begin(log->buf, AUTHZ_DL_INPLACE, &w);
     authz_decision_line(&w, e, when, when_len);
     gh_logbuf_end(log->buf, &w, !w.full, false);

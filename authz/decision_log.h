@@ -19,6 +19,7 @@
 
 #include "core/core.h"
 
+#include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -52,8 +53,25 @@ struct authz_decision_entry {
 void authz_decision_log_write(struct authz_decision_log *log, const struct authz_decision_entry *e);
 /* A fresh random decision id (UUID v4 text) into buf (>= 37 bytes). */
 void authz_decision_id_new(char *buf, size_t cap);
-/* Counters for /metrics: decisions allowed/denied, write failures. */
-void authz_decision_log_counts(unsigned long *out_allowed, unsigned long *out_denied,
-                               unsigned long *out_write_errors);
+/* ---- the recent decisions (an in-memory ring, whether or not the log is open) ---- */
+/* How many: the admin page's decision tail (GET /admin/v1/decisions). */
+#define AUTHZ_RECENT_MAX 1000
+/* One of them as the walk hands it over: e's strings, the arrays it points to and time are
+ * borrowed for the callback only. A field too long for the ring's slot is cut (truncated). */
+struct authz_decision_recent {
+    struct authz_decision_entry e;
+    const char *time; /* as in the log line */
+    bool truncated;
+    uint64_t seq; /* the decision's number since start (from 1) */
+};
+/* Return false to stop the walk. */
+typedef bool (*authz_decision_recent_fn)(void *ctx, const struct authz_decision_recent *d);
+/* Walk the last AUTHZ_RECENT_MAX decisions (one per check), newest first. Thread-safe; fn runs
+ * outside the ring's lock, so it may take its time. */
+void authz_decision_recent(authz_decision_recent_fn fn, void *ctx);
+/* e (decided at time) as its decision-log line, as JSON (caller deletes); NULL only when
+ * cJSON cannot allocate. */
+cJSON *authz_decision_json(const struct authz_decision_entry *e, const char *time);
+/* authz_decision_log_counts (the counters) is in authz.h. */
 
 #endif

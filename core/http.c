@@ -515,8 +515,10 @@ static enum MHD_Result gh_http_queue(struct gh_req *r)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
     for (struct gh_reply_hdr *h = r->hdrs; h != NULL; h = h->next)
         MHD_add_response_header(resp, h->name, h->value);
-    /* Nothing we answer may be cached by a proxy: decisions and SCIM state change. */
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    /* Nothing we answer may be cached by a proxy: decisions and SCIM state change. A handler
+     * that set its own Cache-Control (the admin page's files: no-cache with an ETag) keeps it. */
+    if (!gh_reply_has_header(r, MHD_HTTP_HEADER_CACHE_CONTROL))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     ret = MHD_queue_response(r->conn, r->status, resp);
     MHD_destroy_response(resp);
     return ret;

@@ -14,6 +14,9 @@
 struct gh_secret_set {
     unsigned char digest[GH_SECRET_MAX][32];
     int count;
+    /* digest[i] was configured as "sha256:<hex>" (the clear text never was in the config), for
+     * the admin page's settings view; never the secret itself */
+    bool given_as_digest[GH_SECRET_MAX];
 };
 
 /* True when tok hashes to one of the set's digests (constant time over every digest). */

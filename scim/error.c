@@ -9,6 +9,7 @@
  * in Retry-After (RFC 9110 §10.2.3), so nothing the client sent is lost if it retries.
  */
 #include "core/core.h"
+#include "scim/activity_int.h"
 #include "scim/filter.h"
 #include "scim/patch.h"
 #include "scim/resource.h"
@@ -73,8 +74,10 @@ void scim_error_render(struct gh_req *r, const struct gh_err *err)
     cJSON_Delete(j);
     if (text == NULL) { /* cJSON could not allocate: a bare 500 still says what it is */
         gh_reply(r, 500, SCIM_CONTENT_TYPE, "", 0);
+        scim_activity_note(r);
         return;
     }
     gh_reply(r, http, SCIM_CONTENT_TYPE, text, strlen(text));
     cJSON_free(text);
+    scim_activity_note(r); /* the provisioning status counts errors too */
 }

@@ -13,6 +13,7 @@
  * nothing leave the version as it was, deletes of a missing resource answer 404.
  */
 #include "core/core.h"
+#include "scim/activity_int.h"
 #include "scim/filter.h"
 #include "scim/patch.h"
 #include "scim/resource.h"
@@ -96,16 +97,19 @@ static void scim_reply(struct gh_req *r, unsigned status, cJSON *body)
     cJSON_Delete(body);
     if (text == NULL) { /* cJSON could not allocate */
         gh_reply(r, 500, SCIM_CONTENT_TYPE, "", 0);
+        scim_activity_note(r);
         return;
     }
     gh_reply(r, status, SCIM_CONTENT_TYPE, text, strlen(text));
     cJSON_free(text);
+    scim_activity_note(r);
 }
 
 static void scim_reply_empty(struct gh_req *r, unsigned status)
 {
     scim_reply_revision(r);
     gh_reply(r, status, SCIM_CONTENT_TYPE, "", 0);
+    scim_activity_note(r);
 }
 
 static enum gh_status scim_invalid(struct gh_err *err, const char *scim_type, const char *msg)

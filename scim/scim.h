@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct gh_req;
 struct gh_authfail;
@@ -43,6 +44,23 @@ enum gh_status scim_handle_spc(struct gh_req *r, struct gh_err *err);    /* Serv
 enum gh_status scim_handle_rtypes(struct gh_req *r, struct gh_err *err); /* ResourceTypes[/x] */
 enum gh_status scim_handle_schemas(struct gh_req *r, struct gh_err *err); /* Schemas[/urn] */
 enum gh_status scim_handle_unknown(struct gh_req *r, struct gh_err *err); /* other /scim paths */
+
+/* ---- what SCIM was asked since start (activity.c; the admin page's provisioning status) ---- */
+/* One answered request: status 0 means none yet. Strings are copies, cut to their fields. */
+struct scim_request_note {
+    unsigned status;
+    int64_t unix_time; /* seconds */
+    char time[32];     /* RFC 3339 UTC with milliseconds */
+    char method[16];
+    char path[256]; /* decoded, without the query string (a filter may name a user) */
+};
+struct scim_activity {
+    unsigned long requests; /* SCIM requests answered since start, errors included */
+    unsigned long errors;   /* ... answered with a status >= 400 (401s from wrong secrets too) */
+    struct scim_request_note last, last_error;
+};
+/* A copy of the counters and the last request and error. Thread-safe. */
+void scim_activity_get(struct scim_activity *out);
 
 /* ---- list requests ---- */
 /* The query parameters of GET /Users and /Groups as received (decoded; NULL when absent). */

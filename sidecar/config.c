@@ -373,6 +373,7 @@ static enum gh_status gh_cfg_parse_secret(const struct gh_cfg_row *row,
                 }
                 out->digest[out->count][k] = (unsigned char)(hi << 4 | lo);
             }
+            out->given_as_digest[out->count] = true;
         } else {
             /* A short bearer secret can be guessed online; Entra accepts any length. */
             if (strlen(s) < 16) {

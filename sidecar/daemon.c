@@ -95,6 +95,7 @@ int gh_daemon_run(const struct gh_config *cfg)
     struct authz_admin_ctx explain = {0};
     struct authz_authzen_ctx authzen = {0};
     struct policy_admin_session admin_session = {0};
+    struct gh_console_ctx console = {0};
     const struct gh_route *routes;
     size_t nroutes;
     struct gh_server *srv = NULL;
@@ -214,13 +215,18 @@ int gh_daemon_run(const struct gh_config *cfg)
         (struct authz_authzen_ctx){&authz,          &cfg->authzen_token,   &cfg->authzen_roles,
                                    cfg->public_url, cfg->tls_cert != NULL, cfg->authzen_reasons,
                                    app.authfail};
-    gh_router_bind(&(struct gh_router_ctx){
-        .scim = &scim,
-        .authz = &authz,
-        .admin = &admin,
-        .explain = &explain,
-        .authzen = &authzen,
-        .signin = app.signin});
+    console.admin = admin;
+    console.cfg = cfg;
+    console.jwks = app.jwks;
+    console.tenant = app.tenant;
+    console.started = (int64_t)time(NULL);
+    gh_router_bind(&(struct gh_router_ctx){.scim = &scim,
+                                           .authz = &authz,
+                                           .admin = &admin,
+                                           .explain = &explain,
+                                           .authzen = &authzen,
+                                           .console = &console,
+                                           .signin = app.signin});
     {
         struct gh_server_opts so = {cfg->listen_host,
                                     cfg->listen_port,
@@ -237,6 +243,7 @@ int gh_daemon_run(const struct gh_config *cfg)
         if (gh_server_start(&so, routes, nroutes, &srv, &err) != GH_OK)
             goto out;
     }
+    atomic_store(&console.port, gh_server_port(srv)); /* the Tenant URL's, without a public URL */
     gh_log(GH_LOG_INFO, "daemon", "\"listening\" addr=%s%s%s:%d tls=%d db=%s version=%s",
            strchr(cfg->listen_host, ':') ? "[" : "", cfg->listen_host,
            strchr(cfg->listen_host, ':') ? "]" : "", gh_server_port(srv), cfg->tls_cert != NULL,

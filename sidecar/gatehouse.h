@@ -8,8 +8,10 @@
 
 #include "app.h"
 #include "config.h"
+#include "console.h"
 #include "core/core.h"
 #include "health.h"
+#include "page.h"
 #include "router.h"
 
 #endif

@@ -5,8 +5,10 @@
  */
 #include "router.h"
 #include "authz/authz.h"
+#include "console.h"
 #include "core/core.h"
 #include "health.h"
+#include "page.h"
 #include "policies/policies.h"
 #include "scim/scim.h"
 
@@ -16,6 +18,7 @@ static void *gh_router_scim_ctx, *gh_router_authz_ctx, *gh_router_admin_ctx;
 static void *gh_router_explain_ctx;
 static void *gh_router_authzen_ctx;
 static void *gh_router_signin_ctx;
+static void *gh_router_console_ctx;
 
 /* Each row names the credential its requests need (checked when the headers are complete, before
  * any body is read) and its body cap: the authz routes take small JSON documents, SCIM takes
@@ -82,6 +85,23 @@ static const struct gh_route gh_routes[] = {
     /* the dry run takes a whole policy file: GATEHOUSE_MAX_BODY (policy files can be large) */
     {"POST", "/admin/v1/policy/dry-run", GH_ROUTE_EXACT, policy_admin_dry_run,
      policy_admin_render_error, "admin", policy_admin_auth, 0, &gh_router_admin_ctx},
+    /* the admin page's read endpoints (issue 13): status and settings combine every module's
+     * facts (console.c); the decision tail is authz's ring */
+    {"GET", "/admin/v1/status", GH_ROUTE_EXACT, gh_console_handle_status, policy_admin_render_error,
+     "admin", policy_admin_auth, GH_CAP_BODY_ADMIN, &gh_router_console_ctx},
+    {"GET", "/admin/v1/settings", GH_ROUTE_EXACT, gh_console_handle_settings,
+     policy_admin_render_error, "admin", policy_admin_auth, GH_CAP_BODY_ADMIN,
+     &gh_router_console_ctx},
+    {"GET", "/admin/v1/decisions", GH_ROUTE_EXACT, authz_handle_decisions,
+     policy_admin_render_error, "admin", policy_admin_auth, GH_CAP_BODY_ADMIN,
+     &gh_router_admin_ctx},
+    /* the admin page's files (page.c): public, the page asks /admin/v1/session itself */
+    {"GET", "/admin", GH_ROUTE_EXACT, gh_page_handle_root, NULL, "admin_page", NULL,
+     GH_CAP_BODY_OPS, NULL},
+    {"GET", "/admin/", GH_ROUTE_EXACT, gh_page_handle_index, NULL, "admin_page", NULL,
+     GH_CAP_BODY_OPS, NULL},
+    {"GET", "/admin/assets", GH_ROUTE_PREFIX, gh_page_handle_asset, NULL, "admin_page", NULL,
+     GH_CAP_BODY_OPS, NULL},
     {"*", "/scim", GH_ROUTE_PREFIX, scim_handle_unknown, scim_error_render, "scim", scim_auth, 0,
      &gh_router_scim_ctx},
     /* authorization (bearer access tokens, RFC 6750 errors) */
@@ -123,6 +143,7 @@ void gh_router_bind(const struct gh_router_ctx *ctx)
     gh_router_explain_ctx = ctx->explain;
     gh_router_authzen_ctx = ctx->authzen;
     gh_router_signin_ctx = ctx->signin;
+    gh_router_console_ctx = ctx->console;
 }
 
 /* See router.h. Thread-safe (the table is immutable). */

@@ -15,6 +15,7 @@ struct policy_admin_ctx;
 struct authz_admin_ctx;
 struct authz_authzen_ctx;
 struct authz_signin;
+struct gh_console_ctx;
 
 /* The route families' contexts, each borrowed until the server has stopped. */
 struct gh_router_ctx {
@@ -24,6 +25,7 @@ struct gh_router_ctx {
     struct authz_admin_ctx *explain; /* /admin/v1/explain */
     struct authz_authzen_ctx *authzen;
     struct authz_signin *signin; /* /admin/login, /callback, /logout; NULL: not configured */
+    struct gh_console_ctx *console; /* /admin/v1/status, /admin/v1/settings */
 };
 
 /* Set the contexts the table's rows hand their requests (gh_req_ctx). Start-up only, before

@@ -169,6 +169,8 @@ struct store_index {
     _Atomic int64_t synced_ms; /* CLOCK_MONOTONIC ms of the last time the index was current */
     atomic_bool behind;        /* a committed write is known to be missing (set, cleared under
                                   sync_lock) */
+    /* CLOCK_MONOTONIC ms of the last time rev moved */
+    _Atomic int64_t changed_ms;
     pthread_mutex_t wait_lock;
     pthread_cond_t wait_cond;
 };
@@ -487,6 +489,7 @@ struct store_index *store_index_new(void)
     ix->d = gh_xcalloc(1, sizeof(*ix->d));
     atomic_init(&ix->rev, 0);
     atomic_init(&ix->synced_ms, ix_now_ms());
+    atomic_init(&ix->changed_ms, ix_now_ms());
     atomic_init(&ix->behind, false);
     return ix;
 }
@@ -506,6 +509,8 @@ void store_index_free(struct store_index *ix)
 static void ix_publish(struct store_index *ix, int64_t rev)
 {
     pthread_mutex_lock(&ix->wait_lock);
+    if (atomic_load(&ix->rev) != rev)
+        atomic_store(&ix->changed_ms, ix_now_ms());
     atomic_store(&ix->rev, rev);
     pthread_cond_broadcast(&ix->wait_cond);
     pthread_mutex_unlock(&ix->wait_lock);
@@ -638,6 +643,11 @@ int64_t store_index_age_ms(const struct store_index *ix)
     if (atomic_load(&m->behind))
         return INT64_MAX;
     return ix_now_ms() - atomic_load(&m->synced_ms);
+}
+
+int64_t store_index_revision_age_ms(const struct store_index *ix)
+{
+    return ix_now_ms() - atomic_load(&((struct store_index *)ix)->changed_ms);
 }
 
 /* Under sync_lock: a sync that held it before this call read the feed before the caller's

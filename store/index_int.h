@@ -42,6 +42,8 @@ int64_t store_index_revision(const struct store_index *ix);
 /* Milliseconds since the index last knew it was current (CLOCK_MONOTONIC; lock-free);
  * INT64_MAX while it is known to be behind (store_index_mark_behind). */
 int64_t store_index_age_ms(const struct store_index *ix);
+/* Milliseconds since the revision last moved (the index's first load counts as a move). */
+int64_t store_index_revision_age_ms(const struct store_index *ix);
 /* The index is known to miss a committed write (this process committed it and could not read
  * it back): its age is INT64_MAX until a sync or reload that starts after this call succeeds. */
 void store_index_mark_behind(struct store_index *ix);

@@ -272,6 +272,7 @@ void store_status(struct store *s, struct store_status *out)
     out->backend = s->ops->name;
     out->revision = store_index_revision(s->index);
     out->age_ms = store_index_age_ms(s->index);
+    out->revision_age_ms = store_index_revision_age_ms(s->index);
     out->reachable = atomic_load(&s->reachable);
     out->sync_failures = atomic_load(&s->sync_failures);
     out->users = c.users;

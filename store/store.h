@@ -319,6 +319,9 @@ struct store_status {
     bool reachable;      /* the last read of the change feed succeeded */
     unsigned long sync_failures;
     size_t users, groups, memberships; /* in the index */
+    /* ms since this process's index moved to revision (its load at start counts): how long ago
+     * the directory last changed, as far as this replica knows */
+    int64_t revision_age_ms;
 };
 void store_status(struct store *s, struct store_status *out);
 /* Advisory /readyz check (ctx is the store): false while the change feed cannot be read (the

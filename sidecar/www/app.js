@@ -26,9 +26,12 @@
  *     #view                  <main>; its <h2 id="view-heading"> names the view
  *     [data-view="<route>"]  on #view once a view has rendered; aria-busy="false" when loaded
  *
- *   #/status                 #status-refresh, #status-last-scim, #status-counts,
- *                            #status-revision, #status-policy-revision, #status-token-warning
- *                            (only when token validation is not configured), #status-raw
+ *   #/status                 #status-refresh, #status-last-scim, #status-counts (requests and
+ *                            errors), #status-last-error, #status-users, #status-groups,
+ *                            #status-memberships, #status-revision, #status-policy-revision,
+ *                            #status-decisions, #status-token-validation, #status-token-warning
+ *                            (only when token validation is not configured or not ready),
+ *                            [data-testid=status-scim-warning] (no SCIM secret), #status-raw
  *   #/identities             #identities-search, #identities-raw-filter (checkbox),
  *                            #identities-search-submit, #identities-table (rows
  *                            data-testid="identity-row" data-id), #identities-prev,
@@ -63,8 +66,9 @@
  *                            #decisions-auto (checkbox, every 5 s), #decisions-table (rows
  *                            data-testid="decision-row" data-allowed)
  *   #/settings               #settings-tenant-url (read-only input), #settings-copy-tenant-url,
- *                            #settings-copy-status (aria-live), #settings-rotation,
- *                            #settings-issuer, #settings-audience, #settings-signin
+ *                            #settings-copy-status (aria-live), #settings-secret-form,
+ *                            #settings-rotation (<ol>), #settings-issuer, #settings-audience,
+ *                            #settings-signin (<dl>), #settings-raw
  */
 
 /* ------------------------------------------------------------------------------------------
@@ -235,23 +239,6 @@ function grantsText(grants) {
     if (!grants || !grants.length)
         return 'no grants';
     return grants.map((g) => `${g.dataset}: ${(g.actions || []).join(', ') || 'no actions'}`).join('; ');
-}
-
-/* First defined value among dotted paths of obj ("scim.last_request.time"). */
-function pick(obj, ...paths) {
-    for (const p of paths) {
-        let v = obj;
-        for (const part of p.split('.')) {
-            if (v === null || v === undefined || typeof v !== 'object') {
-                v = undefined;
-                break;
-            }
-            v = v[part];
-        }
-        if (v !== undefined)
-            return v;
-    }
-    return undefined;
 }
 
 /* A polite live region for a view's results. */
@@ -480,8 +467,8 @@ async function signOut() {
 
 const ROUTES = {
     'status': {title: 'Status', render: viewStatus},
-    'identities': {title: 'Identities', render: (v, arg) => viewDirectory(v, arg, DIR_IDENTITIES)},
-    'idp-groups': {title: 'IdP groups', render: (v, arg) => viewDirectory(v, arg, DIR_IDP_GROUPS)},
+    'identities': {title: 'Identities', render: (v, arg, ctx) => viewDirectory(v, arg, ctx, DIR_IDENTITIES)},
+    'idp-groups': {title: 'IdP groups', render: (v, arg, ctx) => viewDirectory(v, arg, ctx, DIR_IDP_GROUPS)},
     'access-groups': {title: 'Access groups', render: viewAccessGroups},
     'links': {title: 'Links', render: viewLinks},
     'explain': {title: 'Explain', render: viewExplain},
@@ -516,6 +503,7 @@ function route(focus) {
     }
     const {name, arg} = parseHash();
     const r = ROUTES[name];
+    showAlert(null); /* an error belongs to the view that caused it */
     document.title = `${r.title} \u2013 Gatehouse admin`;
     for (const a of document.querySelectorAll('#nav a[data-route]')) {
         if (a.dataset.route === name)
@@ -589,66 +577,90 @@ async function viewStatus(v, _arg, ctx) {
 }
 
 function renderStatus(body, s) {
-    const tokenConfigured = pick(s, 'token_validation.configured', 'token_validation_configured',
-        'authz.token_validation', 'token_validation');
-    if (tokenConfigured === false || (tokenConfigured && tokenConfigured.configured === false)) {
+    const prov = s.provisioning || {};
+    const dir = s.directory || {};
+    const pol = s.policy || {};
+    const dec = s.decisions || {};
+    const tv = s.token_validation || {};
+    const num = (x) => (x === undefined || x === null ? '\u2013' : String(x));
+
+    if (tv.configured === false) {
         body.appendChild(h('div', {class: 'warning', id: 'status-token-warning',
             'data-testid': 'status-token-warning', role: 'status'},
-            h('strong', null, 'Token validation is not configured. '),
-            'Decisions cannot verify access tokens until GATEHOUSE_OIDC_DISCOVERY (or '
-            + 'GATEHOUSE_ISSUER) and GATEHOUSE_AUDIENCE are set: /v1/authorize denies every request.'));
+        h('strong', null, 'Token validation is not configured. '),
+        'Set GATEHOUSE_OIDC_DISCOVERY (and GATEHOUSE_AUDIENCE): until then /v1/authorize answers '
+            + '503 and no decision can allow anything.'));
+    } else if (tv.configured && tv.ready === false) {
+        body.appendChild(h('div', {class: 'warning', id: 'status-token-warning',
+            'data-testid': 'status-token-warning', role: 'status'},
+        h('strong', null, 'Token validation is not ready: '), tv.reason || 'no signing keys loaded yet.'));
+    }
+    if (prov.secret_configured === false) {
+        body.appendChild(h('div', {class: 'warning', 'data-testid': 'status-scim-warning', role: 'status'},
+            h('strong', null, 'No SCIM secret is configured: '),
+            'Entra ID cannot provision until GATEHOUSE_SCIM_TOKEN is set (see ',
+            h('a', {href: '#/settings', text: 'Settings'}), ').'));
     }
 
-    const last = pick(s, 'scim.last_request', 'last_scim_request', 'provisioning.last_request',
-        'last_request');
-    let lastText;
-    if (last && typeof last === 'object') {
-        const when = pick(last, 'time', 'at', 'when');
-        lastText = h('span', null, timeEl(when), ' \u2013 ',
-            h('code', null, `${last.method || ''} ${last.path || ''}`.trim() || '?'),
-            last.status !== undefined ? [' \u2192 ', statusBadge(last.status)] : null,
-            when ? h('span', {class: 'muted', text: ` (${fmtAge(Date.now() - new Date(when).getTime())} ago)`}) : null);
-    } else {
-        lastText = h('span', {class: 'muted', text: 'No SCIM request since gatehouse started.'});
-    }
-
-    const requests = pick(s, 'scim.requests', 'scim_requests', 'provisioning.requests', 'counts.scim_requests');
-    const errors = pick(s, 'scim.errors', 'scim_errors', 'provisioning.errors', 'counts.scim_errors');
-    const users = pick(s, 'directory.users', 'counts.users', 'users');
-    const groups = pick(s, 'directory.groups', 'counts.groups', 'groups');
-    const memberships = pick(s, 'directory.memberships', 'counts.memberships', 'memberships');
-
-    const revision = pick(s, 'store.revision', 'revision', 'directory.revision');
-    const revAgeMs = pick(s, 'store.revision_age_ms', 'revision_age_ms', 'store.age_ms',
-        'directory.revision_age_ms', 'staleness.age_ms');
-    const revTime = pick(s, 'store.revision_time', 'revision_time', 'store.changed', 'directory.changed');
-    const policyRev = pick(s, 'policy.revision', 'policy_revision');
-    const policyFile = pick(s, 'policy.file', 'policy.policy_file', 'policy_file');
+    const reqLine = (x, none) => {
+        if (!x)
+            return h('span', {class: 'muted', text: none});
+        return h('span', null, timeEl(x.time),
+            x.age_s !== undefined && x.age_s !== null ? h('span', {class: 'muted', text: ` (${fmtAge(x.age_s * 1000)} ago)`}) : null,
+            ' \u2013 ', h('code', {text: `${x.method || '?'} ${x.path || ''}`.trim()}),
+            x.status !== undefined ? [' \u2192 ', statusBadge(x.status)] : null);
+    };
 
     body.appendChild(h('section', {class: 'card', 'aria-labelledby': 'status-prov-h'},
         h('h3', {id: 'status-prov-h', text: 'Provisioning (SCIM)'}),
         dl([
-            ['Last SCIM request', lastText, 'status-last-scim'],
-            ['Requests since start', requests === undefined ? '\u2013' : String(requests), 'status-counts'],
-            ['Errors since start', errors === undefined ? '\u2013'
-                : h('span', {class: Number(errors) > 0 ? 'bad' : null, text: String(errors)}), 'status-errors'],
+            ['Last SCIM request', reqLine(prov.last_request, 'No SCIM request since gatehouse started.'), 'status-last-scim'],
+            ['Requests since start', h('span', null, num(prov.requests),
+                h('span', {class: 'muted', text: ' requests, '}),
+                h('span', {class: Number(prov.errors) > 0 ? 'bad' : null, text: num(prov.errors)}),
+                h('span', {class: 'muted', text: ' errors (status 400 or more)'})), 'status-counts'],
+            ['Last error', reqLine(prov.last_error, 'None since start.'), 'status-last-error'],
+            ['SCIM secret', prov.secret_configured === undefined ? undefined
+                : prov.secret_configured ? 'configured' : h('span', {class: 'bad', text: 'not configured'})],
         ])));
 
+    const age = dir.revision_age_ms;
     body.appendChild(h('section', {class: 'card', 'aria-labelledby': 'status-dir-h'},
-        h('h3', {id: 'status-dir-h', text: 'Directory and policy'}),
+        h('h3', {id: 'status-dir-h', text: 'Directory'}),
         dl([
-            ['Users', users === undefined ? '\u2013' : String(users), 'status-users'],
-            ['IdP groups', groups === undefined ? '\u2013' : String(groups), 'status-groups'],
-            ['Memberships', memberships === undefined ? '\u2013' : String(memberships), 'status-memberships'],
-            ['Store revision', h('span', null, revision === undefined ? '\u2013' : String(revision),
-                revAgeMs !== undefined && revAgeMs !== null ? h('span', {class: 'muted', text: ` (changed ${fmtAge(revAgeMs)} ago)`})
-                    : revTime ? h('span', {class: 'muted'}, ' (changed ', timeEl(revTime), ')') : null), 'status-revision'],
-            ['Policy revision', policyRev ? h('code', {text: String(policyRev)}) : '\u2013', 'status-policy-revision'],
-            policyFile !== undefined ? ['Policy file', policyFile ? h('code', {text: String(policyFile)}) : 'none'] : ['', undefined],
-            ['Token validation', tokenConfigured === undefined ? '\u2013'
-                : (tokenConfigured === true || (tokenConfigured && tokenConfigured.configured === true)) ? 'configured'
-                    : tokenConfigured === false || (tokenConfigured && tokenConfigured.configured === false) ? 'not configured'
-                        : h('span', null, jsonTree(tokenConfigured)), 'status-token-validation'],
+            ['Users', num(dir.users), 'status-users'],
+            ['IdP groups', num(dir.groups), 'status-groups'],
+            ['Memberships', num(dir.memberships), 'status-memberships'],
+            ['Store revision', h('span', null, num(dir.revision),
+                age !== undefined && age !== null ? h('span', {class: 'muted', text: ` (changed ${fmtAge(age)} ago)`}) : null,
+                dir.revision_changed ? h('span', {class: 'muted'}, ' at ', timeEl(dir.revision_changed)) : null), 'status-revision'],
+            ['Index confirmed current', dir.index_age_ms === undefined ? undefined
+                : dir.index_age_ms === null ? h('span', {class: 'bad', text: 'no: a write is known to be missing'})
+                    : `${fmtAge(dir.index_age_ms)} ago`],
+            ['Store', dir.backend === undefined ? undefined : h('span', null, dir.backend,
+                dir.reachable === false ? h('span', {class: 'bad', text: ' (unreachable)'}) : null)],
+        ])));
+
+    body.appendChild(h('section', {class: 'card', 'aria-labelledby': 'status-pol-h'},
+        h('h3', {id: 'status-pol-h', text: 'Policy and decisions'}),
+        dl([
+            ['Policy revision', pol.revision ? h('code', {text: String(pol.revision)}) : '\u2013', 'status-policy-revision'],
+            ['Policy file', pol.file === undefined ? undefined : pol.file ? h('code', {text: String(pol.file)}) : 'none'],
+            ['Access groups', pol.access_groups === undefined ? undefined : String(pol.access_groups)],
+            ['Reloads', pol.reloads === undefined ? undefined
+                : h('span', null, String(pol.reloads), Number(pol.reload_failures) > 0
+                    ? h('span', {class: 'bad', text: `, ${pol.reload_failures} failed (the running policy stayed in force)`}) : null)],
+            ['Decisions since start', dec.allowed === undefined ? undefined
+                : `${dec.allowed} allowed, ${dec.denied} denied`, 'status-decisions'],
+            ['Decision log', dec.log === undefined ? undefined : h('span', null, dec.log ? 'on' : 'off (GATEHOUSE_DECISION_LOG unset)',
+                Number(dec.log_write_failures) > 0 ? h('span', {class: 'bad', text: `, ${dec.log_write_failures} write failures`}) : null)],
+            ['Token validation', tv.configured === undefined ? '\u2013'
+                : !tv.configured ? h('span', {class: 'bad', text: 'not configured'})
+                    : h('span', null, tv.ready === false ? h('span', {class: 'bad', text: `not ready${tv.reason ? `: ${tv.reason}` : ''}`})
+                        : 'ready', tv.keys !== undefined ? ` (${tv.keys} keys${tv.keys_loaded ? `, loaded ${fmtTime(tv.keys_loaded)}` : ''})` : ''),
+            'status-token-validation'],
+            ['gatehouse', s.version === undefined ? undefined
+                : `${s.version}, up ${fmtAge((s.uptime_s || 0) * 1000)}${s.started ? ` (since ${fmtTime(s.started)})` : ''}`],
         ])));
 
     body.appendChild(rawDetails('status-raw', s));
@@ -1542,15 +1554,24 @@ async function copyText(text, statusEl, input) {
 }
 
 function renderSettings(body, s) {
-    const tenantUrl = pick(s, 'scim.tenant_url', 'tenant_url', 'scim.tenantUrl', 'provisioning.tenant_url') || '';
-    const urlInput = h('input', {type: 'text', id: 'settings-tenant-url', 'data-testid': 'settings-tenant-url',
-        readonly: true, value: tenantUrl, class: 'mono wide'});
-    const copyStatus = h('span', {id: 'settings-copy-status', 'data-testid': 'settings-copy-status', 'aria-live': 'polite'});
-    const secretForm = pick(s, 'scim.secret_form', 'scim.secret', 'scim_secret.form', 'secret_form', 'scim.token');
-    let rotation = pick(s, 'scim.rotation', 'scim.rotate', 'scim_secret.rotation', 'rotation', 'scim.secret_rotation');
-    const issuer = pick(s, 'token_validation.issuer', 'oidc.issuer', 'issuer', 'authz.issuer');
-    const audience = pick(s, 'token_validation.audience', 'oidc.audience', 'audience', 'authz.audience');
+    const scim = s.scim || {};
+    const tokens = s.tokens || {};
+    const admin = s.admin || {};
+    const signin = admin.sign_in || {};
+    const tenantUrl = scim.tenant_url || '';
+    const list = (xs) => (Array.isArray(xs) && xs.length ? xs.join(', ') : null);
+    const secretText = (sec) => {
+        if (!sec)
+            return undefined;
+        if (!sec.configured)
+            return h('span', {class: 'bad', text: `${sec.setting || 'not'} not set`});
+        return h('span', null, h('code', {text: sec.setting || ''}),
+            `: ${sec.count || 1} secret${sec.count === 1 ? '' : 's'}${list(sec.forms) ? ` (${list(sec.forms)})` : ''}`);
+    };
 
+    const urlInput = h('input', {type: 'text', id: 'settings-tenant-url', 'data-testid': 'settings-tenant-url',
+        readonly: true, value: tenantUrl, class: 'mono wide', 'aria-describedby': 'settings-tenant-url-hint'});
+    const copyStatus = h('span', {id: 'settings-copy-status', 'data-testid': 'settings-copy-status', 'aria-live': 'polite'});
     body.appendChild(h('section', {class: 'card', 'aria-labelledby': 'settings-scim-h'},
         h('h3', {id: 'settings-scim-h', text: 'Provisioning (SCIM)'}),
         h('label', {for: 'settings-tenant-url', text: 'Tenant URL'}),
@@ -1558,47 +1579,58 @@ function renderSettings(body, s) {
             h('button', {type: 'button', id: 'settings-copy-tenant-url', 'data-testid': 'settings-copy-tenant-url',
                 disabled: !tenantUrl, onclick: () => copyText(tenantUrl, copyStatus, urlInput)}, 'Copy'),
             copyStatus),
-        h('p', {class: 'hint', text: 'Enter it as the Tenant URL in Entra ID (Enterprise application \u2192 Provisioning '
-            + '\u2192 Admin credentials), with the SCIM secret as the Secret Token, then Test Connection.'}),
-        secretForm !== undefined ? dl([['Secret token', typeof secretForm === 'object' ? jsonTree(secretForm) : String(secretForm), 'settings-secret-form']]) : null));
+        h('p', {class: 'hint', id: 'settings-tenant-url-hint'}, 'In Entra ID: Enterprise application \u2192 Provisioning '
+            + '\u2192 Admin Credentials \u2192 Tenant URL; the SCIM secret is the Secret Token (never shown here).',
+        scim.tenant_url_from ? ` Built from ${scim.tenant_url_from}.` : ''),
+        dl([['Secret Token', secretText(scim.secret), 'settings-secret-form']]),
+        Array.isArray(scim.notes) && scim.notes.length
+            ? h('ul', {class: 'warning plain', 'data-testid': 'settings-notes'}, scim.notes.map((n) => h('li', {text: String(n)})))
+            : null));
 
-    let steps;
-    if (Array.isArray(rotation))
-        steps = h('ol', {id: 'settings-rotation', 'data-testid': 'settings-rotation'}, rotation.map((x) =>
-            h('li', null, typeof x === 'object' ? jsonTree(x) : String(x))));
-    else if (rotation && typeof rotation === 'object' && Array.isArray(rotation.steps))
-        steps = h('ol', {id: 'settings-rotation', 'data-testid': 'settings-rotation'}, rotation.steps.map((x) => h('li', {text: String(x)})));
-    else if (typeof rotation === 'string')
-        steps = h('p', {id: 'settings-rotation', 'data-testid': 'settings-rotation', text: rotation});
-    else
-        steps = h('ol', {id: 'settings-rotation', 'data-testid': 'settings-rotation'},
-            h('li', null, 'Generate a new secret (e.g. ', h('code', {text: 'openssl rand -base64 32'}), ').'),
-            h('li', null, 'Add it to ', h('code', {text: 'GATEHOUSE_SCIM_TOKEN'}), ' next to the current one '
-                + '(both are accepted at once) and restart or reload gatehouse on every replica.'),
-            h('li', {text: 'In Entra ID, paste the new secret as the Secret Token, Test Connection, and save.'}),
-            h('li', {text: 'Once provisioning cycles succeed with it, remove the old secret from GATEHOUSE_SCIM_TOKEN.'}));
+    const rotation = Array.isArray(scim.rotation) && scim.rotation.length ? scim.rotation : [
+        'Generate a new secret (at least 16 characters).',
+        'Accept both: GATEHOUSE_SCIM_TOKEN=<current>,<new>, and restart (one replica at a time).',
+        'In Entra ID: Provisioning \u2192 Admin Credentials \u2192 Secret Token: paste the new one, Test Connection, Save.',
+        'Drop the old one: GATEHOUSE_SCIM_TOKEN=<new>, and restart.',
+    ];
     body.appendChild(h('section', {class: 'card', 'aria-labelledby': 'settings-rot-h'},
-        h('h3', {id: 'settings-rot-h', text: 'Rotating the SCIM secret'}), steps));
+        h('h3', {id: 'settings-rot-h', text: 'Rotating the SCIM secret'}),
+        h('ol', {id: 'settings-rotation', 'data-testid': 'settings-rotation'}, rotation.map((x) => h('li', {text: String(x)})))));
 
     body.appendChild(h('section', {class: 'card', 'aria-labelledby': 'settings-tok-h'},
         h('h3', {id: 'settings-tok-h', text: 'Access tokens'}),
+        tokens.configured === false ? h('p', {class: 'warning', text: 'Token validation is not configured (GATEHOUSE_OIDC_DISCOVERY).'}) : null,
         dl([
-            ['Issuer', issuer ? h('code', {text: String(issuer)}) : 'not configured', 'settings-issuer'],
-            ['Audience', audience ? h('code', {text: Array.isArray(audience) ? audience.join(', ') : String(audience)}) : 'not configured', 'settings-audience'],
+            ['Issuer', list(tokens.issuers) ? h('code', {text: list(tokens.issuers)}) : 'not known yet',
+                'settings-issuer'],
+            ['Issuer from', tokens.issuers_from || undefined],
+            ['Audience', list(tokens.audiences) ? h('code', {text: list(tokens.audiences)}) : 'not configured', 'settings-audience'],
+            ['Discovery', tokens.discovery ? h('code', {text: tokens.discovery}) : undefined],
+            ['Tenant', tokens.tenant ? h('code', {text: tokens.tenant}) : undefined],
+            ['Allowed tenants', list(tokens.tenants) || undefined],
+            ['Algorithms', list(tokens.algorithms) || undefined],
+            ['Identity claims', list(tokens.identity_claims) ? h('code', {text: list(tokens.identity_claims)}) : undefined],
         ])));
 
     const sess = state.session || {};
     const u = sess.user || {};
-    const adminGroup = sess.admin_group || pick(s, 'admin.group', 'admin_group', 'signin.admin_group');
+    const adminGroup = sess.admin_group || signin.admin_group;
     body.appendChild(h('section', {class: 'card', 'aria-labelledby': 'settings-signin-h'},
         h('h3', {id: 'settings-signin-h', text: 'Sign-in'}),
         dl([
             ['Signed in as', sess.via === 'token' ? 'admin token (break-glass)'
-                : `${u.displayName || u.userName || u.id || '?'}${u.userName && u.displayName ? ` <${u.userName}>` : ''}`],
+                : `${u.displayName || u.userName || u.id || '?'}${u.userName && u.displayName && u.userName !== u.displayName ? ` <${u.userName}>` : ''}`],
             ['Via', sess.via === 'token' ? 'admin token' : sess.via === 'session' ? 'Entra ID sign-in (session cookie)' : sess.via],
             ['Session expires', sess.expires && sess.via !== 'token' ? timeEl(sess.expires) : undefined],
+            ['Entra ID sign-in', signin.configured === undefined ? undefined
+                : signin.configured ? 'configured' : 'not configured: only the admin token works'],
             ['Admin access group', adminGroup ? h('a', {href: '#/access-groups', text: adminGroup})
                 : 'not set: only the admin token works'],
+            ['Client id', signin.client_id ? h('code', {text: signin.client_id}) : undefined],
+            ['Client secret', signin.client_secret_set === undefined ? undefined
+                : signin.client_secret_set ? 'set' : 'not set (public client with PKCE)'],
+            ['Redirect URI', signin.redirect_uri ? h('code', {text: signin.redirect_uri}) : undefined],
+            ['Admin token', secretText(admin.token)],
         ], {id: 'settings-signin', 'data-testid': 'settings-signin'})));
 
     body.appendChild(rawDetails('settings-raw', s));

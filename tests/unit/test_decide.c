@@ -244,6 +244,151 @@ START_TEST(decision_log_lines)
 }
 END_TEST
 
+/* What a walk of the recent decisions saw. */
+struct recent_seen {
+    int n;
+    char datasets[AUTHZ_RECENT_MAX + 10][32];
+    bool truncated[AUTHZ_RECENT_MAX + 10];
+    uint64_t seq[AUTHZ_RECENT_MAX + 10];
+    int stop_after; /* 0: never stop */
+};
+
+static bool recent_collect(void *ctx, const struct authz_decision_recent *d)
+{
+    struct recent_seen *s = ctx;
+    ck_assert_int_lt(s->n, AUTHZ_RECENT_MAX + 10);
+    snprintf(s->datasets[s->n], sizeof(s->datasets[0]), "%s", d->e.dataset ? d->e.dataset : "");
+    s->truncated[s->n] = d->truncated;
+    s->seq[s->n] = d->seq;
+    s->n++;
+    return s->stop_after == 0 || s->n < s->stop_after;
+}
+
+/* The ring keeps the last AUTHZ_RECENT_MAX decisions, newest first, with every field of a
+ * decision-log line, whether or not a log is open; older ones are gone once it wraps. */
+START_TEST(decision_ring_wraps)
+{
+    static const char *const names[] = {"oid", "upn"};
+    static const char *const values[] = {"oid-7", "Carol@Contoso.com"};
+    static struct recent_seen seen;
+    const int total = AUTHZ_RECENT_MAX + 500;
+    char ds[32], id[40];
+
+    for (int i = 0; i < total; i++) {
+        snprintf(ds, sizeof(ds), "ring-%d", i);
+        authz_decision_id_new(id, sizeof(id));
+        struct authz_decision_entry e = {.decision_id = id,
+                                         .subject_id = i % 2 ? "u1" : NULL,
+                                         .subject_user_name = i % 2 ? "alice@contoso.com" : NULL,
+                                         .dataset = ds,
+                                         .action = "protect",
+                                         .allowed = i % 3 == 0,
+                                         .reason = "r",
+                                         .claim_names = names,
+                                         .claim_values = values,
+                                         .nclaims = 2,
+                                         .revision = i,
+                                         .policy_revision = "0123456789abcdef"};
+        authz_decision_log_write(NULL, &e); /* no log open: the ring has it all the same */
+    }
+    memset(&seen, 0, sizeof(seen));
+    authz_decision_recent(recent_collect, &seen);
+    ck_assert_int_eq(seen.n, AUTHZ_RECENT_MAX);
+    for (int k = 0; k < seen.n; k++) {
+        snprintf(ds, sizeof(ds), "ring-%d", total - 1 - k); /* newest first, the oldest gone */
+        ck_assert_str_eq(seen.datasets[k], ds);
+        ck_assert(!seen.truncated[k]);
+        if (k > 0)
+            ck_assert_uint_eq(seen.seq[k], seen.seq[k - 1] - 1);
+    }
+    /* the walk stops when asked */
+    memset(&seen, 0, sizeof(seen));
+    seen.stop_after = 3;
+    authz_decision_recent(recent_collect, &seen);
+    ck_assert_int_eq(seen.n, 3);
+}
+END_TEST
+
+/* One entry as the admin API renders it: the decision-log line's fields; a field too long for
+ * the ring's slot is cut at a UTF-8 boundary and marked. */
+static bool recent_first_json(void *ctx, const struct authz_decision_recent *d)
+{
+    cJSON **out = ctx;
+    *out = authz_decision_json(&d->e, d->time);
+    if (d->truncated)
+        cJSON_AddTrueToObject(*out, "truncated");
+    return false;
+}
+
+START_TEST(decision_ring_entry_fields)
+{
+    static const char *const names[] = {"oid", "upn"};
+    static const char *const values[] = {"oid-7", "Carol@Contoso.com"};
+    char id[40], reason[3000];
+    const cJSON *sub, *cl;
+    cJSON *j = NULL;
+    size_t o = 0;
+
+    authz_decision_id_new(id, sizeof(id));
+    struct authz_decision_entry e = {.decision_id = id,
+                                     .tenant = "t1",
+                                     .dataset = "payroll",
+                                     .action = "unprotect",
+                                     .allowed = false,
+                                     .reason = "no access group grants it",
+                                     .token_id = "uti-1",
+                                     .claim_names = names,
+                                     .claim_values = values,
+                                     .nclaims = 2,
+                                     .revision = 42,
+                                     .policy_revision = "0123456789abcdef"};
+    authz_decision_log_write(NULL, &e);
+    authz_decision_recent(recent_first_json, &j);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(str_of(j, "decision_id"), id);
+    ck_assert_ptr_nonnull(str_of(j, "time"));
+    ck_assert_uint_eq(strlen(str_of(j, "time")), 24); /* 2026-12-06T19:00:00.000Z */
+    sub = cJSON_GetObjectItem(j, "subject");
+    ck_assert(cJSON_IsNull(cJSON_GetObjectItem(sub, "id")));
+    cl = cJSON_GetObjectItem(sub, "claims");
+    ck_assert_str_eq(str_of(cl, "upn"), "Carol@Contoso.com");
+    ck_assert_str_eq(str_of(j, "tenant"), "t1");
+    ck_assert_str_eq(str_of(j, "dataset"), "payroll");
+    ck_assert_str_eq(str_of(j, "action"), "unprotect");
+    ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "allowed")));
+    ck_assert_str_eq(str_of(j, "result"), "deny");
+    ck_assert_str_eq(str_of(j, "reason"), "no access group grants it");
+    ck_assert_str_eq(str_of(j, "token_id"), "uti-1");
+    ck_assert_int_eq(cJSON_GetObjectItem(j, "revision")->valueint, 42);
+    ck_assert_str_eq(str_of(j, "policy_revision"), "0123456789abcdef");
+    ck_assert_ptr_null(cJSON_GetObjectItem(j, "truncated"));
+    cJSON_Delete(j);
+
+    /* a reason of 1,000 two-byte characters does not fit: cut between characters */
+    for (int i = 0; i < 1000; i++) {
+        reason[o++] = (char)0xC3;
+        reason[o++] = (char)0xA9; /* é */
+    }
+    reason[o] = '\0';
+    e.reason = reason;
+    authz_decision_log_write(NULL, &e);
+    j = NULL;
+    authz_decision_recent(recent_first_json, &j);
+    ck_assert_ptr_nonnull(j);
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(j, "truncated")));
+    {
+        const char *r = str_of(j, "reason");
+        size_t n = strlen(r);
+        ck_assert_uint_gt(n, 100);
+        ck_assert_uint_lt(n, 1024);
+        ck_assert_uint_eq(n % 2, 0); /* whole characters only */
+        ck_assert(memcmp(r, reason, n) == 0);
+    }
+    ck_assert_str_eq(str_of(j, "dataset"), "payroll"); /* the fields before it are whole */
+    cJSON_Delete(j);
+}
+END_TEST
+
 Suite *decide_suite(void)
 {
     Suite *s = suite_create("decide");
@@ -251,6 +396,8 @@ Suite *decide_suite(void)
     tcase_add_test(tc, rules);
     tcase_add_test(tc, long_reasons_cut_as_snprintf);
     tcase_add_test(tc, decision_log_lines);
+    tcase_add_test(tc, decision_ring_wraps);
+    tcase_add_test(tc, decision_ring_entry_fields);
     suite_add_tcase(s, tc);
     return s;
 }

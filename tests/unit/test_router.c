@@ -1,6 +1,8 @@
 /*
  * test_router.c - route lookup, 405 Allow lists, bearer parsing and the metrics exposition.
  */
+#include "authz/authz.h"
+#include "policies/policies.h"
 #include "scim/scim.h"
 #include "sidecar/gatehouse.h"
 
@@ -33,12 +35,14 @@ START_TEST(every_route_names_its_credential)
     const struct gh_route *rt = gh_router_table(&n);
     ck_assert_uint_gt(n, 0);
     for (size_t i = 0; i < n; i++) {
-        /* the AuthZEN PDP metadata is public by design (a PEP reads it to find the PDP) */
-        /* so are the admin page's sign-in start and callback (the identity provider
-         * authenticates; state, cookie and PKCE bind the two) */
+        /* the AuthZEN PDP metadata is public by design (a PEP reads it to find the PDP); so
+         * are the admin page's static files (the page asks the admin API, which checks) and its
+         * sign-in start and callback (the identity provider authenticates; state, cookie and
+         * PKCE bind the two) */
         bool ops = strcmp(rt[i].label, "healthz") == 0 || strcmp(rt[i].label, "readyz") == 0 ||
                    strcmp(rt[i].label, "metrics") == 0 ||
                    strcmp(rt[i].label, "authzen_metadata") == 0 ||
+                   strcmp(rt[i].label, "admin_page") == 0 ||
                    (strcmp(rt[i].label, "admin_signin") == 0 && strcmp(rt[i].method, "GET") == 0);
         ck_assert_msg(ops || rt[i].auth != NULL, "%s %s has no credential check", rt[i].method,
                       rt[i].pattern);
@@ -50,6 +54,54 @@ START_TEST(every_route_names_its_credential)
             ck_assert_int_eq(rt[i].body_cap, GH_CAP_BODY_AUTHZ);
         if (strncmp(rt[i].pattern, "/scim", 5) == 0)
             ck_assert_int_eq(rt[i].body_cap, 0); /* GATEHOUSE_MAX_BODY */
+    }
+}
+END_TEST
+
+/* Issue 13: the admin page's rows sit next to the /admin/v1 API without taking its paths; the
+ * page is public, every API row keeps its credential. */
+START_TEST(route_admin_page_and_api)
+{
+    static const struct {
+        const char *method, *path;
+        enum gh_status st;
+        gh_handler_fn handler;
+    } cases[] = {
+        {"GET", "/admin", GH_OK, gh_page_handle_root},
+        {"HEAD", "/admin", GH_OK, gh_page_handle_root},
+        {"GET", "/admin/", GH_OK, gh_page_handle_index},
+        {"HEAD", "/admin/", GH_OK, gh_page_handle_index},
+        {"GET", "/admin/assets/app.js", GH_OK, gh_page_handle_asset},
+        {"GET", "/admin/assets/nope.js", GH_OK, gh_page_handle_asset}, /* the handler's 404 */
+        {"POST", "/admin/", GH_E_METHOD, NULL},
+        {"GET", "/admin/index.html", GH_E_NOT_FOUND, NULL},
+        {"GET", "/admin/v1/status", GH_OK, gh_console_handle_status},
+        {"GET", "/admin/v1/settings", GH_OK, gh_console_handle_settings},
+        {"GET", "/admin/v1/decisions", GH_OK, authz_handle_decisions},
+        {"POST", "/admin/v1/decisions", GH_E_METHOD, NULL},
+        {"GET", "/admin/v1/access-groups", GH_OK, policy_admin_handle},
+        {"DELETE", "/admin/v1/access-groups/x", GH_OK, policy_admin_handle},
+        {"GET", "/admin/v1/identities/x", GH_OK, policy_admin_handle_identities},
+        {"GET", "/admin/v1/links", GH_OK, policy_admin_handle_links},
+        {"POST", "/admin/v1/policy/reload", GH_OK, policy_admin_handle_reload},
+        {"GET", "/admin/v1/explain", GH_OK, authz_handle_explain},
+        {"POST", "/admin/v1/policy/dry-run", GH_OK, policy_admin_dry_run},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const struct gh_route *rt = NULL;
+        char allow[96];
+        enum gh_status st =
+            gh_router_find(cases[i].method, cases[i].path, &rt, allow, sizeof(allow));
+        ck_assert_msg(st == cases[i].st, "%s %s: status %d", cases[i].method, cases[i].path,
+                      (int)st);
+        if (cases[i].handler == NULL)
+            continue;
+        ck_assert_msg(rt != NULL && rt->handler == cases[i].handler, "%s %s: wrong route",
+                      cases[i].method, cases[i].path);
+        if (strncmp(cases[i].path, "/admin/v1/", 10) == 0)
+            ck_assert_msg(rt->auth == policy_admin_auth, "%s has no admin check", cases[i].path);
+        else
+            ck_assert_msg(rt->auth == NULL && rt->body_cap == GH_CAP_BODY_OPS, "%s", cases[i].path);
     }
 }
 END_TEST
@@ -238,6 +290,7 @@ Suite *router_suite(void)
     tcase_add_test(tc, route_lookup);
     tcase_add_test(tc, every_route_names_its_credential);
     tcase_add_test(tc, route_scim_names_any_case);
+    tcase_add_test(tc, route_admin_page_and_api);
     tcase_add_test(tc, bearer_parsing);
     tcase_add_test(tc, metrics_exposition);
     tcase_add_test(tc, metrics_sum_across_threads);
