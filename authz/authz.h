@@ -274,8 +274,8 @@ enum gh_status authz_signin_new(const struct authz_signin_opts *opts,
 void authz_signin_free(struct authz_signin *s); /* NULL is a no-op */
 /* The admin routes' session check (policies/admin.h policy_admin_session_fn; ctx = the sign-in):
  * GH_E_NOT_FOUND without a session cookie; GH_OK for a live session of a current admin (the
- * session is kept on the request); else answered here: 401 (unknown or expired session), 403
- * (no longer an admin; the session is ended) or 403 {"error":"csrf"} (an unsafe method without
+ * session is kept on the request); else answered here: 401 (unknown or expired session, or no
+ * longer an admin: the session is ended) or 403 {"error":"csrf"} (an unsafe method without
  * the session's X-CSRF-Token, or with a foreign Origin). Thread-safe. */
 enum gh_status authz_signin_session_check(void *ctx, struct gh_req *r, struct gh_err *err);
 /* GET /admin/login[?return=/admin/...]: a pending login and a 302 to the provider (route ctx:

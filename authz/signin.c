@@ -130,18 +130,25 @@ void authz_signin_b64url(const unsigned char *p, size_t n, char *out)
 void authz_pkce_s256(const char *verifier, char out[AUTHZ_SIGNIN_RAND_LEN + 1])
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
+    char b[4 * ((SHA256_DIGEST_LENGTH + 2) / 3) + 1]; /* EVP_EncodeBlock's padded form */
+
     SHA256((const unsigned char *)verifier, strlen(verifier), md);
-    authz_signin_b64url(md, sizeof(md), out);
+    authz_signin_b64url(md, sizeof(md), b);
+    memcpy(out, b, AUTHZ_SIGNIN_RAND_LEN + 1);
 }
 
 /* A fresh random value as 43 base64url characters; false when OpenSSL has no randomness. */
 static bool authz_signin_random(char out[AUTHZ_SIGNIN_RAND_LEN + 1])
 {
     unsigned char b[AUTHZ_SIGNIN_RAND_BYTES];
+    char t[4 * ((AUTHZ_SIGNIN_RAND_BYTES + 2) / 3) + 1]; /* EVP_EncodeBlock's padded form */
+
     if (RAND_bytes(b, (int)sizeof(b)) != 1)
         return false;
-    authz_signin_b64url(b, sizeof(b), out);
+    authz_signin_b64url(b, sizeof(b), t);
+    memcpy(out, t, AUTHZ_SIGNIN_RAND_LEN + 1);
     OPENSSL_cleanse(b, sizeof(b));
+    OPENSSL_cleanse(t, sizeof(t));
     return true;
 }
 
@@ -543,7 +550,8 @@ enum gh_status authz_signin_handle_login(struct gh_req *r, struct gh_err *err)
     url = gh_buf_steal(&loc, &len);
     gh_reply_header(r, "Location", url);
     free(url);
-    gh_reply(r, 302, "text/plain; charset=utf-8", "Redirecting to sign in.\n", 24);
+    gh_reply(r, 302, "text/plain; charset=utf-8", "Redirecting to sign in.\n",
+             strlen("Redirecting to sign in.\n"));
     return GH_OK;
 }
 
@@ -759,7 +767,7 @@ static enum gh_status authz_signin_complete(struct gh_req *r, struct authz_signi
     authz_signin_set_cookie(cookie, sizeof(cookie), name, "", 0, authz_signin_secure(s));
     gh_reply_header(r, "Set-Cookie", cookie);
     gh_reply_header(r, "Location", p->ret);
-    gh_reply(r, 302, "text/plain; charset=utf-8", "Signed in.\n", 11);
+    gh_reply(r, 302, "text/plain; charset=utf-8", "Signed in.\n", strlen("Signed in.\n"));
     return GH_OK;
 }
 
@@ -925,13 +933,14 @@ enum gh_status authz_signin_session_check(void *ctx, struct gh_req *r, struct gh
         authz_signin_session_end(s, x.id_hash);
         gh_log(GH_LOG_INFO, "admin", "\"admin session ended\" user=%s reason=%s",
                gh_log_q(u, sizeof(u), x.user_name), gh_log_q(q, sizeof(q), why));
-        authz_signin_json_error(r, 403, "forbidden",
+        /* 401, like an expired session: the page goes back to its sign-in panel */
+        authz_signin_json_error(r, 401, "unauthorized",
                                 gh_arena_printf(gh_req_arena(r),
                                                 "%s is no longer a gatehouse administrator: %s; "
                                                 "the session has ended",
                                                 x.user_name, why));
         OPENSSL_cleanse(&x, sizeof(x));
-        return GH_ERR(err, GH_E_FORBIDDEN, "not an administrator"), GH_E_FORBIDDEN;
+        return GH_ERR(err, GH_E_UNAUTHORIZED, "not an administrator"), GH_E_UNAUTHORIZED;
     }
     if (authz_signin_unsafe(gh_req_method(r))) {
         st = authz_signin_csrf(r, &x, err);

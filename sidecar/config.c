@@ -182,7 +182,7 @@ static const struct gh_cfg_row gh_cfg_rows[] = {
      "The access group whose active members (through its linked IdP group) may sign in to the "
      "admin page, re-checked on every request. Unset: nobody signs in, only the admin token "
      "works"},
-    {"GATEHOUSE_ADMIN_SESSION_TTL", GH_CFG_INT, "28800", 10, 604800, OFF(admin_session_ttl),
+    {"GATEHOUSE_ADMIN_SESSION_TTL", GH_CFG_INT, "28800", 1, 604800, OFF(admin_session_ttl),
      "Seconds an admin page session lasts from sign-in (absolute, not renewed)"},
     {"GATEHOUSE_LOG_LEVEL", GH_CFG_LEVEL, "info", 0, 0, OFF(log_level),
      "error, warn, info or debug"},

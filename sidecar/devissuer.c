@@ -601,7 +601,7 @@ static enum MHD_Result gh_devissuer_token(struct gh_devissuer *d, struct MHD_Con
 {
     char grant[64], code[64], client[256], secret[256] = "", redirect[512], verifier[129];
     char s256[64], *id_token = NULL, *access = NULL, *text;
-    struct gh_devissuer_code c;
+    struct gh_devissuer_code c = {0};
     time_t now = time(NULL);
     bool found = false;
     enum gh_status st;

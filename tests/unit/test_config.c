@@ -215,6 +215,38 @@ START_TEST(secrets_kept_as_digests)
 }
 END_TEST
 
+/* The admin page's client secret is sent to the token endpoint, so it is kept as text, but
+ * --print-config shows *** for it; sign-in without a provider is refused at load. */
+START_TEST(admin_signin_settings)
+{
+    char *env[] = {"GATEHOUSE_OIDC_DISCOVERY=https://login.example/t/v2.0/.well-known/"
+                   "openid-configuration",
+                   "GATEHOUSE_AUDIENCE=api://x", "GATEHOUSE_ADMIN_CLIENT_ID=client-1",
+                   "GATEHOUSE_ADMIN_CLIENT_SECRET=very-secret-value-42",
+                   "GATEHOUSE_ADMIN_GROUP=Gatehouse Admins", NULL};
+    char *bad[] = {"GATEHOUSE_ADMIN_CLIENT_ID=client-1", NULL};
+    struct gh_config *cfg = load_ok(NULL, env);
+    struct gh_err err = {0};
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+
+    ck_assert_str_eq(cfg->admin_client_id, "client-1");
+    ck_assert_str_eq(cfg->admin_client_secret, "very-secret-value-42");
+    ck_assert_str_eq(cfg->admin_group, "Gatehouse Admins");
+    ck_assert_int_eq(cfg->admin_session_ttl, 28800);
+    gh_config_print(cfg, f);
+    fclose(f);
+    ck_assert_ptr_null(strstr(out, "very-secret-value-42"));
+    ck_assert_ptr_nonnull(strstr(out, "GATEHOUSE_ADMIN_CLIENT_SECRET=***\n"));
+    free(out);
+    gh_config_free(cfg);
+    cfg = NULL;
+    ck_assert_int_eq(gh_config_load(NULL, bad, &cfg, &err), GH_E_INVALID);
+    ck_assert_ptr_nonnull(strstr(err.msg, "GATEHOUSE_OIDC_DISCOVERY"));
+}
+END_TEST
+
 START_TEST(unset_secret_matches_nothing)
 {
     struct gh_secret_set none = {0};
@@ -274,6 +306,7 @@ Suite *config_suite(void)
     tcase_add_test(tc, insecure_http_issuer_loopback_only);
     tcase_add_test(tc, secrets_kept_as_digests);
     tcase_add_test(tc, unset_secret_matches_nothing);
+    tcase_add_test(tc, admin_signin_settings);
     tcase_add_test(tc, lists_and_ipv6);
     tcase_add_test(tc, readme_reference_in_step);
     suite_add_tcase(s, tc);

@@ -256,7 +256,7 @@ START_TEST(endpoint_documents)
 
     rsa1_path(path, sizeof(path));
     ck_assert_int_eq(gh_devissuer_key_load(path, &k, &err), GH_OK);
-    ck_assert_int_eq(gh_devissuer_start("127.0.0.1", 0, GH_DEMO_TENANT, k, &d, &err), GH_OK);
+    ck_assert_int_eq(gh_devissuer_start("127.0.0.1", 0, GH_DEMO_TENANT, k, NULL, &d, &err), GH_OK);
     ck_assert_ptr_nonnull(strstr(gh_devissuer_issuer(d), "/" GH_DEMO_TENANT "/v2.0"));
 
     ck_assert_int_eq(gh_http("GET", gh_devissuer_discovery_url(d), NULL, NULL, NULL, &r), 0);
