@@ -157,7 +157,7 @@ export const tests = [
 
     { name: 'cookie_flags', fn: async () => {
         const page = needAdmin();
-        const cookies = await env.admin.cookies(env.demo.base);
+        const cookies = await env.admin.cookies();
         const s = cookies.find((k) => k.name === SESSION_COOKIE);
         assert.ok(s, `no ${SESSION_COOKIE} among ${cookies.map((k) => k.name).join(', ')}`);
         assert.equal(s.httpOnly, true, 'HttpOnly');
