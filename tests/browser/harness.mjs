@@ -83,7 +83,6 @@ export async function demoStart() {
 
 async function demoStop() {
     const p = demoProc;
-    demoProc = null;
     if (p !== null && p.exitCode === null && p.signalCode === null) {
         const gone = new Promise((r) => p.once('exit', r));
         p.kill('SIGTERM');
@@ -93,6 +92,7 @@ async function demoStop() {
             await Promise.race([gone, sleep(STOP_MS)]);
         }
     }
+    demoProc = null;
     if (tmpDir !== null) {
         fs.rmSync(tmpDir, { recursive: true, force: true });
         tmpDir = null;
@@ -121,8 +121,8 @@ export async function browserLaunch() {
 // collects its console errors and uncaught errors in page.problems.
 export async function newContext(base) {
     const context = await browser.newContext({ viewport: VIEWPORT, baseURL: base });
-    context.setDefaultTimeout(5000);
-    context.setDefaultNavigationTimeout(10000);
+    context.setDefaultTimeout(10000);
+    context.setDefaultNavigationTimeout(15000);
     context.on('page', watchPage);
     return context;
 }
@@ -159,7 +159,7 @@ export async function stopAll() {
 // Last resort on a synchronous exit (an uncaught throw): the demo must not outlive us.
 // (playwright-core kills the browser it launched on exit itself.)
 process.on('exit', () => {
-    if (demoProc !== null && demoProc.exitCode === null)
+    if (demoProc !== null && demoProc.exitCode === null && demoProc.signalCode === null)
         demoProc.kill('SIGKILL');
     if (tmpDir !== null)
         fs.rmSync(tmpDir, { recursive: true, force: true });
@@ -213,7 +213,7 @@ export async function signIn(page, base, upn, shots = null) {
 
 // Run tests ([{name, fn}]) one after another, each bounded by perTestMs; a failing test saves
 // a screenshot of its pages. Prints "browser: N passed, F failed"; resolves to F.
-export async function runTests(tests, env, perTestMs = 20000) {
+export async function runTests(tests, env, perTestMs = 30000) {
     let passed = 0;
     let failed = 0;
     for (const t of tests) {

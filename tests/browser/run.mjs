@@ -15,7 +15,7 @@ import path from 'node:path';
 import { env, tests } from './admin_page.mjs';
 import { ARTIFACTS, browserLaunch, demoStart, runTests, stopAll } from './harness.mjs';
 
-const WATCHDOG_MS = 100000;
+const WATCHDOG_MS = 110000;
 
 // ---- main ---------------------------------------------------------------------------------------
 
