@@ -242,7 +242,6 @@ enum gh_status authz_handle_decisions(struct gh_req *r, struct gh_err *err);
 /* /metrics collector: decisions by result, decision-log write failures (ctx unused). */
 void authz_decide_metrics(void *ctx, struct gh_buf *out);
 
-
 /* ---- the admin page's sign-in with Entra ID (signin.c; docs/admin-page.md) ----
  * OpenID Connect authorization code flow with PKCE (S256) against the discovery document's
  * provider; the ID token is checked by a second verifier (same JWKS cache, audience the admin

@@ -52,7 +52,7 @@
 /* How long the provider's endpoints are reused before discovery is read again, seconds. */
 #define AUTHZ_SIGNIN_ENDPOINTS_TTL 3600
 /* Longest name shown on a page or kept in a session. */
-#define AUTHZ_SIGNIN_NAME_MAX 256
+#define AUTHZ_SIGNIN_NAME_MAX    256
 #define AUTHZ_SIGNIN_HEADER_CSRF "X-CSRF-Token"
 
 struct authz_signin_pending {
@@ -285,6 +285,15 @@ bool authz_signin_is_admin(const struct authz_raw *raw, const char *admin_key, i
     return false;
 }
 
+/* The directory is current enough to say who is an administrator: the decisions' rule
+ * (GATEHOUSE_MAX_STALENESS), so a removed administrator keeps no session while the store is
+ * unreachable. */
+static bool authz_signin_directory_fresh(const struct authz_signin *s)
+{
+    int64_t age = store_index_age(s->authz->store);
+    return age != INT64_MAX && age <= s->authz->max_staleness_ms;
+}
+
 /* ---- the object ---- */
 
 /* See authz.h. */
@@ -421,15 +430,17 @@ static enum gh_status authz_signin_page(struct gh_req *r, unsigned status, const
     size_t len;
 
     gh_buf_init(&b, 16 * 1024);
-    gh_buf_cat(&b, &st, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                        "<title>gatehouse admin: ");
+    gh_buf_cat(&b, &st,
+               "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+               "<title>gatehouse admin: ");
     authz_signin_html_escape(&b, &st, title);
     gh_buf_cat(&b, &st, "</title></head>\n<body>\n<h1>");
     authz_signin_html_escape(&b, &st, title);
     gh_buf_cat(&b, &st, "</h1>\n<p id=\"signin-error\">");
     authz_signin_html_escape(&b, &st, msg);
-    gh_buf_cat(&b, &st, "</p>\n<p><a href=\"/admin/login\">Sign in again</a> &middot; "
-                        "<a href=\"/admin/\">Admin page</a></p>\n</body></html>\n");
+    gh_buf_cat(&b, &st,
+               "</p>\n<p><a href=\"/admin/login\">Sign in again</a> &middot; "
+               "<a href=\"/admin/\">Admin page</a></p>\n</body></html>\n");
     text = gh_buf_steal(&b, &len);
     gh_reply_header(r, "Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
     gh_reply_take(r, status, "text/html; charset=utf-8", text, len);
@@ -454,10 +465,15 @@ void authz_signin_render_error(struct gh_req *r, const struct gh_err *err)
     gh_reply_error(r, err);
 }
 
+/* See signin_int.h. */
+bool authz_signin_is_secure(bool tls, const char *public_url)
+{
+    return tls || (public_url != NULL && strncasecmp(public_url, "https://", 8) == 0);
+}
+
 static bool authz_signin_secure(const struct authz_signin *s)
 {
-    return s->opts->tls ||
-           (s->opts->public_url != NULL && strncasecmp(s->opts->public_url, "https://", 8) == 0);
+    return authz_signin_is_secure(s->opts->tls, s->opts->public_url);
 }
 
 /* ---- GET /admin/login ---- */
@@ -540,8 +556,7 @@ enum gh_status authz_signin_handle_login(struct gh_req *r, struct gh_err *err)
     pthread_mutex_unlock(&s->mu);
     OPENSSL_cleanse(&p, sizeof(p));
 
-    authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_LOGIN, authz_signin_secure(s), name,
-                             sizeof(name));
+    authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_LOGIN, authz_signin_secure(s), name, sizeof(name));
     authz_signin_set_cookie(cookie, sizeof(cookie), name, binding, AUTHZ_SIGNIN_PENDING_TTL,
                             authz_signin_secure(s));
     OPENSSL_cleanse(binding, sizeof(binding));
@@ -579,8 +594,7 @@ static bool authz_signin_pending_take(struct authz_signin *s, const char *state,
 /* Exchange the code at the token endpoint; *out_id_token (malloc'd) on GH_OK. A refusal by
  * the provider is GH_E_UNAUTHORIZED naming its error code (never the code or verifier). */
 static enum gh_status authz_signin_exchange(struct authz_signin *s, const char *token_ep,
-                                            const char *code,
-                                            const struct authz_signin_pending *p,
+                                            const char *code, const struct authz_signin_pending *p,
                                             char **out_id_token, struct gh_err *err)
 {
     struct jwks_fetch_opts o;
@@ -623,11 +637,10 @@ static enum gh_status authz_signin_exchange(struct authz_signin *s, const char *
         e = cJSON_GetObjectItemCaseSensitive(j, "error");
         d = cJSON_GetObjectItemCaseSensitive(j, "error_description");
         st = status >= 400 && status < 500 ? GH_E_UNAUTHORIZED : GH_E_UPSTREAM;
-        GH_ERR(err, st,
-                    "the identity provider's token endpoint answered %ld%s%.64s%s%.120s", status,
-                    cJSON_IsString(e) ? ": " : " without an ID token",
-                    cJSON_IsString(e) ? e->valuestring : "", cJSON_IsString(d) ? ": " : "",
-                    cJSON_IsString(d) ? d->valuestring : "");
+        GH_ERR(err, st, "the identity provider's token endpoint answered %ld%s%.64s%s%.120s",
+               status, cJSON_IsString(e) ? ": " : " without an ID token",
+               cJSON_IsString(e) ? e->valuestring : "", cJSON_IsString(d) ? ": " : "",
+               cJSON_IsString(d) ? d->valuestring : "");
     }
     cJSON_Delete(j);
     if (body.data != NULL)
@@ -702,8 +715,7 @@ static enum gh_status authz_signin_session_new(struct authz_signin *s, const str
 /* The part of the callback after the pending login was found: exchange, ID token, admin rule,
  * session. Answers every outcome itself. */
 static enum gh_status authz_signin_complete(struct gh_req *r, struct authz_signin *s,
-                                            const struct authz_signin_pending *p,
-                                            const char *code)
+                                            const struct authz_signin_pending *p, const char *code)
 {
     struct gh_arena *a = gh_req_arena(r);
     struct gh_err e = {0};
@@ -733,6 +745,13 @@ static enum gh_status authz_signin_complete(struct gh_req *r, struct authz_signi
     who = gh_arena_printf(a, "%.*s", AUTHZ_SIGNIN_NAME_MAX, who != NULL ? who : "(unnamed)");
     display = authz_claims_str(claims, "name");
     display = display != NULL ? gh_arena_printf(a, "%.*s", AUTHZ_SIGNIN_NAME_MAX, display) : NULL;
+    if (!authz_signin_directory_fresh(s)) {
+        authz_claims_release(claims);
+        return authz_signin_page(r, 503, "Sign-in failed",
+                                 "the directory data is stale (the store has been unreachable "
+                                 "longer than GATEHOUSE_MAX_STALENESS): administrators cannot be "
+                                 "told apart now; try again later or use the admin token");
+    }
     st = authz_raw_load(s->authz, claims, a, &raw, &rev, &e);
     authz_claims_release(claims);
     if (st)
@@ -762,8 +781,7 @@ static enum gh_status authz_signin_complete(struct gh_req *r, struct authz_signi
     OPENSSL_cleanse(sid, sizeof(sid));
     gh_reply_header(r, "Set-Cookie", cookie);
     OPENSSL_cleanse(cookie, sizeof(cookie));
-    authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_LOGIN, authz_signin_secure(s), name,
-                             sizeof(name));
+    authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_LOGIN, authz_signin_secure(s), name, sizeof(name));
     authz_signin_set_cookie(cookie, sizeof(cookie), name, "", 0, authz_signin_secure(s));
     gh_reply_header(r, "Set-Cookie", cookie);
     gh_reply_header(r, "Location", p->ret);
@@ -792,8 +810,7 @@ enum gh_status authz_signin_handle_callback(struct gh_req *r, struct gh_err *err
         return authz_signin_page(r, 400, "Sign-in failed",
                                  "this sign-in is unknown, was already used or has expired; "
                                  "start again");
-    authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_LOGIN, authz_signin_secure(s), name,
-                             sizeof(name));
+    authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_LOGIN, authz_signin_secure(s), name, sizeof(name));
     binding = gh_req_cookie(r, name);
     if (binding != NULL)
         authz_signin_hash(binding, h);
@@ -810,10 +827,10 @@ enum gh_status authz_signin_handle_callback(struct gh_req *r, struct gh_err *err
     if (idp_err != NULL) {
         const char *d = gh_req_query(r, "error_description");
         OPENSSL_cleanse(&p, sizeof(p));
-        return authz_signin_page(
-            r, 401, "Sign-in failed",
-            gh_arena_printf(a, "the identity provider answered %.64s%s%.300s", idp_err,
-                            d != NULL ? ": " : "", d != NULL ? d : ""));
+        return authz_signin_page(r, 401, "Sign-in failed",
+                                 gh_arena_printf(a, "the identity provider answered %.64s%s%.300s",
+                                                 idp_err, d != NULL ? ": " : "",
+                                                 d != NULL ? d : ""));
     }
     if (code == NULL || code[0] == '\0') {
         OPENSSL_cleanse(&p, sizeof(p));
@@ -917,6 +934,14 @@ enum gh_status authz_signin_session_check(void *ctx, struct gh_req *r, struct gh
         authz_signin_json_error(r, 401, "unauthorized",
                                 "the admin session has expired or was signed out: sign in again");
         return GH_ERR(err, GH_E_UNAUTHORIZED, "no such session"), GH_E_UNAUTHORIZED;
+    }
+    if (!authz_signin_directory_fresh(s)) {
+        authz_signin_json_error(r, 503, "unavailable",
+                                "the directory data is stale (the store has been unreachable "
+                                "longer than GATEHOUSE_MAX_STALENESS): sessions wait; the admin "
+                                "token still works");
+        OPENSSL_cleanse(&x, sizeof(x));
+        return GH_ERR(err, GH_E_UNAVAILABLE, "stale directory"), GH_E_UNAVAILABLE;
     }
     /* removal from the admin group in Entra (SCIM) or deactivation ends the session here */
     st = authz_raw_lookup(s->authz, STORE_KEY_ID, "id", x.user_id, gh_req_arena(r), &raw, &rev, &e);

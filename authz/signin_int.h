@@ -36,6 +36,10 @@ void authz_pkce_s256(const char *verifier, char out[AUTHZ_SIGNIN_RAND_LEN + 1]);
  * ("/admin/" itself included): no scheme or authority ("//host", "/\\host"), no backslash, no
  * dot segments, no control, space or non-ASCII bytes, at most AUTHZ_SIGNIN_RETURN_MAX bytes. */
 bool authz_signin_return_ok(const char *path);
+/* Do the cookies get Secure (and the __Host- prefix)? When the listener speaks TLS or the public
+ * URL (GATEHOUSE_PUBLIC_URL, may be NULL) is https: a TLS-terminating proxy in front of a plain
+ * listener still has browsers on HTTPS. */
+bool authz_signin_is_secure(bool tls, const char *public_url);
 /* The cookie's name for a secure (HTTPS) or plain origin: "__Host-" + base when secure. Writes
  * into out (cap bytes). */
 const char *authz_signin_cookie_name(const char *base, bool secure, char *out, size_t cap);

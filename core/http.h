@@ -123,7 +123,6 @@ const char *gh_reply_bearer_challenge(struct gh_req *r, const char *realm, const
 bool gh_req_replied(const struct gh_req *r);
 unsigned gh_req_reply_status(const struct gh_req *r);
 
-
 /* ---- cookies, forms and URL values (form.c; pure parsers, fuzzed) ---- */
 /* The value of the first cookie named exactly `name` in a Cookie header value (RFC 6265 §5.4
  * "a=b; c=d"; header may be NULL), borrowed from header, surrounding blanks trimmed; false when

@@ -221,9 +221,8 @@ enum gh_status jwks_fetch(const char *url, const struct jwks_fetch_opts *opts, s
 /* See jwks.h. The form is sent as application/x-www-form-urlencoded (libcurl's default for
  * POSTFIELDS); it may hold a client secret and a code, so it is never logged, and curl's copy
  * is freed with the handle. */
-enum gh_status jwks_post_form(const char *url, const struct jwks_fetch_opts *opts,
-                              const char *form, struct gh_buf *body, long *out_status,
-                              struct gh_err *err)
+enum gh_status jwks_post_form(const char *url, const struct jwks_fetch_opts *opts, const char *form,
+                              struct gh_buf *body, long *out_status, struct gh_err *err)
 {
     long max_age;
     GH_ASSERT(form != NULL && out_status != NULL);

@@ -92,9 +92,8 @@ enum gh_status jwks_fetch(const char *url, const struct jwks_fetch_opts *opts, s
  * (scheme, TLS, timeouts, no redirects, cap); any HTTP status is a reply: *out_status and the
  * body are set for the caller to read (an OAuth error is a 400 with JSON). Transport errors and
  * caps: GH_E_UPSTREAM (body freed). The form is never logged. */
-enum gh_status jwks_post_form(const char *url, const struct jwks_fetch_opts *opts,
-                              const char *form, struct gh_buf *body, long *out_status,
-                              struct gh_err *err);
+enum gh_status jwks_post_form(const char *url, const struct jwks_fetch_opts *opts, const char *form,
+                              struct gh_buf *body, long *out_status, struct gh_err *err);
 /* True for http(s) URLs whose host is 127.0.0.0/8, ::1 or localhost. */
 bool jwks_url_is_loopback(const char *url);
 void jwks_global_init(void); /* curl_global_init once; called by jwks_cache_new */

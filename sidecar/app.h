@@ -28,8 +28,8 @@ struct gh_app {
     struct policy_engine *policy;             /* access groups and decisions */
     struct authz_decision_log *decisions;     /* NULL when GATEHOUSE_DECISION_LOG is unset */
     struct gh_authfail *authfail;             /* failed authentications per client address */
-    struct authz_signin *signin;           /* admin page sign-in; NULL when not configured */
-    struct authz_signin_opts signin_opts;  /* borrowed by signin (strings from cfg) */
+    struct authz_signin *signin;              /* admin page sign-in; NULL when not configured */
+    struct authz_signin_opts signin_opts;     /* borrowed by signin (strings from cfg) */
     const char *tenant;  /* the tenant the SCIM data comes from ("" when unknown); see authz.h */
     char tenant_buf[37]; /* behind tenant when it came from the issuer */
 };

@@ -27,16 +27,17 @@
 #include <unistd.h>
 
 enum gh_cfg_type {
-    GH_CFG_STR,    /* free text */
-    GH_CFG_PATH,   /* a file path; empty = unset */
-    GH_CFG_ADDR,   /* host:port */
-    GH_CFG_BOOL,   /* 1/0, true/false, yes/no, on/off */
-    GH_CFG_INT,    /* integer within [min, max] */
-    GH_CFG_LIST,   /* comma-separated */
-    GH_CFG_SECRET, /* comma-separated secrets or sha256:<hex> digests, at most GH_SECRET_MAX */
-    GH_CFG_LEVEL,  /* log level */
-    GH_CFG_URL,    /* http(s) URL; empty = unset */
-    GH_CFG_SECRET_TEXT, /* a secret sent to someone else (a client secret): kept as text, shown *** */
+    GH_CFG_STR,         /* free text */
+    GH_CFG_PATH,        /* a file path; empty = unset */
+    GH_CFG_ADDR,        /* host:port */
+    GH_CFG_BOOL,        /* 1/0, true/false, yes/no, on/off */
+    GH_CFG_INT,         /* integer within [min, max] */
+    GH_CFG_LIST,        /* comma-separated */
+    GH_CFG_SECRET,      /* comma-separated secrets or sha256:<hex> digests, at most GH_SECRET_MAX */
+    GH_CFG_LEVEL,       /* log level */
+    GH_CFG_URL,         /* http(s) URL; empty = unset */
+    GH_CFG_SECRET_TEXT, /* a secret sent to someone else (a client secret): kept as text, shown ***
+                         */
 };
 
 struct gh_cfg_row {

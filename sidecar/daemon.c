@@ -207,9 +207,9 @@ int gh_daemon_run(const struct gh_config *cfg)
                "\"GATEHOUSE_ADMIN_GROUP is not set: nobody can sign in to the admin page, only "
                "the admin token opens the admin API\"");
     }
-    admin = (struct policy_admin_ctx){app.policy,        app.store,
-                                      &cfg->admin_token, app.authfail,
-                                      scim_filter_parse, app.signin != NULL ? &admin_session : NULL};
+    admin = (struct policy_admin_ctx){
+        app.policy,   app.store,         &cfg->admin_token,
+        app.authfail, scim_filter_parse, app.signin != NULL ? &admin_session : NULL};
     explain = (struct authz_admin_ctx){admin, &authz};
     authzen =
         (struct authz_authzen_ctx){&authz,          &cfg->authzen_token,   &cfg->authzen_roles,

@@ -428,7 +428,7 @@ struct gh_demo {
     char scim[65];                /* the demo secrets (also in files, 0600) */
     char admin[65];
     char client_secret[65]; /* the admin app's, shared by the issuer and gatehouse (memory only) */
-    char issuer[256]; /* the development issuer's issuer URL */
+    char issuer[256];       /* the development issuer's issuer URL */
     const struct gh_devissuer_key *key;
     struct gh_demo_user users[3];
     pthread_t thread;
@@ -915,9 +915,8 @@ int gh_demo_main(int argc, char **argv)
     snprintf(e_ttl, sizeof(e_ttl), "GATEHOUSE_ADMIN_SESSION_TTL=%.16s",
              ttl != NULL && *ttl != '\0' ? ttl : "28800");
     {
-        char *env[] = {e_listen, e_db,     e_scim,   e_admin,  e_policy, e_disc,
-                       e_insecure, e_aud,  e_tenant, e_log,    e_level,  e_client,
-                       e_group,  e_secret, e_ttl,    NULL};
+        char *env[] = {e_listen, e_db,  e_scim,  e_admin,  e_policy, e_disc,   e_insecure, e_aud,
+                       e_tenant, e_log, e_level, e_client, e_group,  e_secret, e_ttl,      NULL};
         enum gh_status st = gh_config_load(NULL, env, &cfg, &err);
         OPENSSL_cleanse(e_scim, sizeof(e_scim));
         OPENSSL_cleanse(e_admin, sizeof(e_admin));

@@ -362,8 +362,7 @@ bool gh_devissuer_is_loopback(const char *host)
 }
 
 static enum MHD_Result gh_devissuer_reply(struct MHD_Connection *conn, unsigned status,
-                                          const char *ctype, const char *body,
-                                          const char *location)
+                                          const char *ctype, const char *body, const char *location)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -480,10 +479,9 @@ static bool gh_devissuer_redirect_ok(const char *uri)
 static enum MHD_Result gh_devissuer_authorize(struct gh_devissuer *d, struct MHD_Connection *conn,
                                               const struct gh_devissuer_req *q)
 {
-    static const char *const names[] = {"client_id",      "redirect_uri",  "response_type",
-                                        "scope",          "state",         "nonce",
-                                        "code_challenge", "code_challenge_method",
-                                        "response_mode"};
+    static const char *const names[] = {
+        "client_id", "redirect_uri",   "response_type",         "scope",        "state",
+        "nonce",     "code_challenge", "code_challenge_method", "response_mode"};
     char client[256], redirect[512], rtype[32], method[16], challenge[64], nonce[256];
     char state[256] = "", upn[GH_DEVISSUER_CLAIM_MAX + 1];
     struct gh_buf b;
@@ -864,8 +862,7 @@ enum gh_status gh_devissuer_start(const char *host, int port, const char *tid,
                   signin->api_audience != NULL);
         d->signin_on = true;
         d->client_id = gh_xstrdup(signin->client_id);
-        d->client_secret =
-            signin->client_secret != NULL ? gh_xstrdup(signin->client_secret) : NULL;
+        d->client_secret = signin->client_secret != NULL ? gh_xstrdup(signin->client_secret) : NULL;
         d->api_audience = gh_xstrdup(signin->api_audience);
         for (size_t i = 0; i < signin->nusers; i++) {
             d->users[i].upn = gh_xstrdup(signin->users[i].upn);
@@ -877,18 +874,19 @@ enum gh_status gh_devissuer_start(const char *host, int port, const char *tid,
     snprintf(d->issuer, sizeof(d->issuer), "%s/%.64s/v2.0", base, tid);
     snprintf(d->disc_url, sizeof(d->disc_url), "%s%s", base, d->disc_path);
     gh_devissuer_docs(d, base, tid, k);
-    d->mhd = MHD_start_daemon(flags, 0, NULL, NULL, gh_devissuer_answer, d,
-                              MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-                              MHD_OPTION_NOTIFY_COMPLETED, gh_devissuer_done, NULL,
-                              MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
+    d->mhd =
+        MHD_start_daemon(flags, 0, NULL, NULL, gh_devissuer_answer, d, MHD_OPTION_LISTEN_SOCKET, fd,
+                         MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_NOTIFY_COMPLETED,
+                         gh_devissuer_done, NULL, MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_END);
     if (d->mhd == NULL) {
         close(fd);
         gh_devissuer_stop(d);
         return GH_ERR(err, GH_E_INTERNAL, "development issuer: the HTTP server did not start");
     }
     gh_log(GH_LOG_WARN, "devissuer",
-           "\"development issuer started: NOT FOR PRODUCTION (no login; anyone who can read its "
-           "key can mint any identity)\" issuer=%s kid=%s",
+           "\"development issuer started: NOT FOR PRODUCTION (no passwords; anyone who can reach "
+           "it signs in as any listed user, anyone who can read its key mints any identity)\" "
+           "issuer=%s kid=%s",
            d->issuer, k->kid);
     *out = d;
     return GH_OK;

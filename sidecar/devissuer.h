@@ -12,8 +12,8 @@
  *   POST /<tid>/oauth2/v2.0/token           code (single use) + PKCE S256 + client id/secret ->
  *                                           an RS256 ID token with the nonce, and an access token
  * so the admin page's sign-in can be tried too. Its "login" is a button: whoever can reach it
- * or read its key file is anyone they like. That is why it binds loopback addresses only, writes its
- * key 0600, says what it is in both documents and logs a warning when it starts.
+ * or read its key file is anyone they like. That is why it binds loopback addresses only, writes
+ * its key 0600, says what it is in both documents and logs a warning when it starts.
  *
  * Ownership: every _new/_create/_load/_start result is owned by the caller and freed by its
  * _free/_stop; strings returned by accessors are borrowed from their object. Keys are immutable
@@ -28,8 +28,9 @@
 
 /* Said by the discovery document, the JWKS, the demo's state file and the log. */
 #define GH_DEVISSUER_NOTE                                                                          \
-    "development issuer of `gatehouse demo`: NOT FOR PRODUCTION (no login; anyone who can read "   \
-    "its key file can mint any identity)"
+    "development issuer of `gatehouse demo`: NOT FOR PRODUCTION (no passwords: its sign-in page "  \
+    "signs anyone in as any listed user, and anyone who can read its key file can mint any "       \
+    "identity)"
 /* The RSA modulus size of the development key. */
 #define GH_DEVISSUER_RSA_BITS 2048
 /* Longest token lifetime mint accepts, seconds (a day; Entra's are 60-90 minutes). */

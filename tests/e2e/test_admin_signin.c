@@ -40,14 +40,14 @@ struct sdemo {
 
 /* One browser's state through a sign-in. */
 struct flow {
-    char login_cookie[128];   /* gh_admin_login value */
-    char authorize[4096];     /* the Location of /admin/login */
-    char callback[4096];      /* the Location the issuer sent the browser to */
-    long status;              /* the callback's status */
-    char location[512];       /* the callback's Location */
-    char session[128];        /* gh_admin_session value, when set */
-    char session_line[512];   /* its whole Set-Cookie value */
-    char body[4096];          /* the callback's body */
+    char login_cookie[128]; /* gh_admin_login value */
+    char authorize[4096];   /* the Location of /admin/login */
+    char callback[4096];    /* the Location the issuer sent the browser to */
+    long status;            /* the callback's status */
+    char location[512];     /* the callback's Location */
+    char session[128];      /* gh_admin_session value, when set */
+    char session_line[512]; /* its whole Set-Cookie value */
+    char body[4096];        /* the callback's body */
 };
 
 static const char *binary(void)
@@ -280,8 +280,8 @@ static long signin(const struct sdemo *d, const char *upn, struct flow *f)
 
 /* An admin API call with the session cookie (and csrf / origin headers when not NULL). */
 static long admin_call(const struct sdemo *d, const char *method, const char *path,
-                       const char *session, const char *csrf, const char *origin,
-                       const char *body, cJSON **out_json, char *www_auth, size_t wcap)
+                       const char *session, const char *csrf, const char *origin, const char *body,
+                       cJSON **out_json, char *www_auth, size_t wcap)
 {
     struct gh_http_resp r;
     char url[600], c[300], x[300], o[300];
@@ -357,14 +357,14 @@ START_TEST(signin_session_csrf_logout)
     ck_assert_int_eq(admin_call(&d, "GET", "/admin/v1/access-groups", f.session, NULL, NULL, NULL,
                                 NULL, NULL, 0),
                      200);
-    ck_assert_int_eq(admin_call(&d, "GET", "/admin/v1/identities", f.session, NULL, NULL, NULL,
-                                NULL, NULL, 0),
-                     200);
+    ck_assert_int_eq(
+        admin_call(&d, "GET", "/admin/v1/identities", f.session, NULL, NULL, NULL, NULL, NULL, 0),
+        200);
 
     /* CSRF: a change with the cookie alone, with another token, or from another origin */
-    ck_assert_int_eq(admin_call(&d, "POST", "/admin/v1/policy/reload", f.session, NULL, NULL, "",
-                                &j, NULL, 0),
-                     403);
+    ck_assert_int_eq(
+        admin_call(&d, "POST", "/admin/v1/policy/reload", f.session, NULL, NULL, "", &j, NULL, 0),
+        403);
     ck_assert_str_eq(jstr(j, "error"), "csrf");
     cJSON_Delete(j);
     ck_assert_int_eq(admin_call(&d, "POST", "/admin/v1/policy/reload", f.session,
@@ -378,9 +378,9 @@ START_TEST(signin_session_csrf_logout)
                      403);
     ck_assert_str_eq(jstr(j, "error"), "csrf");
     cJSON_Delete(j);
-    ck_assert_int_eq(admin_call(&d, "POST", "/admin/v1/policy/reload", f.session, csrf, NULL, "",
-                                &j, NULL, 0),
-                     200);
+    ck_assert_int_eq(
+        admin_call(&d, "POST", "/admin/v1/policy/reload", f.session, csrf, NULL, "", &j, NULL, 0),
+        200);
     ck_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "reloaded")));
     cJSON_Delete(j);
     ck_assert_int_eq(admin_call(&d, "POST", "/admin/v1/policy/reload", f.session, csrf, d.base, "",
@@ -575,8 +575,7 @@ START_TEST(removal_revokes_at_next_request)
     ck_assert_int_eq(signin(&d, "alice@demo.example", &f), 302);
     ck_assert_int_eq(
         admin_call(&d, "GET", "/admin/v1/session", f.session, NULL, NULL, NULL, &j, NULL, 0), 200);
-    snprintf(uid, sizeof(uid), "%s",
-             jstr(cJSON_GetObjectItemCaseSensitive(j, "user"), "id"));
+    snprintf(uid, sizeof(uid), "%s", jstr(cJSON_GetObjectItemCaseSensitive(j, "user"), "id"));
     cJSON_Delete(j);
 
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", d.scim);
@@ -598,9 +597,9 @@ START_TEST(removal_revokes_at_next_request)
     ck_assert_msg(r.status == 204 || r.status == 200, "PATCH: %ld %s", r.status, r.body);
     gh_http_resp_free(&r);
 
-    ck_assert_int_eq(admin_call(&d, "GET", "/admin/v1/access-groups", f.session, NULL, NULL, NULL,
-                                &j, NULL, 0),
-                     401);
+    ck_assert_int_eq(
+        admin_call(&d, "GET", "/admin/v1/access-groups", f.session, NULL, NULL, NULL, &j, NULL, 0),
+        401);
     ck_assert_ptr_nonnull(strstr(jstr(j, "message"), "no longer"));
     cJSON_Delete(j);
     /* the session is gone for good: the next request finds none */
@@ -636,6 +635,85 @@ START_TEST(session_expires)
 }
 END_TEST
 
+/* The development issuer's side: discovery lists both endpoints; the authorization endpoint's
+ * page of buttons (no passwords, NOT FOR PRODUCTION) and its form POST; the token endpoint
+ * checks the client secret and takes a code once. */
+START_TEST(dev_issuer_endpoints)
+{
+    struct sdemo d;
+    struct flow f;
+    struct gh_http_resp r;
+    char issuer[300], url[4300], form[4300], token_ep[400], *state_json, *q, code[128];
+    cJSON *j;
+    const char *hdr[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+
+    sdemo_start(&d, NULL);
+    snprintf(url, sizeof(url), "%s/issuer.json", d.state);
+    state_json = gh_read_file(url);
+    j = cJSON_Parse(state_json);
+    snprintf(issuer, sizeof(issuer), "%s", jstr(j, "issuer"));
+    cJSON_Delete(j);
+    free(state_json);
+    snprintf(url, sizeof(url), "%s/.well-known/openid-configuration", issuer);
+    ck_assert_int_eq(gh_http("GET", url, NULL, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    j = cJSON_Parse(r.body);
+    ck_assert_ptr_nonnull(strstr(jstr(j, "authorization_endpoint"), "/oauth2/v2.0/authorize"));
+    snprintf(token_ep, sizeof(token_ep), "%s", jstr(j, "token_endpoint"));
+    ck_assert_ptr_nonnull(strstr(token_ep, "/oauth2/v2.0/token"));
+    ck_assert_ptr_nonnull(strstr(jstr(j, "note"), "NOT FOR PRODUCTION"));
+    cJSON_Delete(j);
+    gh_http_resp_free(&r);
+
+    /* the page: one button per demo user, no password field */
+    login_start(&d, NULL, &f);
+    ck_assert_int_eq(gh_http("GET", f.authorize, NULL, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "NOT FOR PRODUCTION"));
+    ck_assert_ptr_nonnull(strstr(r.body, "Sign in as alice@demo.example</button>"));
+    ck_assert_ptr_nonnull(strstr(r.body, "Sign in as bob@demo.example</button>"));
+    ck_assert_ptr_null(strstr(r.body, "password\""));
+    gh_http_resp_free(&r);
+    /* the button's form, posted: the query as a form body plus upn */
+    q = strchr(f.authorize, '?');
+    ck_assert_ptr_nonnull(q);
+    snprintf(form, sizeof(form), "%s&upn=alice%%40demo.example", q + 1);
+    snprintf(url, sizeof(url), "%.*s", (int)(q - f.authorize), f.authorize);
+    ck_assert_int_eq(gh_http("POST", url, hdr, form, NULL, &r), 0);
+    ck_assert_msg(r.status == 302, "POST authorize: %ld %s", r.status, r.body);
+    ck_assert_ptr_nonnull(resp_header(&r, "Location", 0, f.callback, sizeof(f.callback)));
+    gh_http_resp_free(&r);
+    login_finish(&f, f.login_cookie);
+    ck_assert_int_eq(f.status, 302);
+
+    /* the token endpoint: a wrong client secret is refused, and the code is gone after it */
+    login_start(&d, NULL, &f);
+    login_choose("alice@demo.example", &f);
+    q = strstr(f.callback, "code=") + 5;
+    snprintf(code, sizeof(code), "%.*s", (int)strcspn(q, "&"), q);
+    snprintf(form, sizeof(form),
+             "grant_type=authorization_code&code=%s&client_id=" GH_DEMO_ADMIN_CLIENT_ID
+             "&client_secret=wrong&redirect_uri=x&code_verifier=y",
+             code);
+    ck_assert_int_eq(gh_http("POST", token_ep, hdr, form, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 401);
+    ck_assert_ptr_nonnull(strstr(r.body, "invalid_client"));
+    gh_http_resp_free(&r);
+    ck_assert_int_eq(gh_http("POST", token_ep, hdr, form, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_ptr_nonnull(strstr(r.body, "invalid_grant"));
+    gh_http_resp_free(&r);
+    /* another client id is not served at all */
+    login_start(&d, NULL, &f);
+    tamper(f.authorize, sizeof(f.authorize), "client_id=", "client_id=other-");
+    ck_assert_int_eq(gh_http("GET", f.authorize, NULL, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_ptr_nonnull(strstr(r.body, "unauthorized_client"));
+    gh_http_resp_free(&r);
+    free(sdemo_stop(&d));
+}
+END_TEST
+
 Suite *admin_signin_suite(void)
 {
     Suite *s = suite_create("admin_signin");
@@ -646,6 +724,7 @@ Suite *admin_signin_suite(void)
     tcase_add_test(tc, signin_refusals);
     tcase_add_test(tc, removal_revokes_at_next_request);
     tcase_add_test(tc, session_expires);
+    tcase_add_test(tc, dev_issuer_endpoints);
     suite_add_tcase(s, tc);
     return s;
 }

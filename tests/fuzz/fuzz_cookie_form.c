@@ -15,8 +15,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const names[] = {"gh_admin_session", "__Host-gh_admin_session", "code",
-                                        "state", "a", ""};
+    static const char *const names[] = {
+        "gh_admin_session", "__Host-gh_admin_session", "code", "state", "a", ""};
     char *s = gh_xmalloc(size + 1);
     char out[64];
     const char *v = NULL;

@@ -221,9 +221,11 @@ START_TEST(admin_signin_settings)
 {
     char *env[] = {"GATEHOUSE_OIDC_DISCOVERY=https://login.example/t/v2.0/.well-known/"
                    "openid-configuration",
-                   "GATEHOUSE_AUDIENCE=api://x", "GATEHOUSE_ADMIN_CLIENT_ID=client-1",
+                   "GATEHOUSE_AUDIENCE=api://x",
+                   "GATEHOUSE_ADMIN_CLIENT_ID=client-1",
                    "GATEHOUSE_ADMIN_CLIENT_SECRET=very-secret-value-42",
-                   "GATEHOUSE_ADMIN_GROUP=Gatehouse Admins", NULL};
+                   "GATEHOUSE_ADMIN_GROUP=Gatehouse Admins",
+                   NULL};
     char *bad[] = {"GATEHOUSE_ADMIN_CLIENT_ID=client-1", NULL};
     struct gh_config *cfg = load_ok(NULL, env);
     struct gh_err err = {0};

@@ -26,7 +26,8 @@ START_TEST(example_file_parses)
                   err.msg);
     ck_assert_uint_eq(doc->ngroups, 3);
     ck_assert_str_eq(doc->groups[0].name, "Payroll Analysts");
-    ck_assert_str_eq(doc->groups[2].name, "Gatehouse Admins"); /* the demo's GATEHOUSE_ADMIN_GROUP */
+    ck_assert_str_eq(doc->groups[2].name,
+                     "Gatehouse Admins"); /* the demo's GATEHOUSE_ADMIN_GROUP */
     ck_assert_uint_eq(doc->groups[2].ngrants, 0);
     ck_assert_str_eq(doc->groups[0].key, "payroll analysts");
     ck_assert_int_eq(doc->groups[0].source, POLICY_SOURCE_FILE);

@@ -116,7 +116,8 @@ START_TEST(url_encoding)
     gh_buf_init(&b, 256);
     gh_http_url_encode(&b, &st, "http://127.0.0.1:1/admin/callback?a=b c~_.-");
     ck_assert_int_eq(st, GH_OK);
-    ck_assert_str_eq(gh_buf_str(&b), "http%3A%2F%2F127.0.0.1%3A1%2Fadmin%2Fcallback%3Fa%3Db%20c~_.-");
+    ck_assert_str_eq(gh_buf_str(&b),
+                     "http%3A%2F%2F127.0.0.1%3A1%2Fadmin%2Fcallback%3Fa%3Db%20c~_.-");
     gh_buf_free(&b);
     gh_buf_init(&b, 4);
     gh_http_url_encode(&b, &st, "abc/");
@@ -168,19 +169,26 @@ START_TEST(cookie_flags)
 {
     char name[64], c[256];
 
-    ck_assert_str_eq(authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_SESSION, false, name,
-                                              sizeof(name)),
-                     "gh_admin_session");
+    ck_assert_str_eq(
+        authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_SESSION, false, name, sizeof(name)),
+        "gh_admin_session");
     authz_signin_set_cookie(c, sizeof(c), name, "v", 28800, false);
     ck_assert_str_eq(c, "gh_admin_session=v; Path=/admin; Max-Age=28800; HttpOnly; SameSite=Lax");
     ck_assert_ptr_null(strstr(c, "Secure"));
 
-    ck_assert_str_eq(authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_SESSION, true, name,
-                                              sizeof(name)),
-                     "__Host-gh_admin_session");
+    ck_assert_str_eq(
+        authz_signin_cookie_name(AUTHZ_SIGNIN_COOKIE_SESSION, true, name, sizeof(name)),
+        "__Host-gh_admin_session");
     authz_signin_set_cookie(c, sizeof(c), name, "v", 60, true);
     ck_assert_str_eq(c, "__Host-gh_admin_session=v; Path=/; Max-Age=60; HttpOnly; SameSite=Lax; "
                         "Secure");
+    /* which origins are secure */
+    ck_assert(!authz_signin_is_secure(false, NULL));
+    ck_assert(!authz_signin_is_secure(false, "http://127.0.0.1:8080"));
+    ck_assert(authz_signin_is_secure(false, "https://gatehouse.example"));
+    ck_assert(authz_signin_is_secure(false, "HTTPS://gatehouse.example"));
+    ck_assert(authz_signin_is_secure(true, NULL));
+    ck_assert(authz_signin_is_secure(true, "http://127.0.0.1:8080"));
     /* deletion */
     authz_signin_set_cookie(c, sizeof(c), "gh_admin_login", "", 0, false);
     ck_assert_ptr_nonnull(strstr(c, "gh_admin_login=; Path=/admin; Max-Age=0; HttpOnly"));
@@ -192,13 +200,13 @@ START_TEST(loopback_hosts_and_origin)
     static const struct {
         const char *host;
         bool loopback;
-    } cases[] = {{"127.0.0.1:8080", true},  {"127.0.0.1", true},
-                 {"localhost:9", true},     {"LOCALHOST", true},
-                 {"[::1]:8080", true},      {"[::1]", true},
-                 {"127.1:80", false},       {"127.0.0.1.evil.example", false},
-                 {"evil.example", false},   {"10.0.0.1:8080", false},
-                 {"[::2]:80", false},       {"127.0.0.1:80x", false},
-                 {"[::1]x", false},         {"", false},
+    } cases[] = {{"127.0.0.1:8080", true},   {"127.0.0.1", true},
+                 {"localhost:9", true},      {"LOCALHOST", true},
+                 {"[::1]:8080", true},       {"[::1]", true},
+                 {"127.1:80", false},        {"127.0.0.1.evil.example", false},
+                 {"evil.example", false},    {"10.0.0.1:8080", false},
+                 {"[::2]:80", false},        {"127.0.0.1:80x", false},
+                 {"[::1]x", false},          {"", false},
                  {"localhost.evil:1", false}};
     char o[AUTHZ_SIGNIN_URL_MAX];
     struct gh_err err = {0};
@@ -215,9 +223,9 @@ START_TEST(loopback_hosts_and_origin)
     ck_assert_int_eq(authz_signin_origin(NULL, "gatehouse.example", true, o, sizeof(o), &err),
                      GH_E_UNAVAILABLE);
     ck_assert_ptr_nonnull(strstr(err.msg, "GATEHOUSE_PUBLIC_URL"));
-    ck_assert_int_eq(authz_signin_origin("https://gh.example", "evil.example", false, o, sizeof(o),
-                                         &err),
-                     GH_OK);
+    ck_assert_int_eq(
+        authz_signin_origin("https://gh.example", "evil.example", false, o, sizeof(o), &err),
+        GH_OK);
     ck_assert_str_eq(o, "https://gh.example");
 }
 END_TEST
@@ -333,6 +341,36 @@ START_TEST(id_token_audience_and_nonce)
 }
 END_TEST
 
+/* The discovery document's sign-in endpoints (jwks/discovery.c). */
+START_TEST(discovery_endpoints)
+{
+    static const char good[] = "{\"issuer\":\"https://i\",\"jwks_uri\":\"https://i/k\","
+                               "\"authorization_endpoint\":\"https://i/authorize\","
+                               "\"token_endpoint\":\"https://i/token\"}";
+    static const char *const bad[] = {
+        "{\"authorization_endpoint\":\"https://i/authorize\"}",
+        "{\"authorization_endpoint\":\"javascript:x\",\"token_endpoint\":\"https://i/t\"}",
+        "{\"authorization_endpoint\":\"https://i/a b\",\"token_endpoint\":\"https://i/t\"}",
+        "{\"authorization_endpoint\":1,\"token_endpoint\":\"https://i/t\"}",
+        "[]",
+        ""};
+    char *a = NULL, *t = NULL;
+    struct gh_err err = {0};
+
+    ck_assert_int_eq(jwks_discovery_endpoints(good, strlen(good), &a, &t, &err), GH_OK);
+    ck_assert_str_eq(a, "https://i/authorize");
+    ck_assert_str_eq(t, "https://i/token");
+    free(a);
+    free(t);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ck_assert_msg(jwks_discovery_endpoints(bad[i], strlen(bad[i]), &a, &t, NULL) != GH_OK,
+                      "accepted %s", bad[i]);
+        ck_assert_ptr_null(a);
+        ck_assert_ptr_null(t);
+    }
+}
+END_TEST
+
 Suite *signin_suite(void)
 {
     Suite *s = suite_create("signin");
@@ -347,6 +385,7 @@ Suite *signin_suite(void)
     tcase_add_test(tc, loopback_hosts_and_origin);
     tcase_add_test(tc, admin_rule);
     tcase_add_test(tc, id_token_audience_and_nonce);
+    tcase_add_test(tc, discovery_endpoints);
     suite_add_tcase(s, tc);
     return s;
 }
