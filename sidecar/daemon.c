@@ -220,6 +220,9 @@ int gh_daemon_run(const struct gh_config *cfg)
     console.jwks = app.jwks;
     console.tenant = app.tenant;
     console.started = (int64_t)time(NULL);
+    console.signin_client_id = cfg->admin_client_id;
+    console.signin_group = cfg->admin_group;
+    console.signin_client_secret = cfg->admin_client_secret != NULL;
     gh_router_bind(&(struct gh_router_ctx){.scim = &scim,
                                            .authz = &authz,
                                            .admin = &admin,

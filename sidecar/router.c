@@ -17,8 +17,8 @@
 static void *gh_router_scim_ctx, *gh_router_authz_ctx, *gh_router_admin_ctx;
 static void *gh_router_explain_ctx;
 static void *gh_router_authzen_ctx;
-static void *gh_router_signin_ctx;
 static void *gh_router_console_ctx;
+static void *gh_router_signin_ctx;
 
 /* Each row names the credential its requests need (checked when the headers are complete, before
  * any body is read) and its body cap: the authz routes take small JSON documents, SCIM takes
@@ -142,8 +142,8 @@ void gh_router_bind(const struct gh_router_ctx *ctx)
     gh_router_admin_ctx = ctx->admin;
     gh_router_explain_ctx = ctx->explain;
     gh_router_authzen_ctx = ctx->authzen;
-    gh_router_signin_ctx = ctx->signin;
     gh_router_console_ctx = ctx->console;
+    gh_router_signin_ctx = ctx->signin;
 }
 
 /* See router.h. Thread-safe (the table is immutable). */

@@ -14,8 +14,8 @@ struct authz_ctx;
 struct policy_admin_ctx;
 struct authz_admin_ctx;
 struct authz_authzen_ctx;
-struct authz_signin;
 struct gh_console_ctx;
+struct authz_signin;
 
 /* The route families' contexts, each borrowed until the server has stopped. */
 struct gh_router_ctx {
@@ -24,8 +24,8 @@ struct gh_router_ctx {
     struct policy_admin_ctx *admin;
     struct authz_admin_ctx *explain; /* /admin/v1/explain */
     struct authz_authzen_ctx *authzen;
-    struct authz_signin *signin; /* /admin/login, /callback, /logout; NULL: not configured */
     struct gh_console_ctx *console; /* /admin/v1/status, /admin/v1/settings */
+    struct authz_signin *signin; /* /admin/login, /callback, /logout; NULL: not configured */
 };
 
 /* Set the contexts the table's rows hand their requests (gh_req_ctx). Start-up only, before

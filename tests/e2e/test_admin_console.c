@@ -15,14 +15,15 @@
 #include <openssl/sha.h>
 #include <unistd.h>
 
-#define ADMIN_TOKEN "e2e-admin-secret-0123456789abcdef"
-#define ADMIN_AUTH  "Authorization: Bearer " ADMIN_TOKEN
-#define PATCHOP     "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
-#define ALICE       "alice@contoso.example"
-#define ALICE_OID   "6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b"
-#define BOB         "bob@contoso.example"
-#define BOB_OID     "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
-#define PAGE_CSP    "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+#define ADMIN_TOKEN   "e2e-admin-secret-0123456789abcdef"
+#define ADMIN_AUTH    "Authorization: Bearer " ADMIN_TOKEN
+#define PATCHOP       "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+#define ALICE         "alice@contoso.example"
+#define ALICE_OID     "6f1c2d3e-4b5a-4978-8a9b-0c1d2e3f4a5b"
+#define BOB           "bob@contoso.example"
+#define BOB_OID       "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+#define CLIENT_SECRET "e2e-admin-page-client-secret-42"
+#define PAGE_CSP      "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 #define POLICY                                                                                     \
     "{\"access_groups\":[{\"name\":\"Payroll Analysts\",\"grants\":[{\"dataset\":\"payroll\","     \
@@ -463,7 +464,13 @@ END_TEST
 START_TEST(settings_public_url_and_rotation)
 {
     char hex[65], scim_env[200], *raw = NULL;
-    const char *extra[3] = {scim_env, "GATEHOUSE_PUBLIC_URL=https://gatehouse.example.com", NULL};
+    const char *extra[] = {scim_env,
+                           "GATEHOUSE_PUBLIC_URL=https://gatehouse.example.com",
+                           "GATEHOUSE_ADMIN_CLIENT_ID=0f1e2d3c-admin-page",
+                           "GATEHOUSE_ADMIN_GROUP=Gatehouse Admins",
+                           "GATEHOUSE_ADMIN_CLIENT_SECRET=" CLIENT_SECRET,
+                           NULL};
+    const cJSON *si;
     const cJSON *sec;
     struct scim_res r;
     cJSON *j;
@@ -478,6 +485,13 @@ START_TEST(settings_public_url_and_rotation)
     ck_assert_str_eq(str_of(obj(j, "scim"), "tenant_url_from"), "GATEHOUSE_PUBLIC_URL");
     ck_assert_str_eq(str_of(obj(obj(j, "admin"), "sign_in"), "redirect_uri"),
                      "https://gatehouse.example.com/admin/callback");
+    /* sign-in configured: named, its client secret only said to be set */
+    ck_assert_ptr_null(strstr(raw, CLIENT_SECRET));
+    si = obj(obj(j, "admin"), "sign_in");
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(si, "configured")));
+    ck_assert_str_eq(str_of(si, "client_id"), "0f1e2d3c-admin-page");
+    ck_assert_str_eq(str_of(si, "admin_group"), "Gatehouse Admins");
+    ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(si, "client_secret_set")));
     sec = obj(obj(j, "scim"), "secret");
     ck_assert_int_eq((int)num_of(sec, "count"), 2);
     ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(sec, "forms"), 0)->valuestring,
@@ -495,6 +509,7 @@ START_TEST(settings_public_url_and_rotation)
     ck_assert_int_eq(r.status, 200);
     scim_res_free(&r);
     ck_assert_ptr_null(strstr(gh_proc_log(scim_client_proc()), SCIM_TOKEN));
+    ck_assert_ptr_null(strstr(gh_proc_log(scim_client_proc()), CLIENT_SECRET));
     stop();
 }
 END_TEST
