@@ -94,8 +94,8 @@ int gh_daemon_run(const struct gh_config *cfg)
     struct policy_admin_ctx admin = {0};
     struct authz_admin_ctx explain = {0};
     struct authz_authzen_ctx authzen = {0};
-    struct policy_admin_session admin_session = {0};
     struct gh_console_ctx console = {0};
+    struct policy_admin_session admin_session = {0};
     const struct gh_route *routes;
     size_t nroutes;
     struct gh_server *srv = NULL;

@@ -25,7 +25,7 @@ struct gh_router_ctx {
     struct authz_admin_ctx *explain; /* /admin/v1/explain */
     struct authz_authzen_ctx *authzen;
     struct gh_console_ctx *console; /* /admin/v1/status, /admin/v1/settings */
-    struct authz_signin *signin; /* /admin/login, /callback, /logout; NULL: not configured */
+    struct authz_signin *signin;    /* /admin/login, /callback, /logout; NULL: not configured */
 };
 
 /* Set the contexts the table's rows hand their requests (gh_req_ctx). Start-up only, before

@@ -14,7 +14,8 @@
  *     #alert-dismiss         button inside #alert
  *     #signin-panel          shown when not signed in (GET /admin/v1/session answered 401/403)
  *     #signin-message        why the sign-in panel is shown (expired, refused, callback error)
- *     #signin-link           <a> "Sign in with Entra ID" -> /admin/login?return=/admin/
+ *     #signin-link           <a> "Sign in with Entra ID" -> /admin/login?return=/admin/ (or
+ *                            return=/admin/%23/<route> when the address names another view)
  *     #admin-token           password input for the break-glass admin token
  *     #admin-token-submit    button "Use token"
  *     #app                   nav + view, shown when signed in
@@ -321,7 +322,8 @@ async function api(method, path, opts = {}) {
             (data && data.error) || resp.statusText || 'error',
             (data && data.message) || raw.slice(0, 200) || `HTTP ${resp.status}`, data);
         if (resp.status === 401 && !opts.quiet)
-            signedOut(state.token ? 'The admin token was refused.' : 'Your session has ended: sign in again.');
+            signedOut(state.token ? `The admin token was refused: ${err.message}`
+                : `Signed out: ${err.message}`);
         /* removed from the admin group in Entra, or deactivated: the server ended the session */
         else if (resp.status === 403 && err.error === 'forbidden' && !state.token && !opts.quiet)
             signedOut(err.message);
@@ -346,6 +348,14 @@ function qs(params) {
  * Session: sign-in panel, break-glass token, sign-out
  * ------------------------------------------------------------------------------------------ */
 
+/* The sign-in link returns to the view the page shows (#/<route>, never its detail id: the
+ * server takes a plain path under /admin/ with no '%'). */
+function signinLinkUpdate() {
+    const m = /^#\/([a-z-]+)/.exec(location.hash);
+    const back = m && ROUTES[m[1]] && m[1] !== 'status' ? `/admin/#/${m[1]}` : '/admin/';
+    $('signin-link').setAttribute('href', `/admin/login?return=${encodeURIComponent(back)}`);
+}
+
 function signedOut(message) {
     state.token = null;
     state.session = null;
@@ -359,6 +369,7 @@ function signedOut(message) {
     $('signin-panel').hidden = false;
     $('signin-message').textContent = message || '';
     clear($('view'));
+    signinLinkUpdate();
 }
 
 function signedIn(session) {
@@ -734,7 +745,7 @@ async function viewDirectory(v, arg, ctx, D) {
     const next = h('button', {type: 'button', id: `${p}-next`, 'data-testid': `${p}-next`, disabled: true,
         onclick: () => { start += PAGE_SIZE; load(); }}, 'Next page');
     const detail = h('section', {id: D.detailId, 'data-testid': D.detailId, class: 'detail card',
-        'aria-live': 'polite', 'aria-label': `${D.noun} details`, hidden: true});
+        'aria-label': `${D.noun} details`, hidden: true});
 
     const form = h('form', {class: 'search', role: 'search', onsubmit: (ev) => {
         ev.preventDefault();
@@ -793,9 +804,11 @@ async function viewDirectory(v, arg, ctx, D) {
             return;
         clear(detail);
         detail.hidden = false;
+        detail.parentElement.classList.add('with-detail');
         const close = h('button', {type: 'button', class: 'small', id: `${D.detailId}-close`,
             'data-testid': `${D.detailId}-close`, onclick: () => {
                 detail.hidden = true;
+                detail.parentElement.classList.remove('with-detail');
                 clear(detail);
                 history.replaceState(null, '', `#/${D.route}`);
                 if (opener && opener.isConnected)
@@ -886,7 +899,7 @@ function grantEditor(prefix, initial) {
                 class: 'grant-dataset', value: (g && g.dataset) || '', autocomplete: 'off', spellcheck: 'false'}),
             h('span', {class: 'check'},
                 h('input', {type: 'checkbox', id: `${prefix}-protect-${i}`, 'data-testid': `${prefix}-protect`,
-                    class: 'grant-protect', checked: g ? acts.has('protect') : true}),
+                    class: 'grant-protect', checked: acts.has('protect')}),
                 h('label', {for: `${prefix}-protect-${i}`, text: 'protect'})),
             h('span', {class: 'check'},
                 h('input', {type: 'checkbox', id: `${prefix}-unprotect-${i}`, 'data-testid': `${prefix}-unprotect`,
@@ -920,7 +933,8 @@ function grantEditor(prefix, initial) {
             const r = addRow(null);
             r.querySelector('input').focus();
         },
-        /* The grants as the API wants them; rows with no dataset and no action are skipped. */
+        /* The grants as the API wants them; a row with neither a dataset nor an action is
+         * skipped (an empty form row), any other goes to the API, which names what is wrong. */
         value: () => {
             const out = [];
             for (const r of rows.querySelectorAll('.grant-row')) {
@@ -1210,13 +1224,15 @@ async function viewExplain(v, _arg, ctx) {
 }
 
 function renderCandidates(body, userInput) {
+    /* candidates: {by, id, userName} per attribute that matched a user, {by, reason} otherwise */
     return h('div', {class: 'warning', id: 'explain-candidates', 'data-testid': 'explain-candidates'},
-        h('p', {text: body.message || 'The value names more than one user; pick one:'}),
-        h('ul', {class: 'plain'}, body.candidates.map((c) => h('li', null,
-            h('button', {type: 'button', class: 'small', onclick: () => {
+        h('p', {text: `${body.message || 'The value names more than one user'}: pick one.`}),
+        h('ul', {class: 'plain'}, body.candidates.map((c) => h('li', null, c.id
+            ? h('button', {type: 'button', class: 'small', 'data-testid': 'explain-candidate', onclick: () => {
                 userInput.value = c.id;
                 $('explain-submit').click();
-            }}, `${c.userName || c.id}${c.externalId ? ` (externalId ${c.externalId})` : ''} \u2013 ${c.id}`)))));
+            }}, `${c.userName || c.id} (matched by ${c.by || '?'}) \u2013 ${c.id}`)
+            : h('span', {class: 'muted', text: `${c.by || '?'}: ${c.reason || 'no match'}`})))));
 }
 
 function renderExplain(r, userText) {
@@ -1584,7 +1600,7 @@ function renderSettings(body, s) {
         scim.tenant_url_from ? ` Built from ${scim.tenant_url_from}.` : ''),
         dl([['Secret Token', secretText(scim.secret), 'settings-secret-form']]),
         Array.isArray(scim.notes) && scim.notes.length
-            ? h('ul', {class: 'warning plain', 'data-testid': 'settings-notes'}, scim.notes.map((n) => h('li', {text: String(n)})))
+            ? h('ul', {class: 'warning notes', 'data-testid': 'settings-notes'}, scim.notes.map((n) => h('li', {text: String(n)})))
             : null));
 
     const rotation = Array.isArray(scim.rotation) && scim.rotation.length ? scim.rotation : [
@@ -1627,7 +1643,7 @@ function renderSettings(body, s) {
             ['Admin access group', adminGroup ? h('a', {href: '#/access-groups', text: adminGroup})
                 : 'not set: only the admin token works'],
             ['Client id', signin.client_id ? h('code', {text: signin.client_id}) : undefined],
-            ['Client secret', signin.client_secret_set === undefined ? undefined
+            ['Client secret', signin.client_secret_set === undefined || !signin.configured ? undefined
                 : signin.client_secret_set ? 'set' : 'not set (public client with PKCE)'],
             ['Redirect URI', signin.redirect_uri ? h('code', {text: signin.redirect_uri}) : undefined],
             ['Admin token', secretText(admin.token)],
@@ -1647,7 +1663,12 @@ function start() {
         ev.preventDefault();
         $('view').focus();
     });
-    window.addEventListener('hashchange', () => route(true));
+    window.addEventListener('hashchange', () => {
+        if (state.session)
+            route(true);
+        else
+            signinLinkUpdate();
+    });
     checkSession();
 }
 

@@ -35,10 +35,10 @@ START_TEST(every_route_names_its_credential)
     const struct gh_route *rt = gh_router_table(&n);
     ck_assert_uint_gt(n, 0);
     for (size_t i = 0; i < n; i++) {
-        /* the AuthZEN PDP metadata is public by design (a PEP reads it to find the PDP) */
-        /* so are the admin page's sign-in start and callback (the identity provider
-         * authenticates; state, cookie and PKCE bind the two), and the page's static files (the
-         * page asks the admin API, which checks) */
+        /* the AuthZEN PDP metadata is public by design (a PEP reads it to find the PDP); so
+         * are the admin page's static files (the page asks the admin API, which checks) and
+         * its sign-in start and callback (the identity provider authenticates; state, cookie
+         * and PKCE bind the two) */
         bool ops = strcmp(rt[i].label, "healthz") == 0 || strcmp(rt[i].label, "readyz") == 0 ||
                    strcmp(rt[i].label, "metrics") == 0 ||
                    strcmp(rt[i].label, "authzen_metadata") == 0 ||
