@@ -429,7 +429,7 @@ static enum gh_status authz_signin_page(struct gh_req *r, unsigned status, const
     char *text;
     size_t len;
 
-    gh_buf_init(&b, 16 * 1024);
+    gh_buf_init(&b, (size_t)16 * 1024);
     gh_buf_cat(&b, &st,
                "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                "<title>gatehouse admin: ");
@@ -531,7 +531,7 @@ enum gh_status authz_signin_handle_login(struct gh_req *r, struct gh_err *err)
     p.used = true;
     p.created = authz_signin_now();
 
-    gh_buf_init(&loc, 8 * 1024);
+    gh_buf_init(&loc, (size_t)8 * 1024);
     gh_buf_cat(&loc, &st, auth_ep);
     gh_buf_cat(&loc, &st, strchr(auth_ep, '?') != NULL ? "&" : "?");
     gh_buf_cat(&loc, &st, "response_type=code&response_mode=query&client_id=");
@@ -605,7 +605,7 @@ static enum gh_status authz_signin_exchange(struct authz_signin *s, const char *
     const cJSON *idt, *e, *d;
 
     *out_id_token = NULL;
-    gh_buf_init(&form, 16 * 1024);
+    gh_buf_init(&form, (size_t)16 * 1024);
     gh_buf_cat(&form, &st, "grant_type=authorization_code&code=");
     gh_http_url_encode(&form, &st, code);
     gh_buf_cat(&form, &st, "&redirect_uri=");

@@ -225,7 +225,7 @@ enum gh_status jwks_post_form(const char *url, const struct jwks_fetch_opts *opt
                               struct gh_buf *body, long *out_status, struct gh_err *err)
 {
     long max_age;
-    GH_ASSERT(form != NULL && out_status != NULL);
+    GH_ASSERT(form != NULL);
     *out_status = 0;
     return jwks_request(url, opts, form, body, &max_age, out_status, err);
 }

@@ -512,7 +512,7 @@ static enum MHD_Result gh_devissuer_authorize(struct gh_devissuer *d, struct MHD
     if (!gh_devissuer_param(conn, q, "nonce", nonce, sizeof(nonce)) || nonce[0] == '\0')
         return gh_devissuer_oauth_error(conn, 400, "invalid_request", "nonce is required");
     gh_devissuer_param(conn, q, "state", state, sizeof(state));
-    gh_buf_init(&b, 64 * 1024);
+    gh_buf_init(&b, (size_t)64 * 1024);
     if (gh_devissuer_param(conn, q, "upn", upn, sizeof(upn))) {
         struct gh_devissuer_code *slot = &d->codes[0];
         unsigned char rnd[32];

@@ -138,22 +138,32 @@ static void sdemo_start(struct sdemo *d, const char *ttl)
     read_secret(d, "scim-token", d->scim, sizeof(d->scim));
 }
 
-/* SIGTERM; a clean stop. Returns the daemon's stderr (owned). */
+/* SIGTERM; a clean stop (exit 0) is asserted. Returns the daemon's stderr (owned). */
 static char *sdemo_stop(struct sdemo *d)
 {
-    int status = 0;
+    int status = -1;
+    bool reaped = false;
     char *log;
 
     if (d->pid > 0) {
         kill(d->pid, SIGTERM);
-        for (int waited = 0; waited < 10000; waited += 10) {
-            if (waitpid(d->pid, &status, WNOHANG) == d->pid)
-                break;
-            nap_ms(10);
+        for (int waited = 0; waited < 10000 && !reaped; waited += 10) {
+            reaped = waitpid(d->pid, &status, WNOHANG) == d->pid;
+            if (!reaped)
+                nap_ms(10);
+        }
+        if (!reaped) {
+            kill(d->pid, SIGKILL);
+            waitpid(d->pid, NULL, 0);
+            status = -1;
         }
     }
     log = gh_read_file(d->err);
     gh_tmpdir_remove(d->tmp);
+    /* a clean stop: exit 0 (under ASan, also no leak) */
+    ck_assert_msg(d->pid <= 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0),
+                  "gatehouse demo did not stop cleanly (status %d): %.2000s", status,
+                  log != NULL ? log : "");
     return log;
 }
 
