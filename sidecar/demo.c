@@ -62,6 +62,8 @@ static const char gh_demo_usage[] =
     "\n"
     "demo: gatehouse and a development token issuer (NOT FOR PRODUCTION) on loopback, users and\n"
     "groups provisioned over SCIM, the example policy, and curl commands to try; Ctrl-C stops it.\n"
+    "The admin page (/admin/) signs in through the issuer's page of demo users (alice is an\n"
+    "administrator); GATEHOUSE_ADMIN_SESSION_TTL, when set, is the session lifetime.\n"
     "  --dir DIR                state directory, fresh on each run (default " GH_DEMO_DIR ")\n"
     "  --listen HOST:PORT       gatehouse's address, loopback only (default " GH_DEMO_LISTEN ")\n"
     "  --issuer-listen HOST:PORT  the issuer's, loopback only (default " GH_DEMO_ISSUER
