@@ -12,6 +12,7 @@
 #   make bench      benchmarks (figures as ratios against baselines measured in the same run)
 #   make fuzz       libFuzzer on every fuzz target, FUZZ_SECONDS each (FUZZ_TARGETS="a b" for some)
 #   make check-examples   the deployment examples no test runs: systemd unit, Envoy ConfigMap, Dockerfile
+#   make browser-test     the admin page end to end in Debian's Chromium (tests/browser/; part of test)
 #   make check-www  the admin page's files (sidecar/www): syntax, CSP-safe, no storage
 #   make format | format-check | lint-banned | tidy | cppcheck | check-headers | check-layout | clean
 #                   (the lint tools: `make lint-deps`)
@@ -23,10 +24,11 @@ TEST_PKGS := check
 # testing, then linting. `make deps` / `make test-deps` / `make lint-deps` install what is missing.
 DEB_BUILD := build-essential pkgconf libmicrohttpd-dev libjwt-dev libcurl4-openssl-dev \
              libcjson-dev libsqlite3-dev libssl-dev openssl ca-certificates libpq-dev curl
-# python3-jsonschema \
-             nginx-light caddy: the AuthZEN e2e test validates requests and replies against JSON Schemas
+# python3-jsonschema: the AuthZEN e2e test validates requests and replies against JSON Schemas;
+# nginx-light, caddy: the proxy e2e suite runs the examples in front of gatehouse; chromium: the
+# admin page's browser tests (make browser-test, with npm's playwright-core)
 DEB_TEST  := $(DEB_BUILD) check valgrind postgresql python3-jsonschema \
-             nginx-light caddy
+             nginx-light caddy chromium
 DEB_LINT  := clang-format clang-tidy cppcheck nodejs
 DEB_FUZZ  := $(DEB_BUILD) clang libclang-rt-14-dev
 
@@ -75,7 +77,7 @@ FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 
 .PHONY: all run demo test check check-pg unit unit-pg e2e e2e-pg hostile fuzz-replay fuzz bench deps test-deps fuzz-deps lint-deps \
         format format-check lint-banned tidy cppcheck check-headers check-layout check-valgrind crashtest \
-        check-examples check-www \
+        check-examples browser-test check-www \
         clean
 
 all: $(BUILD)/gatehouse
@@ -223,6 +225,7 @@ test: test-deps
 	$(Q)$(MAKE) --no-print-directory check-pg
 	$(Q)$(MAKE) --no-print-directory crashtest CRASH_CYCLES=5
 	$(Q)$(MAKE) --no-print-directory hostile
+	$(Q)$(MAKE) --no-print-directory browser-test
 
 check-pg: all
 	$(Q)$(MAKE) --no-print-directory unit-pg
@@ -332,6 +335,18 @@ cppcheck:
 check-examples: all
 	$(call apt_install,systemd procps binutils)
 	$(Q)bash tests/check-examples.sh $(BUILD)/gatehouse
+
+# The admin page end to end (tests/browser/run.mjs): Debian's Chromium, headless, driven by npm's
+# playwright-core (pinned in tests/browser/package-lock.json; `npm ci`, cache under $(BUILD)/)
+# against `gatehouse demo` on loopback. Node and npm: whatever is on PATH, else Debian's nodejs and
+# npm. Screenshots of each view and the demo's log go to $(BUILD)/browser-artifacts/.
+BROWSER_NODE_PKGS = $(if $(shell command -v node >/dev/null && command -v npm >/dev/null && echo y),,nodejs npm)
+browser-test: all
+	$(call apt_install,chromium $(BROWSER_NODE_PKGS))
+	$(Q)cd tests/browser && npm ci --cache $(abspath $(BUILD)/npm-cache) --prefer-offline \
+	  --no-audit --no-fund --loglevel=error >/dev/null
+	$(Q)GH_BINARY=$(abspath $(BUILD)/gatehouse) GH_BROWSER_ARTIFACTS=$(abspath $(BUILD)/browser-artifacts) \
+	  node tests/browser/run.mjs
 
 # The admin page's files (tests/check-www.sh): app.js parses as an ES module; no inline script or
 # style (the CSP blocks them), no foreign origin, no HTML built from strings, no browser storage.
