@@ -121,10 +121,31 @@ char *gh_buf_steal(struct gh_buf *b, size_t *out_len)
     return p;
 }
 
+/* The JSON escape sequence (RFC 8259 §7) of ch, one of '"', '\\' or a byte below 0x20, into esc:
+ * the short forms where JSON has one, else \u00XX. Returns its length (2 or 6). The one table
+ * gh_buf_json_str and the span writer share. */
+static size_t gh_json_escape_seq(unsigned char ch, char esc[6])
+{
+    static const char hex[] = "0123456789abcdef";
+    static const char shortform[0x5d] = {['"'] = '"',  ['\\'] = '\\', ['\b'] = 'b', ['\f'] = 'f',
+                                         ['\n'] = 'n', ['\r'] = 'r',  ['\t'] = 't'};
+
+    esc[0] = '\\';
+    if (ch < sizeof(shortform) && shortform[ch] != 0) {
+        esc[1] = shortform[ch];
+        return 2;
+    }
+    esc[1] = 'u';
+    esc[2] = '0';
+    esc[3] = '0';
+    esc[4] = hex[ch >> 4];
+    esc[5] = hex[ch & 15];
+    return 6;
+}
+
 /* See buf.h. Runs of bytes that need no escape are appended in one piece. */
 enum gh_status gh_buf_json_str(struct gh_buf *b, const char *s, struct gh_err *err)
 {
-    static const char hex[] = "0123456789abcdef";
     const char *run;
     enum gh_status st;
 
@@ -133,41 +154,12 @@ enum gh_status gh_buf_json_str(struct gh_buf *b, const char *s, struct gh_err *e
     st = gh_buf_append(b, "\"", 1, err);
     for (run = s; st == GH_OK && *s != '\0'; s++) {
         unsigned char ch = (unsigned char)*s;
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t n = 2;
+        char esc[6];
+        size_t n;
 
         if (ch >= 0x20 && ch != '"' && ch != '\\')
             continue;
-        switch (ch) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[ch >> 4];
-            esc[5] = hex[ch & 15];
-            n = 6;
-        }
+        n = gh_json_escape_seq(ch, esc);
         st = gh_buf_append(b, run, (size_t)(s - run), err);
         if (st == GH_OK)
             st = gh_buf_append(b, esc, n, err);
@@ -241,7 +233,6 @@ static const unsigned char gh_span_esc[256] = {
  * checked with each piece, so a string that does not fit leaves the span as it was. */
 void gh_span_json(struct gh_span *w, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
     char *mark = w->p;
     const char *run;
 
@@ -269,8 +260,8 @@ void gh_span_json(struct gh_span *w, const char *s)
     for (;; s++) {
         unsigned char ch = (unsigned char)*s;
         size_t n = (size_t)(s - run);
-        char esc[6] = {'\\', 0, 0, 0, 0, 0};
-        size_t en = 2;
+        char esc[6];
+        size_t en;
 
         if (!gh_span_esc[ch])
             continue;
@@ -282,36 +273,7 @@ void gh_span_json(struct gh_span *w, const char *s)
             *w->p++ = '"';
             return;
         }
-        switch (ch) {
-        case '"':
-            esc[1] = '"';
-            break;
-        case '\\':
-            esc[1] = '\\';
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[ch >> 4];
-            esc[5] = hex[ch & 15];
-            en = 6;
-        }
+        en = gh_json_escape_seq(ch, esc);
         if (n + en + 1 > (size_t)(w->end - w->p))
             goto cut;
         memcpy(w->p, run, n);
