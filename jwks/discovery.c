@@ -10,6 +10,7 @@
 #include "jwks/jwks_int.h"
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -37,6 +38,32 @@ static enum gh_status jwks_discovery_member(const cJSON *root, const char *name,
     return GH_OK;
 }
 
+/* The capped, strictly-an-object parse both readers of a discovery document start with. On
+ * success *out_root is the caller's (cJSON_Delete). */
+static enum gh_status jwks_discovery_open(const char *doc, size_t len, cJSON **out_root,
+                                          struct gh_err *err)
+{
+    cJSON *root;
+
+    *out_root = NULL;
+    if (len > (size_t)GH_CAP_DISCOVERY)
+        return JWKS_ERR(err, GH_E_TOO_LARGE, "discovery document larger than %zu bytes",
+                        (size_t)GH_CAP_DISCOVERY);
+    root = cJSON_ParseWithLength(doc, len);
+    if (!cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        return JWKS_ERR(err, GH_E_INVALID, "discovery document is not a JSON object");
+    }
+    *out_root = root;
+    return GH_OK;
+}
+
+/* An http(s) URL by its scheme (whether plain http may be used is jwks_fetch's rule). */
+static bool jwks_discovery_is_http(const char *url)
+{
+    return strncasecmp(url, "https://", 8) == 0 || strncasecmp(url, "http://", 7) == 0;
+}
+
 /*
  * Parse a discovery document (see jwks.h). The jwks_uri must be an http(s) URL; whether plain
  * http may be fetched is decided by jwks_fetch. On success both outputs are owned by the caller.
@@ -51,21 +78,16 @@ enum gh_status jwks_discovery_parse(const char *doc, size_t len, char **out_issu
 
     *out_issuer = NULL;
     *out_jwks_uri = NULL;
-    if (len > (size_t)GH_CAP_DISCOVERY)
-        return JWKS_ERR(err, GH_E_TOO_LARGE, "discovery document larger than %zu bytes",
-                        (size_t)GH_CAP_DISCOVERY);
-    root = cJSON_ParseWithLength(doc, len);
-    if (!cJSON_IsObject(root)) {
-        st = JWKS_ERR(err, GH_E_INVALID, "discovery document is not a JSON object");
-        goto out;
-    }
+    st = jwks_discovery_open(doc, len, &root, err);
+    if (st)
+        return st;
     st = jwks_discovery_member(root, "issuer", &issuer, err);
     if (st)
         goto out;
     st = jwks_discovery_member(root, "jwks_uri", &uri, err);
     if (st)
         goto out;
-    if (strncasecmp(uri, "https://", 8) != 0 && strncasecmp(uri, "http://", 7) != 0) {
+    if (!jwks_discovery_is_http(uri)) {
         st = JWKS_ERR(err, GH_E_INVALID, "discovery jwks_uri is not an http(s) URL");
         goto out;
     }
@@ -93,21 +115,15 @@ enum gh_status jwks_discovery_endpoints(const char *doc, size_t len, char **out_
 
     *out_authorization = NULL;
     *out_token = NULL;
-    if (len > (size_t)GH_CAP_DISCOVERY)
-        return JWKS_ERR(err, GH_E_TOO_LARGE, "discovery document larger than %zu bytes",
-                        (size_t)GH_CAP_DISCOVERY);
-    root = cJSON_ParseWithLength(doc, len);
-    if (!cJSON_IsObject(root)) {
-        st = JWKS_ERR(err, GH_E_INVALID, "discovery document is not a JSON object");
-        goto out;
-    }
+    st = jwks_discovery_open(doc, len, &root, err);
+    if (st)
+        return st;
     st = jwks_discovery_member(root, "authorization_endpoint", &a, err);
     if (st == GH_OK)
         st = jwks_discovery_member(root, "token_endpoint", &t, err);
     if (st)
         goto out;
-    if ((strncasecmp(a, "https://", 8) != 0 && strncasecmp(a, "http://", 7) != 0) ||
-        (strncasecmp(t, "https://", 8) != 0 && strncasecmp(t, "http://", 7) != 0)) {
+    if (!jwks_discovery_is_http(a) || !jwks_discovery_is_http(t)) {
         st = JWKS_ERR(err, GH_E_INVALID, "discovery endpoints must be http(s) URLs");
         goto out;
     }
