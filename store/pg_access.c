@@ -107,33 +107,42 @@ out:
     return rc;
 }
 
+/* Inside a write transaction: the access group key exists (GH_E_NOT_FOUND) and was created
+ * through the admin API (GH_E_CONFLICT for a file-declared one, telling the operator to `verb` it
+ * in the policy file). The one check before an admin delete or update. */
+static enum gh_status store_pg_access_admin_owned(struct store_pg_conn *c, const char *key,
+                                                  const char *verb, struct gh_err *err)
+{
+    const char *p[] = {key};
+    PGresult *res = NULL;
+    enum gh_status rc;
+
+    rc = store_pg_exec(c, "SELECT source FROM access_groups WHERE key = $1", 1, p, &res, err);
+    if (rc == GH_OK && PQntuples(res) == 0)
+        rc = GH_ERR(err, GH_E_NOT_FOUND, "no such access group");
+    else if (rc == GH_OK && strcmp(PQgetvalue(res, 0, 0), "admin") != 0)
+        rc = GH_ERR(err, GH_E_CONFLICT, "access group is declared in the policy file: %s it there",
+                    verb);
+    PQclear(res);
+    return rc;
+}
+
 /* See store.h. */
 enum gh_status store_pg_access_group_delete(struct store *base, const char *key, struct gh_err *err)
 {
     struct store_pg *s = store_pg_of(base);
     struct store_pg_conn *c = &s->writer;
     const char *p[] = {key};
-    PGresult *res = NULL;
     enum gh_status rc;
 
     rc = store_pg_begin(s, err);
     if (rc)
         return rc;
-    rc = store_pg_exec(c, "SELECT source FROM access_groups WHERE key = $1", 1, p, &res, err);
+    rc = store_pg_access_admin_owned(c, p[0], "remove", err);
     if (rc)
         goto out;
-    if (PQntuples(res) == 0) {
-        rc = GH_ERR(err, GH_E_NOT_FOUND, "no such access group");
-        goto out;
-    }
-    if (strcmp(PQgetvalue(res, 0, 0), "admin") != 0) {
-        rc = GH_ERR(err, GH_E_CONFLICT,
-                    "access group is declared in the policy file: remove it there");
-        goto out;
-    }
     rc = store_pg_exec(c, "DELETE FROM access_groups WHERE key = $1", 1, p, NULL, err);
 out:
-    PQclear(res);
     rc = store_pg_end(s, rc, err);
     store_pg_unlock(s);
     return rc;
@@ -147,28 +156,17 @@ enum gh_status store_pg_access_group_update(struct store *base,
     struct store_pg *s = store_pg_of(base);
     struct store_pg_conn *c = &s->writer;
     const char *p[] = {def->key, def->name, def->grants};
-    PGresult *res = NULL;
     enum gh_status rc;
 
     rc = store_pg_begin(s, err);
     if (rc)
         return rc;
-    rc = store_pg_exec(c, "SELECT source FROM access_groups WHERE key = $1", 1, p, &res, err);
+    rc = store_pg_access_admin_owned(c, p[0], "change", err);
     if (rc)
         goto out;
-    if (PQntuples(res) == 0) {
-        rc = GH_ERR(err, GH_E_NOT_FOUND, "no such access group");
-        goto out;
-    }
-    if (strcmp(PQgetvalue(res, 0, 0), "admin") != 0) {
-        rc = GH_ERR(err, GH_E_CONFLICT,
-                    "access group is declared in the policy file: change it there");
-        goto out;
-    }
     rc = store_pg_exec(c, "UPDATE access_groups SET name = $2, grants = $3 WHERE key = $1", 3, p,
                        NULL, err);
 out:
-    PQclear(res);
     rc = store_pg_end(s, rc, err);
     store_pg_unlock(s);
     return rc;

@@ -119,6 +119,32 @@ out:
     return rc;
 }
 
+/* Inside a write transaction: the access group key exists (GH_E_NOT_FOUND) and was created
+ * through the admin API (GH_E_CONFLICT for a file-declared one, telling the operator to `verb` it
+ * in the policy file). The one check before an admin delete or update. */
+static enum gh_status store_sqlite_access_admin_owned(sqlite3 *db, const char *key,
+                                                      const char *verb, struct gh_err *err)
+{
+    sqlite3_stmt *st = NULL;
+    enum gh_status rc;
+    int step;
+
+    rc = store_sqlite_prepare(db, "SELECT source FROM access_groups WHERE key = ?1", &st, err);
+    if (rc)
+        return rc;
+    store_sqlite_bind_text(st, 1, key);
+    step = sqlite3_step(st);
+    if (step == SQLITE_DONE)
+        rc = GH_ERR(err, GH_E_NOT_FOUND, "no such access group");
+    else if (step != SQLITE_ROW)
+        rc = store_sqlite_fail(db, err, "read access group");
+    else if (strcmp((const char *)sqlite3_column_text(st, 0), "admin") != 0)
+        rc = GH_ERR(err, GH_E_CONFLICT, "access group is declared in the policy file: %s it there",
+                    verb);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 /* See store.h. */
 enum gh_status store_sqlite_access_group_delete(struct store *base, const char *key,
                                                 struct gh_err *err)
@@ -127,30 +153,13 @@ enum gh_status store_sqlite_access_group_delete(struct store *base, const char *
     sqlite3 *db = s->writer.db;
     sqlite3_stmt *st = NULL;
     enum gh_status rc;
-    int step;
 
     rc = store_sqlite_begin(s, err);
     if (rc)
         return rc;
-    rc = store_sqlite_prepare(db, "SELECT source FROM access_groups WHERE key = ?1", &st, err);
+    rc = store_sqlite_access_admin_owned(db, key, "remove", err);
     if (rc)
         goto out;
-    store_sqlite_bind_text(st, 1, key);
-    step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
-        rc = GH_ERR(err, GH_E_NOT_FOUND, "no such access group");
-        goto out;
-    }
-    if (step != SQLITE_ROW) {
-        rc = store_sqlite_fail(db, err, "read access group");
-        goto out;
-    }
-    if (strcmp((const char *)sqlite3_column_text(st, 0), "admin") != 0) {
-        rc = GH_ERR(err, GH_E_CONFLICT,
-                    "access group is declared in the policy file: remove it there");
-        goto out;
-    }
-    sqlite3_finalize(st);
     rc = store_sqlite_prepare(db, "DELETE FROM access_groups WHERE key = ?1", &st, err);
     if (rc)
         goto out;
@@ -173,30 +182,13 @@ enum gh_status store_sqlite_access_group_update(struct store *base,
     sqlite3 *db = s->writer.db;
     sqlite3_stmt *st = NULL;
     enum gh_status rc;
-    int step;
 
     rc = store_sqlite_begin(s, err);
     if (rc)
         return rc;
-    rc = store_sqlite_prepare(db, "SELECT source FROM access_groups WHERE key = ?1", &st, err);
+    rc = store_sqlite_access_admin_owned(db, def->key, "change", err);
     if (rc)
         goto out;
-    store_sqlite_bind_text(st, 1, def->key);
-    step = sqlite3_step(st);
-    if (step == SQLITE_DONE) {
-        rc = GH_ERR(err, GH_E_NOT_FOUND, "no such access group");
-        goto out;
-    }
-    if (step != SQLITE_ROW) {
-        rc = store_sqlite_fail(db, err, "read access group");
-        goto out;
-    }
-    if (strcmp((const char *)sqlite3_column_text(st, 0), "admin") != 0) {
-        rc = GH_ERR(err, GH_E_CONFLICT,
-                    "access group is declared in the policy file: change it there");
-        goto out;
-    }
-    sqlite3_finalize(st);
     rc = store_sqlite_prepare(db, "UPDATE access_groups SET name = ?2, grants = ?3 WHERE key = ?1",
                               &st, err);
     if (rc)
