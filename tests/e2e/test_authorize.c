@@ -144,23 +144,6 @@ static char *user_body(const char *upn, const char *ext)
     return b;
 }
 
-static void scim_ok(const char *method, const char *path, const char *body, long want)
-{
-    struct scim_res r = scim_call(method, path, body);
-    ck_assert_msg(r.status == want, "%s %s: %ld %s", method, path, r.status, r.raw);
-    scim_res_free(&r);
-}
-
-static void member(const char *op, const char *gid, const char *uid)
-{
-    char body[512];
-    snprintf(body, sizeof(body),
-             PATCHOP "\"Operations\":[{\"op\":\"%s\",\"path\":\"members\",\"value\":[{\"value\":"
-                     "\"%s\"}]}]}",
-             op, uid);
-    scim_ok("PATCH", scim_path2("/scim/v2/Groups/", gid), body, 204);
-}
-
 START_TEST(provisioning_drives_decisions)
 {
     afx_start(NULL);
@@ -175,12 +158,12 @@ START_TEST(provisioning_drives_decisions)
     expect(old, "payroll", "unprotect", false, "no access group");
     /* group created -> linked to the access group of the same name; members added -> allowed */
     char *gid = scim_create_group("Payroll Analysts");
-    member("Add", gid, uid);
+    scim_member_op("Add", gid, uid);
     expect(old, "payroll", "unprotect", true,
            "access group \"Payroll Analysts\" (IdP group \"Payroll Analysts\") grants unprotect "
            "on payroll");
     /* re-adding is idempotent */
-    member("Add", gid, uid);
+    scim_member_op("Add", gid, uid);
     expect(old, "payroll", "protect", true, "Payroll Analysts");
 
     /* member removed (flag dialect: members[value eq ...]) -> denied at once */
@@ -192,7 +175,7 @@ START_TEST(provisioning_drives_decisions)
     scim_ok("PATCH", scim_path2("/scim/v2/Groups/", gid), body, 204);
     expect(old, "payroll", "unprotect", false, "no access group");
     /* restored: a token issued before the removal stays cut off, a newer one works */
-    member("Add", gid, uid);
+    scim_member_op("Add", gid, uid);
     expect(old, "payroll", "unprotect", false, "changed at");
     char *fresh = token(OID, UPN, 5);
     expect(fresh, "payroll", "unprotect", true, "Payroll Analysts");
@@ -253,7 +236,7 @@ START_TEST(ordered_patch_ops_drive_decisions)
              uid, uid);
     scim_ok("PATCH", scim_path2("/scim/v2/Groups/", gid), body, 204);
     expect(old, "payroll", "unprotect", false, "no access group");
-    member("Add", gid, uid);
+    scim_member_op("Add", gid, uid);
     expect(old, "payroll", "unprotect", false, "changed at");
     free(old);
     free(uid);
@@ -268,7 +251,7 @@ START_TEST(deactivation_and_deletion_cut_off)
     char *old = token(OID, UPN, -60);
     char *uid = scim_create("/scim/v2/Users", user_body(UPN, OID));
     char *gid = scim_create_group("Payroll Analysts");
-    member("Add", gid, uid);
+    scim_member_op("Add", gid, uid);
     expect(old, "payroll", "unprotect", true, "Payroll Analysts");
 
     /* soft delete, Entra's default dialect ("False" as a string) -> every decision denies */
@@ -308,7 +291,7 @@ START_TEST(deactivation_and_deletion_cut_off)
 
     /* hard delete -> identity gone and out of every access group */
     char *bob = scim_create("/scim/v2/Users", user_body("bob@contoso.example", "bob-oid"));
-    member("Add", gid, bob);
+    scim_member_op("Add", gid, bob);
     char *bob_old = token("bob-oid", "bob@contoso.example", -60);
     expect(bob_old, "payroll", "protect", true, "Payroll Analysts");
     scim_ok("DELETE", scim_path2("/scim/v2/Users/", bob), NULL, 204);
@@ -317,7 +300,7 @@ START_TEST(deactivation_and_deletion_cut_off)
     ck_assert_str_eq(members, uid);
     /* re-created under the same name: tokens from before the deletion stay dead */
     char *bob2 = scim_create("/scim/v2/Users", user_body("bob@contoso.example", "bob-oid"));
-    member("Add", gid, bob2);
+    scim_member_op("Add", gid, bob2);
     expect(bob_old, "payroll", "protect", false, "was deprovisioned at");
     char *bob_new = token("bob-oid", "bob@contoso.example", 5);
     expect(bob_new, "payroll", "protect", true, "Payroll Analysts");
@@ -344,7 +327,7 @@ START_TEST(access_group_created_links_at_once)
     char *tok = token(OID, UPN, -60);
     char *uid = scim_create("/scim/v2/Users", user_body(UPN, OID));
     char *gid = scim_create_group("Auditors");
-    member("Add", gid, uid);
+    scim_member_op("Add", gid, uid);
     expect(tok, "audit", "unprotect", false, "no access group");
     snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_client_proc()));
     ck_assert_int_eq(gh_http("POST", url, hdrs,
@@ -398,7 +381,7 @@ START_TEST(reply_escapes_and_requests_share_nothing)
     char *tok = token(OID, upn, -60);
     char *uid = scim_create("/scim/v2/Users", user_body(upn, OID));
     char *gid = scim_create_group("Q\\\"uote\\\\Back \xc3\xa9quipe");
-    member("Add", gid, uid);
+    scim_member_op("Add", gid, uid);
     snprintf(url, sizeof(url), "%s/admin/v1/access-groups", gh_proc_url(scim_client_proc()));
     ck_assert_int_eq(
         gh_http("POST", url, hdrs,
@@ -726,7 +709,7 @@ START_TEST(ext_authz_for_proxies)
     char *tok = token(OID, UPN, -60);
     char *uid = scim_create("/scim/v2/Users", user_body(UPN, OID));
     char *gid = scim_create_group("Payroll Analysts");
-    member("Add", gid, uid);
+    scim_member_op("Add", gid, uid);
 
     /* explicit headers (any method) */
     ck_assert_int_eq(ext("POST", "/v1/ext_authz", tok, "X-Gatehouse-Dataset: payroll",
@@ -861,7 +844,7 @@ START_TEST(ext_authz_nginx_mode_resists_spoofing)
     gh_http_resp_free(&r);
     /* with the membership the route rule allows */
     char *gid = scim_create_group("Payroll Analysts");
-    member("Add", gid, uid);
+    scim_member_op("Add", gid, uid);
     ck_assert_int_eq(ext_h("/v1/ext_authz", tok, payroll, &r), 200);
     gh_http_resp_free(&r);
     free(tok);

@@ -191,23 +191,6 @@ static char *user_body(const char *upn, const char *ext)
     return b;
 }
 
-static void scim_ok(const char *method, const char *path, const char *body, long want)
-{
-    struct scim_res r = scim_call(method, path, body);
-    ck_assert_msg(r.status == want, "%s %s: %ld %s", method, path, r.status, r.raw);
-    scim_res_free(&r);
-}
-
-static void member(const char *op, const char *gid, const char *uid)
-{
-    char body[512];
-    snprintf(body, sizeof(body),
-             PATCHOP "\"Operations\":[{\"op\":\"%s\",\"path\":\"members\",\"value\":[{\"value\":"
-                     "\"%s\"}]}]}",
-             op, uid);
-    scim_ok("PATCH", scim_path2("/scim/v2/Groups/", gid), body, 204);
-}
-
 static void deactivate(const char *uid)
 {
     scim_ok("PATCH", scim_path2("/scim/v2/Users/", uid),
@@ -289,9 +272,9 @@ START_TEST(explain_names_the_path)
     char *bob = scim_create("/scim/v2/Users", user_body(BOB, BOB_OID));
     char *payroll = scim_create_group("Payroll Analysts");
     char *team = scim_create_group("Team Without Access");
-    member("Add", payroll, alice);
-    member("Add", team, alice);
-    member("Add", payroll, bob);
+    scim_member_op("Add", payroll, alice);
+    scim_member_op("Add", team, alice);
+    scim_member_op("Add", payroll, bob);
     deactivate(bob);
 
     /* allowed, by userName: identity -> IdP group -> access group -> matching grant */
@@ -404,9 +387,9 @@ START_TEST(explain_token_cut_off_and_tenant)
     struct timespec nap = {1, 100L * 1000 * 1000};
 
     old = token(ALICE_OID, ALICE, -60);
-    member("Add", payroll, alice);
-    member("Remove", payroll, alice);
-    member("Add", payroll, alice);
+    scim_member_op("Add", payroll, alice);
+    scim_member_op("Remove", payroll, alice);
+    scim_member_op("Add", payroll, alice);
     /* the cut-off is at a whole second: a fresh token is one issued after it */
     nanosleep(&nap, NULL);
     fresh = token(ALICE_OID, ALICE, 0);
@@ -495,8 +478,8 @@ START_TEST(explain_agrees_with_authorize)
     char *carol = scim_create("/scim/v2/Users", user_body(CAROL, CAROL_OID));
     char *payroll = scim_create_group("Payroll Analysts");
     int allowed = 0, denied = 0;
-    member("Add", payroll, alice);
-    member("Add", payroll, bob);
+    scim_member_op("Add", payroll, alice);
+    scim_member_op("Add", payroll, bob);
     deactivate(bob);
 
     for (size_t u = 0; u < 4; u++) {
@@ -708,13 +691,13 @@ START_TEST(dry_run_matches_applied_change)
                           "\"actions\":[\"protect\"]}]}",
                           ADMIN_AUTH, NULL, NULL, NULL),
                      201);
-    member("Add", alpha, uids[0]);
-    member("Add", beta, uids[1]);
-    member("Add", dup1, uids[2]);
-    member("Add", old, uids[2]);
-    member("Add", alpha, uids[3]);
-    member("Add", admins, uids[4]);
-    member("Add", alpha, uids[4]);
+    scim_member_op("Add", alpha, uids[0]);
+    scim_member_op("Add", beta, uids[1]);
+    scim_member_op("Add", dup1, uids[2]);
+    scim_member_op("Add", old, uids[2]);
+    scim_member_op("Add", alpha, uids[3]);
+    scim_member_op("Add", admins, uids[4]);
+    scim_member_op("Add", alpha, uids[4]);
     deactivate(uids[3]);
     {
         /* fresh tokens: issued after every membership change above */

@@ -241,6 +241,26 @@ int scim_count(const char *endpoint, const char *filter)
 }
 
 /* See scim_client.h. */
+void scim_ok(const char *method, const char *path, const char *body, long want)
+{
+    struct scim_res r = scim_call(method, path, body);
+    ck_assert_msg(r.status == want, "%s %s: %ld %s", method, path, r.status, r.raw);
+    scim_res_free(&r);
+}
+
+/* See scim_client.h. */
+void scim_member_op(const char *op, const char *gid, const char *uid)
+{
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],"
+             "\"Operations\":[{\"op\":\"%s\",\"path\":\"members\",\"value\":[{\"value\":"
+             "\"%s\"}]}]}",
+             op, uid);
+    scim_ok("PATCH", scim_path2("/scim/v2/Groups/", gid), body, 204);
+}
+
+/* See scim_client.h. */
 void scim_members(const char *gid, char *out, size_t cap)
 {
     struct scim_res r = scim_call("GET", scim_path("/scim/v2/Groups/%s", gid), NULL);

@@ -66,6 +66,10 @@ char *scim_create_user(const char *user_name);
 char *scim_create_group(const char *display_name);
 /* GET a list with a filter and return totalResults (asserting a ListResponse). */
 int scim_count(const char *endpoint, const char *filter);
+/* One request with the SCIM secret, asserting its status is want. */
+void scim_ok(const char *method, const char *path, const char *body, long want);
+/* One Entra-style member PATCH of a group: op ("add", "remove", …) of the user uid (204). */
+void scim_member_op(const char *op, const char *gid, const char *uid);
 /* The ids of a group's members, as a sorted comma list in out. */
 void scim_members(const char *gid, char *out, size_t cap);
 
