@@ -245,9 +245,9 @@ static cJSON *authz_explain_paths(const struct authz_explain_dir *d, const struc
     return paths;
 }
 
-/* GET: find the user by userName, externalId or SCIM id, trying each. GH_OK with raw filled
- * (found, or not with raw->why); GH_E_CONFLICT (after replying 409 with the candidates) when
- * the value names several users. */
+/* GET: find the user by userName, externalId or SCIM id, trying each in the store's index (as
+ * AuthZEN subjects are found). GH_OK with raw filled (found, or not with raw->why);
+ * GH_E_CONFLICT (after replying 409 with the candidates) when the value names several users. */
 static enum gh_status authz_explain_find(struct gh_req *r, const struct authz_ctx *ax,
                                          const char *user, struct authz_raw *raw, int64_t *out_rev,
                                          cJSON **out_matched, struct gh_err *err)
@@ -255,6 +255,8 @@ static enum gh_status authz_explain_find(struct gh_req *r, const struct authz_ct
     struct gh_arena *a = gh_req_arena(r);
     struct authz_raw by[3];
     static const char *const attrs[3] = {"userName", "externalId", "id"};
+    static const enum store_user_key keys[3] = {STORE_KEY_USER_NAME, STORE_KEY_EXTERNAL_ID,
+                                                STORE_KEY_ID};
     const struct authz_raw *hit = NULL;
     cJSON *matched = cJSON_CreateArray(), *cands = NULL;
     bool ambiguous = false;
@@ -262,25 +264,7 @@ static enum gh_status authz_explain_find(struct gh_req *r, const struct authz_ct
 
     memset(by, 0, sizeof(by));
     for (int i = 0; i < 3 && st == GH_OK; i++) {
-        if (i < 2) {
-            st = authz_raw_lookup(ax, i == 0 ? STORE_KEY_USER_NAME : STORE_KEY_EXTERNAL_ID,
-                                  attrs[i], user, a, &by[i], out_rev, err);
-        } else {
-            struct store_rec rec = {0};
-            struct gh_err gerr = {0};
-            st = store_get(ax->store, STORE_USER, user, &rec, &gerr);
-            if (st == GH_OK) {
-                cJSON *body = cJSON_Parse(rec.body);
-                const cJSON *un = cJSON_GetObjectItemCaseSensitive(body, "userName");
-                st = cJSON_IsString(un) ? authz_raw_lookup(ax, STORE_KEY_USER_NAME, "id",
-                                                           un->valuestring, a, &by[i], out_rev, err)
-                                        : GH_E_NOT_FOUND;
-                cJSON_Delete(body);
-            } else if (st != GH_E_NOT_FOUND) {
-                GH_ERR(err, st, "%s", gerr.msg);
-            }
-            store_rec_clear(&rec);
-        }
+        st = authz_raw_lookup(ax, keys[i], attrs[i], user, a, &by[i], out_rev, err);
         if (st == GH_E_NOT_FOUND) {
             st = GH_OK;
             continue;
